@@ -329,18 +329,6 @@ pub fn comment_text(text: &str) -> String {
         .collect()
 }
 
-/// The doc line of a field whose Rust name is not its wire name folded the plain way (words
-/// joined with `_`): a `_2` suffix, a keyword escape, a leading `_` before a digit,
-/// transliteration or `uXXXX`. Says which wire name it stands for (neutralised).
-pub fn renamed_note(wire: &str, ident: &str) -> Option<String> {
-    let plain = wire.is_ascii() && words(wire).join("_") == ident;
-    if plain {
-        return None;
-    }
-    let quoted = doc_line(&format!("\"{wire}\""), 120)?;
-    Some(format!("Wire name {quoted}."))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,25 +384,5 @@ mod tests {
         assert!(!d.contains('\n') && !d.contains('\u{202E}') && !d.contains('\0'));
         assert!(d.contains("\\`\\`\\`rust") && d.contains("\\<script\\>"));
         assert_eq!(doc_line("   \t ", 10), None);
-    }
-
-    #[test]
-    fn renamed_notes_only_for_names_not_folded_the_plain_way() {
-        assert_eq!(
-            super::renamed_note("crmEntityType", "crm_entity_type"),
-            None
-        );
-        assert_eq!(super::renamed_note("ID", "id"), None);
-        assert_eq!(
-            super::renamed_note("type", "type_").as_deref(),
-            Some("Wire name \"type\".")
-        );
-        assert!(super::renamed_note("1C_ID", "_1c_id").is_some());
-        assert!(super::renamed_note("ФИО", "fio").is_some());
-        assert!(super::renamed_note("user_id", "user_id_2").is_some());
-        assert_eq!(
-            super::renamed_note("`x`", "x_2").as_deref(),
-            Some("Wire name \"\\`x\\`\".")
-        );
     }
 }

@@ -91,13 +91,7 @@ async fn serve(status: u16, body: &str) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 fn request() -> AddRequest {
-    AddRequest {
-        crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity: 288,
-        user_id: 1,
-        chat_id: 8773,
-        message: "hello".into(),
-    }
+    AddRequest::new(AddRequestCrmEntityType::Deal, 288, 1, 8773, "hello")
 }
 
 fn assert_no_token(text: &str) {

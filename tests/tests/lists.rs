@@ -115,10 +115,7 @@ async fn pages_carry_next_and_total() {
             ]
         );
         // Starting later.
-        let request = ListRequest {
-            start: Some(100),
-            ..ListRequest::default()
-        };
+        let request = ListRequest::new().start(100);
         let n = client.items(&request).count().await;
         assert_eq!(n, 20);
         // An empty list is one empty page.
@@ -250,14 +247,7 @@ fn id_of(deal: bitrix24_tests::api::crm::deal::ListResponseDeal) -> i64 {
 
 fn item_request() -> bitrix24_tests::api::crm::item::ListRequest {
     use bitrix24_tests::api::crm::item::{ListRequest, ListRequestEntityTypeId};
-    ListRequest {
-        entity_type_id: ListRequestEntityTypeId::Integer(2),
-        select: None,
-        filter: None,
-        order: None,
-        use_original_uf_names: None,
-        start: None,
-    }
+    ListRequest::new(ListRequestEntityTypeId::Integer(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

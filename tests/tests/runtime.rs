@@ -68,13 +68,13 @@ async fn portal(config: Config) -> FakePortal {
 }
 
 fn message(chat: i64) -> AddRequest {
-    AddRequest {
-        crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity: 288,
-        user_id: 12,
-        chat_id: chat,
-        message: "Hello from the test".into(),
-    }
+    AddRequest::new(
+        AddRequestCrmEntityType::Deal,
+        288,
+        12,
+        chat,
+        "Hello from the test",
+    )
 }
 
 fn webhook(portal: &FakePortal) -> Client {

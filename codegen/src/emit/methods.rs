@@ -22,6 +22,19 @@ impl Emitter<'_> {
             let list: Vec<String> = s.aliases.iter().map(|a| format!("`{a}`")).collect();
             lines.push(format!("Also reachable as {}.", list.join(", ")));
         }
+        if !s.errors.is_empty() {
+            let codes: Vec<String> = s.errors.iter().map(|c| format!("\"{c}\"")).collect();
+            if let Some(l) = crate::naming::doc_line(
+                &format!("Documented error codes: {}.", codes.join(", ")),
+                1000,
+            ) {
+                lines.push(l);
+            }
+        }
+        let req = &self.module_of(method).types[method.request].name;
+        lines.push(format!(
+            "Build the request with `{req}::new` and its setters; send it with this function or with `Client::call`."
+        ));
         lines.extend(docs_link(method));
         lines
     }

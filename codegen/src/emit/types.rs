@@ -2,8 +2,9 @@
 //! runtime's `Object` reader), unions, newtypes and aliases.
 
 use super::{Emitter, doc_attr, docs, ident};
-use crate::ir::{Body, Field, Module, Ty, TypeDef};
+use crate::ir::{Body, Field, Module, Side, Ty, TypeDef};
 use crate::naming;
+use crate::schema::EnumValue;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
@@ -182,10 +183,17 @@ impl Emitter<'_> {
                     TokenStream::new()
                 };
                 let loose = self.loose_impl(&name, LooseConsts::default(), body, cfg);
+                let builder = if t.side == Side::Request {
+                    self.builder(&name, fields, extra.as_ref(), all_optional, m, cfg)
+                } else {
+                    TokenStream::new()
+                };
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize)]
+                    #[non_exhaustive]
                     pub struct #name { #fs }
+                    #builder
                     #loose
                 }
             }
@@ -233,9 +241,169 @@ impl Emitter<'_> {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
                     #[serde(untagged)]
+                    #[non_exhaustive]
                     pub enum #name { #vs }
                     #loose
                 }
+            }
+        }
+    }
+
+    /// A request struct's `new` (its required fields, in declaration order) and one chainable
+    /// setter per optional field, named after it; with an open map, `additional(key, value)`
+    /// adds one undeclared key. Arguments take `impl Into<T>` (lists: any iterator of them),
+    /// so `"text"`, `42u32` or `[\"ID\", \"TITLE\"]` need no conversion at the call.
+    fn builder(
+        &self,
+        name: &Ident,
+        fields: &[Field],
+        extra: Option<&(String, Ty)>,
+        all_optional: bool,
+        m: &Module,
+        cfg: &TokenStream,
+    ) -> TokenStream {
+        let mut params = Vec::new();
+        let mut inits = Vec::new();
+        let mut setters = TokenStream::new();
+        for f in fields {
+            let id = ident(&f.ident);
+            let wire = naming::doc_line(&format!("\"{}\"", f.wire), 120).unwrap_or_default();
+            if f.optional {
+                // `Option<T>` is set to `Some`; a `{}` field (a bare `Value`) is set as is.
+                let (inner, wrap) = match &f.ty {
+                    Ty::Option(t) => (t.as_ref(), true),
+                    t => (t, false),
+                };
+                let (arg, conv) = self.into_arg(inner, m, &ident("value"));
+                let value = if wrap { quote!(Some(#conv)) } else { conv };
+                let doc = doc_attr(&format!("Sets {wire}."));
+                setters.extend(quote! {
+                    #doc
+                    pub fn #id(mut self, value: #arg) -> Self {
+                        self.#id = #value;
+                        self
+                    }
+                });
+                inits.push(quote!(#id: Default::default()));
+            } else {
+                let (arg, conv) = self.into_arg(&f.ty, m, &id);
+                params.push(quote!(#id: #arg));
+                inits.push(quote!(#id: #conv));
+            }
+        }
+        if let Some((fname, vty)) = extra {
+            let id = ident(fname);
+            let (arg, conv) = self.into_arg(vty, m, &ident("value"));
+            setters.extend(quote! {
+                /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+                /// call with the same key replaces the value.
+                pub fn #id(mut self, key: impl Into<String>, value: #arg) -> Self {
+                    self.#id.insert(key.into(), #conv);
+                    self
+                }
+            });
+            inits.push(quote!(#id: Default::default()));
+        }
+        let new_doc = if all_optional {
+            doc_attr(
+                "An empty request: every parameter is optional and unset (the same as `Default`).",
+            )
+        } else {
+            doc_attr("A request with its required parameters; the optional ones start unset.")
+        };
+        let body = if all_optional {
+            quote!(Self::default())
+        } else {
+            quote!(Self { #(#inits),* })
+        };
+        let many = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        quote! {
+            #cfg
+            #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+            impl #name {
+                #new_doc
+                #many
+                pub fn new(#(#params),*) -> Self {
+                    #body
+                }
+                #setters
+            }
+        }
+    }
+
+    /// The JSON kind of a field's values, in words (`string`, `array of integer`, ...).
+    fn wire_kind(&self, t: &Ty, m: &Module) -> String {
+        match t {
+            Ty::Bool => "boolean".into(),
+            Ty::I32 | Ty::I64 => "integer".into(),
+            Ty::F64 => "number".into(),
+            Ty::String => "string".into(),
+            Ty::Value => "any JSON".into(),
+            Ty::JsonMap | Ty::Map(_) => "object".into(),
+            Ty::Vec(e) => format!("array of {}", self.wire_kind(e, m)),
+            Ty::Option(t) | Ty::Box(t) => self.wire_kind(t, m),
+            Ty::Enum(i) => match self.api.enums.get(*i) {
+                Some(e) if e.values.iter().all(|(_, v)| matches!(v, EnumValue::Int(_))) => {
+                    "integer".into()
+                }
+                _ => "string".into(),
+            },
+            Ty::Named(i) => match m.types.get(*i).map(|t| &t.body) {
+                Some(Body::Alias(t) | Body::Newtype(t)) => self.wire_kind(t, m),
+                Some(Body::Struct { .. }) => "object".into(),
+                _ => "one of several shapes".into(),
+            },
+        }
+    }
+
+    /// "Allowed values: ..." when a field's type (or its items' type) is an enum of values.
+    fn enum_values(&self, t: &Ty, m: &Module) -> Option<String> {
+        let mut t = t;
+        let e = loop {
+            match t {
+                Ty::Option(i) | Ty::Box(i) | Ty::Vec(i) => t = i,
+                Ty::Named(i) => match m.types.get(*i).map(|t| &t.body) {
+                    Some(Body::Alias(a)) => t = a,
+                    _ => return None,
+                },
+                Ty::Enum(i) => break self.api.enums.get(*i)?,
+                _ => return None,
+            }
+        };
+        const SHOWN: usize = 12;
+        let mut list: Vec<String> = e
+            .values
+            .iter()
+            .take(SHOWN)
+            .map(|(_, v)| match v {
+                EnumValue::Str(s) => format!("\"{s}\""),
+                EnumValue::Int(n) => n.to_string(),
+            })
+            .collect();
+        if e.values.len() > SHOWN {
+            list.push(format!("and {} more", e.values.len() - SHOWN));
+        }
+        naming::doc_line(&format!("Allowed values: {}.", list.join(", ")), 400)
+    }
+
+    /// The argument type a setter takes for a value of type `t`, and the expression turning
+    /// the argument `arg` into a `t`.
+    fn into_arg(&self, t: &Ty, m: &Module, arg: &Ident) -> (TokenStream, TokenStream) {
+        match t {
+            Ty::Vec(e) => {
+                let e = self.ty(e, m);
+                (
+                    quote!(impl IntoIterator<Item = impl Into<#e>>),
+                    quote!(#arg.into_iter().map(Into::into).collect()),
+                )
+            }
+            Ty::Box(b) => {
+                let b = self.ty(b, m);
+                (quote!(impl Into<#b>), quote!(Box::new(#arg.into())))
+            }
+            t => {
+                let t = self.ty(t, m);
+                (quote!(impl Into<#t>), quote!(#arg.into()))
             }
         }
     }
@@ -244,11 +412,17 @@ impl Emitter<'_> {
         let id = ident(&f.ident);
         let ty = self.ty(&f.ty, m);
         let mut lines: Vec<String> = f.doc.iter().cloned().collect();
-        if let Some(note) = naming::renamed_note(&f.wire, &f.ident) {
-            lines.push(note);
-        }
+        // What the wire sees: name, JSON type (and format), whether it must be sent, and the
+        // values an enum lists.
+        let wire = naming::doc_line(&format!("\"{}\"", f.wire), 120).unwrap_or_default();
+        let mut kind = self.wire_kind(&f.ty, m);
         if let Some(fmt) = f.format {
-            lines.push(format!("Format: `{}`.", fmt.as_str()));
+            kind.push_str(&format!(" (`{}`)", fmt.as_str()));
+        }
+        let need = if f.optional { "optional" } else { "required" };
+        lines.push(format!("Wire name {wire}: {kind}, {need}."));
+        if let Some(values) = self.enum_values(&f.ty, m) {
+            lines.push(values);
         }
         if f.deprecated {
             lines.push("Deprecated in the spec.".to_owned());

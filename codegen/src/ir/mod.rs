@@ -551,11 +551,13 @@ impl Builder<'_> {
             return Body::Alias(Ty::Value);
         };
         let has_extra = matches!(o.additional, Additional::Any | Additional::Schema(_));
-        let mut local = if has_extra {
-            Names::with_reserved([EXTRA_FIELD])
-        } else {
-            Names::default()
-        };
+        // A request type's `new` constructor and `additional(key, value)` setter share the
+        // namespace of its fields' setters.
+        let reserved = [
+            has_extra.then_some(EXTRA_FIELD),
+            (self.side == Side::Request).then_some("new"),
+        ];
+        let mut local = Names::with_reserved(reserved.into_iter().flatten());
         let mut fields = Vec::new();
         for p in &o.properties {
             let ident = local.take(&naming::snake(&p.name, "field"));

@@ -8,6 +8,8 @@
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `NameRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/access-name.html>.
 pub async fn name(
     client: &::bitrix24_runtime::Client,
@@ -20,12 +22,35 @@ pub async fn name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/access-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NameRequest {
+    /// Wire name "ACCESS": any JSON, required.
     #[serde(rename = "ACCESS")]
     pub access: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl NameRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(access: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            access: access.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for NameRequest {
@@ -44,11 +69,15 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
 
 /// The `result` of `access.name`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NameResponse {
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "provider_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -11,6 +11,10 @@ pub mod option;
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `InfoRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/app-info.html>.
 pub async fn info(
     client: &::bitrix24_runtime::Client,
@@ -23,10 +27,29 @@ pub async fn info(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/app-info.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct InfoRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl InfoRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for InfoRequest {
@@ -43,27 +66,39 @@ impl ::bitrix24_runtime::loose::Loose for InfoRequest {
 
 /// The `result` of `app.info`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct InfoResponse {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DAYS": any JSON, optional.
     #[serde(rename = "DAYS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub days: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "INSTALLED": boolean, optional.
     #[serde(rename = "INSTALLED", skip_serializing_if = "Option::is_none")]
     pub installed: Option<bool>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "LICENSE": string, optional.
     #[serde(rename = "LICENSE", skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// Wire name "LICENSE_FAMILY": string, optional.
     #[serde(rename = "LICENSE_FAMILY", skip_serializing_if = "Option::is_none")]
     pub license_family: Option<String>,
+    /// Wire name "LICENSE_TYPE": string, optional.
     #[serde(rename = "LICENSE_TYPE", skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
+    /// Wire name "PAYMENT_EXPIRED": string, optional.
     #[serde(rename = "PAYMENT_EXPIRED", skip_serializing_if = "Option::is_none")]
     pub payment_expired: Option<String>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "VERSION": integer, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.

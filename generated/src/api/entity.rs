@@ -18,6 +18,10 @@ pub mod section;
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ENTITY_ALREADY_EXISTS", "ERROR_CORE", "ERROR_ARGUMENT", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -30,16 +34,48 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACCESS": any JSON, optional.
     #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub access: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            access: Default::default(),
+            entity: entity.into(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACCESS".
+    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.access = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -84,6 +120,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -96,12 +136,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            entity: entity.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -138,6 +201,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -150,12 +217,37 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ENTITY".
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.entity = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -190,6 +282,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ACCESS_DENIED".
+///
+/// Build the request with `RightsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-rights.html>.
 pub async fn rights(
     client: &::bitrix24_runtime::Client,
@@ -202,14 +298,44 @@ pub async fn rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RightsRequest {
+    /// Wire name "ACCESS": any JSON, optional.
     #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub access: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RightsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            access: Default::default(),
+            entity: entity.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACCESS".
+    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.access = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RightsRequest {
@@ -242,6 +368,10 @@ impl ::bitrix24_runtime::Method for RightsRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ENTITY_NOT_FOUND", "ERROR_ENTITY_ALREADY_EXISTS", "ERROR_ARGUMENT", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -254,18 +384,62 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ACCESS": any JSON, optional.
     #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub access: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "ENTITY_NEW": string, optional.
     #[serde(rename = "ENTITY_NEW", skip_serializing_if = "Option::is_none")]
     pub entity_new: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            access: Default::default(),
+            entity: entity.into(),
+            entity_new: Default::default(),
+            name: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACCESS".
+    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.access = value.into();
+        self
+    }
+    /// Sets "ENTITY_NEW".
+    pub fn entity_new(mut self, value: impl Into<String>) -> Self {
+        self.entity_new = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -13,6 +13,10 @@ pub mod offline;
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_EVENT_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `BindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-bind.html>.
 pub async fn bind(
     client: &::bitrix24_runtime::Client,
@@ -25,20 +29,73 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindRequest {
+    /// Wire name "auth_connector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_connector: Option<String>,
+    /// Wire name "auth_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<i64>,
+    /// Wire name "event": string, required.
     pub event: String,
+    /// Wire name "event_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// Wire name "handler": string, required.
     pub handler: String,
+    /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(event: impl Into<String>, handler: impl Into<String>) -> Self {
+        Self {
+            auth_connector: Default::default(),
+            auth_type: Default::default(),
+            event: event.into(),
+            event_type: Default::default(),
+            handler: handler.into(),
+            options: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "auth_connector".
+    pub fn auth_connector(mut self, value: impl Into<String>) -> Self {
+        self.auth_connector = Some(value.into());
+        self
+    }
+    /// Sets "auth_type".
+    pub fn auth_type(mut self, value: impl Into<i64>) -> Self {
+        self.auth_type = Some(value.into());
+        self
+    }
+    /// Sets "event_type".
+    pub fn event_type(mut self, value: impl Into<String>) -> Self {
+        self.event_type = Some(value.into());
+        self
+    }
+    /// Sets "options".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindRequest {
@@ -94,6 +151,8 @@ impl ::bitrix24_runtime::Method for BindRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -106,10 +165,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -138,6 +216,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `UnbindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-unbind.html>.
 pub async fn unbind(
     client: &::bitrix24_runtime::Client,
@@ -150,16 +232,55 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindRequest {
+    /// Wire name "auth_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<i64>,
+    /// Wire name "event": string, required.
     pub event: String,
+    /// Wire name "event_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// Wire name "handler": string, required.
     pub handler: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(event: impl Into<String>, handler: impl Into<String>) -> Self {
+        Self {
+            auth_type: Default::default(),
+            event: event.into(),
+            event_type: Default::default(),
+            handler: handler.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "auth_type".
+    pub fn auth_type(mut self, value: impl Into<i64>) -> Self {
+        self.auth_type = Some(value.into());
+        self
+    }
+    /// Sets "event_type".
+    pub fn event_type(mut self, value: impl Into<String>) -> Self {
+        self.event_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
@@ -188,7 +309,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 /// The `result` of `event.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindResponse {
+    /// Wire name "count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -31,6 +31,10 @@ pub mod v2;
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ACCESS_DENIED", "EVENT_MESSAGE_ADD_ERROR", "EVENT_MESSAGE_UPDATE_ERROR", "EVENT_MESSAGE_DELETE_ERROR", "EVENT_WELCOME_MESSAGE_ERROR", "EVENT_BOT_DELETE_ERROR", "CODE_ERROR", "NAME_ERROR", "MAX_COUNT_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-register.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn register(
@@ -44,33 +48,115 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "EVENT_BOT_DELETE": string, required.
     #[serde(rename = "EVENT_BOT_DELETE")]
     pub event_bot_delete: String,
+    /// Wire name "EVENT_HANDLER": string, optional.
     #[serde(rename = "EVENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub event_handler: Option<String>,
+    /// Wire name "EVENT_MESSAGE_ADD": string, required.
     #[serde(rename = "EVENT_MESSAGE_ADD")]
     pub event_message_add: String,
+    /// Wire name "EVENT_MESSAGE_DELETE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_message_delete: Option<String>,
+    /// Wire name "EVENT_MESSAGE_UPDATE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub event_message_update: Option<String>,
+    /// Wire name "EVENT_WELCOME_MESSAGE": string, required.
     #[serde(rename = "EVENT_WELCOME_MESSAGE")]
     pub event_welcome_message: String,
+    /// Wire name "OPENLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENLINE", skip_serializing_if = "Option::is_none")]
     pub openline: Option<RegisterRequestOpenline>,
+    /// Wire name "PROPERTIES": object, required.
     #[serde(rename = "PROPERTIES")]
     pub properties: RegisterRequestProperties,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "B", "O", "H", "S".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        event_bot_delete: impl Into<String>,
+        event_message_add: impl Into<String>,
+        event_welcome_message: impl Into<String>,
+        properties: impl Into<RegisterRequestProperties>,
+    ) -> Self {
+        Self {
+            client_id: Default::default(),
+            code: code.into(),
+            event_bot_delete: event_bot_delete.into(),
+            event_handler: Default::default(),
+            event_message_add: event_message_add.into(),
+            event_message_delete: Default::default(),
+            event_message_update: Default::default(),
+            event_welcome_message: event_welcome_message.into(),
+            openline: Default::default(),
+            properties: properties.into(),
+            type_: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_HANDLER".
+    pub fn event_handler(mut self, value: impl Into<String>) -> Self {
+        self.event_handler = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_DELETE".
+    pub fn event_message_delete(mut self, value: impl Into<String>) -> Self {
+        self.event_message_delete = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_UPDATE".
+    pub fn event_message_update(mut self, value: impl Into<String>) -> Self {
+        self.event_message_update = Some(value.into());
+        self
+    }
+    /// Sets "OPENLINE".
+    pub fn openline(mut self, value: impl Into<RegisterRequestOpenline>) -> Self {
+        self.openline = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<RegisterRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -133,31 +219,105 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 pub type RegisterRequestOpenline = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestProperties {
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "LAST_NAME": string, required.
     #[serde(rename = "LAST_NAME")]
     pub last_name: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": any JSON, optional.
     #[serde(
         rename = "PERSONAL_PHOTO",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
+    /// Wire name "PERSONAL_WWW": string, optional.
     #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestProperties {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(last_name: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            color: Default::default(),
+            email: Default::default(),
+            last_name: last_name.into(),
+            name: name.into(),
+            personal_birthday: Default::default(),
+            personal_gender: Default::default(),
+            personal_photo: Default::default(),
+            personal_www: Default::default(),
+            work_position: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_BIRTHDAY".
+    pub fn personal_birthday(mut self, value: impl Into<String>) -> Self {
+        self.personal_birthday = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_GENDER".
+    pub fn personal_gender(mut self, value: impl Into<String>) -> Self {
+        self.personal_gender = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHOTO".
+    pub fn personal_photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.personal_photo = value.into();
+        self
+    }
+    /// Sets "PERSONAL_WWW".
+    pub fn personal_www(mut self, value: impl Into<String>) -> Self {
+        self.personal_www = Some(value.into());
+        self
+    }
+    /// Sets "WORK_POSITION".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
@@ -236,6 +396,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ACCESS_DENIED", "BOT_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-unregister.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn unregister(
@@ -249,14 +413,44 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "BOT_ID": integer, required.
     #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            client_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
@@ -299,6 +493,10 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ACCESS_DENIED", "BOT_ID_ERROR", "APP_ID_ERROR", "EVENT_MESSAGE_ADD_ERROR", "EVENT_MESSAGE_UPDATE_ERROR", "EVENT_MESSAGE_DELETE_ERROR", "EVENT_WELCOME_MESSAGE_ERROR", "EVENT_BOT_DELETE_ERROR", "NAME_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -312,16 +510,48 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "BOT_ID": integer, required.
     #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            client_id: Default::default(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -347,26 +577,96 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "EVENT_BOT_DELETE": string, optional.
     #[serde(rename = "EVENT_BOT_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_bot_delete: Option<String>,
+    /// Wire name "EVENT_HANDLER": string, optional.
     #[serde(rename = "EVENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub event_handler: Option<String>,
+    /// Wire name "EVENT_MESSAGE_ADD": string, optional.
     #[serde(rename = "EVENT_MESSAGE_ADD", skip_serializing_if = "Option::is_none")]
     pub event_message_add: Option<String>,
+    /// Wire name "EVENT_MESSAGE_DELETE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_message_delete: Option<String>,
+    /// Wire name "EVENT_MESSAGE_UPDATE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub event_message_update: Option<String>,
+    /// Wire name "EVENT_WELCOME_MESSAGE": string, optional.
     #[serde(rename = "EVENT_WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub event_welcome_message: Option<String>,
+    /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_BOT_DELETE".
+    pub fn event_bot_delete(mut self, value: impl Into<String>) -> Self {
+        self.event_bot_delete = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_HANDLER".
+    pub fn event_handler(mut self, value: impl Into<String>) -> Self {
+        self.event_handler = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_ADD".
+    pub fn event_message_add(mut self, value: impl Into<String>) -> Self {
+        self.event_message_add = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_DELETE".
+    pub fn event_message_delete(mut self, value: impl Into<String>) -> Self {
+        self.event_message_delete = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_UPDATE".
+    pub fn event_message_update(mut self, value: impl Into<String>) -> Self {
+        self.event_message_update = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_WELCOME_MESSAGE".
+    pub fn event_welcome_message(mut self, value: impl Into<String>) -> Self {
+        self.event_welcome_message = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTIES".
+    pub fn properties(
+        mut self,
+        value: impl Into<UpdateRequestFieldsProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -412,31 +712,104 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": any JSON, optional.
     #[serde(
         rename = "PERSONAL_PHOTO",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
+    /// Wire name "PERSONAL_WWW": string, optional.
     #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsProperties {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_BIRTHDAY".
+    pub fn personal_birthday(mut self, value: impl Into<String>) -> Self {
+        self.personal_birthday = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_GENDER".
+    pub fn personal_gender(mut self, value: impl Into<String>) -> Self {
+        self.personal_gender = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHOTO".
+    pub fn personal_photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.personal_photo = value.into();
+        self
+    }
+    /// Sets "PERSONAL_WWW".
+    pub fn personal_www(mut self, value: impl Into<String>) -> Self {
+        self.personal_www = Some(value.into());
+        self
+    }
+    /// Sets "WORK_POSITION".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {

@@ -27,6 +27,10 @@ pub mod update;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT".
+///
+/// Build the request with `ActivateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn activate(
@@ -41,16 +45,48 @@ pub async fn activate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivateRequest {
+    /// Wire name "ACTIVE": string, required.
     #[serde(rename = "ACTIVE")]
     pub active: String,
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        active: impl Into<String>,
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+    ) -> Self {
+        Self {
+            active: active.into(),
+            connector: connector.into(),
+            line: line.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -95,6 +131,10 @@ impl ::bitrix24_runtime::Method for ActivateRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn list(
@@ -109,10 +149,30 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -132,13 +192,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "livechat": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub livechat: Option<String>,
+    /// Wire name "myconnector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub myconnector: Option<String>,
+    /// Wire name "network": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Wire name "telegrambot": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegrambot: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -183,6 +248,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "APPLICATION_REGISTRATION_ERROR_POINT", "CONNECTOR_ID_REQUIRED", "NAME_REQUIRED", "ICON_REQUIRED", "NO_APPLICATION_ID", "NO_PLACEMENT_HANDLER", "APPLICATION_REGISTRATION_ERROR", "GENERAL_CONNECTOR_REGISTRATION_ERROR", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn register(
@@ -197,34 +266,128 @@ pub async fn register(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "CHAT_GROUP": boolean, optional.
     #[serde(rename = "CHAT_GROUP", skip_serializing_if = "Option::is_none")]
     pub chat_group: Option<bool>,
+    /// Wire name "DEL_EXTERNAL_MESSAGES": boolean, optional.
     #[serde(rename = "DEL_EXTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub del_external_messages: Option<bool>,
+    /// Wire name "DEL_INTERNAL_MESSAGES": boolean, optional.
     #[serde(rename = "DEL_INTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub del_internal_messages: Option<bool>,
+    /// Wire name "EDIT_INTERNAL_MESSAGES": boolean, optional.
     #[serde(rename = "EDIT_INTERNAL_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub edit_internal_messages: Option<bool>,
+    /// Wire name "ICON": object, required.
     #[serde(rename = "ICON")]
     pub icon: RegisterRequestIcon,
+    /// Wire name "ICON_DISABLED": object, optional.
     #[serde(rename = "ICON_DISABLED", skip_serializing_if = "Option::is_none")]
     pub icon_disabled: Option<RegisterRequestIconDisabled>,
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
     pub id: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "NEED_SIGNATURE": boolean, optional.
     #[serde(rename = "NEED_SIGNATURE", skip_serializing_if = "Option::is_none")]
     pub need_signature: Option<bool>,
+    /// Wire name "NEED_SYSTEM_MESSAGES": boolean, optional.
     #[serde(rename = "NEED_SYSTEM_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub need_system_messages: Option<bool>,
+    /// Wire name "NEWSLETTER": boolean, optional.
     #[serde(rename = "NEWSLETTER", skip_serializing_if = "Option::is_none")]
     pub newsletter: Option<bool>,
+    /// Wire name "PLACEMENT_HANDLER": string, required.
     #[serde(rename = "PLACEMENT_HANDLER")]
     pub placement_handler: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        icon: impl Into<RegisterRequestIcon>,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        placement_handler: impl Into<String>,
+    ) -> Self {
+        Self {
+            chat_group: Default::default(),
+            del_external_messages: Default::default(),
+            del_internal_messages: Default::default(),
+            edit_internal_messages: Default::default(),
+            icon: icon.into(),
+            icon_disabled: Default::default(),
+            id: id.into(),
+            name: name.into(),
+            need_signature: Default::default(),
+            need_system_messages: Default::default(),
+            newsletter: Default::default(),
+            placement_handler: placement_handler.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CHAT_GROUP".
+    pub fn chat_group(mut self, value: impl Into<bool>) -> Self {
+        self.chat_group = Some(value.into());
+        self
+    }
+    /// Sets "DEL_EXTERNAL_MESSAGES".
+    pub fn del_external_messages(mut self, value: impl Into<bool>) -> Self {
+        self.del_external_messages = Some(value.into());
+        self
+    }
+    /// Sets "DEL_INTERNAL_MESSAGES".
+    pub fn del_internal_messages(mut self, value: impl Into<bool>) -> Self {
+        self.del_internal_messages = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_INTERNAL_MESSAGES".
+    pub fn edit_internal_messages(mut self, value: impl Into<bool>) -> Self {
+        self.edit_internal_messages = Some(value.into());
+        self
+    }
+    /// Sets "ICON_DISABLED".
+    pub fn icon_disabled(
+        mut self,
+        value: impl Into<RegisterRequestIconDisabled>,
+    ) -> Self {
+        self.icon_disabled = Some(value.into());
+        self
+    }
+    /// Sets "NEED_SIGNATURE".
+    pub fn need_signature(mut self, value: impl Into<bool>) -> Self {
+        self.need_signature = Some(value.into());
+        self
+    }
+    /// Sets "NEED_SYSTEM_MESSAGES".
+    pub fn need_system_messages(mut self, value: impl Into<bool>) -> Self {
+        self.need_system_messages = Some(value.into());
+        self
+    }
+    /// Sets "NEWSLETTER".
+    pub fn newsletter(mut self, value: impl Into<bool>) -> Self {
+        self.newsletter = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -289,18 +452,63 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestIcon {
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "DATA_IMAGE": string, required.
     #[serde(rename = "DATA_IMAGE")]
     pub data_image: String,
+    /// Wire name "POSITION": string, optional.
     #[serde(rename = "POSITION", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
+    /// Wire name "SIZE": string, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestIcon {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data_image: impl Into<String>) -> Self {
+        Self {
+            color: Default::default(),
+            data_image: data_image.into(),
+            position: Default::default(),
+            size: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "POSITION".
+    pub fn position(mut self, value: impl Into<String>) -> Self {
+        self.position = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -330,18 +538,62 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestIconDisabled {
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "DATA_IMAGE": string, optional.
     #[serde(rename = "DATA_IMAGE", skip_serializing_if = "Option::is_none")]
     pub data_image: Option<String>,
+    /// Wire name "POSITION": string, optional.
     #[serde(rename = "POSITION", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
+    /// Wire name "SIZE": string, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestIconDisabled {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "DATA_IMAGE".
+    pub fn data_image(mut self, value: impl Into<String>) -> Self {
+        self.data_image = Some(value.into());
+        self
+    }
+    /// Sets "POSITION".
+    pub fn position(mut self, value: impl Into<String>) -> Self {
+        self.position = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -371,11 +623,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
 /// The `result` of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponse {
+    /// Wire name "error": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Wire name "error_description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -428,6 +684,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT".
+///
+/// Build the request with `StatusRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn status(
@@ -442,14 +702,45 @@ pub async fn status(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusRequest {
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, optional.
     #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StatusRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(connector: impl Into<String>) -> Self {
+        Self {
+            connector: connector.into(),
+            line: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "LINE".
+    pub fn line(mut self, value: impl Into<i64>) -> Self {
+        self.line = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]
@@ -476,15 +767,21 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 /// The `result` of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusResponse {
+    /// Wire name "CONFIGURED": boolean, optional.
     #[serde(rename = "CONFIGURED", skip_serializing_if = "Option::is_none")]
     pub configured: Option<bool>,
+    /// Wire name "CONNECTOR": string, optional.
     #[serde(rename = "CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub connector: Option<String>,
+    /// Wire name "ERROR": boolean, optional.
     #[serde(rename = "ERROR", skip_serializing_if = "Option::is_none")]
     pub error: Option<bool>,
+    /// Wire name "LINE": integer, optional.
     #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+    /// Wire name "STATUS": boolean, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -532,6 +829,10 @@ impl ::bitrix24_runtime::Method for StatusRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "APPLICATION_UNREGISTRATION_ERROR", "NO_APPLICATION_ID", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn unregister(
@@ -546,12 +847,36 @@ pub async fn unregister(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "imopenlines")]

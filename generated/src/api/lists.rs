@@ -23,6 +23,10 @@ pub mod section;
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_ALREADY_EXISTS", "ERROR_ADD_IBLOCK", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -35,22 +39,76 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+    /// Wire name "MESSAGES": any JSON, optional.
     #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub messages: ::serde_json::Value,
+    /// Wire name "RIGHTS": any JSON, optional.
     #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
+    /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_type_id: impl Into<AddRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_type_id: iblock_type_id.into(),
+            messages: Default::default(),
+            rights: Default::default(),
+            socnet_group_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "MESSAGES".
+    pub fn messages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.messages = value.into();
+        self
+    }
+    /// Sets "RIGHTS".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "SOCNET_GROUP_ID".
+    pub fn socnet_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.socnet_group_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -93,20 +151,73 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "BIZPROC": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
     pub bizproc: Option<AddRequestFieldsItemBizproc>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            bizproc: Default::default(),
+            description: Default::default(),
+            name: name.into(),
+            picture: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BIZPROC".
+    pub fn bizproc(mut self, value: impl Into<AddRequestFieldsItemBizproc>) -> Self {
+        self.bizproc = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -158,6 +269,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -170,16 +285,49 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -228,6 +376,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -240,25 +392,85 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "IBLOCK_CODE": string, optional.
     #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
     pub iblock_code: Option<String>,
+    /// Wire name "IBLOCK_ID": integer, optional.
     #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "IBLOCK_ORDER": any JSON, optional.
     #[serde(
         rename = "IBLOCK_ORDER",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_order: ::serde_json::Value,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+    /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_type_id: impl Into<GetRequestIblockTypeId>) -> Self {
+        Self {
+            iblock_code: Default::default(),
+            iblock_id: Default::default(),
+            iblock_order: Default::default(),
+            iblock_type_id: iblock_type_id.into(),
+            socnet_group_id: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ORDER".
+    pub fn iblock_order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_order = value.into();
+        self
+    }
+    /// Sets "SOCNET_GROUP_ID".
+    pub fn socnet_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.socnet_group_id = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -318,6 +530,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_UPDATE_IBLOCK", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -330,24 +546,81 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
+    /// Wire name "MESSAGES": any JSON, optional.
     #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub messages: ::serde_json::Value,
+    /// Wire name "RIGHTS": any JSON, optional.
     #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
+    /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            messages: Default::default(),
+            rights: Default::default(),
+            socnet_group_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "MESSAGES".
+    pub fn messages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.messages = value.into();
+        self
+    }
+    /// Sets "RIGHTS".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "SOCNET_GROUP_ID".
+    pub fn socnet_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.socnet_group_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -394,20 +667,73 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "BIZPROC": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
     pub bizproc: Option<UpdateRequestFieldsItemBizproc>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            bizproc: Default::default(),
+            description: Default::default(),
+            name: name.into(),
+            picture: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BIZPROC".
+    pub fn bizproc(mut self, value: impl Into<UpdateRequestFieldsItemBizproc>) -> Self {
+        self.bizproc = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

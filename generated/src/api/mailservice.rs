@@ -13,6 +13,10 @@
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,26 +29,102 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
+    /// Wire name "ENCRYPTION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub encryption: Option<AddRequestEncryption>,
+    /// Wire name "ICON": any JSON, optional.
     #[serde(rename = "ICON", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon: ::serde_json::Value,
+    /// Wire name "LINK": string, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PORT": integer, optional.
     #[serde(rename = "PORT", skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            encryption: Default::default(),
+            icon: Default::default(),
+            link: Default::default(),
+            name: name.into(),
+            port: Default::default(),
+            server: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "ENCRYPTION".
+    pub fn encryption(mut self, value: impl Into<AddRequestEncryption>) -> Self {
+        self.encryption = Some(value.into());
+        self
+    }
+    /// Sets "ICON".
+    pub fn icon(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.icon = value.into();
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "PORT".
+    pub fn port(mut self, value: impl Into<i64>) -> Self {
+        self.port = Some(value.into());
+        self
+    }
+    /// Sets "SERVER".
+    pub fn server(mut self, value: impl Into<String>) -> Self {
+        self.server = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -109,6 +189,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -121,12 +205,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -158,6 +265,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -170,10 +279,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -190,25 +318,36 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `mailservice.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "ENCRYPTION": string, optional.
     #[serde(rename = "ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// Wire name "ICON": string, optional.
     #[serde(rename = "ICON", skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LINK": string, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PORT": string, optional.
     #[serde(rename = "PORT", skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -275,6 +414,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -287,12 +430,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -311,37 +477,54 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `mailservice.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "ENCRYPTION": string, optional.
     #[serde(rename = "ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// Wire name "ICON": string, optional.
     #[serde(rename = "ICON", skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LINK": string, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PORT": integer, optional.
     #[serde(rename = "PORT", skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SMTP_ENCRYPTION": string, optional.
     #[serde(rename = "SMTP_ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub smtp_encryption: Option<String>,
+    /// Wire name "SMTP_LOGIN_AS_IMAP": string, optional.
     #[serde(rename = "SMTP_LOGIN_AS_IMAP", skip_serializing_if = "Option::is_none")]
     pub smtp_login_as_imap: Option<String>,
+    /// Wire name "SMTP_PASSWORD_AS_IMAP": string, optional.
     #[serde(rename = "SMTP_PASSWORD_AS_IMAP", skip_serializing_if = "Option::is_none")]
     pub smtp_password_as_imap: Option<String>,
+    /// Wire name "SMTP_PORT": integer, optional.
     #[serde(rename = "SMTP_PORT", skip_serializing_if = "Option::is_none")]
     pub smtp_port: Option<i64>,
+    /// Wire name "SMTP_SERVER": string, optional.
     #[serde(rename = "SMTP_SERVER", skip_serializing_if = "Option::is_none")]
     pub smtp_server: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "UPLOAD_OUTGOING": string, optional.
     #[serde(rename = "UPLOAD_OUTGOING", skip_serializing_if = "Option::is_none")]
     pub upload_outgoing: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -427,6 +610,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -439,10 +626,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -461,37 +667,54 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "ENCRYPTION": string, optional.
     #[serde(rename = "ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// Wire name "ICON": string, optional.
     #[serde(rename = "ICON", skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LINK": string, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PORT": integer, optional.
     #[serde(rename = "PORT", skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SMTP_ENCRYPTION": string, optional.
     #[serde(rename = "SMTP_ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub smtp_encryption: Option<String>,
+    /// Wire name "SMTP_LOGIN_AS_IMAP": string, optional.
     #[serde(rename = "SMTP_LOGIN_AS_IMAP", skip_serializing_if = "Option::is_none")]
     pub smtp_login_as_imap: Option<String>,
+    /// Wire name "SMTP_PASSWORD_AS_IMAP": string, optional.
     #[serde(rename = "SMTP_PASSWORD_AS_IMAP", skip_serializing_if = "Option::is_none")]
     pub smtp_password_as_imap: Option<String>,
+    /// Wire name "SMTP_PORT": integer, optional.
     #[serde(rename = "SMTP_PORT", skip_serializing_if = "Option::is_none")]
     pub smtp_port: Option<i64>,
+    /// Wire name "SMTP_SERVER": string, optional.
     #[serde(rename = "SMTP_SERVER", skip_serializing_if = "Option::is_none")]
     pub smtp_server: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "UPLOAD_OUTGOING": string, optional.
     #[serde(rename = "UPLOAD_OUTGOING", skip_serializing_if = "Option::is_none")]
     pub upload_outgoing: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -577,6 +800,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `mailservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -589,28 +816,111 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestActive>,
+    /// Wire name "ENCRYPTION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ENCRYPTION", skip_serializing_if = "Option::is_none")]
     pub encryption: Option<UpdateRequestEncryption>,
+    /// Wire name "ICON": any JSON, optional.
     #[serde(rename = "ICON", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon: ::serde_json::Value,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Wire name "LINK": string, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PORT": integer, optional.
     #[serde(rename = "PORT", skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            active: Default::default(),
+            encryption: Default::default(),
+            icon: Default::default(),
+            id: id.into(),
+            link: Default::default(),
+            name: Default::default(),
+            port: Default::default(),
+            server: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "ENCRYPTION".
+    pub fn encryption(mut self, value: impl Into<UpdateRequestEncryption>) -> Self {
+        self.encryption = Some(value.into());
+        self
+    }
+    /// Sets "ICON".
+    pub fn icon(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.icon = value.into();
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PORT".
+    pub fn port(mut self, value: impl Into<i64>) -> Self {
+        self.port = Some(value.into());
+        self
+    }
+    /// Sets "SERVER".
+    pub fn server(mut self, value: impl Into<String>) -> Self {
+        self.server = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -168,6 +168,10 @@ pub mod voximplant;
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_BATCH_LENGTH_EXCEEDED", "ERROR_BATCH_METHOD_NOT_ALLOWED".
+///
+/// Build the request with `BatchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/settings/how-to-call-rest-api/batch.html>.
 #[cfg(feature = "basic")]
 pub async fn batch(
@@ -182,10 +186,30 @@ pub async fn batch(
 /// Official documentation: <https://apidocs.bitrix24.ru/settings/how-to-call-rest-api/batch.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BatchRequest {
+    /// Wire name "cmd": object, required.
     pub cmd: ::std::collections::BTreeMap<String, String>,
+    /// Wire name "halt": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub halt: Option<bool>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BatchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(cmd: impl Into<::std::collections::BTreeMap<String, String>>) -> Self {
+        Self {
+            cmd: cmd.into(),
+            halt: Default::default(),
+        }
+    }
+    /// Sets "halt".
+    pub fn halt(mut self, value: impl Into<bool>) -> Self {
+        self.halt = Some(value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -207,15 +231,21 @@ impl ::bitrix24_runtime::loose::Loose for BatchRequest {
 /// The `result` of `batch`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BatchResponse {
+    /// Wire name "result": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "result_error": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_error: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "result_total": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_total: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "result_next": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_next: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "result_time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -268,6 +298,8 @@ impl ::bitrix24_runtime::Method for BatchRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `MethodsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/methods.html>.
 #[cfg(feature = "basic")]
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
@@ -283,14 +315,46 @@ pub async fn methods(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/methods.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MethodsRequest {
+    /// Wire name "full": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MethodsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "full".
+    pub fn full(mut self, value: impl Into<bool>) -> Self {
+        self.full = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -325,6 +389,8 @@ impl ::bitrix24_runtime::Method for MethodsRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `ProfileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/profile.html>.
 #[cfg(feature = "basic")]
 pub async fn profile(
@@ -339,10 +405,30 @@ pub async fn profile(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/profile.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ProfileRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ProfileRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -362,19 +448,27 @@ impl ::bitrix24_runtime::loose::Loose for ProfileRequest {
 /// The `result` of `profile`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ProfileResponse {
+    /// Wire name "ADMIN": boolean, optional.
     #[serde(rename = "ADMIN", skip_serializing_if = "Option::is_none")]
     pub admin: Option<bool>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": string, optional.
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
+    /// Wire name "TIME_ZONE": string, optional.
     #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -435,6 +529,8 @@ impl ::bitrix24_runtime::Method for ProfileRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `ScopeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/scope.html>.
 #[cfg(feature = "basic")]
 pub async fn scope(
@@ -449,12 +545,38 @@ pub async fn scope(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/scope.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ScopeRequest {
+    /// Wire name "full": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ScopeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "full".
+    pub fn full(mut self, value: impl Into<bool>) -> Self {
+        self.full = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]

@@ -11,6 +11,10 @@
 ///
 /// Scope `placement`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_PLACEMENT_MAX_COUNT", "ERROR_PLACEMENT_USER_MODE", "EMPTY_ERROR_HANDLER_URL", "ERROR_ARGUMENT", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `BindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-bind.html>.
 pub async fn bind(
     client: &::bitrix24_runtime::Client,
@@ -23,26 +27,93 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindRequest {
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "GROUP_NAME": string, optional.
     #[serde(rename = "GROUP_NAME", skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
+    /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
+    /// Wire name "LANG_ALL": any JSON, optional.
     #[serde(rename = "LANG_ALL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang_all: ::serde_json::Value,
+    /// Wire name "OPTIONS": any JSON, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "PLACEMENT": string, required.
     #[serde(rename = "PLACEMENT")]
     pub placement: String,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(handler: impl Into<String>, placement: impl Into<String>) -> Self {
+        Self {
+            description: Default::default(),
+            group_name: Default::default(),
+            handler: handler.into(),
+            lang_all: Default::default(),
+            options: Default::default(),
+            placement: placement.into(),
+            title: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "GROUP_NAME".
+    pub fn group_name(mut self, value: impl Into<String>) -> Self {
+        self.group_name = Some(value.into());
+        self
+    }
+    /// Sets "LANG_ALL".
+    pub fn lang_all(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.lang_all = value.into();
+        self
+    }
+    /// Sets "OPTIONS".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindRequest {
@@ -110,6 +181,10 @@ impl ::bitrix24_runtime::Method for BindRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -122,10 +197,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -155,6 +249,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -167,14 +265,45 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FULL": boolean, optional.
     #[serde(rename = "FULL", skip_serializing_if = "Option::is_none")]
     pub full: Option<bool>,
+    /// Wire name "SCOPE": string, optional.
     #[serde(rename = "SCOPE", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FULL".
+    pub fn full(mut self, value: impl Into<bool>) -> Self {
+        self.full = Some(value.into());
+        self
+    }
+    /// Sets "SCOPE".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -206,6 +335,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `placement`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ACCESS_DENIED", "ERROR_ARGUMENT".
+///
+/// Build the request with `UnbindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-unbind.html>.
 pub async fn unbind(
     client: &::bitrix24_runtime::Client,
@@ -218,16 +351,53 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindRequest {
+    /// Wire name "HANDLER": string, optional.
     #[serde(rename = "HANDLER", skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// Wire name "PLACEMENT": string, required.
     #[serde(rename = "PLACEMENT")]
     pub placement: String,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(placement: impl Into<String>) -> Self {
+        Self {
+            handler: Default::default(),
+            placement: placement.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "HANDLER".
+    pub fn handler(mut self, value: impl Into<String>) -> Self {
+        self.handler = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
@@ -253,7 +423,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 /// The `result` of `placement.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindResponse {
+    /// Wire name "count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -18,6 +18,10 @@ pub mod user;
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_IMAGE_ID".
+///
+/// Build the request with `CreateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-create.html>.
 pub async fn create(
     client: &::bitrix24_runtime::Client,
@@ -30,44 +34,183 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreateRequest {
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<CreateRequestClosed>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "IMAGE": any JSON, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub image: ::serde_json::Value,
+    /// Wire name "IMAGE_FILE_ID": integer, optional.
     #[serde(rename = "IMAGE_FILE_ID", skip_serializing_if = "Option::is_none")]
     pub image_file_id: Option<i64>,
+    /// Wire name "INITIATE_PERMS": string, optional.
+    ///
+    /// Allowed values: "A", "E", "K".
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<CreateRequestInitiatePerms>,
+    /// Wire name "KEYWORDS": string, optional.
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<CreateRequestOpened>,
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "PROJECT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<CreateRequestProject>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_FINISH": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_FINISH", skip_serializing_if = "Option::is_none")]
     pub project_date_finish: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_START": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
+    /// Wire name "SCRUM_MASTER_ID": integer, optional.
     #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
+    /// Wire name "SITE_ID": any JSON, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub site_id: ::serde_json::Value,
+    /// Wire name "SUBJECT_ID": integer, optional.
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
+    /// Wire name "VISIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<CreateRequestVisible>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            closed: Default::default(),
+            description: Default::default(),
+            image: Default::default(),
+            image_file_id: Default::default(),
+            initiate_perms: Default::default(),
+            keywords: Default::default(),
+            name: name.into(),
+            opened: Default::default(),
+            owner_id: Default::default(),
+            project: Default::default(),
+            project_date_finish: Default::default(),
+            project_date_start: Default::default(),
+            scrum_master_id: Default::default(),
+            site_id: Default::default(),
+            subject_id: Default::default(),
+            visible: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLOSED".
+    pub fn closed(mut self, value: impl Into<CreateRequestClosed>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "IMAGE".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "IMAGE_FILE_ID".
+    pub fn image_file_id(mut self, value: impl Into<i64>) -> Self {
+        self.image_file_id = Some(value.into());
+        self
+    }
+    /// Sets "INITIATE_PERMS".
+    pub fn initiate_perms(
+        mut self,
+        value: impl Into<CreateRequestInitiatePerms>,
+    ) -> Self {
+        self.initiate_perms = Some(value.into());
+        self
+    }
+    /// Sets "KEYWORDS".
+    pub fn keywords(mut self, value: impl Into<String>) -> Self {
+        self.keywords = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<CreateRequestOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT".
+    pub fn project(mut self, value: impl Into<CreateRequestProject>) -> Self {
+        self.project = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_FINISH".
+    pub fn project_date_finish(mut self, value: impl Into<String>) -> Self {
+        self.project_date_finish = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_START".
+    pub fn project_date_start(mut self, value: impl Into<String>) -> Self {
+        self.project_date_start = Some(value.into());
+        self
+    }
+    /// Sets "SCRUM_MASTER_ID".
+    pub fn scrum_master_id(mut self, value: impl Into<i64>) -> Self {
+        self.scrum_master_id = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.site_id = value.into();
+        self
+    }
+    /// Sets "SUBJECT_ID".
+    pub fn subject_id(mut self, value: impl Into<i64>) -> Self {
+        self.subject_id = Some(value.into());
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<CreateRequestVisible>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreateRequest {
@@ -162,6 +305,8 @@ impl ::bitrix24_runtime::Method for CreateRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -174,12 +319,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -212,6 +380,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -224,20 +394,69 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+    /// Wire name "GROUP_ID": integer, optional.
     #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "IS_ADMIN": string, optional.
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "GROUP_ID".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "IS_ADMIN".
+    pub fn is_admin(mut self, value: impl Into<String>) -> Self {
+        self.is_admin = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -265,35 +484,127 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestFilter {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetRequestFilterActive>,
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<GetRequestFilterClosed>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVITY": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_UPDATE": string (`date-time`), optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IS_EXTRANET": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
     pub is_extranet: Option<GetRequestFilterIsExtranet>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<GetRequestFilterOpened>,
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "VISIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<GetRequestFilterVisible>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<GetRequestFilterActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CLOSED".
+    pub fn closed(mut self, value: impl Into<GetRequestFilterClosed>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVITY".
+    pub fn date_activity(mut self, value: impl Into<String>) -> Self {
+        self.date_activity = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_UPDATE".
+    pub fn date_update(mut self, value: impl Into<String>) -> Self {
+        self.date_update = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "IS_EXTRANET".
+    pub fn is_extranet(mut self, value: impl Into<GetRequestFilterIsExtranet>) -> Self {
+        self.is_extranet = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<GetRequestFilterOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<GetRequestFilterVisible>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
@@ -371,6 +682,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `SetownerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-setowner.html>.
 pub async fn setowner(
     client: &::bitrix24_runtime::Client,
@@ -383,14 +696,39 @@ pub async fn setowner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-setowner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetownerRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetownerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
@@ -427,6 +765,10 @@ impl ::bitrix24_runtime::Method for SetownerRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_IMAGE_ID".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -439,40 +781,163 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<UpdateRequestClosed>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "IMAGE": any JSON, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub image: ::serde_json::Value,
+    /// Wire name "IMAGE_FILE_ID": integer, optional.
     #[serde(rename = "IMAGE_FILE_ID", skip_serializing_if = "Option::is_none")]
     pub image_file_id: Option<i64>,
+    /// Wire name "INITIATE_PERMS": string, optional.
+    ///
+    /// Allowed values: "A", "E", "K".
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<UpdateRequestInitiatePerms>,
+    /// Wire name "KEYWORDS": string, optional.
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<UpdateRequestOpened>,
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_FINISH": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_FINISH", skip_serializing_if = "Option::is_none")]
     pub project_date_finish: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_START": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
+    /// Wire name "SITE_ID": any JSON, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub site_id: ::serde_json::Value,
+    /// Wire name "VISIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<UpdateRequestVisible>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>) -> Self {
+        Self {
+            closed: Default::default(),
+            description: Default::default(),
+            group_id: group_id.into(),
+            image: Default::default(),
+            image_file_id: Default::default(),
+            initiate_perms: Default::default(),
+            keywords: Default::default(),
+            name: Default::default(),
+            opened: Default::default(),
+            owner_id: Default::default(),
+            project_date_finish: Default::default(),
+            project_date_start: Default::default(),
+            site_id: Default::default(),
+            visible: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLOSED".
+    pub fn closed(mut self, value: impl Into<UpdateRequestClosed>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "IMAGE".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "IMAGE_FILE_ID".
+    pub fn image_file_id(mut self, value: impl Into<i64>) -> Self {
+        self.image_file_id = Some(value.into());
+        self
+    }
+    /// Sets "INITIATE_PERMS".
+    pub fn initiate_perms(
+        mut self,
+        value: impl Into<UpdateRequestInitiatePerms>,
+    ) -> Self {
+        self.initiate_perms = Some(value.into());
+        self
+    }
+    /// Sets "KEYWORDS".
+    pub fn keywords(mut self, value: impl Into<String>) -> Self {
+        self.keywords = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<UpdateRequestOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_FINISH".
+    pub fn project_date_finish(mut self, value: impl Into<String>) -> Self {
+        self.project_date_finish = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_START".
+    pub fn project_date_start(mut self, value: impl Into<String>) -> Self {
+        self.project_date_start = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.site_id = value.into();
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<UpdateRequestVisible>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -24,6 +24,10 @@ pub mod timecontrol;
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_DATETIME".
+///
+/// Build the request with `CloseRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 pub async fn close(
     client: &::bitrix24_runtime::Client,
@@ -36,21 +40,69 @@ pub async fn close(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CloseRequest {
+    /// Wire name "LAT": number, optional.
     #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,
+    /// Wire name "LON": number, optional.
     #[serde(rename = "LON", skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
+    /// Wire name "REPORT": string, optional.
     #[serde(rename = "REPORT", skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "TIME": string (`date-time`), optional.
     #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CloseRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "LAT".
+    pub fn lat(mut self, value: impl Into<f64>) -> Self {
+        self.lat = Some(value.into());
+        self
+    }
+    /// Sets "LON".
+    pub fn lon(mut self, value: impl Into<f64>) -> Self {
+        self.lon = Some(value.into());
+        self
+    }
+    /// Sets "REPORT".
+    pub fn report(mut self, value: impl Into<String>) -> Self {
+        self.report = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CloseRequest {
@@ -79,31 +131,45 @@ impl ::bitrix24_runtime::loose::Loose for CloseRequest {
 
 /// The `result` of `timeman.close`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CloseResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "DURATION": string, optional.
     #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Wire name "IP_CLOSE": string, optional.
     #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
+    /// Wire name "IP_OPEN": string, optional.
     #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
+    /// Wire name "LAT_CLOSE": number, optional.
     #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<f64>,
+    /// Wire name "LAT_OPEN": number, optional.
     #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
+    /// Wire name "LON_CLOSE": number, optional.
     #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<f64>,
+    /// Wire name "LON_OPEN": number, optional.
     #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "TIME_FINISH": string, optional.
     #[serde(rename = "TIME_FINISH", skip_serializing_if = "Option::is_none")]
     pub time_finish: Option<String>,
+    /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
+    /// Wire name "TIME_START": string, optional.
     #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
+    /// Wire name "TZ_OFFSET": integer, optional.
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -180,6 +246,10 @@ impl ::bitrix24_runtime::Method for CloseRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_DATETIME", "TIME".
+///
+/// Build the request with `OpenRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 pub async fn open(
     client: &::bitrix24_runtime::Client,
@@ -192,21 +262,69 @@ pub async fn open(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct OpenRequest {
+    /// Wire name "LAT": number, optional.
     #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,
+    /// Wire name "LON": number, optional.
     #[serde(rename = "LON", skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
+    /// Wire name "REPORT": string, optional.
     #[serde(rename = "REPORT", skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "TIME": string (`date-time`), optional.
     #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl OpenRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "LAT".
+    pub fn lat(mut self, value: impl Into<f64>) -> Self {
+        self.lat = Some(value.into());
+        self
+    }
+    /// Sets "LON".
+    pub fn lon(mut self, value: impl Into<f64>) -> Self {
+        self.lon = Some(value.into());
+        self
+    }
+    /// Sets "REPORT".
+    pub fn report(mut self, value: impl Into<String>) -> Self {
+        self.report = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for OpenRequest {
@@ -235,34 +353,48 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
 
 /// The `result` of `timeman.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct OpenResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "DURATION": string, optional.
     #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Wire name "IP_CLOSE": string, optional.
     #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
+    /// Wire name "IP_OPEN": string, optional.
     #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
+    /// Wire name "LAT_CLOSE": integer, optional.
     #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
+    /// Wire name "LAT_OPEN": number, optional.
     #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
+    /// Wire name "LON_CLOSE": integer, optional.
     #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
+    /// Wire name "LON_OPEN": number, optional.
     #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "TIME_FINISH": any JSON, optional.
     #[serde(
         rename = "TIME_FINISH",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
+    /// Wire name "TIME_START": string, optional.
     #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
+    /// Wire name "TZ_OFFSET": integer, optional.
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -339,6 +471,8 @@ impl ::bitrix24_runtime::Method for OpenRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Build the request with `PauseRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 pub async fn pause(
     client: &::bitrix24_runtime::Client,
@@ -351,12 +485,37 @@ pub async fn pause(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseRequest {
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PauseRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PauseRequest {
@@ -374,34 +533,48 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 
 /// The `result` of `timeman.pause`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "DURATION": string, optional.
     #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Wire name "IP_CLOSE": string, optional.
     #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
+    /// Wire name "IP_OPEN": string, optional.
     #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
+    /// Wire name "LAT_CLOSE": integer, optional.
     #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
+    /// Wire name "LAT_OPEN": number, optional.
     #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
+    /// Wire name "LON_CLOSE": integer, optional.
     #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
+    /// Wire name "LON_OPEN": number, optional.
     #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "TIME_FINISH": any JSON, optional.
     #[serde(
         rename = "TIME_FINISH",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
+    /// Wire name "TIME_START": string, optional.
     #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
+    /// Wire name "TZ_OFFSET": integer, optional.
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -477,6 +650,8 @@ impl ::bitrix24_runtime::Method for PauseRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Build the request with `SettingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 pub async fn settings(
     client: &::bitrix24_runtime::Client,
@@ -489,12 +664,37 @@ pub async fn settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SettingsRequest {
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SettingsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
@@ -512,19 +712,27 @@ impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
 
 /// The `result` of `timeman.settings`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SettingsResponse {
+    /// Wire name "ADMIN": boolean, optional.
     #[serde(rename = "ADMIN", skip_serializing_if = "Option::is_none")]
     pub admin: Option<bool>,
+    /// Wire name "UF_TIMEMAN": boolean, optional.
     #[serde(rename = "UF_TIMEMAN", skip_serializing_if = "Option::is_none")]
     pub uf_timeman: Option<bool>,
+    /// Wire name "UF_TM_ALLOWED_DELTA": string, optional.
     #[serde(rename = "UF_TM_ALLOWED_DELTA", skip_serializing_if = "Option::is_none")]
     pub uf_tm_allowed_delta: Option<String>,
+    /// Wire name "UF_TM_FREE": boolean, optional.
     #[serde(rename = "UF_TM_FREE", skip_serializing_if = "Option::is_none")]
     pub uf_tm_free: Option<bool>,
+    /// Wire name "UF_TM_MAX_START": string, optional.
     #[serde(rename = "UF_TM_MAX_START", skip_serializing_if = "Option::is_none")]
     pub uf_tm_max_start: Option<String>,
+    /// Wire name "UF_TM_MIN_DURATION": string, optional.
     #[serde(rename = "UF_TM_MIN_DURATION", skip_serializing_if = "Option::is_none")]
     pub uf_tm_min_duration: Option<String>,
+    /// Wire name "UF_TM_MIN_FINISH": string, optional.
     #[serde(rename = "UF_TM_MIN_FINISH", skip_serializing_if = "Option::is_none")]
     pub uf_tm_min_finish: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -582,6 +790,8 @@ impl ::bitrix24_runtime::Method for SettingsRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Build the request with `StatusRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 pub async fn status(
     client: &::bitrix24_runtime::Client,
@@ -594,12 +804,37 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusRequest {
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StatusRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StatusRequest {
@@ -617,36 +852,51 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `timeman.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "DURATION": string, optional.
     #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Wire name "IP_CLOSE": string, optional.
     #[serde(rename = "IP_CLOSE", skip_serializing_if = "Option::is_none")]
     pub ip_close: Option<String>,
+    /// Wire name "IP_OPEN": string, optional.
     #[serde(rename = "IP_OPEN", skip_serializing_if = "Option::is_none")]
     pub ip_open: Option<String>,
+    /// Wire name "LAT_CLOSE": integer, optional.
     #[serde(rename = "LAT_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lat_close: Option<i64>,
+    /// Wire name "LAT_OPEN": number, optional.
     #[serde(rename = "LAT_OPEN", skip_serializing_if = "Option::is_none")]
     pub lat_open: Option<f64>,
+    /// Wire name "LON_CLOSE": integer, optional.
     #[serde(rename = "LON_CLOSE", skip_serializing_if = "Option::is_none")]
     pub lon_close: Option<i64>,
+    /// Wire name "LON_OPEN": number, optional.
     #[serde(rename = "LON_OPEN", skip_serializing_if = "Option::is_none")]
     pub lon_open: Option<f64>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "TIME_FINISH": any JSON, optional.
     #[serde(
         rename = "TIME_FINISH",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_FINISH_DEFAULT": string, optional.
     #[serde(rename = "TIME_FINISH_DEFAULT", skip_serializing_if = "Option::is_none")]
     pub time_finish_default: Option<String>,
+    /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
+    /// Wire name "TIME_START": string, optional.
     #[serde(rename = "TIME_START", skip_serializing_if = "Option::is_none")]
     pub time_start: Option<String>,
+    /// Wire name "TZ_OFFSET": integer, optional.
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.

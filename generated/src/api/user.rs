@@ -21,6 +21,8 @@ pub mod userfield;
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `AccessRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 pub async fn access(
@@ -35,12 +37,36 @@ pub async fn access(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AccessRequest {
+    /// Wire name "ACCESS": any JSON, required.
     #[serde(rename = "ACCESS")]
     pub access: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AccessRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(access: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            access: access.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -75,6 +101,10 @@ impl ::bitrix24_runtime::Method for AccessRequest {
 ///
 /// Scope `user`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_CORE", "ERROR_GROUPID", "ERROR_NO_GROUP".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 pub async fn add(
@@ -89,113 +119,480 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "EMAIL": string, required.
     #[serde(rename = "EMAIL")]
     pub email: String,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_CITY": string, optional.
     #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
+    /// Wire name "PERSONAL_COUNTRY": string, optional.
     #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
+    /// Wire name "PERSONAL_FAX": string, optional.
     #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_ICQ": string, optional.
     #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
+    /// Wire name "PERSONAL_MAILBOX": string, optional.
     #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
     #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "PERSONAL_NOTES": string, optional.
     #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
+    /// Wire name "PERSONAL_PAGER": string, optional.
     #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
+    /// Wire name "PERSONAL_PHONE": string, optional.
     #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": any JSON, optional.
     #[serde(
         rename = "PERSONAL_PHOTO",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
+    /// Wire name "PERSONAL_PROFESSION": string, optional.
     #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
+    /// Wire name "PERSONAL_STATE": string, optional.
     #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
+    /// Wire name "PERSONAL_STREET": string, optional.
     #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
+    /// Wire name "PERSONAL_WWW": string, optional.
     #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
+    /// Wire name "PERSONAL_ZIP": string, optional.
     #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "UF_DEPARTMENT": string, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
+    /// Wire name "UF_DISTRICT": string, optional.
     #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
+    /// Wire name "UF_FACEBOOK": string, optional.
     #[serde(rename = "UF_FACEBOOK", skip_serializing_if = "Option::is_none")]
     pub uf_facebook: Option<String>,
+    /// Wire name "UF_INTERESTS": string, optional.
     #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
+    /// Wire name "UF_LINKEDIN": string, optional.
     #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
+    /// Wire name "UF_PHONE_INNER": string, optional.
     #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
+    /// Wire name "UF_SKILLS": string, optional.
     #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
+    /// Wire name "UF_SKYPE": string, optional.
     #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
+    /// Wire name "UF_SKYPE_LINK": string, optional.
     #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
+    /// Wire name "UF_TWITTER": string, optional.
     #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
+    /// Wire name "UF_WEB_SITES": string, optional.
     #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
+    /// Wire name "UF_XING": string, optional.
     #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
+    /// Wire name "UF_ZOOM": string, optional.
     #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
+    /// Wire name "WORK_CITY": string, optional.
     #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
+    /// Wire name "WORK_COMPANY": string, optional.
     #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
+    /// Wire name "WORK_COUNTRY": string, optional.
     #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
+    /// Wire name "WORK_DEPARTMENT": string, optional.
     #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
+    /// Wire name "WORK_FAX": string, optional.
     #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
+    /// Wire name "WORK_LOGO": any JSON, optional.
     #[serde(rename = "WORK_LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub work_logo: ::serde_json::Value,
+    /// Wire name "WORK_MAILBOX": string, optional.
     #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
+    /// Wire name "WORK_NOTES": string, optional.
     #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
+    /// Wire name "WORK_PAGER": string, optional.
     #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
+    /// Wire name "WORK_PHONE": string, optional.
     #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Wire name "WORK_PROFILE": string, optional.
     #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
+    /// Wire name "WORK_STATE": string, optional.
     #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
+    /// Wire name "WORK_STREET": string, optional.
     #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
+    /// Wire name "WORK_WWW": string, optional.
     #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
+    /// Wire name "WORK_ZIP": string, optional.
     #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            last_name: Default::default(),
+            name: Default::default(),
+            personal_birthday: Default::default(),
+            personal_city: Default::default(),
+            personal_country: Default::default(),
+            personal_fax: Default::default(),
+            personal_gender: Default::default(),
+            personal_icq: Default::default(),
+            personal_mailbox: Default::default(),
+            personal_mobile: Default::default(),
+            personal_notes: Default::default(),
+            personal_pager: Default::default(),
+            personal_phone: Default::default(),
+            personal_photo: Default::default(),
+            personal_profession: Default::default(),
+            personal_state: Default::default(),
+            personal_street: Default::default(),
+            personal_www: Default::default(),
+            personal_zip: Default::default(),
+            second_name: Default::default(),
+            uf_department: Default::default(),
+            uf_district: Default::default(),
+            uf_facebook: Default::default(),
+            uf_interests: Default::default(),
+            uf_linkedin: Default::default(),
+            uf_phone_inner: Default::default(),
+            uf_skills: Default::default(),
+            uf_skype: Default::default(),
+            uf_skype_link: Default::default(),
+            uf_twitter: Default::default(),
+            uf_web_sites: Default::default(),
+            uf_xing: Default::default(),
+            uf_zoom: Default::default(),
+            work_city: Default::default(),
+            work_company: Default::default(),
+            work_country: Default::default(),
+            work_department: Default::default(),
+            work_fax: Default::default(),
+            work_logo: Default::default(),
+            work_mailbox: Default::default(),
+            work_notes: Default::default(),
+            work_pager: Default::default(),
+            work_phone: Default::default(),
+            work_position: Default::default(),
+            work_profile: Default::default(),
+            work_state: Default::default(),
+            work_street: Default::default(),
+            work_www: Default::default(),
+            work_zip: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_BIRTHDAY".
+    pub fn personal_birthday(mut self, value: impl Into<String>) -> Self {
+        self.personal_birthday = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_CITY".
+    pub fn personal_city(mut self, value: impl Into<String>) -> Self {
+        self.personal_city = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_COUNTRY".
+    pub fn personal_country(mut self, value: impl Into<String>) -> Self {
+        self.personal_country = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_FAX".
+    pub fn personal_fax(mut self, value: impl Into<String>) -> Self {
+        self.personal_fax = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_GENDER".
+    pub fn personal_gender(mut self, value: impl Into<String>) -> Self {
+        self.personal_gender = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_ICQ".
+    pub fn personal_icq(mut self, value: impl Into<String>) -> Self {
+        self.personal_icq = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_MAILBOX".
+    pub fn personal_mailbox(mut self, value: impl Into<String>) -> Self {
+        self.personal_mailbox = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_MOBILE".
+    pub fn personal_mobile(mut self, value: impl Into<String>) -> Self {
+        self.personal_mobile = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_NOTES".
+    pub fn personal_notes(mut self, value: impl Into<String>) -> Self {
+        self.personal_notes = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PAGER".
+    pub fn personal_pager(mut self, value: impl Into<String>) -> Self {
+        self.personal_pager = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHONE".
+    pub fn personal_phone(mut self, value: impl Into<String>) -> Self {
+        self.personal_phone = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHOTO".
+    pub fn personal_photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.personal_photo = value.into();
+        self
+    }
+    /// Sets "PERSONAL_PROFESSION".
+    pub fn personal_profession(mut self, value: impl Into<String>) -> Self {
+        self.personal_profession = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_STATE".
+    pub fn personal_state(mut self, value: impl Into<String>) -> Self {
+        self.personal_state = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_STREET".
+    pub fn personal_street(mut self, value: impl Into<String>) -> Self {
+        self.personal_street = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_WWW".
+    pub fn personal_www(mut self, value: impl Into<String>) -> Self {
+        self.personal_www = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_ZIP".
+    pub fn personal_zip(mut self, value: impl Into<String>) -> Self {
+        self.personal_zip = Some(value.into());
+        self
+    }
+    /// Sets "SECOND_NAME".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "UF_DEPARTMENT".
+    pub fn uf_department(mut self, value: impl Into<String>) -> Self {
+        self.uf_department = Some(value.into());
+        self
+    }
+    /// Sets "UF_DISTRICT".
+    pub fn uf_district(mut self, value: impl Into<String>) -> Self {
+        self.uf_district = Some(value.into());
+        self
+    }
+    /// Sets "UF_FACEBOOK".
+    pub fn uf_facebook(mut self, value: impl Into<String>) -> Self {
+        self.uf_facebook = Some(value.into());
+        self
+    }
+    /// Sets "UF_INTERESTS".
+    pub fn uf_interests(mut self, value: impl Into<String>) -> Self {
+        self.uf_interests = Some(value.into());
+        self
+    }
+    /// Sets "UF_LINKEDIN".
+    pub fn uf_linkedin(mut self, value: impl Into<String>) -> Self {
+        self.uf_linkedin = Some(value.into());
+        self
+    }
+    /// Sets "UF_PHONE_INNER".
+    pub fn uf_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.uf_phone_inner = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKILLS".
+    pub fn uf_skills(mut self, value: impl Into<String>) -> Self {
+        self.uf_skills = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKYPE".
+    pub fn uf_skype(mut self, value: impl Into<String>) -> Self {
+        self.uf_skype = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKYPE_LINK".
+    pub fn uf_skype_link(mut self, value: impl Into<String>) -> Self {
+        self.uf_skype_link = Some(value.into());
+        self
+    }
+    /// Sets "UF_TWITTER".
+    pub fn uf_twitter(mut self, value: impl Into<String>) -> Self {
+        self.uf_twitter = Some(value.into());
+        self
+    }
+    /// Sets "UF_WEB_SITES".
+    pub fn uf_web_sites(mut self, value: impl Into<String>) -> Self {
+        self.uf_web_sites = Some(value.into());
+        self
+    }
+    /// Sets "UF_XING".
+    pub fn uf_xing(mut self, value: impl Into<String>) -> Self {
+        self.uf_xing = Some(value.into());
+        self
+    }
+    /// Sets "UF_ZOOM".
+    pub fn uf_zoom(mut self, value: impl Into<String>) -> Self {
+        self.uf_zoom = Some(value.into());
+        self
+    }
+    /// Sets "WORK_CITY".
+    pub fn work_city(mut self, value: impl Into<String>) -> Self {
+        self.work_city = Some(value.into());
+        self
+    }
+    /// Sets "WORK_COMPANY".
+    pub fn work_company(mut self, value: impl Into<String>) -> Self {
+        self.work_company = Some(value.into());
+        self
+    }
+    /// Sets "WORK_COUNTRY".
+    pub fn work_country(mut self, value: impl Into<String>) -> Self {
+        self.work_country = Some(value.into());
+        self
+    }
+    /// Sets "WORK_DEPARTMENT".
+    pub fn work_department(mut self, value: impl Into<String>) -> Self {
+        self.work_department = Some(value.into());
+        self
+    }
+    /// Sets "WORK_FAX".
+    pub fn work_fax(mut self, value: impl Into<String>) -> Self {
+        self.work_fax = Some(value.into());
+        self
+    }
+    /// Sets "WORK_LOGO".
+    pub fn work_logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.work_logo = value.into();
+        self
+    }
+    /// Sets "WORK_MAILBOX".
+    pub fn work_mailbox(mut self, value: impl Into<String>) -> Self {
+        self.work_mailbox = Some(value.into());
+        self
+    }
+    /// Sets "WORK_NOTES".
+    pub fn work_notes(mut self, value: impl Into<String>) -> Self {
+        self.work_notes = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PAGER".
+    pub fn work_pager(mut self, value: impl Into<String>) -> Self {
+        self.work_pager = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PHONE".
+    pub fn work_phone(mut self, value: impl Into<String>) -> Self {
+        self.work_phone = Some(value.into());
+        self
+    }
+    /// Sets "WORK_POSITION".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PROFILE".
+    pub fn work_profile(mut self, value: impl Into<String>) -> Self {
+        self.work_profile = Some(value.into());
+        self
+    }
+    /// Sets "WORK_STATE".
+    pub fn work_state(mut self, value: impl Into<String>) -> Self {
+        self.work_state = Some(value.into());
+        self
+    }
+    /// Sets "WORK_STREET".
+    pub fn work_street(mut self, value: impl Into<String>) -> Self {
+        self.work_street = Some(value.into());
+        self
+    }
+    /// Sets "WORK_WWW".
+    pub fn work_www(mut self, value: impl Into<String>) -> Self {
+        self.work_www = Some(value.into());
+        self
+    }
+    /// Sets "WORK_ZIP".
+    pub fn work_zip(mut self, value: impl Into<String>) -> Self {
+        self.work_zip = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -391,6 +788,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Build the request with `AdminRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 pub async fn admin(
@@ -405,10 +804,30 @@ pub async fn admin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AdminRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "basic")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AdminRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "basic")]
@@ -441,6 +860,8 @@ impl ::bitrix24_runtime::Method for AdminRequest {
 ///
 /// Scope `user`; at most 2 calls per second.
 ///
+/// Build the request with `CurrentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 pub async fn current(
@@ -455,10 +876,30 @@ pub async fn current(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CurrentRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CurrentRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -478,33 +919,48 @@ impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
 /// The `result` of `user.current`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CurrentResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "DATE_REGISTER": string, optional.
     #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
     pub date_register: Option<String>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_ONLINE": string, optional.
     #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
     pub is_online: Option<String>,
+    /// Wire name "LAST_ACTIVITY_DATE": string, optional.
     #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "LAST_LOGIN": string, optional.
     #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "UF_DEPARTMENT": array of integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<Vec<i64>>,
+    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
     #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
     pub uf_employment_date: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -586,6 +1042,8 @@ impl ::bitrix24_runtime::Method for CurrentRequest {
 ///
 /// Scope `user`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 pub async fn fields(
@@ -600,10 +1058,30 @@ pub async fn fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -623,129 +1101,192 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 /// The `result` of `user.fields`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "DATE_REGISTER": string, optional.
     #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
     pub date_register: Option<String>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_ONLINE": string, optional.
     #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
     pub is_online: Option<String>,
+    /// Wire name "LAST_ACTIVITY_DATE": string, optional.
     #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "LAST_LOGIN": string, optional.
     #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_CITY": string, optional.
     #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
+    /// Wire name "PERSONAL_COUNTRY": string, optional.
     #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
+    /// Wire name "PERSONAL_FAX": string, optional.
     #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_ICQ": string, optional.
     #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
+    /// Wire name "PERSONAL_MAILBOX": string, optional.
     #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
     #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "PERSONAL_NOTES": string, optional.
     #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
+    /// Wire name "PERSONAL_PAGER": string, optional.
     #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
+    /// Wire name "PERSONAL_PHONE": string, optional.
     #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": string, optional.
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
+    /// Wire name "PERSONAL_PROFESSION": string, optional.
     #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
+    /// Wire name "PERSONAL_STATE": string, optional.
     #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
+    /// Wire name "PERSONAL_STREET": string, optional.
     #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
+    /// Wire name "PERSONAL_WWW": string, optional.
     #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
+    /// Wire name "PERSONAL_ZIP": string, optional.
     #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "TIME_ZONE": string, optional.
     #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_DEPARTMENT": string, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
+    /// Wire name "UF_DISTRICT": string, optional.
     #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
+    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
     #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
     pub uf_employment_date: Option<String>,
+    /// Wire name "UF_INTERESTS": string, optional.
     #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
+    /// Wire name "UF_LINKEDIN": string, optional.
     #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
+    /// Wire name "UF_PHONE_INNER": string, optional.
     #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
+    /// Wire name "UF_SKILLS": string, optional.
     #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
+    /// Wire name "UF_SKYPE": string, optional.
     #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
+    /// Wire name "UF_SKYPE_LINK": string, optional.
     #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
+    /// Wire name "UF_TIMEMAN": string, optional.
     #[serde(rename = "UF_TIMEMAN", skip_serializing_if = "Option::is_none")]
     pub uf_timeman: Option<String>,
+    /// Wire name "UF_TWITTER": string, optional.
     #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
+    /// Wire name "UF_WEB_SITES": string, optional.
     #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
+    /// Wire name "UF_XING": string, optional.
     #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
+    /// Wire name "UF_ZOOM": string, optional.
     #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
+    /// Wire name "USER_TYPE": string, optional.
     #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    /// Wire name "WORK_CITY": string, optional.
     #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
+    /// Wire name "WORK_COMPANY": string, optional.
     #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
+    /// Wire name "WORK_COUNTRY": string, optional.
     #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
+    /// Wire name "WORK_DEPARTMENT": string, optional.
     #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
+    /// Wire name "WORK_FAX": string, optional.
     #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
+    /// Wire name "WORK_LOGO": string, optional.
     #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
     pub work_logo: Option<String>,
+    /// Wire name "WORK_MAILBOX": string, optional.
     #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
+    /// Wire name "WORK_NOTES": string, optional.
     #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
+    /// Wire name "WORK_PAGER": string, optional.
     #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
+    /// Wire name "WORK_PHONE": string, optional.
     #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Wire name "WORK_PROFILE": string, optional.
     #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
+    /// Wire name "WORK_STATE": string, optional.
     #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
+    /// Wire name "WORK_STREET": string, optional.
     #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
+    /// Wire name "WORK_WWW": string, optional.
     #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
+    /// Wire name "WORK_ZIP": string, optional.
     #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -973,6 +1514,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 pub async fn get(
@@ -987,24 +1530,92 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
+    /// Wire name "FILTER": string, optional.
+    ///
+    /// Allowed values: "UF_DEPARTMENT", "UF_PHONE_INNER", "IS_ONLINE", "NAME_SEARCH", "USER_TYPE", "ACTIVE".
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+    /// Wire name "IMAGE_RESIZE": string, optional.
+    ///
+    /// Allowed values: "small", "medium", "large".
     #[serde(rename = "IMAGE_RESIZE", skip_serializing_if = "Option::is_none")]
     pub image_resize: Option<GetRequestImageResize>,
+    /// Wire name "order": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ADMIN_MODE".
+    pub fn admin_mode(mut self, value: impl Into<bool>) -> Self {
+        self.admin_mode = Some(value.into());
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "IMAGE_RESIZE".
+    pub fn image_resize(mut self, value: impl Into<GetRequestImageResize>) -> Self {
+        self.image_resize = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -1075,6 +1686,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 pub async fn search(
@@ -1089,22 +1702,82 @@ pub async fn search(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
+    /// Wire name "FILTER": string, optional.
+    ///
+    /// Allowed values: "NAME", "LAST_NAME", "WORK_POSITION", "UF_DEPARTMENT_NAME", "USER_TYPE".
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<SearchRequestFilter>,
+    /// Wire name "order": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<SearchRequestOrder>,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ADMIN_MODE".
+    pub fn admin_mode(mut self, value: impl Into<bool>) -> Self {
+        self.admin_mode = Some(value.into());
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<SearchRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<SearchRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -1158,6 +1831,10 @@ impl ::bitrix24_runtime::Method for SearchRequest {
 ///
 /// Scope `user`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 pub async fn update(
@@ -1172,117 +1849,498 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_CITY": string, optional.
     #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
     pub personal_city: Option<String>,
+    /// Wire name "PERSONAL_COUNTRY": string, optional.
     #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub personal_country: Option<String>,
+    /// Wire name "PERSONAL_FAX": string, optional.
     #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
     pub personal_fax: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_ICQ": string, optional.
     #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
     pub personal_icq: Option<String>,
+    /// Wire name "PERSONAL_MAILBOX": string, optional.
     #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub personal_mailbox: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
     #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "PERSONAL_NOTES": string, optional.
     #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
     pub personal_notes: Option<String>,
+    /// Wire name "PERSONAL_PAGER": string, optional.
     #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
     pub personal_pager: Option<String>,
+    /// Wire name "PERSONAL_PHONE": string, optional.
     #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
+    /// Wire name "PERSONAL_PHOTO": any JSON, optional.
     #[serde(
         rename = "PERSONAL_PHOTO",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub personal_photo: ::serde_json::Value,
+    /// Wire name "PERSONAL_PROFESSION": string, optional.
     #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
+    /// Wire name "PERSONAL_STATE": string, optional.
     #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
     pub personal_state: Option<String>,
+    /// Wire name "PERSONAL_STREET": string, optional.
     #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
     pub personal_street: Option<String>,
+    /// Wire name "PERSONAL_WWW": string, optional.
     #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
     pub personal_www: Option<String>,
+    /// Wire name "PERSONAL_ZIP": string, optional.
     #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
     pub personal_zip: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "UF_DEPARTMENT": string, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<String>,
+    /// Wire name "UF_DISTRICT": string, optional.
     #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
+    /// Wire name "UF_FACEBOOK": string, optional.
     #[serde(rename = "UF_FACEBOOK", skip_serializing_if = "Option::is_none")]
     pub uf_facebook: Option<String>,
+    /// Wire name "UF_INTERESTS": string, optional.
     #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
     pub uf_interests: Option<String>,
+    /// Wire name "UF_LINKEDIN": string, optional.
     #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
     pub uf_linkedin: Option<String>,
+    /// Wire name "UF_PHONE_INNER": string, optional.
     #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub uf_phone_inner: Option<String>,
+    /// Wire name "UF_SKILLS": string, optional.
     #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
     pub uf_skills: Option<String>,
+    /// Wire name "UF_SKYPE": string, optional.
     #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
     pub uf_skype: Option<String>,
+    /// Wire name "UF_SKYPE_LINK": string, optional.
     #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
     pub uf_skype_link: Option<String>,
+    /// Wire name "UF_TWITTER": string, optional.
     #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
     pub uf_twitter: Option<String>,
+    /// Wire name "UF_WEB_SITES": string, optional.
     #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
     pub uf_web_sites: Option<String>,
+    /// Wire name "UF_XING": string, optional.
     #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
     pub uf_xing: Option<String>,
+    /// Wire name "UF_ZOOM": string, optional.
     #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
     pub uf_zoom: Option<String>,
+    /// Wire name "WORK_CITY": string, optional.
     #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
     pub work_city: Option<String>,
+    /// Wire name "WORK_COMPANY": string, optional.
     #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
     pub work_company: Option<String>,
+    /// Wire name "WORK_COUNTRY": string, optional.
     #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
     pub work_country: Option<String>,
+    /// Wire name "WORK_DEPARTMENT": string, optional.
     #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub work_department: Option<String>,
+    /// Wire name "WORK_FAX": string, optional.
     #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
+    /// Wire name "WORK_LOGO": any JSON, optional.
     #[serde(rename = "WORK_LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub work_logo: ::serde_json::Value,
+    /// Wire name "WORK_MAILBOX": string, optional.
     #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
+    /// Wire name "WORK_NOTES": string, optional.
     #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
     pub work_notes: Option<String>,
+    /// Wire name "WORK_PAGER": string, optional.
     #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
     pub work_pager: Option<String>,
+    /// Wire name "WORK_PHONE": string, optional.
     #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Wire name "WORK_PROFILE": string, optional.
     #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
     pub work_profile: Option<String>,
+    /// Wire name "WORK_STATE": string, optional.
     #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
     pub work_state: Option<String>,
+    /// Wire name "WORK_STREET": string, optional.
     #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
     pub work_street: Option<String>,
+    /// Wire name "WORK_WWW": string, optional.
     #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
     pub work_www: Option<String>,
+    /// Wire name "WORK_ZIP": string, optional.
     #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            active: Default::default(),
+            email: Default::default(),
+            id: id.into(),
+            last_name: Default::default(),
+            name: Default::default(),
+            personal_birthday: Default::default(),
+            personal_city: Default::default(),
+            personal_country: Default::default(),
+            personal_fax: Default::default(),
+            personal_gender: Default::default(),
+            personal_icq: Default::default(),
+            personal_mailbox: Default::default(),
+            personal_mobile: Default::default(),
+            personal_notes: Default::default(),
+            personal_pager: Default::default(),
+            personal_phone: Default::default(),
+            personal_photo: Default::default(),
+            personal_profession: Default::default(),
+            personal_state: Default::default(),
+            personal_street: Default::default(),
+            personal_www: Default::default(),
+            personal_zip: Default::default(),
+            second_name: Default::default(),
+            uf_department: Default::default(),
+            uf_district: Default::default(),
+            uf_facebook: Default::default(),
+            uf_interests: Default::default(),
+            uf_linkedin: Default::default(),
+            uf_phone_inner: Default::default(),
+            uf_skills: Default::default(),
+            uf_skype: Default::default(),
+            uf_skype_link: Default::default(),
+            uf_twitter: Default::default(),
+            uf_web_sites: Default::default(),
+            uf_xing: Default::default(),
+            uf_zoom: Default::default(),
+            work_city: Default::default(),
+            work_company: Default::default(),
+            work_country: Default::default(),
+            work_department: Default::default(),
+            work_fax: Default::default(),
+            work_logo: Default::default(),
+            work_mailbox: Default::default(),
+            work_notes: Default::default(),
+            work_pager: Default::default(),
+            work_phone: Default::default(),
+            work_position: Default::default(),
+            work_profile: Default::default(),
+            work_state: Default::default(),
+            work_street: Default::default(),
+            work_www: Default::default(),
+            work_zip: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_BIRTHDAY".
+    pub fn personal_birthday(mut self, value: impl Into<String>) -> Self {
+        self.personal_birthday = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_CITY".
+    pub fn personal_city(mut self, value: impl Into<String>) -> Self {
+        self.personal_city = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_COUNTRY".
+    pub fn personal_country(mut self, value: impl Into<String>) -> Self {
+        self.personal_country = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_FAX".
+    pub fn personal_fax(mut self, value: impl Into<String>) -> Self {
+        self.personal_fax = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_GENDER".
+    pub fn personal_gender(mut self, value: impl Into<String>) -> Self {
+        self.personal_gender = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_ICQ".
+    pub fn personal_icq(mut self, value: impl Into<String>) -> Self {
+        self.personal_icq = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_MAILBOX".
+    pub fn personal_mailbox(mut self, value: impl Into<String>) -> Self {
+        self.personal_mailbox = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_MOBILE".
+    pub fn personal_mobile(mut self, value: impl Into<String>) -> Self {
+        self.personal_mobile = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_NOTES".
+    pub fn personal_notes(mut self, value: impl Into<String>) -> Self {
+        self.personal_notes = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PAGER".
+    pub fn personal_pager(mut self, value: impl Into<String>) -> Self {
+        self.personal_pager = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHONE".
+    pub fn personal_phone(mut self, value: impl Into<String>) -> Self {
+        self.personal_phone = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_PHOTO".
+    pub fn personal_photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.personal_photo = value.into();
+        self
+    }
+    /// Sets "PERSONAL_PROFESSION".
+    pub fn personal_profession(mut self, value: impl Into<String>) -> Self {
+        self.personal_profession = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_STATE".
+    pub fn personal_state(mut self, value: impl Into<String>) -> Self {
+        self.personal_state = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_STREET".
+    pub fn personal_street(mut self, value: impl Into<String>) -> Self {
+        self.personal_street = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_WWW".
+    pub fn personal_www(mut self, value: impl Into<String>) -> Self {
+        self.personal_www = Some(value.into());
+        self
+    }
+    /// Sets "PERSONAL_ZIP".
+    pub fn personal_zip(mut self, value: impl Into<String>) -> Self {
+        self.personal_zip = Some(value.into());
+        self
+    }
+    /// Sets "SECOND_NAME".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "UF_DEPARTMENT".
+    pub fn uf_department(mut self, value: impl Into<String>) -> Self {
+        self.uf_department = Some(value.into());
+        self
+    }
+    /// Sets "UF_DISTRICT".
+    pub fn uf_district(mut self, value: impl Into<String>) -> Self {
+        self.uf_district = Some(value.into());
+        self
+    }
+    /// Sets "UF_FACEBOOK".
+    pub fn uf_facebook(mut self, value: impl Into<String>) -> Self {
+        self.uf_facebook = Some(value.into());
+        self
+    }
+    /// Sets "UF_INTERESTS".
+    pub fn uf_interests(mut self, value: impl Into<String>) -> Self {
+        self.uf_interests = Some(value.into());
+        self
+    }
+    /// Sets "UF_LINKEDIN".
+    pub fn uf_linkedin(mut self, value: impl Into<String>) -> Self {
+        self.uf_linkedin = Some(value.into());
+        self
+    }
+    /// Sets "UF_PHONE_INNER".
+    pub fn uf_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.uf_phone_inner = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKILLS".
+    pub fn uf_skills(mut self, value: impl Into<String>) -> Self {
+        self.uf_skills = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKYPE".
+    pub fn uf_skype(mut self, value: impl Into<String>) -> Self {
+        self.uf_skype = Some(value.into());
+        self
+    }
+    /// Sets "UF_SKYPE_LINK".
+    pub fn uf_skype_link(mut self, value: impl Into<String>) -> Self {
+        self.uf_skype_link = Some(value.into());
+        self
+    }
+    /// Sets "UF_TWITTER".
+    pub fn uf_twitter(mut self, value: impl Into<String>) -> Self {
+        self.uf_twitter = Some(value.into());
+        self
+    }
+    /// Sets "UF_WEB_SITES".
+    pub fn uf_web_sites(mut self, value: impl Into<String>) -> Self {
+        self.uf_web_sites = Some(value.into());
+        self
+    }
+    /// Sets "UF_XING".
+    pub fn uf_xing(mut self, value: impl Into<String>) -> Self {
+        self.uf_xing = Some(value.into());
+        self
+    }
+    /// Sets "UF_ZOOM".
+    pub fn uf_zoom(mut self, value: impl Into<String>) -> Self {
+        self.uf_zoom = Some(value.into());
+        self
+    }
+    /// Sets "WORK_CITY".
+    pub fn work_city(mut self, value: impl Into<String>) -> Self {
+        self.work_city = Some(value.into());
+        self
+    }
+    /// Sets "WORK_COMPANY".
+    pub fn work_company(mut self, value: impl Into<String>) -> Self {
+        self.work_company = Some(value.into());
+        self
+    }
+    /// Sets "WORK_COUNTRY".
+    pub fn work_country(mut self, value: impl Into<String>) -> Self {
+        self.work_country = Some(value.into());
+        self
+    }
+    /// Sets "WORK_DEPARTMENT".
+    pub fn work_department(mut self, value: impl Into<String>) -> Self {
+        self.work_department = Some(value.into());
+        self
+    }
+    /// Sets "WORK_FAX".
+    pub fn work_fax(mut self, value: impl Into<String>) -> Self {
+        self.work_fax = Some(value.into());
+        self
+    }
+    /// Sets "WORK_LOGO".
+    pub fn work_logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.work_logo = value.into();
+        self
+    }
+    /// Sets "WORK_MAILBOX".
+    pub fn work_mailbox(mut self, value: impl Into<String>) -> Self {
+        self.work_mailbox = Some(value.into());
+        self
+    }
+    /// Sets "WORK_NOTES".
+    pub fn work_notes(mut self, value: impl Into<String>) -> Self {
+        self.work_notes = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PAGER".
+    pub fn work_pager(mut self, value: impl Into<String>) -> Self {
+        self.work_pager = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PHONE".
+    pub fn work_phone(mut self, value: impl Into<String>) -> Self {
+        self.work_phone = Some(value.into());
+        self
+    }
+    /// Sets "WORK_POSITION".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Sets "WORK_PROFILE".
+    pub fn work_profile(mut self, value: impl Into<String>) -> Self {
+        self.work_profile = Some(value.into());
+        self
+    }
+    /// Sets "WORK_STATE".
+    pub fn work_state(mut self, value: impl Into<String>) -> Self {
+        self.work_state = Some(value.into());
+        self
+    }
+    /// Sets "WORK_STREET".
+    pub fn work_street(mut self, value: impl Into<String>) -> Self {
+        self.work_street = Some(value.into());
+        self
+    }
+    /// Sets "WORK_WWW".
+    pub fn work_www(mut self, value: impl Into<String>) -> Self {
+        self.work_www = Some(value.into());
+        self
+    }
+    /// Sets "WORK_ZIP".
+    pub fn work_zip(mut self, value: impl Into<String>) -> Self {
+        self.work_zip = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]

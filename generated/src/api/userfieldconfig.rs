@@ -13,6 +13,8 @@
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,13 +27,38 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "field": object, required.
     pub field: AddRequestField,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(field: impl Into<AddRequestField>, module_id: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -55,39 +82,149 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestField {
+    /// Wire name "editFormLabel": string, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<String>,
+    /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
+    /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
+    /// Wire name "helpMessage": string, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<String>,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldSettings>,
+    /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, required.
     #[serde(rename = "userTypeId")]
     pub user_type_id: String,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestField {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<String>,
+        field_name: impl Into<String>,
+        user_type_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            edit_form_label: Default::default(),
+            edit_in_list: Default::default(),
+            entity_id: entity_id.into(),
+            enum_: Default::default(),
+            field_name: field_name.into(),
+            help_message: Default::default(),
+            is_searchable: Default::default(),
+            mandatory: Default::default(),
+            multiple: Default::default(),
+            settings: Default::default(),
+            show_filter: Default::default(),
+            sort: Default::default(),
+            user_type_id: user_type_id.into(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "editFormLabel".
+    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+        self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "editInList".
+    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "enum".
+    pub fn enum_(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.enum_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "helpMessage".
+    pub fn help_message(mut self, value: impl Into<String>) -> Self {
+        self.help_message = Some(value.into());
+        self
+    }
+    /// Sets "isSearchable".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "mandatory".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<AddRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "showFilter".
+    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestField {
@@ -154,22 +291,77 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
     #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
     #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
     #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
     pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "MAX_LENGTH".
+    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
+        self.max_length = Some(value.into());
+        self
+    }
+    /// Sets "MIN_LENGTH".
+    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
+        self.min_length = Some(value.into());
+        self
+    }
+    /// Sets "REGEXP".
+    pub fn regexp(mut self, value: impl Into<String>) -> Self {
+        self.regexp = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
@@ -203,7 +395,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "field": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<AddResponseField>,
     /// Keys not declared in the spec, kept as received.
@@ -225,34 +419,48 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseField {
+    /// Wire name "editFormLabel": string, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<String>,
+    /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
+    /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
+    /// Wire name "helpMessage": string, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<String>,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddResponseFieldSettings>,
+    /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, required.
     #[serde(rename = "userTypeId")]
     pub user_type_id: String,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -324,17 +532,24 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseFieldSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
     #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
     #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
     #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
     pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -382,6 +597,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -394,13 +611,38 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, module_id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -433,6 +675,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -445,13 +689,38 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, module_id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -472,7 +741,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `userfieldconfig.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "field": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<GetResponseField>,
     /// Keys not declared in the spec, kept as received.
@@ -494,61 +765,81 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseField {
+    /// Wire name "editFormLabel": any JSON, optional.
     #[serde(
         rename = "editFormLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
+    /// Wire name "entityId": string, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "errorMessage": any JSON, optional.
     #[serde(
         rename = "errorMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub error_message: ::serde_json::Value,
+    /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
+    /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub help_message: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
+    /// Wire name "listColumnLabel": any JSON, optional.
     #[serde(
         rename = "listColumnLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub list_column_label: ::serde_json::Value,
+    /// Wire name "listFilterLabel": any JSON, optional.
     #[serde(
         rename = "listFilterLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub list_filter_label: ::serde_json::Value,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "settings": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "showInList": boolean, optional.
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -645,6 +936,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.
 ///
+/// Build the request with `GetTypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html>.
 pub async fn get_types(
     client: &::bitrix24_runtime::Client,
@@ -657,12 +950,35 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTypesRequest {
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetTypesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(module_id: impl Into<String>) -> Self {
+        Self {
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
@@ -681,7 +997,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 
 /// The `result` of `userfieldconfig.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTypesResponse {
+    /// Wire name "types": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub types: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -715,6 +1033,8 @@ impl ::bitrix24_runtime::Method for GetTypesRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -727,20 +1047,71 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<ListRequestSelect>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(module_id: impl Into<String>) -> Self {
+        Self {
+            filter: Default::default(),
+            module_id: module_id.into(),
+            order: Default::default(),
+            select: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<ListRequestSelect>) -> Self {
+        self.select = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -769,32 +1140,117 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
+    /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
+    /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "showFilter": string, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
+    /// Wire name "showInList": boolean, optional.
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "editInList".
+    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "fieldName".
+    pub fn field_name(mut self, value: impl Into<String>) -> Self {
+        self.field_name = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isSearchable".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "mandatory".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "showFilter".
+    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "showInList".
+    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userTypeId".
+    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
+        self.user_type_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -849,40 +1305,151 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelect {
+    /// Wire name "editInList": string, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
+    /// Wire name "entityId": string, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isSearchable": string, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "languageId": string, optional.
+    ///
+    /// Allowed values: "editFormLabel", "listColumnLabel", "listFilterLabel", "errorMessage", "helpMessage".
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<ListRequestSelectLanguageId>,
+    /// Wire name "mandatory": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "settings": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<String>,
+    /// Wire name "showFilter": string, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
+    /// Wire name "showInList": string, optional.
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelect {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "editInList".
+    pub fn edit_in_list(mut self, value: impl Into<String>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "fieldName".
+    pub fn field_name(mut self, value: impl Into<String>) -> Self {
+        self.field_name = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isSearchable".
+    pub fn is_searchable(mut self, value: impl Into<String>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Sets "languageId".
+    pub fn language_id(mut self, value: impl Into<ListRequestSelectLanguageId>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
+    /// Sets "mandatory".
+    pub fn mandatory(mut self, value: impl Into<String>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<String>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<String>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "showFilter".
+    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "showInList".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userTypeId".
+    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
+        self.user_type_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelect {
@@ -952,7 +1519,9 @@ pub type ListRequestSelectLanguageId = super::enums::EditFormLabelListColumnLabe
 
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<ListResponseFieldsItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -974,61 +1543,81 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseFieldsItem {
+    /// Wire name "editFormLabel": any JSON, optional.
     #[serde(
         rename = "editFormLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
+    /// Wire name "entityId": string, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "errorMessage": any JSON, optional.
     #[serde(
         rename = "errorMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub error_message: ::serde_json::Value,
+    /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
+    /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub help_message: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
+    /// Wire name "listColumnLabel": any JSON, optional.
     #[serde(
         rename = "listColumnLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub list_column_label: ::serde_json::Value,
+    /// Wire name "listFilterLabel": any JSON, optional.
     #[serde(
         rename = "listFilterLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub list_filter_label: ::serde_json::Value,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "settings": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "showFilter": string, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
+    /// Wire name "showInList": boolean, optional.
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1135,6 +1724,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1147,14 +1738,45 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "field": object, required.
     pub field: UpdateRequestField,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        field: impl Into<UpdateRequestField>,
+        id: impl Into<i64>,
+        module_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            id: id.into(),
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1181,37 +1803,118 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestField {
+    /// Wire name "editFormLabel": any JSON, optional.
     #[serde(
         rename = "editFormLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub help_message: ::serde_json::Value,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestFieldSettings>,
+    /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestField {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "editFormLabel".
+    pub fn edit_form_label(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.edit_form_label = value.into();
+        self
+    }
+    /// Sets "enum".
+    pub fn enum_(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.enum_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "helpMessage".
+    pub fn help_message(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.help_message = value.into();
+        self
+    }
+    /// Sets "isSearchable".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "mandatory".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "showFilter".
+    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userTypeId".
+    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
+        self.user_type_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
@@ -1263,22 +1966,77 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
     #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
     #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
     #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
     pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "MAX_LENGTH".
+    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
+        self.max_length = Some(value.into());
+        self
+    }
+    /// Sets "MIN_LENGTH".
+    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
+        self.min_length = Some(value.into());
+        self
+    }
+    /// Sets "REGEXP".
+    pub fn regexp(mut self, value: impl Into<String>) -> Self {
+        self.regexp = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
@@ -1312,7 +2070,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "field": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<UpdateResponseField>,
     /// Keys not declared in the spec, kept as received.
@@ -1334,32 +2094,42 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseField {
+    /// Wire name "editFormLabel": any JSON, optional.
     #[serde(
         rename = "editFormLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum".
+    /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
+    /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub help_message: ::serde_json::Value,
+    /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateResponseFieldSettings>,
+    /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userTypeId": string, optional.
     #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1416,17 +2186,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseFieldSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
     #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
     #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
     #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
     pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.

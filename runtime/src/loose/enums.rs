@@ -20,6 +20,7 @@
 /// assert_eq!(EntityType::from_loose(&"deal".into()).unwrap(), EntityType::Deal);
 /// assert_eq!(EntityType::from_loose(&"quote".into()).unwrap().as_str(), "quote");
 /// assert_eq!(EntityType::Lead.to_string(), "lead");
+/// assert_eq!(EntityType::from("lead"), EntityType::Lead);
 /// ```
 #[macro_export]
 macro_rules! string_enum {
@@ -52,10 +53,21 @@ macro_rules! string_enum {
                 value: &$crate::loose::__private::serde_json::Value,
             ) -> ::core::result::Result<Self, $crate::loose::Misfit> {
                 let value: ::std::string::String = $crate::loose::Loose::from_loose(value)?;
-                ::core::result::Result::Ok(match value.as_str() {
+                ::core::result::Result::Ok(Self::from(value))
+            }
+        }
+        impl ::core::convert::From<::std::string::String> for $name {
+            /// The variant of a wire value; a value not listed lands in the catch-all.
+            fn from(value: ::std::string::String) -> Self {
+                match value.as_str() {
                     $($value => Self::$variant,)*
                     _ => Self::$other(value),
-                })
+                }
+            }
+        }
+        impl ::core::convert::From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self::from(::std::string::String::from(value))
             }
         }
         $crate::loose_deserialize!($name);
@@ -79,6 +91,7 @@ macro_rules! string_enum {
 /// assert_eq!(Status::from_loose(&"2".into()).unwrap(), Status::V2);
 /// assert_eq!(Status::from_loose(&9.into()).unwrap().value(), 9);
 /// assert_eq!(Status::Minus1.value(), -1);
+/// assert_eq!(Status::from(2), Status::V2);
 /// ```
 #[macro_export]
 macro_rules! int_enum {
@@ -105,10 +118,16 @@ macro_rules! int_enum {
                 value: &$crate::loose::__private::serde_json::Value,
             ) -> ::core::result::Result<Self, $crate::loose::Misfit> {
                 let value: i64 = $crate::loose::Loose::from_loose(value)?;
-                ::core::result::Result::Ok(match value {
+                ::core::result::Result::Ok(Self::from(value))
+            }
+        }
+        impl ::core::convert::From<i64> for $name {
+            /// The variant of a wire value; a value not listed lands in the catch-all.
+            fn from(value: i64) -> Self {
+                match value {
                     $($value => Self::$variant,)*
                     _ => Self::$other(value),
-                })
+                }
             }
         }
         $crate::loose_deserialize!($name);

@@ -9,6 +9,8 @@
 /// Scope `department`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -18,24 +20,74 @@ pub async fn get(
 
 /// Parameters of `department.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "PARENT": integer, optional.
     #[serde(rename = "PARENT", skip_serializing_if = "Option::is_none")]
     pub parent: Option<i64>,
+    /// Wire name "UF_HEAD": integer, optional.
     #[serde(rename = "UF_HEAD", skip_serializing_if = "Option::is_none")]
     pub uf_head: Option<i64>,
+    /// Wire name "START": integer, optional.
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
-    /// Wire name "start".
+    /// Wire name "start": integer, optional.
     #[serde(rename = "start", skip_serializing_if = "Option::is_none")]
     pub start_2: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "PARENT".
+    pub fn parent(mut self, value: impl Into<i64>) -> Self {
+        self.parent = Some(value.into());
+        self
+    }
+    /// Sets "UF_HEAD".
+    pub fn uf_head(mut self, value: impl Into<i64>) -> Self {
+        self.uf_head = Some(value.into());
+        self
+    }
+    /// Sets "START".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start_2(mut self, value: impl Into<i64>) -> Self {
+        self.start_2 = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -69,17 +121,24 @@ pub type GetResponse = Vec<GetResponseNode>;
 
 /// One department; children form a tree.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseNode {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "PARENT": string, optional.
     #[serde(rename = "PARENT", skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Wire name "UF_HEAD": string, optional.
     #[serde(rename = "UF_HEAD", skip_serializing_if = "Option::is_none")]
     pub uf_head: Option<String>,
+    /// Wire name "children": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<GetResponseNode>>,
 }

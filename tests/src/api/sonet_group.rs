@@ -7,6 +7,8 @@
 /// Calls `sonet_group.create`.
 ///
 /// Scope `sonet_group`; at most 2 calls per second.
+///
+/// Build the request with `CreateRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn create(
     client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
@@ -16,26 +18,106 @@ pub async fn create(
 
 /// Parameters of `sonet_group.create`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreateRequest {
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "VISIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<CreateRequestVisible>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<CreateRequestOpened>,
+    /// Wire name "INITIATE_PERMS": string, optional.
+    ///
+    /// Allowed values: "A", "E", "K".
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<CreateRequestInitiatePerms>,
+    /// Wire name "SPAM_PERMS": string, optional.
+    ///
+    /// Allowed values: "A", "E", "K", "N".
     #[serde(rename = "SPAM_PERMS", skip_serializing_if = "Option::is_none")]
     pub spam_perms: Option<CreateRequestSpamPerms>,
+    /// Wire name "PROJECT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<CreateRequestProject>,
-    /// Format: `date`.
+    /// Wire name "PROJECT_DATE_START": string (`date`), optional.
     #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
+    /// Wire name "KEYWORDS": string, optional.
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: Default::default(),
+            visible: Default::default(),
+            opened: Default::default(),
+            initiate_perms: Default::default(),
+            spam_perms: Default::default(),
+            project: Default::default(),
+            project_date_start: Default::default(),
+            keywords: Default::default(),
+        }
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<CreateRequestVisible>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<CreateRequestOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "INITIATE_PERMS".
+    pub fn initiate_perms(
+        mut self,
+        value: impl Into<CreateRequestInitiatePerms>,
+    ) -> Self {
+        self.initiate_perms = Some(value.into());
+        self
+    }
+    /// Sets "SPAM_PERMS".
+    pub fn spam_perms(mut self, value: impl Into<CreateRequestSpamPerms>) -> Self {
+        self.spam_perms = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT".
+    pub fn project(mut self, value: impl Into<CreateRequestProject>) -> Self {
+        self.project = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_START".
+    pub fn project_date_start(mut self, value: impl Into<String>) -> Self {
+        self.project_date_start = Some(value.into());
+        self
+    }
+    /// Sets "KEYWORDS".
+    pub fn keywords(mut self, value: impl Into<String>) -> Self {
+        self.keywords = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreateRequest {

@@ -12,6 +12,8 @@ pub mod userfield;
 /// Scope `user`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 #[cfg(feature = "user")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -23,17 +25,59 @@ pub async fn get(
 /// Parameters of `user.get`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "order": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+    /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "ADMIN_MODE".
+    pub fn admin_mode(mut self, value: impl Into<bool>) -> Self {
+        self.admin_mode = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -65,16 +109,56 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestFilter {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "UF_DEPARTMENT": integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<i64>,
+    /// Wire name "USER_TYPE": string, optional.
+    ///
+    /// Allowed values: "employee", "extranet", "email".
     #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<GetRequestFilterUserType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "UF_DEPARTMENT".
+    pub fn uf_department(mut self, value: impl Into<i64>) -> Self {
+        self.uf_department = Some(value.into());
+        self
+    }
+    /// Sets "USER_TYPE".
+    pub fn user_type(mut self, value: impl Into<GetRequestFilterUserType>) -> Self {
+        self.user_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "user")]
@@ -108,25 +192,30 @@ pub type GetResponse = Vec<GetResponseUser>;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUser {
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
     pub id: String,
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Format: `email`.
+    /// Wire name "EMAIL": string (`email`), optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// Format: `date`.
+    /// Wire name "PERSONAL_BIRTHDAY": string (`date`), optional.
     #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
     pub personal_birthday: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "PERSONAL_PHOTO": string (`uri`), optional.
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
+    /// Wire name "UF_DEPARTMENT": array of integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<Vec<i64>>,
-    /// Format: `date-time`.
+    /// Wire name "LAST_LOGIN": string (`date-time`), optional.
     #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -183,6 +272,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetResponseUserValue {
     String(String),
     Integer(i64),

@@ -10,6 +10,8 @@
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,14 +24,48 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<Vec<ListRequestFilterItem>>,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestFilterItem>>,
+    ) -> Self {
+        self.filter = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -47,25 +83,85 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilterItem {
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "CATEGORY": string, optional.
     #[serde(rename = "CATEGORY", skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COMPLETIONS_URL": string, optional.
     #[serde(rename = "COMPLETIONS_URL", skip_serializing_if = "Option::is_none")]
     pub completions_url: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilterItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "APP_CODE".
+    pub fn app_code(mut self, value: impl Into<String>) -> Self {
+        self.app_code = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY".
+    pub fn category(mut self, value: impl Into<String>) -> Self {
+        self.category = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COMPLETIONS_URL".
+    pub fn completions_url(mut self, value: impl Into<String>) -> Self {
+        self.completions_url = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
@@ -111,21 +207,30 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "app_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "category": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "completions_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completions_url: Option<String>,
+    /// Wire name "date_create": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "settings": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -186,6 +291,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENGINE_REGISTER_ERROR_NAME", "ENGINE_REGISTER_ERROR_CODE", "ENGINE_REGISTER_ERROR_CODE_FORMAT", "ENGINE_REGISTER_ERROR_CODE_UNIQUE", "ENGINE_REGISTER_ERROR_CATEGORY", "ENGINE_REGISTER_ERROR_CATEGORY_FORMAT", "ENGINE_REGISTER_ERROR_COMPLETIONS_URL", "ENGINE_REGISTER_ERROR_COMPLETIONS_URL_FAIL", "ENGINE_REGISTER_ERROR_SETTINGS_FORMAT".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -198,16 +307,59 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "category": string, required.
+    ///
+    /// Allowed values: "text", "image", "audio", "call".
     pub category: RegisterRequestCategory,
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "completions_url": string, required.
     pub completions_url: String,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<RegisterRequestSettings>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        category: impl Into<RegisterRequestCategory>,
+        code: impl Into<String>,
+        completions_url: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            category: category.into(),
+            code: code.into(),
+            completions_url: completions_url.into(),
+            name: name.into(),
+            settings: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<RegisterRequestSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -242,16 +394,58 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 pub type RegisterRequestCategory = super::super::enums::TextImageAudioCall;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestSettings {
+    /// Wire name "code_alias": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_alias: Option<String>,
+    /// Wire name "model_context_limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_context_limit: Option<i64>,
+    /// Wire name "model_context_type": string, optional.
+    ///
+    /// Allowed values: "token", "symbol".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_context_type: Option<RegisterRequestSettingsModelContextType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "code_alias".
+    pub fn code_alias(mut self, value: impl Into<String>) -> Self {
+        self.code_alias = Some(value.into());
+        self
+    }
+    /// Sets "model_context_limit".
+    pub fn model_context_limit(mut self, value: impl Into<i64>) -> Self {
+        self.model_context_limit = Some(value.into());
+        self
+    }
+    /// Sets "model_context_type".
+    pub fn model_context_type(
+        mut self,
+        value: impl Into<RegisterRequestSettingsModelContextType>,
+    ) -> Self {
+        self.model_context_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestSettings {
@@ -302,6 +496,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
 ///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -314,12 +510,37 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {

@@ -13,6 +13,10 @@
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_FIELDS_NOT_PROVIDED", "VALIDATION_UNKNOWN_PARAMETERS", "VALIDATION_REQUIRED_FIELD_MISSING", "VALIDATION_READ_ONLY_FIELD", "VALIDATION_IMMUTABLE_FIELD", "VALIDATION_INVALID_FIELD_TYPE", "CONNECTOR_NOT_FOUND", "SOURCE_CREATE_CONNECTION_ERROR", "SOURCE_UPDATE_CONNECTION_ERROR", "BX_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,18 +74,63 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "connectorId": integer, required.
     #[serde(rename = "connectorId")]
     pub connector_id: i64,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "settings": any JSON, required.
     pub settings: ::serde_json::Value,
+    /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        connector_id: impl Into<i64>,
+        settings: impl Into<::serde_json::Value>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            connector_id: connector_id.into(),
+            description: Default::default(),
+            settings: settings.into(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -91,7 +163,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `biconnector.source.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -135,6 +209,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_ID_NOT_PROVIDED", "VALIDATION_INVALID_ID_FORMAT", "SOURCE_NOT_FOUND", "BX_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -147,11 +225,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -188,6 +289,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -200,10 +303,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -220,7 +342,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `biconnector.source.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -252,6 +376,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_ID_NOT_PROVIDED", "VALIDATION_INVALID_ID_FORMAT", "SOURCE_NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -264,11 +392,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -287,7 +438,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `biconnector.source.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -309,11 +462,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "connection": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "connectorId": integer, optional.
     #[serde(rename = "connectorId", skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<i64>,
+    /// Wire name "settings": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -357,6 +514,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_SELECT_TYPE", "VALIDATION_FILTER_TYPE", "VALIDATION_ORDER_TYPE", "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT", "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER", "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -369,18 +530,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "page": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "page".
+    pub fn page(mut self, value: impl Into<i64>) -> Self {
+        self.page = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -409,13 +613,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -464,6 +673,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_ID_NOT_PROVIDED", "VALIDATION_INVALID_ID_FORMAT", "VALIDATION_FIELDS_NOT_PROVIDED", "VALIDATION_UNKNOWN_PARAMETERS", "VALIDATION_REQUIRED_FIELD_MISSING", "VALIDATION_READ_ONLY_FIELD", "VALIDATION_IMMUTABLE_FIELD", "VALIDATION_INVALID_FIELD_TYPE", "SOURCE_NOT_FOUND", "SOURCE_CREATE_CONNECTION_ERROR", "SOURCE_UPDATE_CONNECTION_ERROR", "BX_ERROR".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -476,12 +689,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/source/biconnector-source-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -501,18 +739,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "settings": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

@@ -8,6 +8,10 @@
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `SendRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
@@ -20,11 +24,15 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequest {
+    /// Wire name "EVENT_TOKEN": string, required.
     #[serde(rename = "EVENT_TOKEN")]
     pub event_token: String,
+    /// Wire name "LOG_MESSAGE": string, optional.
     #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub log_message: Option<String>,
+    /// Wire name "RETURN_VALUES": any JSON, optional.
     #[serde(
         rename = "RETURN_VALUES",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -33,6 +41,39 @@ pub struct SendRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(event_token: impl Into<String>) -> Self {
+        Self {
+            event_token: event_token.into(),
+            log_message: Default::default(),
+            return_values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "LOG_MESSAGE".
+    pub fn log_message(mut self, value: impl Into<String>) -> Self {
+        self.log_message = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_VALUES".
+    pub fn return_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.return_values = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequest {

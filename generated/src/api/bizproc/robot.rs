@@ -11,6 +11,10 @@
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ACTIVITY_VALIDATION_FAILURE", "ERROR_UNSUPPORTED_PROTOCOL", "ERROR_WRONG_HANDLER_URL", "ERROR_ACTIVITY_ALREADY_INSTALLED", "ERROR_ACTIVITY_ADD_FAILURE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,40 +27,134 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "AUTH_USER_ID": integer, optional.
     #[serde(rename = "AUTH_USER_ID", skip_serializing_if = "Option::is_none")]
     pub auth_user_id: Option<i64>,
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOCUMENT_TYPE": any JSON, optional.
     #[serde(
         rename = "DOCUMENT_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub document_type: ::serde_json::Value,
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PLACEMENT_HANDLER": string, optional.
     #[serde(rename = "PLACEMENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub placement_handler: Option<String>,
+    /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<AddRequestProperties>,
+    /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub return_properties: ::serde_json::Value,
+    /// Wire name "USE_PLACEMENT": boolean, optional.
     #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
     pub use_placement: Option<bool>,
+    /// Wire name "USE_SUBSCRIPTION": boolean, optional.
     #[serde(rename = "USE_SUBSCRIPTION", skip_serializing_if = "Option::is_none")]
     pub use_subscription: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        handler: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            auth_user_id: Default::default(),
+            code: code.into(),
+            description: Default::default(),
+            document_type: Default::default(),
+            filter: Default::default(),
+            handler: handler.into(),
+            name: name.into(),
+            placement_handler: Default::default(),
+            properties: Default::default(),
+            return_properties: Default::default(),
+            use_placement: Default::default(),
+            use_subscription: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "AUTH_USER_ID".
+    pub fn auth_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.auth_user_id = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_TYPE".
+    pub fn document_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.document_type = value.into();
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "PLACEMENT_HANDLER".
+    pub fn placement_handler(mut self, value: impl Into<String>) -> Self {
+        self.placement_handler = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTIES".
+    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_PROPERTIES".
+    pub fn return_properties(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.return_properties = value.into();
+        self
+    }
+    /// Sets "USE_PLACEMENT".
+    pub fn use_placement(mut self, value: impl Into<bool>) -> Self {
+        self.use_placement = Some(value.into());
+        self
+    }
+    /// Sets "USE_SUBSCRIPTION".
+    pub fn use_subscription(mut self, value: impl Into<bool>) -> Self {
+        self.use_subscription = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -117,25 +215,85 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestProperties {
+    /// Wire name "Default": any JSON, optional.
     #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
+    /// Wire name "Description": string, optional.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "Multiple": boolean, optional.
     #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "Name": string, optional.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "Options": any JSON, optional.
     #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "Required": boolean, optional.
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// Wire name "Type".
+    /// Wire name "Type": string, optional.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestProperties {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default = value.into();
+        self
+    }
+    /// Sets "Description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Options".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "Required".
+    pub fn required(mut self, value: impl Into<bool>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
@@ -199,6 +357,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ACTIVITY_VALIDATION_FAILURE", "ERROR_ACTIVITY_NOT_FOUND".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -211,12 +373,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -252,6 +437,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -264,10 +453,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -297,6 +505,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ACTIVITY_VALIDATION_FAILURE", "ERROR_ACTIVITY_NOT_FOUND", "ERROR_UNSUPPORTED_PROTOCOL", "ERROR_WRONG_HANDLER_URL".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -309,14 +521,39 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, fields: impl Into<UpdateRequestFields>) -> Self {
+        Self {
+            code: code.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -336,38 +573,126 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "AUTH_USER_ID": integer, optional.
     #[serde(rename = "AUTH_USER_ID", skip_serializing_if = "Option::is_none")]
     pub auth_user_id: Option<i64>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOCUMENT_TYPE": any JSON, optional.
     #[serde(
         rename = "DOCUMENT_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub document_type: ::serde_json::Value,
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "HANDLER": string, optional.
     #[serde(rename = "HANDLER", skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PLACEMENT_HANDLER": string, optional.
     #[serde(rename = "PLACEMENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub placement_handler: Option<String>,
+    /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
+    /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub return_properties: ::serde_json::Value,
+    /// Wire name "USE_PLACEMENT": boolean, optional.
     #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
     pub use_placement: Option<bool>,
+    /// Wire name "USE_SUBSCRIPTION": boolean, optional.
     #[serde(rename = "USE_SUBSCRIPTION", skip_serializing_if = "Option::is_none")]
     pub use_subscription: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AUTH_USER_ID".
+    pub fn auth_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.auth_user_id = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_TYPE".
+    pub fn document_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.document_type = value.into();
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "HANDLER".
+    pub fn handler(mut self, value: impl Into<String>) -> Self {
+        self.handler = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PLACEMENT_HANDLER".
+    pub fn placement_handler(mut self, value: impl Into<String>) -> Self {
+        self.placement_handler = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTIES".
+    pub fn properties(
+        mut self,
+        value: impl Into<UpdateRequestFieldsProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_PROPERTIES".
+    pub fn return_properties(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.return_properties = value.into();
+        self
+    }
+    /// Sets "USE_PLACEMENT".
+    pub fn use_placement(mut self, value: impl Into<bool>) -> Self {
+        self.use_placement = Some(value.into());
+        self
+    }
+    /// Sets "USE_SUBSCRIPTION".
+    pub fn use_subscription(mut self, value: impl Into<bool>) -> Self {
+        self.use_subscription = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -422,25 +747,85 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
+    /// Wire name "Default": any JSON, optional.
     #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
+    /// Wire name "Description": string, optional.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "Multiple": boolean, optional.
     #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
+    /// Wire name "Name": string, optional.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "Options": any JSON, optional.
     #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "Required": boolean, optional.
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// Wire name "Type".
+    /// Wire name "Type": string, optional.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsProperties {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default = value.into();
+        self
+    }
+    /// Sets "Description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Options".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "Required".
+    pub fn required(mut self, value: impl Into<bool>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {

@@ -10,6 +10,10 @@
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_TASK_VALIDATION", "ERROR_TASK_NOT_FOUND", "ERROR_TASK_COMPLETED", "ERROR_TASK_TYPE", "ERROR_TASK_EXECUTION".
+///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-complete.html>.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
@@ -22,18 +26,62 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Wire name "FIELDS": any JSON, optional.
     #[serde(rename = "FIELDS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "STATUS": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4.
     #[serde(rename = "STATUS")]
     pub status: CompleteRequestStatus,
+    /// Wire name "TASK_ID": integer, required.
     #[serde(rename = "TASK_ID")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        status: impl Into<CompleteRequestStatus>,
+        task_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            comment: Default::default(),
+            fields: Default::default(),
+            status: status.into(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COMMENT".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "FIELDS".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
@@ -83,6 +131,10 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_TASK_VALIDATION", "ERROR_INVALID_USER_ID", "ERROR_DELEGATION_NOT_ALLOWED".
+///
+/// Build the request with `DelegateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html>.
 pub async fn delegate(
     client: &::bitrix24_runtime::Client,
@@ -95,16 +147,47 @@ pub async fn delegate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateRequest {
+    /// Wire name "FROM_USER_ID": integer, required.
     #[serde(rename = "FROM_USER_ID")]
     pub from_user_id: i64,
+    /// Wire name "TASK_IDS": any JSON, required.
     #[serde(rename = "TASK_IDS")]
     pub task_ids: ::serde_json::Value,
+    /// Wire name "TO_USER_ID": integer, required.
     #[serde(rename = "TO_USER_ID")]
     pub to_user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DelegateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from_user_id: impl Into<i64>,
+        task_ids: impl Into<::serde_json::Value>,
+        to_user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            from_user_id: from_user_id.into(),
+            task_ids: task_ids.into(),
+            to_user_id: to_user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
@@ -151,6 +234,10 @@ impl ::bitrix24_runtime::Method for DelegateRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_SELECT_VALIDATION_FAILURE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -163,23 +250,74 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": array of object, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "START": integer, optional.
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
-    /// Wire name "start".
+    /// Wire name "start": integer, optional.
     #[serde(rename = "start", skip_serializing_if = "Option::is_none")]
     pub start_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "START".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start_2(mut self, value: impl Into<i64>) -> Self {
+        self.start_2 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -207,60 +345,220 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "ApproveActivity", "ReviewActivity", "RequestInformationActivity", "RequestInformationOptionalActivity".
     #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub activity: Option<ListRequestSelectItemActivity>,
+    /// Wire name "ACTIVITY_NAME": string, optional.
     #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOCUMENT_ID": integer, optional.
     #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
+    /// Wire name "DOCUMENT_NAME": string, optional.
     #[serde(rename = "DOCUMENT_NAME", skip_serializing_if = "Option::is_none")]
     pub document_name: Option<String>,
+    /// Wire name "DOCUMENT_URL": string, optional.
     #[serde(rename = "DOCUMENT_URL", skip_serializing_if = "Option::is_none")]
     pub document_url: Option<String>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "MODIFIED": string (`date-time`), optional.
     #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Wire name "MODULE_ID": string, optional.
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "OVERDUE_DATE": string (`date-time`), optional.
     #[serde(rename = "OVERDUE_DATE", skip_serializing_if = "Option::is_none")]
     pub overdue_date: Option<String>,
+    /// Wire name "PARAMETERS": object, optional.
     #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ListRequestSelectItemParameters>,
+    /// Wire name "STATUS": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListRequestSelectItemStatus>,
+    /// Wire name "USER_ID": any JSON, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Wire name "USER_STATUS": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "USER_STATUS", skip_serializing_if = "Option::is_none")]
     pub user_status: Option<ListRequestSelectItemUserStatus>,
+    /// Wire name "WORKFLOW_ID": string, optional.
     #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
+    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
     #[serde(
         rename = "WORKFLOW_STARTED_BY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
+    /// Wire name "WORKFLOW_TEMPLATE_ID": integer, optional.
     #[serde(rename = "WORKFLOW_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_template_id: Option<i64>,
+    /// Wire name "WORKFLOW_TEMPLATE_NAME": string, optional.
     #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVITY".
+    pub fn activity(mut self, value: impl Into<ListRequestSelectItemActivity>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "ACTIVITY_NAME".
+    pub fn activity_name(mut self, value: impl Into<String>) -> Self {
+        self.activity_name = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_ID".
+    pub fn document_id(mut self, value: impl Into<i64>) -> Self {
+        self.document_id = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_NAME".
+    pub fn document_name(mut self, value: impl Into<String>) -> Self {
+        self.document_name = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_URL".
+    pub fn document_url(mut self, value: impl Into<String>) -> Self {
+        self.document_url = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY".
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.entity = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED".
+    pub fn modified(mut self, value: impl Into<String>) -> Self {
+        self.modified = Some(value.into());
+        self
+    }
+    /// Sets "MODULE_ID".
+    pub fn module_id(mut self, value: impl Into<String>) -> Self {
+        self.module_id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OVERDUE_DATE".
+    pub fn overdue_date(mut self, value: impl Into<String>) -> Self {
+        self.overdue_date = Some(value.into());
+        self
+    }
+    /// Sets "PARAMETERS".
+    pub fn parameters(
+        mut self,
+        value: impl Into<ListRequestSelectItemParameters>,
+    ) -> Self {
+        self.parameters = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<ListRequestSelectItemStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "USER_STATUS".
+    pub fn user_status(
+        mut self,
+        value: impl Into<ListRequestSelectItemUserStatus>,
+    ) -> Self {
+        self.user_status = Some(value.into());
+        self
+    }
+    /// Sets "WORKFLOW_ID".
+    pub fn workflow_id(mut self, value: impl Into<String>) -> Self {
+        self.workflow_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKFLOW_STARTED".
+    pub fn workflow_started(mut self, value: impl Into<String>) -> Self {
+        self.workflow_started = Some(value.into());
+        self
+    }
+    /// Sets "WORKFLOW_STARTED_BY".
+    pub fn workflow_started_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.workflow_started_by = value.into();
+        self
+    }
+    /// Sets "WORKFLOW_STATE".
+    pub fn workflow_state(mut self, value: impl Into<String>) -> Self {
+        self.workflow_state = Some(value.into());
+        self
+    }
+    /// Sets "WORKFLOW_TEMPLATE_ID".
+    pub fn workflow_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.workflow_template_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKFLOW_TEMPLATE_NAME".
+    pub fn workflow_template_name(mut self, value: impl Into<String>) -> Self {
+        self.workflow_template_name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -350,24 +648,90 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub type ListRequestSelectItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItemParameters {
+    /// Wire name "CommentLabel": string, optional.
     #[serde(rename = "CommentLabel", skip_serializing_if = "Option::is_none")]
     pub comment_label: Option<String>,
+    /// Wire name "CommentRequired": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "YA", "YR".
     #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListRequestSelectItemParametersCommentRequired>,
+    /// Wire name "Fields": any JSON, optional.
     #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "ShowComment": boolean, optional.
     #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
+    /// Wire name "StatusNoLabel": string, optional.
     #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
     pub status_no_label: Option<String>,
+    /// Wire name "StatusOkLabel": string, optional.
     #[serde(rename = "StatusOkLabel", skip_serializing_if = "Option::is_none")]
     pub status_ok_label: Option<String>,
+    /// Wire name "StatusYesLabel": string, optional.
     #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItemParameters {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CommentLabel".
+    pub fn comment_label(mut self, value: impl Into<String>) -> Self {
+        self.comment_label = Some(value.into());
+        self
+    }
+    /// Sets "CommentRequired".
+    pub fn comment_required(
+        mut self,
+        value: impl Into<ListRequestSelectItemParametersCommentRequired>,
+    ) -> Self {
+        self.comment_required = Some(value.into());
+        self
+    }
+    /// Sets "Fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "ShowComment".
+    pub fn show_comment(mut self, value: impl Into<bool>) -> Self {
+        self.show_comment = Some(value.into());
+        self
+    }
+    /// Sets "StatusNoLabel".
+    pub fn status_no_label(mut self, value: impl Into<String>) -> Self {
+        self.status_no_label = Some(value.into());
+        self
+    }
+    /// Sets "StatusOkLabel".
+    pub fn status_ok_label(mut self, value: impl Into<String>) -> Self {
+        self.status_ok_label = Some(value.into());
+        self
+    }
+    /// Sets "StatusYesLabel".
+    pub fn status_yes_label(mut self, value: impl Into<String>) -> Self {
+        self.status_yes_label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemParameters {
@@ -419,55 +783,81 @@ pub type ListRequestSelectItemUserStatus = super::super::enums::IntV0V1V2V3;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "ApproveActivity", "ReviewActivity", "RequestInformationActivity", "RequestInformationOptionalActivity".
     #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub activity: Option<ListResponseItemActivity>,
+    /// Wire name "ACTIVITY_NAME": string, optional.
     #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOCUMENT_ID": integer, optional.
     #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
+    /// Wire name "DOCUMENT_NAME": string, optional.
     #[serde(rename = "DOCUMENT_NAME", skip_serializing_if = "Option::is_none")]
     pub document_name: Option<String>,
+    /// Wire name "DOCUMENT_URL": string, optional.
     #[serde(rename = "DOCUMENT_URL", skip_serializing_if = "Option::is_none")]
     pub document_url: Option<String>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "MODIFIED": string (`date-time`), optional.
     #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Wire name "MODULE_ID": string, optional.
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "OVERDUE_DATE": string (`date-time`), optional.
     #[serde(rename = "OVERDUE_DATE", skip_serializing_if = "Option::is_none")]
     pub overdue_date: Option<String>,
+    /// Wire name "PARAMETERS": object, optional.
     #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ListResponseItemParameters>,
+    /// Wire name "STATUS": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListResponseItemStatus>,
+    /// Wire name "USER_ID": any JSON, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Wire name "USER_STATUS": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "USER_STATUS", skip_serializing_if = "Option::is_none")]
     pub user_status: Option<ListResponseItemUserStatus>,
+    /// Wire name "WORKFLOW_ID": string, optional.
     #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
+    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
     #[serde(
         rename = "WORKFLOW_STARTED_BY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
+    /// Wire name "WORKFLOW_TEMPLATE_ID": integer, optional.
     #[serde(rename = "WORKFLOW_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub workflow_template_id: Option<i64>,
+    /// Wire name "WORKFLOW_TEMPLATE_NAME": string, optional.
     #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -562,19 +952,29 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemParameters {
+    /// Wire name "CommentLabel": string, optional.
     #[serde(rename = "CommentLabel", skip_serializing_if = "Option::is_none")]
     pub comment_label: Option<String>,
+    /// Wire name "CommentRequired": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "YA", "YR".
     #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListResponseItemParametersCommentRequired>,
+    /// Wire name "Fields": any JSON, optional.
     #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "ShowComment": boolean, optional.
     #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
+    /// Wire name "StatusNoLabel": string, optional.
     #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
     pub status_no_label: Option<String>,
+    /// Wire name "StatusOkLabel": string, optional.
     #[serde(rename = "StatusOkLabel", skip_serializing_if = "Option::is_none")]
     pub status_ok_label: Option<String>,
+    /// Wire name "StatusYesLabel": string, optional.
     #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -21,6 +21,10 @@ pub mod template;
 ///
 /// Also reachable as `bizproc.workflow.instance.list`.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `InstancesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 pub async fn instances(
     client: &::bitrix24_runtime::Client,
@@ -33,18 +37,61 @@ pub async fn instances(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct InstancesRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl InstancesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
@@ -84,6 +131,10 @@ impl ::bitrix24_runtime::Method for InstancesRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID".
+///
+/// Build the request with `KillRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 pub async fn kill(
     client: &::bitrix24_runtime::Client,
@@ -96,12 +147,35 @@ pub async fn kill(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct KillRequest {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl KillRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for KillRequest {
@@ -136,6 +210,10 @@ impl ::bitrix24_runtime::Method for KillRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_WRONG_WORKFLOW_ID", "ACCESS_DENIED".
+///
+/// Build the request with `StartRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 pub async fn start(
     client: &::bitrix24_runtime::Client,
@@ -148,16 +226,51 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartRequest {
+    /// Wire name "DOCUMENT_ID": any JSON, required.
     #[serde(rename = "DOCUMENT_ID")]
     pub document_id: ::serde_json::Value,
+    /// Wire name "PARAMETERS": any JSON, optional.
     #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parameters: ::serde_json::Value,
+    /// Wire name "TEMPLATE_ID": integer, required.
     #[serde(rename = "TEMPLATE_ID")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        document_id: impl Into<::serde_json::Value>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            document_id: document_id.into(),
+            parameters: Default::default(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PARAMETERS".
+    pub fn parameters(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parameters = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StartRequest {
@@ -200,6 +313,10 @@ impl ::bitrix24_runtime::Method for StartRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID".
+///
+/// Build the request with `TerminateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 pub async fn terminate(
     client: &::bitrix24_runtime::Client,
@@ -212,14 +329,44 @@ pub async fn terminate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TerminateRequest {
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
     pub id: String,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TerminateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            status: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TerminateRequest {

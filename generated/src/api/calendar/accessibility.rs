@@ -8,6 +8,8 @@
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-accessibility-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,15 +22,44 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-accessibility-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
-    /// Format: `date`.
+    /// Wire name "from": string (`date`), required.
     pub from: String,
-    /// Format: `date`.
+    /// Wire name "to": string (`date`), required.
     pub to: String,
+    /// Wire name "users": any JSON, required.
     pub users: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        users: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            from: from.into(),
+            to: to.into(),
+            users: users.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -56,31 +87,44 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `calendar.accessibility.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACCESSIBILITY": integer, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_FROM_TS_UTC": string, optional.
     #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
+    /// Wire name "DT_SKIP_TIME": integer, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<i64>,
+    /// Wire name "EVENT_TYPE": string, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMPORTANCE": string, optional.
+    ///
+    /// Allowed values: "high", "normal", "low".
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<GetResponseImportance>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "TZ_FROM": integer, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<i64>,
+    /// Wire name "TZ_TO": integer, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -15,6 +15,8 @@ pub mod get;
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,59 +29,249 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "accessibility": string, optional.
+    ///
+    /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<AddRequestAccessibility>,
+    /// Wire name "attendees": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attendees: ::serde_json::Value,
+    /// Wire name "auto_detect_section": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_detect_section: Option<AddRequestAutoDetectSection>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "crm_fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub crm_fields: ::serde_json::Value,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "from": string (`date-time`), required.
     pub from: String,
+    /// Wire name "from_ts": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_ts: Option<i64>,
+    /// Wire name "importance": string, optional.
+    ///
+    /// Allowed values: "high", "normal", "low".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub importance: Option<AddRequestImportance>,
+    /// Wire name "is_meeting": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<AddRequestIsMeeting>,
+    /// Wire name "location": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting: Option<AddRequestMeeting>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "private_event": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_event: Option<AddRequestPrivateEvent>,
+    /// Wire name "remind": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<AddRequestRemindItem>>,
+    /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rrule: Option<AddRequestRrule>,
+    /// Wire name "section": integer, required.
     pub section: i64,
+    /// Wire name "skip_time": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_time: Option<AddRequestSkipTime>,
+    /// Wire name "text_color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_color: Option<String>,
+    /// Wire name "timezone_from": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_from: Option<String>,
+    /// Wire name "timezone_to": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "to": string (`date-time`), required.
     pub to: String,
+    /// Wire name "to_ts": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "user", "group", "company_calendar".
     #[serde(rename = "type")]
     pub type_: AddRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from: impl Into<String>,
+        name: impl Into<String>,
+        owner_id: impl Into<i64>,
+        section: impl Into<i64>,
+        to: impl Into<String>,
+        type_: impl Into<AddRequestType>,
+    ) -> Self {
+        Self {
+            accessibility: Default::default(),
+            attendees: Default::default(),
+            auto_detect_section: Default::default(),
+            color: Default::default(),
+            crm_fields: Default::default(),
+            description: Default::default(),
+            from: from.into(),
+            from_ts: Default::default(),
+            importance: Default::default(),
+            is_meeting: Default::default(),
+            location: Default::default(),
+            meeting: Default::default(),
+            name: name.into(),
+            owner_id: owner_id.into(),
+            private_event: Default::default(),
+            remind: Default::default(),
+            rrule: Default::default(),
+            section: section.into(),
+            skip_time: Default::default(),
+            text_color: Default::default(),
+            timezone_from: Default::default(),
+            timezone_to: Default::default(),
+            to: to.into(),
+            to_ts: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "accessibility".
+    pub fn accessibility(mut self, value: impl Into<AddRequestAccessibility>) -> Self {
+        self.accessibility = Some(value.into());
+        self
+    }
+    /// Sets "attendees".
+    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attendees = value.into();
+        self
+    }
+    /// Sets "auto_detect_section".
+    pub fn auto_detect_section(
+        mut self,
+        value: impl Into<AddRequestAutoDetectSection>,
+    ) -> Self {
+        self.auto_detect_section = Some(value.into());
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "crm_fields".
+    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_fields = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "from_ts".
+    pub fn from_ts(mut self, value: impl Into<i64>) -> Self {
+        self.from_ts = Some(value.into());
+        self
+    }
+    /// Sets "importance".
+    pub fn importance(mut self, value: impl Into<AddRequestImportance>) -> Self {
+        self.importance = Some(value.into());
+        self
+    }
+    /// Sets "is_meeting".
+    pub fn is_meeting(mut self, value: impl Into<AddRequestIsMeeting>) -> Self {
+        self.is_meeting = Some(value.into());
+        self
+    }
+    /// Sets "location".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "meeting".
+    pub fn meeting(mut self, value: impl Into<AddRequestMeeting>) -> Self {
+        self.meeting = Some(value.into());
+        self
+    }
+    /// Sets "private_event".
+    pub fn private_event(mut self, value: impl Into<AddRequestPrivateEvent>) -> Self {
+        self.private_event = Some(value.into());
+        self
+    }
+    /// Sets "remind".
+    pub fn remind(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestRemindItem>>,
+    ) -> Self {
+        self.remind = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "rrule".
+    pub fn rrule(mut self, value: impl Into<AddRequestRrule>) -> Self {
+        self.rrule = Some(value.into());
+        self
+    }
+    /// Sets "skip_time".
+    pub fn skip_time(mut self, value: impl Into<AddRequestSkipTime>) -> Self {
+        self.skip_time = Some(value.into());
+        self
+    }
+    /// Sets "text_color".
+    pub fn text_color(mut self, value: impl Into<String>) -> Self {
+        self.text_color = Some(value.into());
+        self
+    }
+    /// Sets "timezone_from".
+    pub fn timezone_from(mut self, value: impl Into<String>) -> Self {
+        self.timezone_from = Some(value.into());
+        self
+    }
+    /// Sets "timezone_to".
+    pub fn timezone_to(mut self, value: impl Into<String>) -> Self {
+        self.timezone_to = Some(value.into());
+        self
+    }
+    /// Sets "to_ts".
+    pub fn to_ts(mut self, value: impl Into<i64>) -> Self {
+        self.to_ts = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -190,18 +382,61 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestMeeting {
+    /// Wire name "allow_invite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
+    /// Wire name "hide_guests": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
+    /// Wire name "notify": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
+    /// Wire name "reinvite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestMeeting {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "allow_invite".
+    pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
+        self.allow_invite = Some(value.into());
+        self
+    }
+    /// Sets "hide_guests".
+    pub fn hide_guests(mut self, value: impl Into<bool>) -> Self {
+        self.hide_guests = Some(value.into());
+        self
+    }
+    /// Sets "notify".
+    pub fn notify(mut self, value: impl Into<bool>) -> Self {
+        self.notify = Some(value.into());
+        self
+    }
+    /// Sets "reinvite".
+    pub fn reinvite(mut self, value: impl Into<bool>) -> Self {
+        self.reinvite = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
@@ -229,15 +464,47 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestRemindItem {
+    /// Wire name "count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "min", "hour", "day".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestRemindItemType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestRemindItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "count".
+    pub fn count(mut self, value: impl Into<i64>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<AddRequestRemindItemType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
@@ -257,21 +524,71 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestRrule {
+    /// Wire name "BYDAY": any JSON, optional.
     #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub byday: ::serde_json::Value,
+    /// Wire name "COUNT": integer, optional.
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// Wire name "FREQ": string, optional.
+    ///
+    /// Allowed values: "DAILY", "WEEKLY", "MONTHLY", "YEARLY".
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<AddRequestRruleFreq>,
+    /// Wire name "INTERVAL": integer, optional.
     #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
-    /// Format: `date`.
+    /// Wire name "UNTIL": string (`date`), optional.
     #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestRrule {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BYDAY".
+    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.byday = value.into();
+        self
+    }
+    /// Sets "COUNT".
+    pub fn count(mut self, value: impl Into<i64>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+    /// Sets "FREQ".
+    pub fn freq(mut self, value: impl Into<AddRequestRruleFreq>) -> Self {
+        self.freq = Some(value.into());
+        self
+    }
+    /// Sets "INTERVAL".
+    pub fn interval(mut self, value: impl Into<i64>) -> Self {
+        self.interval = Some(value.into());
+        self
+    }
+    /// Sets "UNTIL".
+    pub fn until(mut self, value: impl Into<String>) -> Self {
+        self.until = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestRrule {
@@ -318,6 +635,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -330,11 +649,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -365,6 +707,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -377,23 +721,68 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
-    /// Format: `date`.
+    /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "section": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub section: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "user", "group", "company_calendar".
     #[serde(rename = "type")]
     pub type_: GetRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(owner_id: impl Into<i64>, type_: impl Into<GetRequestType>) -> Self {
+        Self {
+            from: Default::default(),
+            owner_id: owner_id.into(),
+            section: Default::default(),
+            to: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.section = value.into();
+        self
+    }
+    /// Sets "to".
+    pub fn to(mut self, value: impl Into<String>) -> Self {
+        self.to = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -428,129 +817,186 @@ pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
+    /// Wire name "ATTENDEES_CODES": array of any JSON, optional.
     #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<::serde_json::Value>>,
+    /// Wire name "ATTENDEE_LIST": array of any JSON, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
+    /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
+    /// Wire name "COLLAB_ID": any JSON, optional.
     #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_FROM": string, optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_FROM_FORMATTED": string, optional.
     #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
+    /// Wire name "DATE_FROM_TS_UTC": string, optional.
     #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
+    /// Wire name "DATE_TO": string, optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "DATE_TO_FORMATTED": string, optional.
     #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
+    /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
+    /// Wire name "DAV_EXCH_LABEL": string, optional.
     #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
+    /// Wire name "DAV_XML_ID": string, optional.
     #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DT_LENGTH": integer, optional.
     #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
+    /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
+    /// Wire name "EVENT_TYPE": any JSON, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
+    /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
+    /// Wire name "G_EVENT_ID": string, optional.
     #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMPORTANCE": string, optional.
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
+    /// Wire name "IS_MEETING": boolean, optional.
     #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "MEETING": object, optional.
     #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
+    /// Wire name "MEETING_STATUS": string, optional.
     #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "PRIVATE_EVENT": string, optional.
     #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
+    /// Wire name "RECURRENCE_ID": integer, optional.
     #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
+    /// Wire name "RELATIONS": object, optional.
     #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "REMIND": array of any JSON, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Value>>,
+    /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
     #[serde(
         rename = "SECTION_DAV_XML_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
+    /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
+    /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
+    /// Wire name "SYNC_STATUS": any JSON, optional.
     #[serde(
         rename = "SYNC_STATUS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
+    /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
+    /// Wire name "TZ_OFFSET_FROM": string, optional.
     #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
+    /// Wire name "TZ_OFFSET_TO": string, optional.
     #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
+    /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
+    /// Wire name "UF_CRM_CAL_EVENT": array of any JSON, optional.
     #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
+    /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
     #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
+    /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Wire name "attendeesEntityList": array of any JSON, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "\~DESCRIPTION".
+    /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
+    /// Wire name "\~RRULE_DESCRIPTION": string, optional.
     #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
+    /// Wire name "\~USER_OFFSET_FROM": integer, optional.
     #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
+    /// Wire name "\~USER_OFFSET_TO": integer, optional.
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -758,6 +1204,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `GetbyidRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 pub async fn getbyid(
     client: &::bitrix24_runtime::Client,
@@ -770,11 +1218,34 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetbyidRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
@@ -793,131 +1264,188 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 
 /// The `result` of `calendar.event.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponse {
+    /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
+    /// Wire name "ATTENDEES_CODES": array of string, optional.
     #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<String>>,
+    /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
+    /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
+    /// Wire name "COLLAB_ID": any JSON, optional.
     #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_FROM": string, optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_FROM_FORMATTED": string, optional.
     #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
+    /// Wire name "DATE_FROM_TS_UTC": string, optional.
     #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
+    /// Wire name "DATE_TO": string, optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "DATE_TO_FORMATTED": string, optional.
     #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
+    /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
+    /// Wire name "DAV_EXCH_LABEL": string, optional.
     #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
+    /// Wire name "DAV_XML_ID": string, optional.
     #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DT_LENGTH": integer, optional.
     #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
+    /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
+    /// Wire name "EVENT_TYPE": any JSON, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
+    /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
+    /// Wire name "G_EVENT_ID": string, optional.
     #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMPORTANCE": string, optional.
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
+    /// Wire name "IS_MEETING": boolean, optional.
     #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "MEETING": object, optional.
     #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<GetbyidResponseMeeting>,
+    /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
+    /// Wire name "MEETING_STATUS": string, optional.
     #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "PRIVATE_EVENT": string, optional.
     #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
+    /// Wire name "RECURRENCE_ID": integer, optional.
     #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
+    /// Wire name "RELATIONS": object, optional.
     #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<GetbyidResponseRelations>,
+    /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<GetbyidResponseRrule>,
+    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
     #[serde(
         rename = "SECTION_DAV_XML_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
+    /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
+    /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
+    /// Wire name "SYNC_STATUS": any JSON, optional.
     #[serde(
         rename = "SYNC_STATUS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
+    /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
+    /// Wire name "TZ_OFFSET_FROM": string, optional.
     #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
+    /// Wire name "TZ_OFFSET_TO": string, optional.
     #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
+    /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
+    /// Wire name "UF_CRM_CAL_EVENT": array of string, optional.
     #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<String>>,
+    /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
     #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
+    /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Wire name "attendeesEntityList": array of object, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<
         Vec<::serde_json::Map<String, ::serde_json::Value>>,
     >,
-    /// Wire name "\~DESCRIPTION".
+    /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
+    /// Wire name "\~RRULE_DESCRIPTION": string, optional.
     #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
+    /// Wire name "\~USER_OFFSET_FROM": integer, optional.
     #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
+    /// Wire name "\~USER_OFFSET_TO": integer, optional.
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1115,21 +1643,30 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponseMeeting {
+    /// Wire name "ALLOW_INVITE": boolean, optional.
     #[serde(rename = "ALLOW_INVITE", skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
+    /// Wire name "HIDE_GUESTS": boolean, optional.
     #[serde(rename = "HIDE_GUESTS", skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
+    /// Wire name "HOST_NAME": string, optional.
     #[serde(rename = "HOST_NAME", skip_serializing_if = "Option::is_none")]
     pub host_name: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "MAIL_FROM": string, optional.
     #[serde(rename = "MAIL_FROM", skip_serializing_if = "Option::is_none")]
     pub mail_from: Option<String>,
+    /// Wire name "MEETING_CREATOR": integer, optional.
     #[serde(rename = "MEETING_CREATOR", skip_serializing_if = "Option::is_none")]
     pub meeting_creator: Option<i64>,
+    /// Wire name "NOTIFY": boolean, optional.
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
+    /// Wire name "REINVITE": boolean, optional.
     #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -1180,9 +1717,12 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeeting);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponseRelations {
+    /// Wire name "COMMENT_XML_ID": string, optional.
     #[serde(rename = "COMMENT_XML_ID", skip_serializing_if = "Option::is_none")]
     pub comment_xml_id: Option<String>,
+    /// Wire name "ORIGINAL_RECURSION_ID": integer, optional.
     #[serde(rename = "ORIGINAL_RECURSION_ID", skip_serializing_if = "Option::is_none")]
     pub original_recursion_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1209,18 +1749,24 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseRelations);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponseRrule {
+    /// Wire name "BYDAY": object, optional.
     #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
     pub byday: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FREQ": string, optional.
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<String>,
+    /// Wire name "INTERVAL": integer, optional.
     #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
+    /// Wire name "UNTIL": string, optional.
     #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Wire name "UNTIL_TS": integer, optional.
     #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
     pub until_ts: Option<i64>,
-    /// Wire name "\~UNTIL".
+    /// Wire name "\~UNTIL": string, optional.
     #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
     pub until_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1266,6 +1812,8 @@ impl ::bitrix24_runtime::Method for GetbyidRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1278,69 +1826,294 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "accessibility": string, optional.
+    ///
+    /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<UpdateRequestAccessibility>,
+    /// Wire name "attendees": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attendees: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "crm_fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub crm_fields: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "current_date_from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_date_from: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "from": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Wire name "from_ts": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_ts: Option<i64>,
+    /// Wire name "host": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<i64>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "importance": string, optional.
+    ///
+    /// Allowed values: "high", "normal", "low".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub importance: Option<UpdateRequestImportance>,
+    /// Wire name "is_meeting": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<UpdateRequestIsMeeting>,
+    /// Wire name "location": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting: Option<UpdateRequestMeeting>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "private_event": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_event: Option<UpdateRequestPrivateEvent>,
+    /// Wire name "recurrence_mode": string, optional.
+    ///
+    /// Allowed values: "this", "next", "all".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence_mode: Option<UpdateRequestRecurrenceMode>,
+    /// Wire name "remind": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<UpdateRequestRemindItem>>,
+    /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rrule: Option<UpdateRequestRrule>,
+    /// Wire name "section": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "skip_time": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_time: Option<UpdateRequestSkipTime>,
+    /// Wire name "text_color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_color: Option<String>,
+    /// Wire name "timezone_from": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_from: Option<String>,
+    /// Wire name "timezone_to": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "to": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Wire name "to_ts": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "user", "group", "company_calendar".
     #[serde(rename = "type")]
     pub type_: UpdateRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        type_: impl Into<UpdateRequestType>,
+    ) -> Self {
+        Self {
+            accessibility: Default::default(),
+            attendees: Default::default(),
+            color: Default::default(),
+            crm_fields: Default::default(),
+            current_date_from: Default::default(),
+            description: Default::default(),
+            from: Default::default(),
+            from_ts: Default::default(),
+            host: Default::default(),
+            id: id.into(),
+            importance: Default::default(),
+            is_meeting: Default::default(),
+            location: Default::default(),
+            meeting: Default::default(),
+            name: Default::default(),
+            owner_id: owner_id.into(),
+            private_event: Default::default(),
+            recurrence_mode: Default::default(),
+            remind: Default::default(),
+            rrule: Default::default(),
+            section: Default::default(),
+            skip_time: Default::default(),
+            text_color: Default::default(),
+            timezone_from: Default::default(),
+            timezone_to: Default::default(),
+            to: Default::default(),
+            to_ts: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "accessibility".
+    pub fn accessibility(
+        mut self,
+        value: impl Into<UpdateRequestAccessibility>,
+    ) -> Self {
+        self.accessibility = Some(value.into());
+        self
+    }
+    /// Sets "attendees".
+    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attendees = value.into();
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "crm_fields".
+    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_fields = value.into();
+        self
+    }
+    /// Sets "current_date_from".
+    pub fn current_date_from(mut self, value: impl Into<String>) -> Self {
+        self.current_date_from = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "from_ts".
+    pub fn from_ts(mut self, value: impl Into<i64>) -> Self {
+        self.from_ts = Some(value.into());
+        self
+    }
+    /// Sets "host".
+    pub fn host(mut self, value: impl Into<i64>) -> Self {
+        self.host = Some(value.into());
+        self
+    }
+    /// Sets "importance".
+    pub fn importance(mut self, value: impl Into<UpdateRequestImportance>) -> Self {
+        self.importance = Some(value.into());
+        self
+    }
+    /// Sets "is_meeting".
+    pub fn is_meeting(mut self, value: impl Into<UpdateRequestIsMeeting>) -> Self {
+        self.is_meeting = Some(value.into());
+        self
+    }
+    /// Sets "location".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "meeting".
+    pub fn meeting(mut self, value: impl Into<UpdateRequestMeeting>) -> Self {
+        self.meeting = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "private_event".
+    pub fn private_event(mut self, value: impl Into<UpdateRequestPrivateEvent>) -> Self {
+        self.private_event = Some(value.into());
+        self
+    }
+    /// Sets "recurrence_mode".
+    pub fn recurrence_mode(
+        mut self,
+        value: impl Into<UpdateRequestRecurrenceMode>,
+    ) -> Self {
+        self.recurrence_mode = Some(value.into());
+        self
+    }
+    /// Sets "remind".
+    pub fn remind(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestRemindItem>>,
+    ) -> Self {
+        self.remind = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "rrule".
+    pub fn rrule(mut self, value: impl Into<UpdateRequestRrule>) -> Self {
+        self.rrule = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "skip_time".
+    pub fn skip_time(mut self, value: impl Into<UpdateRequestSkipTime>) -> Self {
+        self.skip_time = Some(value.into());
+        self
+    }
+    /// Sets "text_color".
+    pub fn text_color(mut self, value: impl Into<String>) -> Self {
+        self.text_color = Some(value.into());
+        self
+    }
+    /// Sets "timezone_from".
+    pub fn timezone_from(mut self, value: impl Into<String>) -> Self {
+        self.timezone_from = Some(value.into());
+        self
+    }
+    /// Sets "timezone_to".
+    pub fn timezone_to(mut self, value: impl Into<String>) -> Self {
+        self.timezone_to = Some(value.into());
+        self
+    }
+    /// Sets "to".
+    pub fn to(mut self, value: impl Into<String>) -> Self {
+        self.to = Some(value.into());
+        self
+    }
+    /// Sets "to_ts".
+    pub fn to_ts(mut self, value: impl Into<i64>) -> Self {
+        self.to_ts = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1455,18 +2228,61 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestMeeting {
+    /// Wire name "allow_invite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_invite: Option<bool>,
+    /// Wire name "hide_guests": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_guests: Option<bool>,
+    /// Wire name "notify": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<bool>,
+    /// Wire name "reinvite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestMeeting {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "allow_invite".
+    pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
+        self.allow_invite = Some(value.into());
+        self
+    }
+    /// Sets "hide_guests".
+    pub fn hide_guests(mut self, value: impl Into<bool>) -> Self {
+        self.hide_guests = Some(value.into());
+        self
+    }
+    /// Sets "notify".
+    pub fn notify(mut self, value: impl Into<bool>) -> Self {
+        self.notify = Some(value.into());
+        self
+    }
+    /// Sets "reinvite".
+    pub fn reinvite(mut self, value: impl Into<bool>) -> Self {
+        self.reinvite = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestMeeting {
@@ -1496,15 +2312,47 @@ pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestRemindItem {
+    /// Wire name "count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "min", "hour", "day".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestRemindItemType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestRemindItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "count".
+    pub fn count(mut self, value: impl Into<i64>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<UpdateRequestRemindItemType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
@@ -1524,21 +2372,71 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestRrule {
+    /// Wire name "BYDAY": any JSON, optional.
     #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub byday: ::serde_json::Value,
+    /// Wire name "COUNT": integer, optional.
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// Wire name "FREQ": string, optional.
+    ///
+    /// Allowed values: "DAILY", "WEEKLY", "MONTHLY", "YEARLY".
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<UpdateRequestRruleFreq>,
+    /// Wire name "INTERVAL": integer, optional.
     #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
-    /// Format: `date`.
+    /// Wire name "UNTIL": string (`date`), optional.
     #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestRrule {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BYDAY".
+    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.byday = value.into();
+        self
+    }
+    /// Sets "COUNT".
+    pub fn count(mut self, value: impl Into<i64>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+    /// Sets "FREQ".
+    pub fn freq(mut self, value: impl Into<UpdateRequestRruleFreq>) -> Self {
+        self.freq = Some(value.into());
+        self
+    }
+    /// Sets "INTERVAL".
+    pub fn interval(mut self, value: impl Into<i64>) -> Self {
+        self.interval = Some(value.into());
+        self
+    }
+    /// Sets "UNTIL".
+    pub fn until(mut self, value: impl Into<String>) -> Self {
+        self.until = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestRrule {

@@ -8,6 +8,8 @@
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-settings-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -40,55 +61,81 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `calendar.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "denied_superpose_types": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denied_superpose_types: Option<Vec<::serde_json::Value>>,
+    /// Wire name "dep_manager_sub": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dep_manager_sub: Option<bool>,
+    /// Wire name "forum_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "path_to_group": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_group: Option<String>,
+    /// Wire name "path_to_group_calendar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_group_calendar: Option<String>,
+    /// Wire name "path_to_rm": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_rm: Option<String>,
+    /// Wire name "path_to_type_company_calendar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_type_company_calendar: Option<String>,
+    /// Wire name "path_to_type_location": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_type_location: Option<String>,
+    /// Wire name "path_to_type_open_event": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_type_open_event: Option<String>,
+    /// Wire name "path_to_user": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_user: Option<String>,
+    /// Wire name "path_to_user_calendar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_user_calendar: Option<String>,
+    /// Wire name "path_to_vr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_to_vr: Option<String>,
+    /// Wire name "pathes_for_sites": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pathes_for_sites: Option<String>,
+    /// Wire name "rm_for_sites": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rm_for_sites: Option<bool>,
+    /// Wire name "rm_iblock_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rm_iblock_id: Option<String>,
+    /// Wire name "rm_iblock_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rm_iblock_type: Option<String>,
+    /// Wire name "sync_by_push": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_by_push: Option<bool>,
+    /// Wire name "user_name_template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name_template: Option<String>,
+    /// Wire name "user_show_login": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_show_login: Option<bool>,
+    /// Wire name "week_holidays": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub week_holidays: Option<Vec<String>>,
+    /// Wire name "week_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub week_start: Option<String>,
+    /// Wire name "work_time_end": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_time_end: Option<String>,
+    /// Wire name "work_time_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_time_start: Option<String>,
+    /// Wire name "year_holidays": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub year_holidays: Option<String>,
+    /// Wire name "year_workdays": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub year_workdays: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -12,6 +12,10 @@ pub mod field;
 ///
 /// Scope `call`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "access_denied", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "invalid_select_field", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -24,16 +28,55 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "callId": integer, required.
     #[serde(rename = "callId")]
     pub call_id: i64,
+    /// Wire name "mentionFormat": string, optional.
+    ///
+    /// Allowed values: "bb", "html", "none".
     #[serde(rename = "mentionFormat", skip_serializing_if = "Option::is_none")]
     pub mention_format: Option<GetRequestMentionFormat>,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(call_id: impl Into<i64>) -> Self {
+        Self {
+            call_id: call_id.into(),
+            mention_format: Default::default(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mentionFormat".
+    pub fn mention_format(mut self, value: impl Into<GetRequestMentionFormat>) -> Self {
+        self.mention_format = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -81,6 +124,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `call`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "invalid_date_range", "invalid_select_field", "invalid_order", "invalid_pagination", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -93,19 +140,72 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, required.
     pub filter: ListRequestFilter,
+    /// Wire name "mentionFormat": string, optional.
+    ///
+    /// Allowed values: "bb", "html", "none".
     #[serde(rename = "mentionFormat", skip_serializing_if = "Option::is_none")]
     pub mention_format: Option<ListRequestMentionFormat>,
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListRequestOrder>,
+    /// Wire name "pagination": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<ListRequestPagination>,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
+        Self {
+            filter: filter.into(),
+            mention_format: Default::default(),
+            order: Default::default(),
+            pagination: Default::default(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mentionFormat".
+    pub fn mention_format(mut self, value: impl Into<ListRequestMentionFormat>) -> Self {
+        self.mention_format = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<ListRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<ListRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -135,14 +235,44 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
+    /// Wire name "participantId": integer, optional.
     #[serde(rename = "participantId", skip_serializing_if = "Option::is_none")]
     pub participant_id: Option<i64>,
+    /// Wire name "startDate": object, required.
     #[serde(rename = "startDate")]
     pub start_date: ListRequestFilterStartDate,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(start_date: impl Into<ListRequestFilterStartDate>) -> Self {
+        Self {
+            participant_id: Default::default(),
+            start_date: start_date.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "participantId".
+    pub fn participant_id(mut self, value: impl Into<i64>) -> Self {
+        self.participant_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -165,12 +295,37 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilterStartDate {
+    /// Wire name "from": string, required.
     pub from: String,
+    /// Wire name "to": string, required.
     pub to: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilterStartDate {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(from: impl Into<String>, to: impl Into<String>) -> Self {
+        Self {
+            from: from.into(),
+            to: to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
@@ -192,12 +347,39 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
 pub type ListRequestMentionFormat = super::super::enums::BbHtmlNone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestOrder {
+    /// Wire name "startDate": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<ListRequestOrderStartDate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestOrder {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<ListRequestOrderStartDate>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
@@ -216,14 +398,48 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
 pub type ListRequestOrderStartDate = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestPagination {
+    /// Wire name "afterCursor": object, optional.
     #[serde(rename = "afterCursor", skip_serializing_if = "Option::is_none")]
     pub after_cursor: Option<ListRequestPaginationAfterCursor>,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestPagination {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "afterCursor".
+    pub fn after_cursor(
+        mut self,
+        value: impl Into<ListRequestPaginationAfterCursor>,
+    ) -> Self {
+        self.after_cursor = Some(value.into());
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
@@ -245,13 +461,38 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestPaginationAfterCursor {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "startDate": string, required.
     #[serde(rename = "startDate")]
     pub start_date: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestPaginationAfterCursor {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, start_date: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            start_date: start_date.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
@@ -272,11 +513,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
 
 /// The `result` of `call.followup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "afterCursor": object, optional.
     #[serde(rename = "afterCursor", skip_serializing_if = "Option::is_none")]
     pub after_cursor: Option<ListResponseAfterCursor>,
+    /// Wire name "hasMore": boolean, optional.
     #[serde(rename = "hasMore", skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -305,9 +550,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseAfterCursor {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "startDate": string, optional.
     #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
     /// Keys not declared in the spec, kept as received.

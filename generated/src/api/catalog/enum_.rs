@@ -9,6 +9,8 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Build the request with `GetRoundTypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-round-types.html>.
 pub async fn get_round_types(
     client: &::bitrix24_runtime::Client,
@@ -21,10 +23,29 @@ pub async fn get_round_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-round-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRoundTypesRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRoundTypesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
@@ -41,8 +62,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
 
 /// The `result` of `catalog.enum.getRoundTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRoundTypesResponse {
-    /// Wire name "enum".
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -74,6 +96,8 @@ impl ::bitrix24_runtime::Method for GetRoundTypesRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Build the request with `GetStoreDocumentTypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-store-document-types.html>.
 pub async fn get_store_document_types(
     client: &::bitrix24_runtime::Client,
@@ -86,10 +110,29 @@ pub async fn get_store_document_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-store-document-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetStoreDocumentTypesRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetStoreDocumentTypesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
@@ -106,8 +149,9 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
 
 /// The `result` of `catalog.enum.getStoreDocumentTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetStoreDocumentTypesResponse {
-    /// Wire name "enum".
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.

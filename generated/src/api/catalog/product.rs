@@ -23,6 +23,10 @@ pub mod sku;
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300050", "200040300040", "200040300000", "200040300043", "200040300010", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -35,11 +39,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -57,102 +84,427 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "IblockSection": any JSON, optional.
     #[serde(
         rename = "IblockSection",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section: ::serde_json::Value,
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "barcodeMulti": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
     pub barcode_multi: Option<AddRequestFieldsBarcodeMulti>,
+    /// Wire name "canBuyZero": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<AddRequestFieldsCanBuyZero>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveTo": string (`date-time`), optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": any JSON, optional.
     #[serde(
         rename = "detailPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<AddRequestFieldsDetailTextType>,
+    /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Wire name "iblockSectionId": any JSON, optional.
     #[serde(
         rename = "iblockSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
+    /// Wire name "measure": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub measure: ::serde_json::Value,
+    /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "previewPicture": any JSON, optional.
     #[serde(
         rename = "previewPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<AddRequestFieldsPreviewTextType>,
+    /// Wire name "propertyN": any JSON, optional.
     #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub property_n: ::serde_json::Value,
+    /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "quantityReserved": number, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<f64>,
+    /// Wire name "quantityTrace": string, optional.
+    ///
+    /// Allowed values: "Y", "N", "D".
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<AddRequestFieldsQuantityTrace>,
+    /// Wire name "recurSchemeLength": integer, optional.
     #[serde(rename = "recurSchemeLength", skip_serializing_if = "Option::is_none")]
     pub recur_scheme_length: Option<i64>,
+    /// Wire name "recurSchemeType": string, optional.
+    ///
+    /// Allowed values: "H", "D", "W", "M", "Q", "S", "Y".
     #[serde(rename = "recurSchemeType", skip_serializing_if = "Option::is_none")]
     pub recur_scheme_type: Option<AddRequestFieldsRecurSchemeType>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
+    ///
+    /// Allowed values: "Y", "N", "D".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<AddRequestFieldsSubscribe>,
+    /// Wire name "trialPriceId": integer, optional.
     #[serde(rename = "trialPriceId", skip_serializing_if = "Option::is_none")]
     pub trial_price_id: Option<i64>,
+    /// Wire name "vatId": any JSON, optional.
     #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_id: ::serde_json::Value,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<AddRequestFieldsVatIncluded>,
+    /// Wire name "weight": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// Wire name "width": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
+    /// Wire name "withoutOrder": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withoutOrder", skip_serializing_if = "Option::is_none")]
     pub without_order: Option<AddRequestFieldsWithoutOrder>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_id: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            iblock_section: Default::default(),
+            active: Default::default(),
+            barcode_multi: Default::default(),
+            can_buy_zero: Default::default(),
+            code: Default::default(),
+            created_by: Default::default(),
+            date_active_from: Default::default(),
+            date_active_to: Default::default(),
+            date_create: Default::default(),
+            detail_picture: Default::default(),
+            detail_text: Default::default(),
+            detail_text_type: Default::default(),
+            height: Default::default(),
+            iblock_id: iblock_id.into(),
+            iblock_section_id: Default::default(),
+            length: Default::default(),
+            measure: Default::default(),
+            modified_by: Default::default(),
+            name: name.into(),
+            preview_picture: Default::default(),
+            preview_text: Default::default(),
+            preview_text_type: Default::default(),
+            property_n: Default::default(),
+            purchasing_currency: Default::default(),
+            purchasing_price: Default::default(),
+            quantity: Default::default(),
+            quantity_reserved: Default::default(),
+            quantity_trace: Default::default(),
+            recur_scheme_length: Default::default(),
+            recur_scheme_type: Default::default(),
+            sort: Default::default(),
+            subscribe: Default::default(),
+            trial_price_id: Default::default(),
+            vat_id: Default::default(),
+            vat_included: Default::default(),
+            weight: Default::default(),
+            width: Default::default(),
+            without_order: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IblockSection".
+    pub fn iblock_section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section = value.into();
+        self
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "barcodeMulti".
+    pub fn barcode_multi(
+        mut self,
+        value: impl Into<AddRequestFieldsBarcodeMulti>,
+    ) -> Self {
+        self.barcode_multi = Some(value.into());
+        self
+    }
+    /// Sets "canBuyZero".
+    pub fn can_buy_zero(mut self, value: impl Into<AddRequestFieldsCanBuyZero>) -> Self {
+        self.can_buy_zero = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.created_by = value.into();
+        self
+    }
+    /// Sets "dateActiveFrom".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "dateActiveTo".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "detailPicture".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "detailText".
+    pub fn detail_text(mut self, value: impl Into<String>) -> Self {
+        self.detail_text = Some(value.into());
+        self
+    }
+    /// Sets "detailTextType".
+    pub fn detail_text_type(
+        mut self,
+        value: impl Into<AddRequestFieldsDetailTextType>,
+    ) -> Self {
+        self.detail_text_type = Some(value.into());
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<f64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "iblockSectionId".
+    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section_id = value.into();
+        self
+    }
+    /// Sets "length".
+    pub fn length(mut self, value: impl Into<f64>) -> Self {
+        self.length = Some(value.into());
+        self
+    }
+    /// Sets "measure".
+    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure = value.into();
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "previewPicture".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "previewText".
+    pub fn preview_text(mut self, value: impl Into<String>) -> Self {
+        self.preview_text = Some(value.into());
+        self
+    }
+    /// Sets "previewTextType".
+    pub fn preview_text_type(
+        mut self,
+        value: impl Into<AddRequestFieldsPreviewTextType>,
+    ) -> Self {
+        self.preview_text_type = Some(value.into());
+        self
+    }
+    /// Sets "propertyN".
+    pub fn property_n(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_n = value.into();
+        self
+    }
+    /// Sets "purchasingCurrency".
+    pub fn purchasing_currency(mut self, value: impl Into<String>) -> Self {
+        self.purchasing_currency = Some(value.into());
+        self
+    }
+    /// Sets "purchasingPrice".
+    pub fn purchasing_price(mut self, value: impl Into<f64>) -> Self {
+        self.purchasing_price = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "quantityReserved".
+    pub fn quantity_reserved(mut self, value: impl Into<f64>) -> Self {
+        self.quantity_reserved = Some(value.into());
+        self
+    }
+    /// Sets "quantityTrace".
+    pub fn quantity_trace(
+        mut self,
+        value: impl Into<AddRequestFieldsQuantityTrace>,
+    ) -> Self {
+        self.quantity_trace = Some(value.into());
+        self
+    }
+    /// Sets "recurSchemeLength".
+    pub fn recur_scheme_length(mut self, value: impl Into<i64>) -> Self {
+        self.recur_scheme_length = Some(value.into());
+        self
+    }
+    /// Sets "recurSchemeType".
+    pub fn recur_scheme_type(
+        mut self,
+        value: impl Into<AddRequestFieldsRecurSchemeType>,
+    ) -> Self {
+        self.recur_scheme_type = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "subscribe".
+    pub fn subscribe(mut self, value: impl Into<AddRequestFieldsSubscribe>) -> Self {
+        self.subscribe = Some(value.into());
+        self
+    }
+    /// Sets "trialPriceId".
+    pub fn trial_price_id(mut self, value: impl Into<i64>) -> Self {
+        self.trial_price_id = Some(value.into());
+        self
+    }
+    /// Sets "vatId".
+    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.vat_id = value.into();
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<AddRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "weight".
+    pub fn weight(mut self, value: impl Into<f64>) -> Self {
+        self.weight = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<f64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Sets "withoutOrder".
+    pub fn without_order(
+        mut self,
+        value: impl Into<AddRequestFieldsWithoutOrder>,
+    ) -> Self {
+        self.without_order = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -314,7 +666,9 @@ pub type AddRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "element": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub element: Option<AddResponseElement>,
     /// Keys not declared in the spec, kept as received.
@@ -336,87 +690,126 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseElement {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "canBuyZero": string, optional.
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "height": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "length": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
+    /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": string, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "quantityReserved": integer, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<i64>,
+    /// Wire name "quantityTrace": string, optional.
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<String>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "width": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -579,6 +972,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300040", "200040300010", "200040300000", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -591,11 +988,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -632,6 +1052,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `DownloadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
@@ -644,11 +1068,34 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequest {
+    /// Wire name "fields": object, required.
     pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
@@ -666,16 +1113,49 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequestFields {
+    /// Wire name "fieldName": string, required.
+    ///
+    /// Allowed values: "DETAIL_PICTURE", "PREVIEW_PICTURE", "PROPERTY_N".
     #[serde(rename = "fieldName")]
     pub field_name: DownloadRequestFieldsFieldName,
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Wire name "productId": any JSON, required.
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        field_name: impl Into<DownloadRequestFieldsFieldName>,
+        file_id: impl Into<i64>,
+        product_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            field_name: field_name.into(),
+            file_id: file_id.into(),
+            product_id: product_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
@@ -718,6 +1198,10 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300000", "200040300040", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -730,11 +1214,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -753,7 +1260,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.product.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "product": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<GetResponseProduct>,
     /// Keys not declared in the spec, kept as received.
@@ -775,87 +1284,126 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseProduct {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "canBuyZero": string, optional.
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "height": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "length": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
+    /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": string, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "quantityReserved": integer, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<i64>,
+    /// Wire name "quantityTrace": string, optional.
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<String>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "width": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1016,6 +1564,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "100", "0".
+///
+/// Build the request with `GetFieldsByFilterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get-fields-by-filter.html>.
 pub async fn get_fields_by_filter(
     client: &::bitrix24_runtime::Client,
@@ -1028,11 +1580,34 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
+    /// Wire name "filter": object, required.
     pub filter: GetFieldsByFilterRequestFilter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsByFilterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<GetFieldsByFilterRequestFilter>) -> Self {
+        Self {
+            filter: filter.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
@@ -1050,12 +1625,35 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsByFilterRequestFilter {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            iblock_id: iblock_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
@@ -1074,7 +1672,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 
 /// The `result` of `catalog.product.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
+    /// Wire name "product": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<GetFieldsByFilterResponseProduct>,
     /// Keys not declared in the spec, kept as received.
@@ -1096,88 +1696,129 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterResponseProduct {
+    /// Wire name "active": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "available": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "bundle": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "canBuyZero": object, optional.
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": object, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateActiveFrom": object, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateActiveTo": object, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateCreate": object, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": object, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailTextType": object, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "height": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "iblockId": object, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "iblockSectionId": object, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "length": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "measure": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "modifiedBy": object, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "negativeAmountTrace": object, optional.
     #[serde(rename = "negativeAmountTrace", skip_serializing_if = "Option::is_none")]
     pub negative_amount_trace: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": object, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewTextType": object, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "purchasingCurrency": object, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "purchasingPrice": object, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "quantity": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "quantityReserved": object, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "quantityTrace": object, optional.
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "subscribe": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "timestampX": object, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "vatId": object, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "vatIncluded": object, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "weight": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "width": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1340,6 +1981,10 @@ impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1352,18 +1997,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<String>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1390,7 +2078,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.product.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "products": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub products: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1432,6 +2122,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300043", "200040300050", "200040300040", "200040300000", "200040300010", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1444,12 +2138,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1469,101 +2191,389 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "IblockSection": any JSON, optional.
     #[serde(
         rename = "IblockSection",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section: ::serde_json::Value,
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "barcodeMulti": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
     pub barcode_multi: Option<UpdateRequestFieldsBarcodeMulti>,
+    /// Wire name "canBuyZero": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<UpdateRequestFieldsCanBuyZero>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveTo": string (`date-time`), optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": any JSON, optional.
     #[serde(
         rename = "detailPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<UpdateRequestFieldsDetailTextType>,
+    /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
+    /// Wire name "iblockSectionId": any JSON, optional.
     #[serde(
         rename = "iblockSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
+    /// Wire name "measure": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub measure: ::serde_json::Value,
+    /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": any JSON, optional.
     #[serde(
         rename = "previewPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<UpdateRequestFieldsPreviewTextType>,
+    /// Wire name "propertyN": any JSON, optional.
     #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub property_n: ::serde_json::Value,
+    /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "quantityReserved": number, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<f64>,
+    /// Wire name "quantityTrace": string, optional.
+    ///
+    /// Allowed values: "Y", "N", "D".
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<UpdateRequestFieldsQuantityTrace>,
+    /// Wire name "recurSchemeLength": integer, optional.
     #[serde(rename = "recurSchemeLength", skip_serializing_if = "Option::is_none")]
     pub recur_scheme_length: Option<i64>,
+    /// Wire name "recurSchemeType": string, optional.
+    ///
+    /// Allowed values: "H", "D", "W", "M", "Q", "S", "Y".
     #[serde(rename = "recurSchemeType", skip_serializing_if = "Option::is_none")]
     pub recur_scheme_type: Option<UpdateRequestFieldsRecurSchemeType>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
+    ///
+    /// Allowed values: "Y", "N", "D".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<UpdateRequestFieldsSubscribe>,
+    /// Wire name "trialPriceId": integer, optional.
     #[serde(rename = "trialPriceId", skip_serializing_if = "Option::is_none")]
     pub trial_price_id: Option<i64>,
+    /// Wire name "vatId": any JSON, optional.
     #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_id: ::serde_json::Value,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<UpdateRequestFieldsVatIncluded>,
+    /// Wire name "weight": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// Wire name "width": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
+    /// Wire name "withoutOrder": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withoutOrder", skip_serializing_if = "Option::is_none")]
     pub without_order: Option<UpdateRequestFieldsWithoutOrder>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IblockSection".
+    pub fn iblock_section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section = value.into();
+        self
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "barcodeMulti".
+    pub fn barcode_multi(
+        mut self,
+        value: impl Into<UpdateRequestFieldsBarcodeMulti>,
+    ) -> Self {
+        self.barcode_multi = Some(value.into());
+        self
+    }
+    /// Sets "canBuyZero".
+    pub fn can_buy_zero(
+        mut self,
+        value: impl Into<UpdateRequestFieldsCanBuyZero>,
+    ) -> Self {
+        self.can_buy_zero = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.created_by = value.into();
+        self
+    }
+    /// Sets "dateActiveFrom".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "dateActiveTo".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "detailPicture".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "detailText".
+    pub fn detail_text(mut self, value: impl Into<String>) -> Self {
+        self.detail_text = Some(value.into());
+        self
+    }
+    /// Sets "detailTextType".
+    pub fn detail_text_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDetailTextType>,
+    ) -> Self {
+        self.detail_text_type = Some(value.into());
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<f64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "iblockSectionId".
+    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section_id = value.into();
+        self
+    }
+    /// Sets "length".
+    pub fn length(mut self, value: impl Into<f64>) -> Self {
+        self.length = Some(value.into());
+        self
+    }
+    /// Sets "measure".
+    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure = value.into();
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "previewPicture".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "previewText".
+    pub fn preview_text(mut self, value: impl Into<String>) -> Self {
+        self.preview_text = Some(value.into());
+        self
+    }
+    /// Sets "previewTextType".
+    pub fn preview_text_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPreviewTextType>,
+    ) -> Self {
+        self.preview_text_type = Some(value.into());
+        self
+    }
+    /// Sets "propertyN".
+    pub fn property_n(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_n = value.into();
+        self
+    }
+    /// Sets "purchasingCurrency".
+    pub fn purchasing_currency(mut self, value: impl Into<String>) -> Self {
+        self.purchasing_currency = Some(value.into());
+        self
+    }
+    /// Sets "purchasingPrice".
+    pub fn purchasing_price(mut self, value: impl Into<f64>) -> Self {
+        self.purchasing_price = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "quantityReserved".
+    pub fn quantity_reserved(mut self, value: impl Into<f64>) -> Self {
+        self.quantity_reserved = Some(value.into());
+        self
+    }
+    /// Sets "quantityTrace".
+    pub fn quantity_trace(
+        mut self,
+        value: impl Into<UpdateRequestFieldsQuantityTrace>,
+    ) -> Self {
+        self.quantity_trace = Some(value.into());
+        self
+    }
+    /// Sets "recurSchemeLength".
+    pub fn recur_scheme_length(mut self, value: impl Into<i64>) -> Self {
+        self.recur_scheme_length = Some(value.into());
+        self
+    }
+    /// Sets "recurSchemeType".
+    pub fn recur_scheme_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsRecurSchemeType>,
+    ) -> Self {
+        self.recur_scheme_type = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "subscribe".
+    pub fn subscribe(mut self, value: impl Into<UpdateRequestFieldsSubscribe>) -> Self {
+        self.subscribe = Some(value.into());
+        self
+    }
+    /// Sets "trialPriceId".
+    pub fn trial_price_id(mut self, value: impl Into<i64>) -> Self {
+        self.trial_price_id = Some(value.into());
+        self
+    }
+    /// Sets "vatId".
+    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.vat_id = value.into();
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<UpdateRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "weight".
+    pub fn weight(mut self, value: impl Into<f64>) -> Self {
+        self.weight = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<f64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Sets "withoutOrder".
+    pub fn without_order(
+        mut self,
+        value: impl Into<UpdateRequestFieldsWithoutOrder>,
+    ) -> Self {
+        self.without_order = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1720,7 +2730,9 @@ pub type UpdateRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "element": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub element: Option<UpdateResponseElement>,
     /// Keys not declared in the spec, kept as received.
@@ -1742,87 +2754,126 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseElement {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "canBuyZero": string, optional.
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
     pub can_buy_zero: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "height": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "length": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
+    /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": string, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "quantityReserved": integer, optional.
     #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
     pub quantity_reserved: Option<i64>,
+    /// Wire name "quantityTrace": string, optional.
     #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
     pub quantity_trace: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<String>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "width": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,59 +74,244 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "defaultValue": string, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "fileType": string, optional.
     #[serde(rename = "fileType", skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
+    /// Wire name "filtrable": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<AddRequestFieldsFiltrable>,
+    /// Wire name "hint": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Wire name "isRequired": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<AddRequestFieldsIsRequired>,
+    /// Wire name "linkIblockId": any JSON, optional.
     #[serde(
         rename = "linkIblockId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "listType": string, optional.
+    ///
+    /// Allowed values: "L", "C".
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<AddRequestFieldsListType>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsMultiple>,
+    /// Wire name "multipleCnt": integer, optional.
     #[serde(rename = "multipleCnt", skip_serializing_if = "Option::is_none")]
     pub multiple_cnt: Option<i64>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "propertyType": string, required.
+    ///
+    /// Allowed values: "N", "S", "L", "F", "E", "G".
     #[serde(rename = "propertyType")]
     pub property_type: AddRequestFieldsPropertyType,
+    /// Wire name "rowCount": integer, optional.
     #[serde(rename = "rowCount", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "searchable": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<AddRequestFieldsSearchable>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userType": string, optional.
+    ///
+    /// Allowed values: "DateTime", "Money", "SKU", "directory", "employee", "UserID", "EList", "EAutocomplete", "SectionAuto", "HTML", "map_google", "map_yandex", and 3 more.
     #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<AddRequestFieldsUserType>,
+    /// Wire name "userTypeSettings": any JSON, optional.
     #[serde(
         rename = "userTypeSettings",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub user_type_settings: ::serde_json::Value,
+    /// Wire name "withDescription": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withDescription", skip_serializing_if = "Option::is_none")]
     pub with_description: Option<AddRequestFieldsWithDescription>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_id: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        property_type: impl Into<AddRequestFieldsPropertyType>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            file_type: Default::default(),
+            filtrable: Default::default(),
+            hint: Default::default(),
+            iblock_id: iblock_id.into(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list_type: Default::default(),
+            multiple: Default::default(),
+            multiple_cnt: Default::default(),
+            name: name.into(),
+            property_type: property_type.into(),
+            row_count: Default::default(),
+            searchable: Default::default(),
+            sort: Default::default(),
+            user_type: Default::default(),
+            user_type_settings: Default::default(),
+            with_description: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "colCount".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "fileType".
+    pub fn file_type(mut self, value: impl Into<String>) -> Self {
+        self.file_type = Some(value.into());
+        self
+    }
+    /// Sets "filtrable".
+    pub fn filtrable(mut self, value: impl Into<AddRequestFieldsFiltrable>) -> Self {
+        self.filtrable = Some(value.into());
+        self
+    }
+    /// Sets "hint".
+    pub fn hint(mut self, value: impl Into<String>) -> Self {
+        self.hint = Some(value.into());
+        self
+    }
+    /// Sets "isRequired".
+    pub fn is_required(mut self, value: impl Into<AddRequestFieldsIsRequired>) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "linkIblockId".
+    pub fn link_iblock_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.link_iblock_id = value.into();
+        self
+    }
+    /// Sets "listType".
+    pub fn list_type(mut self, value: impl Into<AddRequestFieldsListType>) -> Self {
+        self.list_type = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "multipleCnt".
+    pub fn multiple_cnt(mut self, value: impl Into<i64>) -> Self {
+        self.multiple_cnt = Some(value.into());
+        self
+    }
+    /// Sets "rowCount".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "searchable".
+    pub fn searchable(mut self, value: impl Into<AddRequestFieldsSearchable>) -> Self {
+        self.searchable = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userType".
+    pub fn user_type(mut self, value: impl Into<AddRequestFieldsUserType>) -> Self {
+        self.user_type = Some(value.into());
+        self
+    }
+    /// Sets "userTypeSettings".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Sets "withDescription".
+    pub fn with_description(
+        mut self,
+        value: impl Into<AddRequestFieldsWithDescription>,
+    ) -> Self {
+        self.with_description = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -209,7 +421,9 @@ pub type AddRequestFieldsWithDescription = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productProperty.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "productProperty": object, optional.
     #[serde(rename = "productProperty", skip_serializing_if = "Option::is_none")]
     pub product_property: Option<AddResponseProductProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -234,65 +448,90 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseProductProperty {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "defaultValue": any JSON, optional.
     #[serde(
         rename = "defaultValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "fileType": any JSON, optional.
     #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_type: ::serde_json::Value,
+    /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
+    /// Wire name "hint": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub hint: ::serde_json::Value,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
+    /// Wire name "linkIblockId": any JSON, optional.
     #[serde(
         rename = "linkIblockId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "multipleCnt": any JSON, optional.
     #[serde(
         rename = "multipleCnt",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub multiple_cnt: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
     #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
     pub property_type: Option<String>,
+    /// Wire name "rowCount": integer, optional.
     #[serde(rename = "rowCount", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "searchable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "userType": string, optional.
     #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    /// Wire name "userTypeSettings": object, optional.
     #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
     pub user_type_settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "withDescription": any JSON, optional.
     #[serde(
         rename = "withDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub with_description: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -402,6 +641,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -414,11 +657,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -450,6 +716,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -462,11 +732,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -485,7 +778,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.productProperty.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "productProperty": object, optional.
     #[serde(rename = "productProperty", skip_serializing_if = "Option::is_none")]
     pub product_property: Option<GetResponseProductProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -510,65 +805,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseProductProperty {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "defaultValue": any JSON, optional.
     #[serde(
         rename = "defaultValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "fileType": any JSON, optional.
     #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_type: ::serde_json::Value,
+    /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
+    /// Wire name "hint": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub hint: ::serde_json::Value,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
+    /// Wire name "linkIblockId": any JSON, optional.
     #[serde(
         rename = "linkIblockId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "multipleCnt": any JSON, optional.
     #[serde(
         rename = "multipleCnt",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub multiple_cnt: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
     #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
     pub property_type: Option<String>,
+    /// Wire name "rowCount": integer, optional.
     #[serde(rename = "rowCount", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "searchable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<String>,
+    /// Wire name "sort": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sort: ::serde_json::Value,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "userType": string, optional.
     #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    /// Wire name "userTypeSettings": object, optional.
     #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
     pub user_type_settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "withDescription": any JSON, optional.
     #[serde(
         rename = "withDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub with_description: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -678,6 +998,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -690,10 +1014,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -710,7 +1053,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `catalog.productProperty.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "productProperty": object, optional.
     #[serde(rename = "productProperty", skip_serializing_if = "Option::is_none")]
     pub product_property: Option<GetFieldsResponseProductProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -735,11 +1080,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseProductProperty {
+    /// Wire name "active": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -781,6 +1130,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -793,18 +1146,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -831,7 +1227,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.productProperty.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "productProperties": array of object, optional.
     #[serde(rename = "productProperties", skip_serializing_if = "Option::is_none")]
     pub product_properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -876,6 +1274,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -888,12 +1290,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -913,60 +1343,253 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "defaultValue": string, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "fileType": string, optional.
     #[serde(rename = "fileType", skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
+    /// Wire name "filtrable": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<UpdateRequestFieldsFiltrable>,
+    /// Wire name "hint": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Wire name "isRequired": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<UpdateRequestFieldsIsRequired>,
+    /// Wire name "linkIblockId": any JSON, optional.
     #[serde(
         rename = "linkIblockId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "listType": string, optional.
+    ///
+    /// Allowed values: "L", "C".
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<UpdateRequestFieldsListType>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestFieldsMultiple>,
+    /// Wire name "multipleCnt": integer, optional.
     #[serde(rename = "multipleCnt", skip_serializing_if = "Option::is_none")]
     pub multiple_cnt: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
     #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
     pub property_type: Option<String>,
+    /// Wire name "rowCount": integer, optional.
     #[serde(rename = "rowCount", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "searchable": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<UpdateRequestFieldsSearchable>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userType": string, optional.
     #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    /// Wire name "userTypeSettings": any JSON, optional.
     #[serde(
         rename = "userTypeSettings",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub user_type_settings: ::serde_json::Value,
+    /// Wire name "withDescription": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withDescription", skip_serializing_if = "Option::is_none")]
     pub with_description: Option<UpdateRequestFieldsWithDescription>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            file_type: Default::default(),
+            filtrable: Default::default(),
+            hint: Default::default(),
+            iblock_id: iblock_id.into(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list_type: Default::default(),
+            multiple: Default::default(),
+            multiple_cnt: Default::default(),
+            name: Default::default(),
+            property_type: Default::default(),
+            row_count: Default::default(),
+            searchable: Default::default(),
+            sort: Default::default(),
+            user_type: Default::default(),
+            user_type_settings: Default::default(),
+            with_description: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "colCount".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "fileType".
+    pub fn file_type(mut self, value: impl Into<String>) -> Self {
+        self.file_type = Some(value.into());
+        self
+    }
+    /// Sets "filtrable".
+    pub fn filtrable(mut self, value: impl Into<UpdateRequestFieldsFiltrable>) -> Self {
+        self.filtrable = Some(value.into());
+        self
+    }
+    /// Sets "hint".
+    pub fn hint(mut self, value: impl Into<String>) -> Self {
+        self.hint = Some(value.into());
+        self
+    }
+    /// Sets "isRequired".
+    pub fn is_required(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsRequired>,
+    ) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "linkIblockId".
+    pub fn link_iblock_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.link_iblock_id = value.into();
+        self
+    }
+    /// Sets "listType".
+    pub fn list_type(mut self, value: impl Into<UpdateRequestFieldsListType>) -> Self {
+        self.list_type = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "multipleCnt".
+    pub fn multiple_cnt(mut self, value: impl Into<i64>) -> Self {
+        self.multiple_cnt = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "propertyType".
+    pub fn property_type(mut self, value: impl Into<String>) -> Self {
+        self.property_type = Some(value.into());
+        self
+    }
+    /// Sets "rowCount".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "searchable".
+    pub fn searchable(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSearchable>,
+    ) -> Self {
+        self.searchable = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userType".
+    pub fn user_type(mut self, value: impl Into<String>) -> Self {
+        self.user_type = Some(value.into());
+        self
+    }
+    /// Sets "userTypeSettings".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Sets "withDescription".
+    pub fn with_description(
+        mut self,
+        value: impl Into<UpdateRequestFieldsWithDescription>,
+    ) -> Self {
+        self.with_description = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1070,7 +1693,9 @@ pub type UpdateRequestFieldsWithDescription = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productProperty.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "productProperty": object, optional.
     #[serde(rename = "productProperty", skip_serializing_if = "Option::is_none")]
     pub product_property: Option<UpdateResponseProductProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -1095,68 +1720,93 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseProductProperty {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "defaultValue": any JSON, optional.
     #[serde(
         rename = "defaultValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "fileType": any JSON, optional.
     #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_type: ::serde_json::Value,
+    /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
+    /// Wire name "hint": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub hint: ::serde_json::Value,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
+    /// Wire name "linkIblockId": any JSON, optional.
     #[serde(
         rename = "linkIblockId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "multipleCnt": any JSON, optional.
     #[serde(
         rename = "multipleCnt",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub multiple_cnt: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
     #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
     pub property_type: Option<String>,
+    /// Wire name "rowCount": integer, optional.
     #[serde(rename = "rowCount", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "searchable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "userType": any JSON, optional.
     #[serde(rename = "userType", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_type: ::serde_json::Value,
+    /// Wire name "userTypeSettings": any JSON, optional.
     #[serde(
         rename = "userTypeSettings",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub user_type_settings: ::serde_json::Value,
+    /// Wire name "withDescription": any JSON, optional.
     #[serde(
         rename = "withDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub with_description: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

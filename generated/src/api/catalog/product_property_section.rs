@@ -10,6 +10,10 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "propertyId": any JSON, required.
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(property_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            property_id: property_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -46,7 +73,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.productPropertySection.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "productPropertySection": object, optional.
     #[serde(rename = "productPropertySection", skip_serializing_if = "Option::is_none")]
     pub product_property_section: Option<GetResponseProductPropertySection>,
     /// Keys not declared in the spec, kept as received.
@@ -71,15 +100,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseProductPropertySection {
+    /// Wire name "displayExpanded": string, optional.
     #[serde(rename = "displayExpanded", skip_serializing_if = "Option::is_none")]
     pub display_expanded: Option<String>,
+    /// Wire name "displayType": string, optional.
     #[serde(rename = "displayType", skip_serializing_if = "Option::is_none")]
     pub display_type: Option<String>,
+    /// Wire name "filterHint": string, optional.
     #[serde(rename = "filterHint", skip_serializing_if = "Option::is_none")]
     pub filter_hint: Option<String>,
+    /// Wire name "propertyId": integer, optional.
     #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
+    /// Wire name "smartFilter": string, optional.
     #[serde(rename = "smartFilter", skip_serializing_if = "Option::is_none")]
     pub smart_filter: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -134,6 +169,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -146,18 +185,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -184,7 +266,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.productPropertySection.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "productPropertySections": array of object, optional.
     #[serde(rename = "productPropertySections", skip_serializing_if = "Option::is_none")]
     pub product_property_sections: Option<
         Vec<::serde_json::Map<String, ::serde_json::Value>>,
@@ -231,6 +315,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -243,13 +331,41 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "fields": object, required.
     pub fields: SetRequestFields,
+    /// Wire name "propertyId": any JSON, required.
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<SetRequestFields>,
+        property_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            property_id: property_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -273,18 +389,76 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestFields {
+    /// Wire name "displayExpanded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "displayExpanded", skip_serializing_if = "Option::is_none")]
     pub display_expanded: Option<SetRequestFieldsDisplayExpanded>,
+    /// Wire name "displayType": string, optional.
+    ///
+    /// Allowed values: "F", "K", "P".
     #[serde(rename = "displayType", skip_serializing_if = "Option::is_none")]
     pub display_type: Option<SetRequestFieldsDisplayType>,
+    /// Wire name "filterHint": string, optional.
     #[serde(rename = "filterHint", skip_serializing_if = "Option::is_none")]
     pub filter_hint: Option<String>,
+    /// Wire name "smartFilter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "smartFilter", skip_serializing_if = "Option::is_none")]
     pub smart_filter: Option<SetRequestFieldsSmartFilter>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "displayExpanded".
+    pub fn display_expanded(
+        mut self,
+        value: impl Into<SetRequestFieldsDisplayExpanded>,
+    ) -> Self {
+        self.display_expanded = Some(value.into());
+        self
+    }
+    /// Sets "displayType".
+    pub fn display_type(
+        mut self,
+        value: impl Into<SetRequestFieldsDisplayType>,
+    ) -> Self {
+        self.display_type = Some(value.into());
+        self
+    }
+    /// Sets "filterHint".
+    pub fn filter_hint(mut self, value: impl Into<String>) -> Self {
+        self.filter_hint = Some(value.into());
+        self
+    }
+    /// Sets "smartFilter".
+    pub fn smart_filter(
+        mut self,
+        value: impl Into<SetRequestFieldsSmartFilter>,
+    ) -> Self {
+        self.smart_filter = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestFields {
@@ -318,7 +492,9 @@ pub type SetRequestFieldsSmartFilter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productPropertySection.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponse {
+    /// Wire name "productPropertySection": object, optional.
     #[serde(rename = "productPropertySection", skip_serializing_if = "Option::is_none")]
     pub product_property_section: Option<SetResponseProductPropertySection>,
     /// Keys not declared in the spec, kept as received.
@@ -343,19 +519,27 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponseProductPropertySection {
+    /// Wire name "displayExpanded": string, optional.
     #[serde(rename = "displayExpanded", skip_serializing_if = "Option::is_none")]
     pub display_expanded: Option<String>,
+    /// Wire name "displayType": string, optional.
     #[serde(rename = "displayType", skip_serializing_if = "Option::is_none")]
     pub display_type: Option<String>,
+    /// Wire name "filterHint": string, optional.
     #[serde(rename = "filterHint", skip_serializing_if = "Option::is_none")]
     pub filter_hint: Option<String>,
+    /// Wire name "iblockId": string, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<String>,
+    /// Wire name "propertyId": string, optional.
     #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<String>,
+    /// Wire name "sectionId": string, optional.
     #[serde(rename = "sectionId", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
+    /// Wire name "smartFilter": string, optional.
     #[serde(rename = "smartFilter", skip_serializing_if = "Option::is_none")]
     pub smart_filter: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,17 +74,53 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "catalogGroupId": any JSON, required.
     #[serde(rename = "catalogGroupId")]
     pub catalog_group_id: ::serde_json::Value,
+    /// Wire name "price": number, required.
     pub price: f64,
+    /// Wire name "roundPrecision": number, required.
     #[serde(rename = "roundPrecision")]
     pub round_precision: f64,
+    /// Wire name "roundType": integer, required.
+    ///
+    /// Allowed values: 1, 2, 4.
     #[serde(rename = "roundType")]
     pub round_type: AddRequestFieldsRoundType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        catalog_group_id: impl Into<::serde_json::Value>,
+        price: impl Into<f64>,
+        round_precision: impl Into<f64>,
+        round_type: impl Into<AddRequestFieldsRoundType>,
+    ) -> Self {
+        Self {
+            catalog_group_id: catalog_group_id.into(),
+            price: price.into(),
+            round_precision: round_precision.into(),
+            round_type: round_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -91,7 +154,9 @@ pub type AddRequestFieldsRoundType = super::super::enums::IntV1V2V4;
 
 /// The `result` of `catalog.roundingRule.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<AddResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
@@ -113,23 +178,33 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRoundingRule {
+    /// Wire name "catalogGroupId": integer, optional.
     #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
     pub catalog_group_id: Option<i64>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "dateModify": string, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "roundPrecision": integer, optional.
     #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
     pub round_precision: Option<i64>,
+    /// Wire name "roundType": integer, optional.
     #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
     pub round_type: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -194,6 +269,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "200900000000", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -206,11 +285,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -247,6 +349,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "200900000000", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -259,11 +365,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -282,7 +411,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.roundingRule.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<GetResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
@@ -304,23 +435,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRoundingRule {
+    /// Wire name "catalogGroupId": integer, optional.
     #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
     pub catalog_group_id: Option<i64>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "dateModify": string, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "roundPrecision": integer, optional.
     #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
     pub round_precision: Option<i64>,
+    /// Wire name "roundType": integer, optional.
     #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
     pub round_type: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -390,6 +531,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -402,10 +547,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -422,7 +586,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `catalog.roundingRule.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<GetFieldsResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
@@ -444,23 +610,33 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseRoundingRule {
+    /// Wire name "catalogGroupId": object, optional.
     #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
     pub catalog_group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": object, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateCreate": object, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateModify": object, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "modifiedBy": object, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "roundPrecision": object, optional.
     #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
     pub round_precision: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "roundType": object, optional.
     #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
     pub round_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -527,6 +703,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -539,18 +719,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -590,6 +813,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "200900000000", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -602,13 +829,41 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/catalog-rounding-rule-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "Id": any JSON, required.
     #[serde(rename = "Id")]
     pub id: ::serde_json::Value,
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -628,17 +883,53 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "catalogGroupId": any JSON, required.
     #[serde(rename = "catalogGroupId")]
     pub catalog_group_id: ::serde_json::Value,
+    /// Wire name "price": number, required.
     pub price: f64,
+    /// Wire name "roundPrecision": number, required.
     #[serde(rename = "roundPrecision")]
     pub round_precision: f64,
+    /// Wire name "roundType": integer, required.
+    ///
+    /// Allowed values: 1, 2, 4.
     #[serde(rename = "roundType")]
     pub round_type: UpdateRequestFieldsRoundType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        catalog_group_id: impl Into<::serde_json::Value>,
+        price: impl Into<f64>,
+        round_precision: impl Into<f64>,
+        round_type: impl Into<UpdateRequestFieldsRoundType>,
+    ) -> Self {
+        Self {
+            catalog_group_id: catalog_group_id.into(),
+            price: price.into(),
+            round_precision: round_precision.into(),
+            round_type: round_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -672,7 +963,9 @@ pub type UpdateRequestFieldsRoundType = super::super::enums::IntV1V2V4;
 
 /// The `result` of `catalog.roundingRule.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<UpdateResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
@@ -694,23 +987,33 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRoundingRule {
+    /// Wire name "catalogGroupId": integer, optional.
     #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
     pub catalog_group_id: Option<i64>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "dateModify": string, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "roundPrecision": integer, optional.
     #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
     pub round_precision: Option<i64>,
+    /// Wire name "roundType": integer, optional.
     #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
     pub round_type: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -37,6 +37,8 @@ pub mod type_;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -50,11 +52,36 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": array of object, required.
     pub fields: Vec<AddRequestFieldsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -72,75 +99,102 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
+    /// Wire name "COMMUNICATIONS": any JSON, required.
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
     #[serde(
         rename = "DESCRIPTION_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
+    /// Wire name "DIRECTION": any JSON, optional.
     #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": any JSON, optional.
     #[serde(
         rename = "NOTIFY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
+    /// Wire name "PRIORITY": any JSON, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
     #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
+    /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
     #[serde(
         rename = "PROVIDER_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_params: ::serde_json::Value,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": any JSON, required.
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "STATUS": any JSON, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
+    /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
     #[serde(
         rename = "WEBDAV_ELEMENTS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -149,6 +203,181 @@ pub struct AddRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        communications: impl Into<::serde_json::Value>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        responsible_id: impl Into<::serde_json::Value>,
+        type_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            associated_entity_id: Default::default(),
+            communications: communications.into(),
+            deadline: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            direction: Default::default(),
+            end_time: Default::default(),
+            files: Default::default(),
+            is_incoming_channel: Default::default(),
+            location: Default::default(),
+            notify_type: Default::default(),
+            originator_id: Default::default(),
+            origin_id: Default::default(),
+            origin_version: Default::default(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            priority: Default::default(),
+            provider_data: Default::default(),
+            provider_group_id: Default::default(),
+            provider_id: Default::default(),
+            provider_params: Default::default(),
+            provider_type_id: Default::default(),
+            responsible_id: responsible_id.into(),
+            settings: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            subject: Default::default(),
+            type_id: type_id.into(),
+            webdav_elements: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ASSOCIATED_ENTITY_ID".
+    pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.description_type = value.into();
+        self
+    }
+    /// Sets "DIRECTION".
+    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.direction = value.into();
+        self
+    }
+    /// Sets "END_TIME".
+    pub fn end_time(mut self, value: impl Into<String>) -> Self {
+        self.end_time = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "IS_INCOMING_CHANNEL".
+    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "LOCATION".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "NOTIFY_TYPE".
+    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.notify_type = value.into();
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_VERSION".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.priority = value.into();
+        self
+    }
+    /// Sets "PROVIDER_DATA".
+    pub fn provider_data(mut self, value: impl Into<String>) -> Self {
+        self.provider_data = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_GROUP_ID".
+    pub fn provider_group_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_group_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_ID".
+    pub fn provider_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_PARAMS".
+    pub fn provider_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.provider_params = value.into();
+        self
+    }
+    /// Sets "PROVIDER_TYPE_ID".
+    pub fn provider_type_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_type_id = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "START_TIME".
+    pub fn start_time(mut self, value: impl Into<String>) -> Self {
+        self.start_time = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status = value.into();
+        self
+    }
+    /// Sets "SUBJECT".
+    pub fn subject(mut self, value: impl Into<String>) -> Self {
+        self.subject = Some(value.into());
+        self
+    }
+    /// Sets "WEBDAV_ELEMENTS".
+    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.webdav_elements = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -275,6 +504,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -287,11 +518,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -322,6 +576,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -334,10 +590,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -354,109 +629,150 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.activity.fields`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
+    /// Wire name "AUTHOR_ID": integer, required.
     #[serde(rename = "AUTHOR_ID")]
     pub author_id: i64,
+    /// Wire name "AUTOCOMPLETE_RULE": integer, optional.
     #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
     pub autocomplete_rule: Option<i64>,
+    /// Wire name "BINDINGS": any JSON, optional.
     #[serde(rename = "BINDINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub bindings: ::serde_json::Value,
+    /// Wire name "COMMUNICATIONS": any JSON, required.
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
+    /// Wire name "COMPLETED": string, required.
     #[serde(rename = "COMPLETED")]
     pub completed: String,
-    /// Format: `date-time`.
+    /// Wire name "CREATED": string (`date-time`), required.
     #[serde(rename = "CREATED")]
     pub created: String,
-    /// Format: `date-time`.
+    /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
     #[serde(
         rename = "DESCRIPTION_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
+    /// Wire name "DIRECTION": any JSON, optional.
     #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
+    /// Wire name "EDITOR_ID": any JSON, optional.
     #[serde(rename = "EDITOR_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub editor_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "LAST_UPDATED": string (`date-time`), optional.
     #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": any JSON, optional.
     #[serde(
         rename = "NOTIFY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_VALUE": integer, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<i64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
+    /// Wire name "PRIORITY": any JSON, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
     #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
+    /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
     #[serde(
         rename = "PROVIDER_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_params: ::serde_json::Value,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": any JSON, required.
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "RESULT_CURRENCY_ID": string, optional.
     #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub result_currency_id: Option<String>,
+    /// Wire name "RESULT_MARK": integer, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<i64>,
+    /// Wire name "RESULT_SOURCE_ID": string, optional.
     #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
     pub result_source_id: Option<String>,
+    /// Wire name "RESULT_STATUS": integer, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<i64>,
+    /// Wire name "RESULT_STREAM": integer, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<i64>,
+    /// Wire name "RESULT_SUM": number, optional.
     #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
     pub result_sum: Option<f64>,
+    /// Wire name "RESULT_VALUE": number, optional.
     #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub result_value: Option<f64>,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "STATUS": any JSON, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
+    /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
     #[serde(
         rename = "WEBDAV_ELEMENTS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -640,6 +956,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -652,11 +970,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -675,101 +1016,141 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.activity.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<String>,
+    /// Wire name "AUTHOR_ID": string, optional.
     #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
+    /// Wire name "AUTOCOMPLETE_RULE": string, optional.
     #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
     pub autocomplete_rule: Option<String>,
+    /// Wire name "COMPLETED": string, optional.
     #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
     pub completed: Option<String>,
+    /// Wire name "CREATED": string, optional.
     #[serde(rename = "CREATED", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// Wire name "DEADLINE": string, optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
+    /// Wire name "DIRECTION": string, optional.
     #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
+    /// Wire name "EDITOR_ID": string, optional.
     #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
     pub editor_id: Option<String>,
+    /// Wire name "END_TIME": string, optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LAST_UPDATED": string, optional.
     #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": string, optional.
     #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<String>,
+    /// Wire name "NOTIFY_VALUE": string, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
+    /// Wire name "ORIGINATOR_ID": any JSON, optional.
     #[serde(
         rename = "ORIGINATOR_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGIN_ID": any JSON, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Wire name "OWNER_TYPE_ID": string, optional.
     #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub owner_type_id: Option<String>,
+    /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "PROVIDER_DATA": any JSON, optional.
     #[serde(
         rename = "PROVIDER_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_data: ::serde_json::Value,
+    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
     #[serde(
         rename = "PROVIDER_GROUP_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": array of any JSON, optional.
     #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
     pub provider_params: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "RESULT_CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_MARK": string, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
+    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
     #[serde(
         rename = "RESULT_SOURCE_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_STATUS": string, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
+    /// Wire name "RESULT_STREAM": string, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
+    /// Wire name "RESULT_SUM": any JSON, optional.
     #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub result_sum: ::serde_json::Value,
+    /// Wire name "RESULT_VALUE": any JSON, optional.
     #[serde(
         rename = "RESULT_VALUE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub result_value: ::serde_json::Value,
+    /// Wire name "SETTINGS": array of any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "START_TIME": string, optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -925,6 +1306,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -937,18 +1320,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -987,6 +1413,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -1000,12 +1428,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": array of object, required.
     pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1025,75 +1481,102 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
+    /// Wire name "COMMUNICATIONS": any JSON, required.
     #[serde(rename = "COMMUNICATIONS")]
     pub communications: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
     #[serde(
         rename = "DESCRIPTION_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub description_type: ::serde_json::Value,
+    /// Wire name "DIRECTION": any JSON, optional.
     #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
     pub direction: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": any JSON, optional.
     #[serde(
         rename = "NOTIFY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_type: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
+    /// Wire name "PRIORITY": any JSON, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub priority: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
     #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub provider_group_id: Option<String>,
+    /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
     #[serde(
         rename = "PROVIDER_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub provider_params: ::serde_json::Value,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": any JSON, required.
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "STATUS": any JSON, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status: ::serde_json::Value,
+    /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
     #[serde(
         rename = "WEBDAV_ELEMENTS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -1102,6 +1585,181 @@ pub struct UpdateRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        communications: impl Into<::serde_json::Value>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        responsible_id: impl Into<::serde_json::Value>,
+        type_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            associated_entity_id: Default::default(),
+            communications: communications.into(),
+            deadline: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            direction: Default::default(),
+            end_time: Default::default(),
+            files: Default::default(),
+            is_incoming_channel: Default::default(),
+            location: Default::default(),
+            notify_type: Default::default(),
+            originator_id: Default::default(),
+            origin_id: Default::default(),
+            origin_version: Default::default(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            priority: Default::default(),
+            provider_data: Default::default(),
+            provider_group_id: Default::default(),
+            provider_id: Default::default(),
+            provider_params: Default::default(),
+            provider_type_id: Default::default(),
+            responsible_id: responsible_id.into(),
+            settings: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            subject: Default::default(),
+            type_id: type_id.into(),
+            webdav_elements: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ASSOCIATED_ENTITY_ID".
+    pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.description_type = value.into();
+        self
+    }
+    /// Sets "DIRECTION".
+    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.direction = value.into();
+        self
+    }
+    /// Sets "END_TIME".
+    pub fn end_time(mut self, value: impl Into<String>) -> Self {
+        self.end_time = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "IS_INCOMING_CHANNEL".
+    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "LOCATION".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "NOTIFY_TYPE".
+    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.notify_type = value.into();
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_VERSION".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.priority = value.into();
+        self
+    }
+    /// Sets "PROVIDER_DATA".
+    pub fn provider_data(mut self, value: impl Into<String>) -> Self {
+        self.provider_data = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_GROUP_ID".
+    pub fn provider_group_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_group_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_ID".
+    pub fn provider_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_PARAMS".
+    pub fn provider_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.provider_params = value.into();
+        self
+    }
+    /// Sets "PROVIDER_TYPE_ID".
+    pub fn provider_type_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_type_id = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "START_TIME".
+    pub fn start_time(mut self, value: impl Into<String>) -> Self {
+        self.start_time = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status = value.into();
+        self
+    }
+    /// Sets "SUBJECT".
+    pub fn subject(mut self, value: impl Into<String>) -> Self {
+        self.subject = Some(value.into());
+        self
+    }
+    /// Sets "WEBDAV_ELEMENTS".
+    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.webdav_elements = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

@@ -12,6 +12,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -24,11 +26,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -46,34 +71,128 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ADDRESS_1": string, optional.
     #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
     pub address_1: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
     #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
+    /// Wire name "CITY": string, optional.
     #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// Wire name "COUNTRY": string, optional.
     #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Wire name "COUNTRY_CODE": string, optional.
     #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    /// Wire name "ENTITY_ID": string, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: String,
+    /// Wire name "ENTITY_TYPE_ID": integer, required.
     #[serde(rename = "ENTITY_TYPE_ID")]
     pub entity_type_id: i64,
+    /// Wire name "LOC_ADDR_ID": integer, optional.
     #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
     pub loc_addr_id: Option<i64>,
+    /// Wire name "POSTAL_CODE": string, optional.
     #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    /// Wire name "PROVINCE": string, optional.
     #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    /// Wire name "REGION": string, optional.
     #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<String>,
+        entity_type_id: impl Into<i64>,
+        type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            address_1: Default::default(),
+            address_2: Default::default(),
+            city: Default::default(),
+            country: Default::default(),
+            country_code: Default::default(),
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            loc_addr_id: Default::default(),
+            postal_code: Default::default(),
+            province: Default::default(),
+            region: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADDRESS_1".
+    pub fn address_1(mut self, value: impl Into<String>) -> Self {
+        self.address_1 = Some(value.into());
+        self
+    }
+    /// Sets "ADDRESS_2".
+    pub fn address_2(mut self, value: impl Into<String>) -> Self {
+        self.address_2 = Some(value.into());
+        self
+    }
+    /// Sets "CITY".
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.city = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY".
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY_CODE".
+    pub fn country_code(mut self, value: impl Into<String>) -> Self {
+        self.country_code = Some(value.into());
+        self
+    }
+    /// Sets "LOC_ADDR_ID".
+    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
+        self.loc_addr_id = Some(value.into());
+        self
+    }
+    /// Sets "POSTAL_CODE".
+    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
+        self.postal_code = Some(value.into());
+        self
+    }
+    /// Sets "PROVINCE".
+    pub fn province(mut self, value: impl Into<String>) -> Self {
+        self.province = Some(value.into());
+        self
+    }
+    /// Sets "REGION".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -147,6 +266,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -159,11 +280,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "fields": object, required.
     pub fields: DeleteRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<DeleteRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -181,16 +325,47 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequestFields {
+    /// Wire name "ENTITY_ID": string, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: String,
+    /// Wire name "ENTITY_TYPE_ID": integer, required.
     #[serde(rename = "ENTITY_TYPE_ID")]
     pub entity_type_id: i64,
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<String>,
+        entity_type_id: impl Into<i64>,
+        type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequestFields {
@@ -230,6 +405,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -242,10 +419,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -262,20 +458,27 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.address.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -335,6 +538,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -347,18 +552,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -384,38 +635,141 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "ADDRESS_1": string, optional.
     #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
     pub address_1: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
     #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
+    /// Wire name "ANCHOR_ID": integer, optional.
     #[serde(rename = "ANCHOR_ID", skip_serializing_if = "Option::is_none")]
     pub anchor_id: Option<i64>,
+    /// Wire name "ANCHOR_TYPE_ID": integer, optional.
     #[serde(rename = "ANCHOR_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub anchor_type_id: Option<i64>,
+    /// Wire name "CITY": string, optional.
     #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// Wire name "COUNTRY": string, optional.
     #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Wire name "COUNTRY_CODE": string, optional.
     #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
     #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "LOC_ADDR_ID": integer, optional.
     #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
     pub loc_addr_id: Option<i64>,
+    /// Wire name "POSTAL_CODE": string, optional.
     #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    /// Wire name "PROVINCE": string, optional.
     #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    /// Wire name "REGION": string, optional.
     #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "TYPE_ID": integer, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ADDRESS_1".
+    pub fn address_1(mut self, value: impl Into<String>) -> Self {
+        self.address_1 = Some(value.into());
+        self
+    }
+    /// Sets "ADDRESS_2".
+    pub fn address_2(mut self, value: impl Into<String>) -> Self {
+        self.address_2 = Some(value.into());
+        self
+    }
+    /// Sets "ANCHOR_ID".
+    pub fn anchor_id(mut self, value: impl Into<i64>) -> Self {
+        self.anchor_id = Some(value.into());
+        self
+    }
+    /// Sets "ANCHOR_TYPE_ID".
+    pub fn anchor_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.anchor_type_id = Some(value.into());
+        self
+    }
+    /// Sets "CITY".
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.city = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY".
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY_CODE".
+    pub fn country_code(mut self, value: impl Into<String>) -> Self {
+        self.country_code = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE_ID".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LOC_ADDR_ID".
+    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
+        self.loc_addr_id = Some(value.into());
+        self
+    }
+    /// Sets "POSTAL_CODE".
+    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
+        self.postal_code = Some(value.into());
+        self
+    }
+    /// Sets "PROVINCE".
+    pub fn province(mut self, value: impl Into<String>) -> Self {
+        self.province = Some(value.into());
+        self
+    }
+    /// Sets "REGION".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -482,33 +836,48 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ADDRESS_1": string, optional.
     #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
     pub address_1: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
     #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
+    /// Wire name "ANCHOR_ID": integer, optional.
     #[serde(rename = "ANCHOR_ID", skip_serializing_if = "Option::is_none")]
     pub anchor_id: Option<i64>,
+    /// Wire name "ANCHOR_TYPE_ID": integer, optional.
     #[serde(rename = "ANCHOR_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub anchor_type_id: Option<i64>,
+    /// Wire name "CITY": string, optional.
     #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// Wire name "COUNTRY": string, optional.
     #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Wire name "COUNTRY_CODE": string, optional.
     #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
     #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "LOC_ADDR_ID": integer, optional.
     #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
     pub loc_addr_id: Option<i64>,
+    /// Wire name "POSTAL_CODE": string, optional.
     #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    /// Wire name "PROVINCE": string, optional.
     #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    /// Wire name "REGION": string, optional.
     #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "TYPE_ID": integer, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -587,6 +956,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -599,11 +970,34 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -621,34 +1015,128 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ADDRESS_1": string, optional.
     #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
     pub address_1: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
     #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
     pub address_2: Option<String>,
+    /// Wire name "CITY": string, optional.
     #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// Wire name "COUNTRY": string, optional.
     #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Wire name "COUNTRY_CODE": string, optional.
     #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
+    /// Wire name "ENTITY_ID": string, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: String,
+    /// Wire name "ENTITY_TYPE_ID": integer, required.
     #[serde(rename = "ENTITY_TYPE_ID")]
     pub entity_type_id: i64,
+    /// Wire name "LOC_ADDR_ID": integer, optional.
     #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
     pub loc_addr_id: Option<i64>,
+    /// Wire name "POSTAL_CODE": string, optional.
     #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    /// Wire name "PROVINCE": string, optional.
     #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
+    /// Wire name "REGION": string, optional.
     #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<String>,
+        entity_type_id: impl Into<i64>,
+        type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            address_1: Default::default(),
+            address_2: Default::default(),
+            city: Default::default(),
+            country: Default::default(),
+            country_code: Default::default(),
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            loc_addr_id: Default::default(),
+            postal_code: Default::default(),
+            province: Default::default(),
+            region: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADDRESS_1".
+    pub fn address_1(mut self, value: impl Into<String>) -> Self {
+        self.address_1 = Some(value.into());
+        self
+    }
+    /// Sets "ADDRESS_2".
+    pub fn address_2(mut self, value: impl Into<String>) -> Self {
+        self.address_2 = Some(value.into());
+        self
+    }
+    /// Sets "CITY".
+    pub fn city(mut self, value: impl Into<String>) -> Self {
+        self.city = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY".
+    pub fn country(mut self, value: impl Into<String>) -> Self {
+        self.country = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY_CODE".
+    pub fn country_code(mut self, value: impl Into<String>) -> Self {
+        self.country_code = Some(value.into());
+        self
+    }
+    /// Sets "LOC_ADDR_ID".
+    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
+        self.loc_addr_id = Some(value.into());
+        self
+    }
+    /// Sets "POSTAL_CODE".
+    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
+        self.postal_code = Some(value.into());
+        self
+    }
+    /// Sets "PROVINCE".
+    pub fn province(mut self, value: impl Into<String>) -> Self {
+        self.province = Some(value.into());
+        self
+    }
+    /// Sets "REGION".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

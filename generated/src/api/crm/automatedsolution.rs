@@ -13,6 +13,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "LIMIT_EXCEEDED", "BX_EMPTY_REQUIRED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,13 +74,46 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "title": string, required.
     pub title: String,
+    /// Wire name "typeIds": array of any JSON, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            type_ids: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "typeIds".
+    pub fn type_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.type_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -77,7 +137,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `crm.automatedsolution.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<AddResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
@@ -102,11 +164,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseAutomatedSolution {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeIds": array of any JSON, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -150,6 +216,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "HAS_BOUND_TYPES".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -162,11 +232,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -198,6 +291,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -210,10 +305,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -230,11 +344,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.automatedsolution.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<FieldsResponseId>,
+    /// Wire name "title": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<FieldsResponseTitle>,
+    /// Wire name "typeIds": object, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<FieldsResponseTypeIds>,
     /// Keys not declared in the spec, kept as received.
@@ -263,22 +381,30 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseId {
+    /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -329,22 +455,30 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseTitle {
+    /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -395,22 +529,30 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTitle {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseTitle);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseTypeIds {
+    /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -471,6 +613,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -483,11 +629,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -506,7 +675,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.automatedsolution.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<GetResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
@@ -531,11 +702,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAutomatedSolution {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeIds": array of any JSON, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -577,6 +752,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED", "INVALID_ARG_VALUE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -589,16 +768,53 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -623,7 +839,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.automatedsolution.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "automatedSolutions": array of object, optional.
     #[serde(rename = "automatedSolutions", skip_serializing_if = "Option::is_none")]
     pub automated_solutions: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -668,6 +886,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "BX_EMPTY_REQUIRED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -680,12 +902,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -705,14 +952,48 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeIds": array of any JSON, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeIds".
+    pub fn type_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.type_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -735,7 +1016,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `crm.automatedsolution.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<UpdateResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
@@ -760,11 +1043,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseAutomatedSolution {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeIds": array of any JSON, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.

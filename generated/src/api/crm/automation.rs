@@ -11,6 +11,10 @@ pub mod trigger;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `TriggerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 pub async fn trigger(
     client: &::bitrix24_runtime::Client,
@@ -23,13 +27,43 @@ pub async fn trigger(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TriggerRequest {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "target": string, required.
     pub target: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TriggerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(target: impl Into<String>) -> Self {
+        Self {
+            code: Default::default(),
+            target: target.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TriggerRequest {

@@ -22,6 +22,10 @@ pub mod userfield;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -35,13 +39,43 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -60,66 +94,238 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_TYPE": any JSON, optional.
     #[serde(
         rename = "COMPANY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "EMAIL": array of any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EMPLOYEES": any JSON, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
+    /// Wire name "IM": array of any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "INDUSTRY": any JSON, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
+    /// Wire name "IS_MY_COMPANY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<AddRequestFieldsIsMyCompany>,
+    /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<AddRequestFieldsUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_TYPE".
+    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_type = value.into();
+        self
+    }
+    /// Sets "CURRENCY_ID".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.email = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EMPLOYEES".
+    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.employees = value.into();
+        self
+    }
+    /// Sets "IM".
+    pub fn im(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.im = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "INDUSTRY".
+    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.industry = value.into();
+        self
+    }
+    /// Sets "IS_MY_COMPANY".
+    pub fn is_my_company(
+        mut self,
+        value: impl Into<AddRequestFieldsIsMyCompany>,
+    ) -> Self {
+        self.is_my_company = Some(value.into());
+        self
+    }
+    /// Sets "LOGO".
+    pub fn logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.logo = value.into();
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<AddRequestFieldsOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID_...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "PHONE".
+    pub fn phone(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.phone = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "REVENUE".
+    pub fn revenue(mut self, value: impl Into<f64>) -> Self {
+        self.revenue = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_...".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Sets "UTM_CAMPAIGN".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "UTM_CONTENT".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "UTM_MEDIUM".
+    pub fn utm_medium(mut self, value: impl Into<AddRequestFieldsUtmMedium>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "UTM_SOURCE".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "UTM_TERM".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "WEB".
+    pub fn web(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.web = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -227,6 +433,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -240,11 +448,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -275,6 +506,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
@@ -288,10 +521,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -308,111 +560,154 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.company.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ADDRESS": string, optional.
+    ///
+    /// Allowed values: "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2", "REG_ADDRESS_CITY", and 6 more.
     #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<FieldsResponseAddress>,
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BANKING_DETAILS": string, optional.
     #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
     pub banking_details: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_TYPE": any JSON, optional.
     #[serde(
         rename = "COMPANY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": any JSON, optional.
     #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
     #[serde(
         rename = "CREATED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "EMAIL": any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
+    /// Wire name "EMPLOYEES": any JSON, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
+    /// Wire name "HAS_EMAIL": string, optional.
     #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
+    /// Wire name "HAS_IMOL": string, optional.
     #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
+    /// Wire name "HAS_PHONE": string, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IM": any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
+    /// Wire name "INDUSTRY": any JSON, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
+    /// Wire name "IS_MY_COMPANY": string, optional.
     #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
     #[serde(
         rename = "LAST_ACTIVITY_BY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_activity_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
     #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
     pub last_communication_time: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
     #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
+    /// Wire name "LINK": any JSON, optional.
     #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
+    /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
     #[serde(
         rename = "MODIFY_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
+    /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
+    /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<FieldsResponseUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -576,6 +871,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -589,11 +886,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -612,180 +932,234 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.company.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ADDRESS": any JSON, optional.
     #[serde(rename = "ADDRESS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub address: ::serde_json::Value,
+    /// Wire name "ADDRESS_2": any JSON, optional.
     #[serde(rename = "ADDRESS_2", skip_serializing_if = "::serde_json::Value::is_null")]
     pub address_2: ::serde_json::Value,
+    /// Wire name "ADDRESS_CITY": any JSON, optional.
     #[serde(
         rename = "ADDRESS_CITY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_city: ::serde_json::Value,
+    /// Wire name "ADDRESS_COUNTRY": any JSON, optional.
     #[serde(
         rename = "ADDRESS_COUNTRY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_country: ::serde_json::Value,
+    /// Wire name "ADDRESS_COUNTRY_CODE": any JSON, optional.
     #[serde(
         rename = "ADDRESS_COUNTRY_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_country_code: ::serde_json::Value,
+    /// Wire name "ADDRESS_LEGAL": any JSON, optional.
     #[serde(
         rename = "ADDRESS_LEGAL",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_legal: ::serde_json::Value,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": any JSON, optional.
     #[serde(
         rename = "ADDRESS_LOC_ADDR_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_loc_addr_id: ::serde_json::Value,
+    /// Wire name "ADDRESS_POSTAL_CODE": any JSON, optional.
     #[serde(
         rename = "ADDRESS_POSTAL_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_postal_code: ::serde_json::Value,
+    /// Wire name "ADDRESS_PROVINCE": any JSON, optional.
     #[serde(
         rename = "ADDRESS_PROVINCE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_province: ::serde_json::Value,
+    /// Wire name "ADDRESS_REGION": any JSON, optional.
     #[serde(
         rename = "ADDRESS_REGION",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub address_region: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": string, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<String>,
+    /// Wire name "BANKING_DETAILS": string, optional.
     #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
     pub banking_details: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_TYPE": string, optional.
     #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
     pub company_type: Option<String>,
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "CURRENCY_ID": string, optional.
     #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "EMPLOYEES": string, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
     pub employees: Option<String>,
+    /// Wire name "HAS_EMAIL": string, optional.
     #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
+    /// Wire name "HAS_IMOL": string, optional.
     #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
+    /// Wire name "HAS_PHONE": string, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "INDUSTRY": string, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
+    /// Wire name "IS_MY_COMPANY": string, optional.
     #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": string, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<String>,
+    /// Wire name "LAST_ACTIVITY_TIME": string, optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "LAST_COMMUNICATION_TIME": any JSON, optional.
     #[serde(
         rename = "LAST_COMMUNICATION_TIME",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_communication_time: ::serde_json::Value,
+    /// Wire name "LEAD_ID": any JSON, optional.
     #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
+    /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": string, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<String>,
+    /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "ORIGINATOR_ID": any JSON, optional.
     #[serde(
         rename = "ORIGINATOR_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGIN_ID": any JSON, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
+    /// Wire name "ORIGIN_VERSION": any JSON, optional.
     #[serde(
         rename = "ORIGIN_VERSION",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub origin_version: ::serde_json::Value,
+    /// Wire name "PARENT_ID_156": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_156",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id_156: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_2": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_2",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_2: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_CITY": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_CITY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_city: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_COUNTRY": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_COUNTRY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_country: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_COUNTRY_CODE": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_COUNTRY_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_country_code: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_LOC_ADDR_ID": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_LOC_ADDR_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_loc_addr_id: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_POSTAL_CODE": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_POSTAL_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_postal_code: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_PROVINCE": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_PROVINCE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_province: ::serde_json::Value,
+    /// Wire name "REG_ADDRESS_REGION": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS_REGION",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub reg_address_region: ::serde_json::Value,
+    /// Wire name "REVENUE": string, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_CRM_1687188367": string, optional.
     #[serde(rename = "UF_CRM_1687188367", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1687188367: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
+    /// Wire name "UTM_CONTENT": any JSON, optional.
     #[serde(
         rename = "UTM_CONTENT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_content: ::serde_json::Value,
+    /// Wire name "UTM_MEDIUM": any JSON, optional.
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
+    /// Wire name "UTM_SOURCE": any JSON, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_source: ::serde_json::Value,
+    /// Wire name "UTM_TERM": any JSON, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -983,6 +1357,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
@@ -996,18 +1372,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1046,6 +1465,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -1059,14 +1482,46 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1092,74 +1547,268 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_TYPE": any JSON, optional.
     #[serde(
         rename = "COMPANY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_type: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": any JSON, optional.
     #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "EMAIL": array of any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EMPLOYEES": any JSON, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub employees: ::serde_json::Value,
+    /// Wire name "IM": array of any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "INDUSTRY": any JSON, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub industry: ::serde_json::Value,
+    /// Wire name "LINK": array of any JSON, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<UpdateRequestFieldsOpened>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<UpdateRequestFieldsUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_TYPE".
+    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_type = value.into();
+        self
+    }
+    /// Sets "CONTACT_ID".
+    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.contact_id = value.into();
+        self
+    }
+    /// Sets "CURRENCY_ID".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.email = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EMPLOYEES".
+    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.employees = value.into();
+        self
+    }
+    /// Sets "IM".
+    pub fn im(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.im = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "INDUSTRY".
+    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.industry = value.into();
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.link = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LOGO".
+    pub fn logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.logo = value.into();
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<UpdateRequestFieldsOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_VERSION".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID_...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "PHONE".
+    pub fn phone(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.phone = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "REVENUE".
+    pub fn revenue(mut self, value: impl Into<f64>) -> Self {
+        self.revenue = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_...".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Sets "UTM_CAMPAIGN".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "UTM_CONTENT".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "UTM_MEDIUM".
+    pub fn utm_medium(mut self, value: impl Into<UpdateRequestFieldsUtmMedium>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "UTM_SOURCE".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "UTM_TERM".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "WEB".
+    pub fn web(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.web = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

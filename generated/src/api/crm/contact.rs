@@ -22,6 +22,10 @@ pub mod userfield;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -35,14 +39,45 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -60,75 +95,287 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_IDS": array of any JSON, optional.
     #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
     pub company_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EMAIL": array of any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
+    /// Wire name "HONORIFIC": any JSON, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "IM": array of any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "LINK": array of any JSON, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
     #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "TRACE": string, optional.
     #[serde(rename = "TRACE", skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<AddRequestFieldsUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "BIRTHDATE".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_ID".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "COMPANY_IDS".
+    pub fn company_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.company_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.email = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EXPORT".
+    pub fn export(mut self, value: impl Into<bool>) -> Self {
+        self.export = Some(value.into());
+        self
+    }
+    /// Sets "HONORIFIC".
+    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.honorific = value.into();
+        self
+    }
+    /// Sets "IM".
+    pub fn im(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.im = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.link = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID_...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "PHONE".
+    pub fn phone(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.phone = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "PHOTO".
+    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.photo = value.into();
+        self
+    }
+    /// Sets "POST".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "SECOND_NAME".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "SOURCE_DESCRIPTION".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "SOURCE_ID".
+    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.source_id = value.into();
+        self
+    }
+    /// Sets "TRACE".
+    pub fn trace(mut self, value: impl Into<String>) -> Self {
+        self.trace = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.type_id = value.into();
+        self
+    }
+    /// Sets "UF_...".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Sets "UTM_CAMPAIGN".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "UTM_CONTENT".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "UTM_MEDIUM".
+    pub fn utm_medium(mut self, value: impl Into<AddRequestFieldsUtmMedium>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "UTM_SOURCE".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "UTM_TERM".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "WEB".
+    pub fn web(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.web = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -239,14 +486,45 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestParams {
+    /// Wire name "IMPORT": boolean, optional.
     #[serde(rename = "IMPORT", skip_serializing_if = "Option::is_none")]
     pub import: Option<bool>,
+    /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
     #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IMPORT".
+    pub fn import(mut self, value: impl Into<bool>) -> Self {
+        self.import = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_SONET_EVENT".
+    pub fn register_sonet_event(mut self, value: impl Into<bool>) -> Self {
+        self.register_sonet_event = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
@@ -282,6 +560,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -295,11 +577,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -331,6 +636,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
@@ -344,10 +651,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -364,105 +690,153 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.contact.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_IDS": any JSON, optional.
     #[serde(
         rename = "COMPANY_IDS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub company_ids: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
     #[serde(
         rename = "CREATED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "EMAIL": any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
     pub email: ::serde_json::Value,
+    /// Wire name "EXPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<FieldsResponseExport>,
+    /// Wire name "HAS_EMAIL": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<FieldsResponseHasEmail>,
+    /// Wire name "HAS_IMOL": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<FieldsResponseHasImol>,
+    /// Wire name "HAS_PHONE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<FieldsResponseHasPhone>,
+    /// Wire name "HONORIFIC": any JSON, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IM": any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub im: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
     #[serde(
         rename = "LAST_ACTIVITY_BY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_activity_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
     #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
+    /// Wire name "LINK": any JSON, optional.
     #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub link: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
     #[serde(
         rename = "MODIFY_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<FieldsResponseOpened>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
+    /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
     #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<FieldsResponseUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub web: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -628,6 +1002,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -641,11 +1017,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -678,6 +1077,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
@@ -691,18 +1092,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -741,6 +1185,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -754,14 +1202,46 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -787,73 +1267,279 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_IDS": array of any JSON, optional.
     #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
     pub company_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EMAIL": array of any JSON, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
+    /// Wire name "HONORIFIC": any JSON, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "IM": array of any JSON, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
     pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "LINK": array of any JSON, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
     #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "UF_...": any JSON, optional.
     #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
     #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<UpdateRequestFieldsUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
     pub web: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "BIRTHDATE".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_ID".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "COMPANY_IDS".
+    pub fn company_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.company_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.email = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "EXPORT".
+    pub fn export(mut self, value: impl Into<bool>) -> Self {
+        self.export = Some(value.into());
+        self
+    }
+    /// Sets "HONORIFIC".
+    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.honorific = value.into();
+        self
+    }
+    /// Sets "IM".
+    pub fn im(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.im = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.link = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID_...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "PHONE".
+    pub fn phone(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.phone = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "PHOTO".
+    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.photo = value.into();
+        self
+    }
+    /// Sets "POST".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "SECOND_NAME".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "SOURCE_DESCRIPTION".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "SOURCE_ID".
+    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.source_id = value.into();
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.type_id = value.into();
+        self
+    }
+    /// Sets "UF_...".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Sets "UTM_CAMPAIGN".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "UTM_CONTENT".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "UTM_MEDIUM".
+    pub fn utm_medium(mut self, value: impl Into<UpdateRequestFieldsUtmMedium>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "UTM_SOURCE".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "UTM_TERM".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "WEB".
+    pub fn web(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.web = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -961,14 +1647,45 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestParams {
+    /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.
     #[serde(rename = "REGISTER_HISTORY_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_history_event: Option<bool>,
+    /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
     #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "REGISTER_HISTORY_EVENT".
+    pub fn register_history_event(mut self, value: impl Into<bool>) -> Self {
+        self.register_history_event = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_SONET_EVENT".
+    pub fn register_sonet_event(mut self, value: impl Into<bool>) -> Self {
+        self.register_sonet_event = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {

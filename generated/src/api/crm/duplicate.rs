@@ -11,6 +11,10 @@ pub mod volatile_type;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "403", "400".
+///
+/// Build the request with `FindbycommRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 pub async fn findbycomm(
     client: &::bitrix24_runtime::Client,
@@ -23,16 +27,54 @@ pub async fn findbycomm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FindbycommRequest {
+    /// Wire name "entity_type": string, optional.
+    ///
+    /// Allowed values: "LEAD", "CONTACT", "COMPANY".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<FindbycommRequestEntityType>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "EMAIL", "PHONE".
     #[serde(rename = "type")]
     pub type_: FindbycommRequestType,
+    /// Wire name "values": array of string, required.
     pub values: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FindbycommRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        type_: impl Into<FindbycommRequestType>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            entity_type: Default::default(),
+            type_: type_.into(),
+            values: values.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "entity_type".
+    pub fn entity_type(mut self, value: impl Into<FindbycommRequestEntityType>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
@@ -63,11 +105,15 @@ pub type FindbycommRequestType = super::super::enums::EmailPhone;
 
 /// The `result` of `crm.duplicate.findbycomm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FindbycommResponse {
+    /// Wire name "COMPANY": array of integer, optional.
     #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
     pub company: Option<Vec<i64>>,
+    /// Wire name "CONTACT": array of integer, optional.
     #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
     pub contact: Option<Vec<i64>>,
+    /// Wire name "LEAD": array of integer, optional.
     #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
     pub lead: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "403", "400".
+///
+/// Build the request with `MergeBatchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 pub async fn merge_batch(
     client: &::bitrix24_runtime::Client,
@@ -20,11 +24,34 @@ pub async fn merge_batch(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MergeBatchRequest {
+    /// Wire name "params": object, required.
     pub params: MergeBatchRequestParams,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MergeBatchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(params: impl Into<MergeBatchRequestParams>) -> Self {
+        Self {
+            params: params.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
@@ -42,14 +69,44 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
 ::bitrix24_runtime::loose_deserialize!(MergeBatchRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MergeBatchRequestParams {
+    /// Wire name "entityIds": array of integer, required.
     #[serde(rename = "entityIds")]
     pub entity_ids: Vec<i64>,
+    /// Wire name "entityTypeId": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 7, 31, 128.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: MergeBatchRequestParamsEntityTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MergeBatchRequestParams {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_ids: impl IntoIterator<Item = impl Into<i64>>,
+        entity_type_id: impl Into<MergeBatchRequestParamsEntityTypeId>,
+    ) -> Self {
+        Self {
+            entity_ids: entity_ids.into_iter().map(Into::into).collect(),
+            entity_type_id: entity_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
@@ -76,9 +133,14 @@ pub type MergeBatchRequestParamsEntityTypeId = super::super::enums::IntV1V2V3Etc
 
 /// The `result` of `crm.entity.mergeBatch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MergeBatchResponse {
+    /// Wire name "ENTITY_IDS": array of integer, optional.
     #[serde(rename = "ENTITY_IDS", skip_serializing_if = "Option::is_none")]
     pub entity_ids: Option<Vec<i64>>,
+    /// Wire name "STATUS": string, optional.
+    ///
+    /// Allowed values: "SUCCESS", "CONFLICT", "ERROR".
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<MergeBatchResponseStatus>,
     /// Keys not declared in the spec, kept as received.

@@ -20,6 +20,8 @@ pub mod settings;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ActivitydirectionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitydirection(
@@ -33,10 +35,29 @@ pub async fn activitydirection(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitydirectionRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivitydirectionRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
@@ -55,13 +76,18 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
 pub type ActivitydirectionResponse = Vec<ActivitydirectionResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitydirectionResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -102,6 +128,8 @@ impl ::bitrix24_runtime::Method for ActivitydirectionRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ActivitynotifytypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitynotifytype(
@@ -115,10 +143,29 @@ pub async fn activitynotifytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitynotifytypeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivitynotifytypeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
@@ -137,13 +184,18 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
 pub type ActivitynotifytypeResponse = Vec<ActivitynotifytypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitynotifytypeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -184,6 +236,8 @@ impl ::bitrix24_runtime::Method for ActivitynotifytypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ActivitypriorityRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitypriority(
@@ -197,10 +251,29 @@ pub async fn activitypriority(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitypriorityRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivitypriorityRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
@@ -219,13 +292,18 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
 pub type ActivitypriorityResponse = Vec<ActivitypriorityResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitypriorityResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -266,6 +344,8 @@ impl ::bitrix24_runtime::Method for ActivitypriorityRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ActivitystatusRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitystatus(
@@ -279,10 +359,29 @@ pub async fn activitystatus(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitystatusRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivitystatusRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
@@ -301,13 +400,18 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
 pub type ActivitystatusResponse = Vec<ActivitystatusResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitystatusResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -348,6 +452,8 @@ impl ::bitrix24_runtime::Method for ActivitystatusRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ActivitytypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn activitytype(
@@ -361,10 +467,29 @@ pub async fn activitytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitytypeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivitytypeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
@@ -383,13 +508,18 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
 pub type ActivitytypeResponse = Vec<ActivitytypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivitytypeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -430,6 +560,8 @@ impl ::bitrix24_runtime::Method for ActivitytypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddresstypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-address-type.html>.
 pub async fn addresstype(
     client: &::bitrix24_runtime::Client,
@@ -442,10 +574,29 @@ pub async fn addresstype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-address-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddresstypeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddresstypeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
@@ -464,13 +615,18 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
 pub type AddresstypeResponse = Vec<AddresstypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddresstypeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -511,6 +667,8 @@ impl ::bitrix24_runtime::Method for AddresstypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ContenttypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn contenttype(
@@ -524,10 +682,29 @@ pub async fn contenttype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ContenttypeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ContenttypeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
@@ -546,13 +723,18 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
 pub type ContenttypeResponse = Vec<ContenttypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ContenttypeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -593,6 +775,8 @@ impl ::bitrix24_runtime::Method for ContenttypeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -605,10 +789,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -625,16 +828,21 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.enum.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ID": any JSON, optional.
     #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "NAME": any JSON, optional.
     #[serde(rename = "NAME", skip_serializing_if = "::serde_json::Value::is_null")]
     pub name: ::serde_json::Value,
+    /// Wire name "SYMBOL_CODE": any JSON, optional.
     #[serde(
         rename = "SYMBOL_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub symbol_code: ::serde_json::Value,
+    /// Wire name "SYMBOL_CODE_SHORT": any JSON, optional.
     #[serde(
         rename = "SYMBOL_CODE_SHORT",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -678,6 +886,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetorderownertypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html>.
 pub async fn getorderownertypes(
     client: &::bitrix24_runtime::Client,
@@ -690,10 +900,29 @@ pub async fn getorderownertypes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetorderownertypesRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetorderownertypesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
@@ -712,13 +941,18 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
 pub type GetorderownertypesResponse = Vec<GetorderownertypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetorderownertypesResponseItem {
+    /// Wire name "attribute": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -759,6 +993,8 @@ impl ::bitrix24_runtime::Method for GetorderownertypesRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `OwnertypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html>.
 pub async fn ownertype(
     client: &::bitrix24_runtime::Client,
@@ -771,10 +1007,29 @@ pub async fn ownertype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct OwnertypeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl OwnertypeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
@@ -793,13 +1048,18 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
 pub type OwnertypeResponse = Vec<OwnertypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct OwnertypeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.

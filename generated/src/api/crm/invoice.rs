@@ -23,6 +23,8 @@ pub mod userfield;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -36,12 +38,37 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -71,6 +98,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -84,12 +113,37 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -119,6 +173,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
@@ -132,10 +188,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -152,109 +227,144 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.invoice.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ACCOUNT_NUMBER": string, optional.
     #[serde(rename = "ACCOUNT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "CURRENCY": any JSON, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "DATE_BILL": string (`date`), optional.
     #[serde(rename = "DATE_BILL", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_INSERT": string (`date-time`), optional.
     #[serde(rename = "DATE_INSERT", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MARKED": string (`date-time`), optional.
     #[serde(rename = "DATE_MARKED", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_PAYED": string (`date-time`), optional.
     #[serde(rename = "DATE_PAYED", skip_serializing_if = "Option::is_none")]
     pub date_payed: Option<String>,
-    /// Format: `date`.
+    /// Wire name "DATE_PAY_BEFORE": string (`date`), optional.
     #[serde(rename = "DATE_PAY_BEFORE", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_STATUS": string (`date-time`), optional.
     #[serde(rename = "DATE_STATUS", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_UPDATE": string (`date-time`), optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "EMP_PAYED_ID": integer, optional.
     #[serde(rename = "EMP_PAYED_ID", skip_serializing_if = "Option::is_none")]
     pub emp_payed_id: Option<i64>,
+    /// Wire name "EMP_STATUS_ID": integer, optional.
     #[serde(rename = "EMP_STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "INVOICE_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "INVOICE_PROPERTIES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub invoice_properties: ::serde_json::Value,
+    /// Wire name "LID": integer, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
+    /// Wire name "ORDER_TOPIC": string, optional.
     #[serde(rename = "ORDER_TOPIC", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "PAYED": string, optional.
     #[serde(rename = "PAYED", skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
+    /// Wire name "PAY_SYSTEM_ID": integer, optional.
     #[serde(rename = "PAY_SYSTEM_ID", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
-    /// Format: `date`.
+    /// Wire name "PAY_VOUCHER_DATE": string (`date`), optional.
     #[serde(rename = "PAY_VOUCHER_DATE", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
+    /// Wire name "PAY_VOUCHER_NUM": string, optional.
     #[serde(rename = "PAY_VOUCHER_NUM", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "PRICE": number, optional.
     #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "PRODUCT_ROWS": any JSON, optional.
     #[serde(
         rename = "PRODUCT_ROWS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub product_rows: ::serde_json::Value,
+    /// Wire name "PR_LOCATION": integer, optional.
     #[serde(rename = "PR_LOCATION", skip_serializing_if = "Option::is_none")]
     pub pr_location: Option<i64>,
+    /// Wire name "REASON_MARKED": string, optional.
     #[serde(rename = "REASON_MARKED", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "RESPONSIBLE_EMAIL": string, optional.
     #[serde(rename = "RESPONSIBLE_EMAIL", skip_serializing_if = "Option::is_none")]
     pub responsible_email: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "RESPONSIBLE_LAST_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_last_name: Option<String>,
+    /// Wire name "RESPONSIBLE_LOGIN": string, optional.
     #[serde(rename = "RESPONSIBLE_LOGIN", skip_serializing_if = "Option::is_none")]
     pub responsible_login: Option<String>,
+    /// Wire name "RESPONSIBLE_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_name: Option<String>,
+    /// Wire name "RESPONSIBLE_PERSONAL_PHOTO": integer, optional.
     #[serde(
         rename = "RESPONSIBLE_PERSONAL_PHOTO",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_personal_photo: Option<i64>,
+    /// Wire name "RESPONSIBLE_SECOND_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_second_name: Option<String>,
+    /// Wire name "RESPONSIBLE_WORK_POSITION": string, optional.
     #[serde(
         rename = "RESPONSIBLE_WORK_POSITION",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_work_position: Option<String>,
+    /// Wire name "STATUS_ID": any JSON, optional.
     #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "TAX_VALUE": number, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
+    /// Wire name "UF_COMPANY_ID": integer, optional.
     #[serde(rename = "UF_COMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub uf_company_id: Option<i64>,
+    /// Wire name "UF_CONTACT_ID": integer, optional.
     #[serde(rename = "UF_CONTACT_ID", skip_serializing_if = "Option::is_none")]
     pub uf_contact_id: Option<i64>,
+    /// Wire name "UF_DEAL_ID": integer, optional.
     #[serde(rename = "UF_DEAL_ID", skip_serializing_if = "Option::is_none")]
     pub uf_deal_id: Option<i64>,
+    /// Wire name "UF_MYCOMPANY_ID": integer, optional.
     #[serde(rename = "UF_MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub uf_mycompany_id: Option<i64>,
+    /// Wire name "USER_DESCRIPTION": string, optional.
     #[serde(rename = "USER_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -417,6 +527,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -430,12 +542,37 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -465,6 +602,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetexternallinkRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get-external-link.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getexternallink(
@@ -478,12 +617,37 @@ pub async fn getexternallink(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetexternallinkRequest {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetexternallinkRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetexternallinkRequest {
@@ -513,6 +677,8 @@ impl ::bitrix24_runtime::Method for GetexternallinkRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
@@ -526,14 +692,45 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -564,6 +761,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -577,14 +776,45 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -27,6 +27,10 @@ pub mod productrow;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED", "CRM_FIELD_ERROR_VALUE_NOT_VALID", "100", "CREATE_DYNAMIC_ITEM_RESTRICTED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -39,15 +43,50 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<i64>,
+        fields: impl Into<AddRequestFields>,
+    ) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            fields: fields.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -73,83 +112,308 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "assignedById": any JSON, optional.
     #[serde(
         rename = "assignedById",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": any JSON, optional.
     #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
+    /// Wire name "contactId": any JSON, optional.
     #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "currencyId": any JSON, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "fm": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
+    /// Wire name "honorific": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
     #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "parentId...": any JSON, optional.
     #[serde(
         rename = "parentId...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": any JSON, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "stageId": any JSON, optional.
     #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
+    /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "ufCrm...": any JSON, optional.
     #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
+    /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.contact_id = value.into();
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "fm".
+    pub fn fm(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.fm = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.honorific = value.into();
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.source_id = value.into();
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.stage_id = value.into();
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ufCrm...".
+    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf_crm = value.into();
+        self
+    }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -271,7 +535,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -293,172 +559,240 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseItem {
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
+    /// Wire name "begindateShort": any JSON, optional.
     #[serde(
         rename = "begindateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub begindate_short: ::serde_json::Value,
+    /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
+    /// Wire name "closed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
+    /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
+    /// Wire name "closedateShort": any JSON, optional.
     #[serde(
         rename = "closedateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub closedate_short: ::serde_json::Value,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
+    /// Wire name "dateCreateShort": any JSON, optional.
     #[serde(
         rename = "dateCreateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
+    /// Wire name "dateModifyShort": any JSON, optional.
     #[serde(
         rename = "dateModifyShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "eventDate": any JSON, optional.
     #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_date: ::serde_json::Value,
+    /// Wire name "eventDateShort": any JSON, optional.
     #[serde(
         rename = "eventDateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_date_short: ::serde_json::Value,
+    /// Wire name "eventDescription": any JSON, optional.
     #[serde(
         rename = "eventDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_description: ::serde_json::Value,
+    /// Wire name "eventId": any JSON, optional.
     #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_id: ::serde_json::Value,
+    /// Wire name "hasProducts": any JSON, optional.
     #[serde(
         rename = "hasProducts",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub has_products: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isLose": any JSON, optional.
     #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_lose: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
+    /// Wire name "isNew": string, optional.
     #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<String>,
+    /// Wire name "isRecurring": string, optional.
     #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
     pub is_recurring: Option<String>,
+    /// Wire name "isRepeatedApproach": string, optional.
     #[serde(rename = "isRepeatedApproach", skip_serializing_if = "Option::is_none")]
     pub is_repeated_approach: Option<String>,
+    /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
+    /// Wire name "isWon": any JSON, optional.
     #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_won: ::serde_json::Value,
+    /// Wire name "isWork": any JSON, optional.
     #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_work: ::serde_json::Value,
+    /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
+    /// Wire name "lastActivityTime": string, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "leadId": integer, optional.
     #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
     pub lead_id: Option<i64>,
+    /// Wire name "locationId": any JSON, optional.
     #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub location_id: ::serde_json::Value,
+    /// Wire name "lostAmount": any JSON, optional.
     #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lost_amount: ::serde_json::Value,
+    /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
+    /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "orderStage": any JSON, optional.
     #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order_stage: ::serde_json::Value,
+    /// Wire name "originId": any JSON, optional.
     #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
+    /// Wire name "originatorId": any JSON, optional.
     #[serde(
         rename = "originatorId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "parentId1220": integer, optional.
     #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
     pub parent_id1220: Option<i64>,
+    /// Wire name "probability": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "quoteId": integer, optional.
     #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<i64>,
+    /// Wire name "receivedAmount": any JSON, optional.
     #[serde(
         rename = "receivedAmount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub received_amount: ::serde_json::Value,
+    /// Wire name "searchContent": any JSON, optional.
     #[serde(
         rename = "searchContent",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub search_content: ::serde_json::Value,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "stageSemanticId": string, optional.
     #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
+    /// Wire name "taxValue": integer, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+    /// Wire name "ufCrm_1721244707107": number, optional.
     #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1721244707107: Option<f64>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Wire name "utmCampaign": any JSON, optional.
     #[serde(
         rename = "utmCampaign",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
+    /// Wire name "utmContent": any JSON, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
+    /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": any JSON, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
+    /// Wire name "webformId": any JSON, optional.
     #[serde(rename = "webformId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub webform_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -704,6 +1038,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "NOT_FOUND", "ACCESS_DENIED", "CRM_FIELD_ERROR_VALUE_NOT_VALID", "100", "CREATE_DYNAMIC_ITEM_RESTRICTED", "MAX_IMPORT_BATCH_SIZE_EXCEEDED", "INVALID_CREDENTIALS", "allowed_only_intranet_user".
+///
+/// Build the request with `BatchImportRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-batch-import.html>.
 pub async fn batch_import(
     client: &::bitrix24_runtime::Client,
@@ -716,15 +1054,50 @@ pub async fn batch_import(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-batch-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BatchImportRequest {
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BatchImportRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        data: impl Into<::serde_json::Value>,
+        entity_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            data: data.into(),
+            entity_type_id: entity_type_id.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
@@ -751,7 +1124,9 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BatchImportResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -793,6 +1168,10 @@ impl ::bitrix24_runtime::Method for BatchImportRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -805,13 +1184,38 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -853,6 +1257,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -865,14 +1273,44 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -896,7 +1334,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.item.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
     /// Keys not declared in the spec, kept as received.
@@ -918,73 +1358,108 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseFields {
+    /// Wire name "assignedById": object, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "begindate": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "categoryId": object, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedate": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "companyId": object, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "contactId": object, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "contactIds": object, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "contacts": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contacts: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": object, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdTime": object, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "currencyId": object, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isManualOpportunity": object, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "lastActivityBy": object, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "lastActivityTime": object, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "movedBy": object, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "movedTime": object, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "mycompanyId": object, optional.
     #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
     pub mycompany_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "observers": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "opened": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "opportunity": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "parentId1": object, optional.
     #[serde(rename = "parentId1", skip_serializing_if = "Option::is_none")]
     pub parent_id1: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "parentId1248": object, optional.
     #[serde(rename = "parentId1248", skip_serializing_if = "Option::is_none")]
     pub parent_id1248: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "parentId2": object, optional.
     #[serde(rename = "parentId2", skip_serializing_if = "Option::is_none")]
     pub parent_id2: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previousStageId": object, optional.
     #[serde(rename = "previousStageId", skip_serializing_if = "Option::is_none")]
     pub previous_stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sourceDescription": object, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sourceId": object, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "stageId": object, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "taxValue": object, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "title": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updatedBy": object, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updatedTime": object, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "webformId": object, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1128,6 +1603,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -1140,15 +1619,47 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            id: id.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -1175,7 +1686,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.item.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1197,204 +1710,282 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "address": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub address: ::serde_json::Value,
+    /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
+    /// Wire name "birthdate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
+    /// Wire name "contactId": integer, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
+    /// Wire name "dateClosed": any JSON, optional.
     #[serde(rename = "dateClosed", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_closed: ::serde_json::Value,
+    /// Wire name "dateCreateShort": any JSON, optional.
     #[serde(
         rename = "dateCreateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
+    /// Wire name "dateModifyShort": any JSON, optional.
     #[serde(
         rename = "dateModifyShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "emailHome": string, optional.
     #[serde(rename = "emailHome", skip_serializing_if = "Option::is_none")]
     pub email_home: Option<String>,
+    /// Wire name "emailMailing": string, optional.
     #[serde(rename = "emailMailing", skip_serializing_if = "Option::is_none")]
     pub email_mailing: Option<String>,
+    /// Wire name "emailWork": string, optional.
     #[serde(rename = "emailWork", skip_serializing_if = "Option::is_none")]
     pub email_work: Option<String>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "fm": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
+    /// Wire name "hasEmail": string, optional.
     #[serde(rename = "hasEmail", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
+    /// Wire name "hasImol": string, optional.
     #[serde(rename = "hasImol", skip_serializing_if = "Option::is_none")]
     pub has_imol: Option<String>,
+    /// Wire name "hasPhone": string, optional.
     #[serde(rename = "hasPhone", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
+    /// Wire name "honorific": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
+    /// Wire name "icq": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub icq: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imol": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imol: Option<String>,
+    /// Wire name "isConvert": any JSON, optional.
     #[serde(rename = "isConvert", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_convert: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
+    /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
+    /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
+    /// Wire name "lastActivityTime": string, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "login": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub login: ::serde_json::Value,
+    /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
+    /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "originId": any JSON, optional.
     #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
+    /// Wire name "originatorId": any JSON, optional.
     #[serde(
         rename = "originatorId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "parentId1222": any JSON, optional.
     #[serde(
         rename = "parentId1222",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1222: ::serde_json::Value,
+    /// Wire name "parentId1226": any JSON, optional.
     #[serde(
         rename = "parentId1226",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1226: ::serde_json::Value,
+    /// Wire name "parentId1228": any JSON, optional.
     #[serde(
         rename = "parentId1228",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1228: ::serde_json::Value,
+    /// Wire name "parentId1236": any JSON, optional.
     #[serde(
         rename = "parentId1236",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1236: ::serde_json::Value,
+    /// Wire name "parentId1238": any JSON, optional.
     #[serde(
         rename = "parentId1238",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1238: ::serde_json::Value,
+    /// Wire name "parentId1240": any JSON, optional.
     #[serde(
         rename = "parentId1240",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1240: ::serde_json::Value,
+    /// Wire name "parentId1244": any JSON, optional.
     #[serde(
         rename = "parentId1244",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1244: ::serde_json::Value,
+    /// Wire name "parentId1246": any JSON, optional.
     #[serde(
         rename = "parentId1246",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1246: ::serde_json::Value,
+    /// Wire name "parentId1254": any JSON, optional.
     #[serde(
         rename = "parentId1254",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1254: ::serde_json::Value,
+    /// Wire name "parentId1256": any JSON, optional.
     #[serde(
         rename = "parentId1256",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id1256: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Wire name "phoneMailing": string, optional.
     #[serde(rename = "phoneMailing", skip_serializing_if = "Option::is_none")]
     pub phone_mailing: Option<String>,
+    /// Wire name "phoneMobile": string, optional.
     #[serde(rename = "phoneMobile", skip_serializing_if = "Option::is_none")]
     pub phone_mobile: Option<String>,
+    /// Wire name "phoneWork": string, optional.
     #[serde(rename = "phoneWork", skip_serializing_if = "Option::is_none")]
     pub phone_work: Option<String>,
+    /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
+    /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "shortName": any JSON, optional.
     #[serde(rename = "shortName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub short_name: ::serde_json::Value,
+    /// Wire name "skype": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub skype: ::serde_json::Value,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "stageSemanticId": string, optional.
     #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
+    /// Wire name "statusDescription": any JSON, optional.
     #[serde(
         rename = "statusDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_description: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "ufCrm_1720019876534": string, optional.
     #[serde(rename = "ufCrm_1720019876534", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1720019876534: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Wire name "utmCampaign": any JSON, optional.
     #[serde(
         rename = "utmCampaign",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
+    /// Wire name "utmContent": any JSON, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
+    /// Wire name "utmMedium": any JSON, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
+    /// Wire name "utmSource": any JSON, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_source: ::serde_json::Value,
+    /// Wire name "utmTerm": any JSON, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
+    /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1667,6 +2258,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "NOT_FOUND", "ACCESS_DENIED", "CRM_FIELD_ERROR_VALUE_NOT_VALID", "100", "CREATE_DYNAMIC_ITEM_RESTRICTED", "INVALID_CREDENTIALS", "allowed_only_intranet_user".
+///
+/// Build the request with `ImportRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-import.html>.
 pub async fn import(
     client: &::bitrix24_runtime::Client,
@@ -1679,15 +2274,50 @@ pub async fn import(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ImportRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "fields": object, required.
     pub fields: ImportRequestFields,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ImportRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<i64>,
+        fields: impl Into<ImportRequestFields>,
+    ) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            fields: fields.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ImportRequest {
@@ -1713,81 +2343,297 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ImportRequestFields {
+    /// Wire name "assignedById": any JSON, optional.
     #[serde(
         rename = "assignedById",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": any JSON, optional.
     #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
+    /// Wire name "contactId": any JSON, optional.
     #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "currencyId": any JSON, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "honorific": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
     #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "parentId...": any JSON, optional.
     #[serde(
         rename = "parentId...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": any JSON, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "stageId": any JSON, optional.
     #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
+    /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "ufCrm...": any JSON, optional.
     #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
+    /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ImportRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.contact_id = value.into();
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.honorific = value.into();
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.source_id = value.into();
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.stage_id = value.into();
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ufCrm...".
+    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf_crm = value.into();
+        self
+    }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
@@ -1906,7 +2752,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ImportResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<ImportResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1928,7 +2776,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportResponse {
 ::bitrix24_runtime::loose_deserialize!(ImportResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ImportResponseItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1971,6 +2821,10 @@ impl ::bitrix24_runtime::Method for ImportRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "INVALID_ARG_VALUE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1983,22 +2837,80 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            filter: Default::default(),
+            order: Default::default(),
+            select: Default::default(),
+            start: Default::default(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -2040,7 +2952,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -2086,6 +3000,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED", "CRM_FIELD_ERROR_VALUE_NOT_VALID", "100", "-", "UPDATE_DYNAMIC_ITEM_RESTRICTED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2098,15 +3016,50 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<i64>,
+        fields: impl Into<UpdateRequestFields>,
+    ) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            fields: fields.into(),
+            use_original_uf_names: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -2132,83 +3085,308 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "assignedById": any JSON, optional.
     #[serde(
         rename = "assignedById",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": any JSON, optional.
     #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
+    /// Wire name "contactId": any JSON, optional.
     #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "currencyId": any JSON, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "fm": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fm: Option<Vec<::serde_json::Value>>,
+    /// Wire name "honorific": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub honorific: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
     #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "parentId...": any JSON, optional.
     #[serde(
         rename = "parentId...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
+    /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": any JSON, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub source_id: ::serde_json::Value,
+    /// Wire name "stageId": any JSON, optional.
     #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub stage_id: ::serde_json::Value,
+    /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "ufCrm...": any JSON, optional.
     #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf_crm: ::serde_json::Value,
+    /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.contact_id = value.into();
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "fm".
+    pub fn fm(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.fm = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.honorific = value.into();
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.source_id = value.into();
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.stage_id = value.into();
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ufCrm...".
+    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf_crm = value.into();
+        self
+    }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -2330,7 +3508,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<UpdateResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -2352,169 +3532,237 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseItem {
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
+    /// Wire name "begindateShort": any JSON, optional.
     #[serde(
         rename = "begindateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub begindate_short: ::serde_json::Value,
+    /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
+    /// Wire name "closed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
+    /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
+    /// Wire name "closedateShort": any JSON, optional.
     #[serde(
         rename = "closedateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub closedate_short: ::serde_json::Value,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of any JSON, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
+    /// Wire name "dateCreateShort": any JSON, optional.
     #[serde(
         rename = "dateCreateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create_short: ::serde_json::Value,
+    /// Wire name "dateModifyShort": any JSON, optional.
     #[serde(
         rename = "dateModifyShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify_short: ::serde_json::Value,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "eventDate": any JSON, optional.
     #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_date: ::serde_json::Value,
+    /// Wire name "eventDateShort": any JSON, optional.
     #[serde(
         rename = "eventDateShort",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_date_short: ::serde_json::Value,
+    /// Wire name "eventDescription": any JSON, optional.
     #[serde(
         rename = "eventDescription",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub event_description: ::serde_json::Value,
+    /// Wire name "eventId": any JSON, optional.
     #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_id: ::serde_json::Value,
+    /// Wire name "hasProducts": any JSON, optional.
     #[serde(
         rename = "hasProducts",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub has_products: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isLose": any JSON, optional.
     #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_lose: ::serde_json::Value,
+    /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
+    /// Wire name "isNew": string, optional.
     #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<String>,
+    /// Wire name "isRecurring": string, optional.
     #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
     pub is_recurring: Option<String>,
+    /// Wire name "isRepeatedApproach": string, optional.
     #[serde(rename = "isRepeatedApproach", skip_serializing_if = "Option::is_none")]
     pub is_repeated_approach: Option<String>,
+    /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
+    /// Wire name "isWon": any JSON, optional.
     #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_won: ::serde_json::Value,
+    /// Wire name "isWork": any JSON, optional.
     #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_work: ::serde_json::Value,
+    /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
+    /// Wire name "lastActivityTime": string, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "leadId": any JSON, optional.
     #[serde(rename = "leadId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
+    /// Wire name "locationId": any JSON, optional.
     #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub location_id: ::serde_json::Value,
+    /// Wire name "lostAmount": any JSON, optional.
     #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lost_amount: ::serde_json::Value,
+    /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
+    /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
+    /// Wire name "observers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "opportunity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<i64>,
+    /// Wire name "orderStage": any JSON, optional.
     #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order_stage: ::serde_json::Value,
+    /// Wire name "originId": any JSON, optional.
     #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub origin_id: ::serde_json::Value,
+    /// Wire name "originatorId": any JSON, optional.
     #[serde(
         rename = "originatorId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "parentId1220": integer, optional.
     #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
     pub parent_id1220: Option<i64>,
+    /// Wire name "probability": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub probability: ::serde_json::Value,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "quoteId": any JSON, optional.
     #[serde(rename = "quoteId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub quote_id: ::serde_json::Value,
+    /// Wire name "receivedAmount": any JSON, optional.
     #[serde(
         rename = "receivedAmount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub received_amount: ::serde_json::Value,
+    /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
     #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "stageSemanticId": string, optional.
     #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
+    /// Wire name "taxValue": integer, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+    /// Wire name "ufCrm_1721244707107": number, optional.
     #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1721244707107: Option<f64>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Wire name "utmCampaign": any JSON, optional.
     #[serde(
         rename = "utmCampaign",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
+    /// Wire name "utmContent": any JSON, optional.
     #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_content: ::serde_json::Value,
+    /// Wire name "utmMedium": any JSON, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
+    /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": any JSON, optional.
     #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
+    /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/multifield/crm-multifield-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/multifield/crm-multifield-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -40,13 +61,18 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.multifield.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ID": any JSON, optional.
     #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
+    /// Wire name "VALUE": any JSON, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub value: ::serde_json::Value,
+    /// Wire name "VALUE_TYPE": any JSON, optional.
     #[serde(rename = "VALUE_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub value_type: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

@@ -22,6 +22,8 @@ pub mod userfield;
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -35,13 +37,43 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -60,55 +92,193 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
+    /// Wire name "CLIENT_ADDR": string, optional.
     #[serde(rename = "CLIENT_ADDR", skip_serializing_if = "Option::is_none")]
     pub client_addr: Option<String>,
+    /// Wire name "CLIENT_EMAIL": string, optional.
     #[serde(rename = "CLIENT_EMAIL", skip_serializing_if = "Option::is_none")]
     pub client_email: Option<String>,
+    /// Wire name "CLIENT_PHONE": string, optional.
     #[serde(rename = "CLIENT_PHONE", skip_serializing_if = "Option::is_none")]
     pub client_phone: Option<String>,
+    /// Wire name "CLIENT_TITLE": string, optional.
     #[serde(rename = "CLIENT_TITLE", skip_serializing_if = "Option::is_none")]
     pub client_title: Option<String>,
-    /// Format: `date`.
+    /// Wire name "CLOSEDATE": string (`date`), optional.
     #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "CONTACT_IDS": array of any JSON, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "MYCOMPANY_ID": any JSON, optional.
     #[serde(
         rename = "MYCOMPANY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub mycompany_id: ::serde_json::Value,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
+    /// Wire name "OPPORTUNITY": number, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "STATUS_ID": any JSON, optional.
     #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            assigned_by_id: Default::default(),
+            begindate: Default::default(),
+            client_addr: Default::default(),
+            client_email: Default::default(),
+            client_phone: Default::default(),
+            client_title: Default::default(),
+            closedate: Default::default(),
+            comments: Default::default(),
+            company_id: Default::default(),
+            contact_ids: Default::default(),
+            currency_id: Default::default(),
+            mycompany_id: Default::default(),
+            opened: Default::default(),
+            opportunity: Default::default(),
+            person_type_id: Default::default(),
+            status_id: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "BEGINDATE".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ADDR".
+    pub fn client_addr(mut self, value: impl Into<String>) -> Self {
+        self.client_addr = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_EMAIL".
+    pub fn client_email(mut self, value: impl Into<String>) -> Self {
+        self.client_email = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_PHONE".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TITLE".
+    pub fn client_title(mut self, value: impl Into<String>) -> Self {
+        self.client_title = Some(value.into());
+        self
+    }
+    /// Sets "CLOSEDATE".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_ID".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "CONTACT_IDS".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "CURRENCY_ID".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "MYCOMPANY_ID".
+    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.mycompany_id = value.into();
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<AddRequestFieldsOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OPPORTUNITY".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "PERSON_TYPE_ID".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -184,12 +354,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestParams {
+    /// Wire name "IMPORT": boolean, optional.
     #[serde(rename = "IMPORT", skip_serializing_if = "Option::is_none")]
     pub import: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IMPORT".
+    pub fn import(mut self, value: impl Into<bool>) -> Self {
+        self.import = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
@@ -219,6 +414,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -232,11 +431,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -268,6 +490,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
@@ -281,10 +505,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -313,6 +556,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -326,11 +571,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -349,153 +617,210 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.quote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACTUAL_DATE": string, optional.
     #[serde(rename = "ACTUAL_DATE", skip_serializing_if = "Option::is_none")]
     pub actual_date: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": string, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<String>,
+    /// Wire name "BEGINDATE": string, optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
+    /// Wire name "CLIENT_ADDR": any JSON, optional.
     #[serde(
         rename = "CLIENT_ADDR",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_addr: ::serde_json::Value,
+    /// Wire name "CLIENT_CONTACT": any JSON, optional.
     #[serde(
         rename = "CLIENT_CONTACT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_contact: ::serde_json::Value,
+    /// Wire name "CLIENT_EMAIL": any JSON, optional.
     #[serde(
         rename = "CLIENT_EMAIL",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_email: ::serde_json::Value,
+    /// Wire name "CLIENT_PHONE": any JSON, optional.
     #[serde(
         rename = "CLIENT_PHONE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_phone: ::serde_json::Value,
+    /// Wire name "CLIENT_TITLE": any JSON, optional.
     #[serde(
         rename = "CLIENT_TITLE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_title: ::serde_json::Value,
+    /// Wire name "CLIENT_TPA_ID": any JSON, optional.
     #[serde(
         rename = "CLIENT_TPA_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_tpa_id: ::serde_json::Value,
+    /// Wire name "CLIENT_TP_ID": any JSON, optional.
     #[serde(
         rename = "CLIENT_TP_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub client_tp_id: ::serde_json::Value,
+    /// Wire name "CLOSED": string, optional.
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
+    /// Wire name "CLOSEDATE": string, optional.
     #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": string, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
+    /// Wire name "CONTACT_ID": any JSON, optional.
     #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub contact_id: ::serde_json::Value,
+    /// Wire name "CONTENT": any JSON, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub content: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "CURRENCY_ID": string, optional.
     #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DEAL_ID": any JSON, optional.
     #[serde(rename = "DEAL_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub deal_id: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": string, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<String>,
+    /// Wire name "LAST_ACTIVITY_TIME": string, optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
+    /// Wire name "LAST_COMMUNICATION_TIME": any JSON, optional.
     #[serde(
         rename = "LAST_COMMUNICATION_TIME",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub last_communication_time: ::serde_json::Value,
+    /// Wire name "LEAD_ID": any JSON, optional.
     #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lead_id: ::serde_json::Value,
+    /// Wire name "LOCATION_ID": any JSON, optional.
     #[serde(
         rename = "LOCATION_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub location_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": string, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<String>,
+    /// Wire name "MYCOMPANY_ID": string, optional.
     #[serde(rename = "MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub mycompany_id: Option<String>,
+    /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "OPPORTUNITY": string, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<String>,
+    /// Wire name "PARENT_ID_136": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_136",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id_136: ::serde_json::Value,
+    /// Wire name "PERSON_TYPE_ID": string, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<String>,
+    /// Wire name "QUOTE_NUMBER": string, optional.
     #[serde(rename = "QUOTE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub quote_number: Option<String>,
+    /// Wire name "STATUS_ID": string, optional.
     #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "TAX_VALUE": string, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<String>,
+    /// Wire name "TERMS": any JSON, optional.
     #[serde(rename = "TERMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub terms: ::serde_json::Value,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "UF_CRM_566EB0AC9B7FC": string, optional.
     #[serde(rename = "UF_CRM_566EB0AC9B7FC", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0ac9b7fc: Option<String>,
+    /// Wire name "UF_CRM_566EB0AFA9895": string, optional.
     #[serde(rename = "UF_CRM_566EB0AFA9895", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0afa9895: Option<String>,
+    /// Wire name "UF_CRM_566EB0AFB84F1": string, optional.
     #[serde(rename = "UF_CRM_566EB0AFB84F1", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0afb84f1: Option<String>,
+    /// Wire name "UF_CRM_566EB0AFC58FD": string, optional.
     #[serde(rename = "UF_CRM_566EB0AFC58FD", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0afc58fd: Option<String>,
+    /// Wire name "UF_CRM_566EB0AFDA4EF": string, optional.
     #[serde(rename = "UF_CRM_566EB0AFDA4EF", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0afda4ef: Option<String>,
+    /// Wire name "UF_CRM_566EB0AFEDB2F": string, optional.
     #[serde(rename = "UF_CRM_566EB0AFEDB2F", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0afedb2f: Option<String>,
+    /// Wire name "UF_CRM_566EB0B014EC2": string, optional.
     #[serde(rename = "UF_CRM_566EB0B014EC2", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0b014ec2: Option<String>,
+    /// Wire name "UF_CRM_566EB0B0231B2": string, optional.
     #[serde(rename = "UF_CRM_566EB0B0231B2", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0b0231b2: Option<String>,
+    /// Wire name "UF_CRM_566EB0B02F46F": string, optional.
     #[serde(rename = "UF_CRM_566EB0B02F46F", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0b02f46f: Option<String>,
+    /// Wire name "UF_CRM_566EB0B03CDCD": string, optional.
     #[serde(rename = "UF_CRM_566EB0B03CDCD", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0b03cdcd: Option<String>,
+    /// Wire name "UF_CRM_566EB0B04D190": string, optional.
     #[serde(rename = "UF_CRM_566EB0B04D190", skip_serializing_if = "Option::is_none")]
     pub uf_crm_566eb0b04d190: Option<String>,
+    /// Wire name "UF_CRM_577BBCE34CC90": string, optional.
     #[serde(rename = "UF_CRM_577BBCE34CC90", skip_serializing_if = "Option::is_none")]
     pub uf_crm_577bbce34cc90: Option<String>,
+    /// Wire name "UF_CRM_577BBCE354F86": string, optional.
     #[serde(rename = "UF_CRM_577BBCE354F86", skip_serializing_if = "Option::is_none")]
     pub uf_crm_577bbce354f86: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_campaign: ::serde_json::Value,
+    /// Wire name "UTM_CONTENT": any JSON, optional.
     #[serde(
         rename = "UTM_CONTENT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub utm_content: ::serde_json::Value,
+    /// Wire name "UTM_MEDIUM": any JSON, optional.
     #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_medium: ::serde_json::Value,
+    /// Wire name "UTM_SOURCE": any JSON, optional.
     #[serde(rename = "UTM_SOURCE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_source: ::serde_json::Value,
+    /// Wire name "UTM_TERM": any JSON, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub utm_term: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -702,6 +1027,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
@@ -715,18 +1042,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -765,6 +1135,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -778,15 +1150,52 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            fields: Default::default(),
+            id: id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -811,60 +1220,190 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
     #[serde(
         rename = "ASSIGNED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub assigned_by_id: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
+    /// Wire name "CLIENT_ADDR": string, optional.
     #[serde(rename = "CLIENT_ADDR", skip_serializing_if = "Option::is_none")]
     pub client_addr: Option<String>,
+    /// Wire name "CLIENT_EMAIL": string, optional.
     #[serde(rename = "CLIENT_EMAIL", skip_serializing_if = "Option::is_none")]
     pub client_email: Option<String>,
+    /// Wire name "CLIENT_PHONE": string, optional.
     #[serde(rename = "CLIENT_PHONE", skip_serializing_if = "Option::is_none")]
     pub client_phone: Option<String>,
+    /// Wire name "CLIENT_TITLE": string, optional.
     #[serde(rename = "CLIENT_TITLE", skip_serializing_if = "Option::is_none")]
     pub client_title: Option<String>,
-    /// Format: `date`.
+    /// Wire name "CLOSEDATE": string (`date`), optional.
     #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "CONTACT_IDS": array of any JSON, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
     #[serde(
         rename = "CURRENCY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub currency_id: ::serde_json::Value,
+    /// Wire name "MYCOMPANY_ID": any JSON, optional.
     #[serde(
         rename = "MYCOMPANY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub mycompany_id: ::serde_json::Value,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<UpdateRequestFieldsOpened>,
+    /// Wire name "OPPORTUNITY": number, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "PARENT_ID_...": any JSON, optional.
     #[serde(
         rename = "PARENT_ID_...",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "STATUS_ID": any JSON, optional.
     #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ASSIGNED_BY_ID".
+    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.assigned_by_id = value.into();
+        self
+    }
+    /// Sets "BEGINDATE".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ADDR".
+    pub fn client_addr(mut self, value: impl Into<String>) -> Self {
+        self.client_addr = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_EMAIL".
+    pub fn client_email(mut self, value: impl Into<String>) -> Self {
+        self.client_email = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_PHONE".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TITLE".
+    pub fn client_title(mut self, value: impl Into<String>) -> Self {
+        self.client_title = Some(value.into());
+        self
+    }
+    /// Sets "CLOSEDATE".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_ID".
+    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.company_id = value.into();
+        self
+    }
+    /// Sets "CONTACT_IDS".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "CURRENCY_ID".
+    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency_id = value.into();
+        self
+    }
+    /// Sets "MYCOMPANY_ID".
+    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.mycompany_id = value.into();
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<UpdateRequestFieldsOpened>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OPPORTUNITY".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID_...".
+    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent_id = value.into();
+        self
+    }
+    /// Sets "PERSON_TYPE_ID".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_id = value.into();
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -942,12 +1481,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestParams {
+    /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.
     #[serde(rename = "REGISTER_HISTORY_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_history_event: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "REGISTER_HISTORY_EVENT".
+    pub fn register_history_event(mut self, value: impl Into<bool>) -> Self {
+        self.register_history_event = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {

@@ -14,6 +14,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "INVALID_ARG_VALUE", "ACCESS_DENIED", "allowed_only_intranet_user", "100", "0", "CREATE_DYNAMIC_TYPE_RESTRICTED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,11 +30,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -48,60 +75,226 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "customSectionId": integer, optional.
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<i64>,
+    /// Wire name "customSections": any JSON, optional.
     #[serde(
         rename = "customSections",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_sections: ::serde_json::Value,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "isAutomationEnabled": boolean, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<bool>,
+    /// Wire name "isBeginCloseDatesEnabled": boolean, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<bool>,
+    /// Wire name "isBizProcEnabled": boolean, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<bool>,
+    /// Wire name "isCategoriesEnabled": boolean, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<bool>,
+    /// Wire name "isClientEnabled": boolean, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<bool>,
+    /// Wire name "isDocumentsEnabled": boolean, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<bool>,
+    /// Wire name "isExternal": boolean, optional.
     #[serde(rename = "isExternal", skip_serializing_if = "Option::is_none")]
     pub is_external: Option<bool>,
+    /// Wire name "isLinkWithProductsEnabled": boolean, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<bool>,
+    /// Wire name "isMycompanyEnabled": boolean, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<bool>,
+    /// Wire name "isObserversEnabled": boolean, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<bool>,
+    /// Wire name "isRecyclebinEnabled": boolean, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<bool>,
+    /// Wire name "isSetOpenPermissions": boolean, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<bool>,
+    /// Wire name "isSourceEnabled": boolean, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<bool>,
+    /// Wire name "isStagesEnabled": boolean, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<bool>,
+    /// Wire name "isUseInUserfieldEnabled": boolean, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<bool>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<AddRequestFieldsLinkedUserFields>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<AddRequestFieldsRelations>,
+    /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            custom_section_id: Default::default(),
+            custom_sections: Default::default(),
+            entity_type_id: Default::default(),
+            is_automation_enabled: Default::default(),
+            is_begin_close_dates_enabled: Default::default(),
+            is_biz_proc_enabled: Default::default(),
+            is_categories_enabled: Default::default(),
+            is_client_enabled: Default::default(),
+            is_documents_enabled: Default::default(),
+            is_external: Default::default(),
+            is_link_with_products_enabled: Default::default(),
+            is_mycompany_enabled: Default::default(),
+            is_observers_enabled: Default::default(),
+            is_recyclebin_enabled: Default::default(),
+            is_set_open_permissions: Default::default(),
+            is_source_enabled: Default::default(),
+            is_stages_enabled: Default::default(),
+            is_use_in_userfield_enabled: Default::default(),
+            linked_user_fields: Default::default(),
+            relations: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "customSectionId".
+    pub fn custom_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.custom_section_id = Some(value.into());
+        self
+    }
+    /// Sets "customSections".
+    pub fn custom_sections(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.custom_sections = value.into();
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "isAutomationEnabled".
+    pub fn is_automation_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_automation_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isBeginCloseDatesEnabled".
+    pub fn is_begin_close_dates_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_begin_close_dates_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isBizProcEnabled".
+    pub fn is_biz_proc_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_biz_proc_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isCategoriesEnabled".
+    pub fn is_categories_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_categories_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isClientEnabled".
+    pub fn is_client_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_client_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isDocumentsEnabled".
+    pub fn is_documents_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_documents_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isExternal".
+    pub fn is_external(mut self, value: impl Into<bool>) -> Self {
+        self.is_external = Some(value.into());
+        self
+    }
+    /// Sets "isLinkWithProductsEnabled".
+    pub fn is_link_with_products_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_link_with_products_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isMycompanyEnabled".
+    pub fn is_mycompany_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_mycompany_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isObserversEnabled".
+    pub fn is_observers_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_observers_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isRecyclebinEnabled".
+    pub fn is_recyclebin_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_recyclebin_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isSetOpenPermissions".
+    pub fn is_set_open_permissions(mut self, value: impl Into<bool>) -> Self {
+        self.is_set_open_permissions = Some(value.into());
+        self
+    }
+    /// Sets "isSourceEnabled".
+    pub fn is_source_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_source_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isStagesEnabled".
+    pub fn is_stages_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_stages_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isUseInUserfieldEnabled".
+    pub fn is_use_in_userfield_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_use_in_userfield_enabled = Some(value.into());
+        self
+    }
+    /// Sets "linkedUserFields".
+    pub fn linked_user_fields(
+        mut self,
+        value: impl Into<AddRequestFieldsLinkedUserFields>,
+    ) -> Self {
+        self.linked_user_fields = Some(value.into());
+        self
+    }
+    /// Sets "relations".
+    pub fn relations(mut self, value: impl Into<AddRequestFieldsRelations>) -> Self {
+        self.relations = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -187,14 +380,45 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsLinkedUserFields {
+    /// Wire name "CALENDAR_EVENT": boolean, optional.
     #[serde(rename = "CALENDAR_EVENT", skip_serializing_if = "Option::is_none")]
     pub calendar_event: Option<bool>,
+    /// Wire name "TASKS_TASK": boolean, optional.
     #[serde(rename = "TASKS_TASK", skip_serializing_if = "Option::is_none")]
     pub tasks_task: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsLinkedUserFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CALENDAR_EVENT".
+    pub fn calendar_event(mut self, value: impl Into<bool>) -> Self {
+        self.calendar_event = Some(value.into());
+        self
+    }
+    /// Sets "TASKS_TASK".
+    pub fn tasks_task(mut self, value: impl Into<bool>) -> Self {
+        self.tasks_task = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
@@ -216,14 +440,51 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkedUserFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsRelations {
+    /// Wire name "child": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child: Option<Vec<::serde_json::Value>>,
+    /// Wire name "parent": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelations {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "child".
+    pub fn child(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.child = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.parent = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
@@ -242,8 +503,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddResponseType>,
     /// Keys not declared in the spec, kept as received.
@@ -265,68 +527,96 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseType {
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "customSectionId": any JSON, optional.
     #[serde(
         rename = "customSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
     #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
     pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
     #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -452,6 +742,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "ACCESS_DENIED", "BX_ERROR", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -464,11 +758,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -505,6 +822,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "ACCESS_DENIED".
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -517,10 +838,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -537,7 +877,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.type.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
     /// Keys not declared in the spec, kept as received.
@@ -559,21 +901,30 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseFields {
+    /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": object, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdTime": object, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "customSectionId": object, optional.
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "entityTypeId": object, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isAutomationEnabled": object, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isBeginCloseDatesEnabled": object, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
@@ -581,14 +932,19 @@ pub struct FieldsResponseFields {
     pub is_begin_close_dates_enabled: Option<
         ::serde_json::Map<String, ::serde_json::Value>,
     >,
+    /// Wire name "isBizProcEnabled": object, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isCategoriesEnabled": object, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isClientEnabled": object, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isDocumentsEnabled": object, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isLinkWithProductsEnabled": object, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
@@ -596,26 +952,36 @@ pub struct FieldsResponseFields {
     pub is_link_with_products_enabled: Option<
         ::serde_json::Map<String, ::serde_json::Value>,
     >,
+    /// Wire name "isMycompanyEnabled": object, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isObserversEnabled": object, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isRecyclebinEnabled": object, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isSetOpenPermissions": object, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isSourceEnabled": object, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isStagesEnabled": object, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isUseInUserfieldEnabled": object, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<
         ::serde_json::Map<String, ::serde_json::Value>,
     >,
+    /// Wire name "title": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updatedBy": object, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updatedTime": object, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -725,6 +1091,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "ACCESS_DENIED", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -737,11 +1107,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -760,8 +1153,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.type.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
     /// Keys not declared in the spec, kept as received.
@@ -783,70 +1177,99 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseType {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "customSectionId": any JSON, optional.
     #[serde(
         rename = "customSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
     #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
     pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
     #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -972,6 +1395,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "ACCESS_DENIED", "0".
+///
+/// Build the request with `GetByEntityTypeIdRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get-by-entity-type-id.html>.
 pub async fn get_by_entity_type_id(
     client: &::bitrix24_runtime::Client,
@@ -984,12 +1411,35 @@ pub async fn get_by_entity_type_id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get-by-entity-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetByEntityTypeIdRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetByEntityTypeIdRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
@@ -1008,8 +1458,9 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
 
 /// The `result` of `crm.type.getByEntityTypeId`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetByEntityTypeIdResponse {
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetByEntityTypeIdResponseType>,
     /// Keys not declared in the spec, kept as received.
@@ -1031,70 +1482,99 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdResponse {
 ::bitrix24_runtime::loose_deserialize!(GetByEntityTypeIdResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetByEntityTypeIdResponseType {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "customSectionId": any JSON, optional.
     #[serde(
         rename = "customSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
     #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
     pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
     #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1222,6 +1702,10 @@ impl ::bitrix24_runtime::Method for GetByEntityTypeIdRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "allowed_only_intranet_user", "ACCESS_DENIED", "INVALID_ARG_VALUE".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1234,16 +1718,53 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1268,7 +1789,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "types": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1314,6 +1837,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "allowed_only_intranet_user", "UPDATE_DYNAMIC_TYPE_RESTRICTED", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1326,13 +1853,43 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            fields: Default::default(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1351,62 +1908,201 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "customSectionId": integer, optional.
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<i64>,
+    /// Wire name "customSections": any JSON, optional.
     #[serde(
         rename = "customSections",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_sections: ::serde_json::Value,
+    /// Wire name "isAutomationEnabled": boolean, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<bool>,
+    /// Wire name "isBeginCloseDatesEnabled": boolean, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<bool>,
+    /// Wire name "isBizProcEnabled": boolean, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<bool>,
+    /// Wire name "isCategoriesEnabled": boolean, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<bool>,
+    /// Wire name "isClientEnabled": boolean, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<bool>,
+    /// Wire name "isDocumentsEnabled": boolean, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<bool>,
+    /// Wire name "isExternal": boolean, optional.
     #[serde(rename = "isExternal", skip_serializing_if = "Option::is_none")]
     pub is_external: Option<bool>,
+    /// Wire name "isLinkWithProductsEnabled": boolean, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<bool>,
+    /// Wire name "isMycompanyEnabled": boolean, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<bool>,
+    /// Wire name "isObserversEnabled": boolean, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<bool>,
+    /// Wire name "isRecyclebinEnabled": boolean, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<bool>,
+    /// Wire name "isSetOpenPermissions": boolean, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<bool>,
+    /// Wire name "isSourceEnabled": boolean, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<bool>,
+    /// Wire name "isStagesEnabled": boolean, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<bool>,
+    /// Wire name "isUseInUserfieldEnabled": boolean, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<bool>,
+    /// Wire name "linkedUserFields": any JSON, optional.
     #[serde(
         rename = "linkedUserFields",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub linked_user_fields: ::serde_json::Value,
+    /// Wire name "relations": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub relations: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "customSectionId".
+    pub fn custom_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.custom_section_id = Some(value.into());
+        self
+    }
+    /// Sets "customSections".
+    pub fn custom_sections(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.custom_sections = value.into();
+        self
+    }
+    /// Sets "isAutomationEnabled".
+    pub fn is_automation_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_automation_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isBeginCloseDatesEnabled".
+    pub fn is_begin_close_dates_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_begin_close_dates_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isBizProcEnabled".
+    pub fn is_biz_proc_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_biz_proc_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isCategoriesEnabled".
+    pub fn is_categories_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_categories_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isClientEnabled".
+    pub fn is_client_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_client_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isDocumentsEnabled".
+    pub fn is_documents_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_documents_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isExternal".
+    pub fn is_external(mut self, value: impl Into<bool>) -> Self {
+        self.is_external = Some(value.into());
+        self
+    }
+    /// Sets "isLinkWithProductsEnabled".
+    pub fn is_link_with_products_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_link_with_products_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isMycompanyEnabled".
+    pub fn is_mycompany_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_mycompany_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isObserversEnabled".
+    pub fn is_observers_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_observers_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isRecyclebinEnabled".
+    pub fn is_recyclebin_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_recyclebin_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isSetOpenPermissions".
+    pub fn is_set_open_permissions(mut self, value: impl Into<bool>) -> Self {
+        self.is_set_open_permissions = Some(value.into());
+        self
+    }
+    /// Sets "isSourceEnabled".
+    pub fn is_source_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_source_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isStagesEnabled".
+    pub fn is_stages_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_stages_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isUseInUserfieldEnabled".
+    pub fn is_use_in_userfield_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_use_in_userfield_enabled = Some(value.into());
+        self
+    }
+    /// Sets "linkedUserFields".
+    pub fn linked_user_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.linked_user_fields = value.into();
+        self
+    }
+    /// Sets "relations".
+    pub fn relations(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.relations = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1489,8 +2185,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `crm.type.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateResponseType>,
     /// Keys not declared in the spec, kept as received.
@@ -1512,70 +2209,99 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseType {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "customSectionId": any JSON, optional.
     #[serde(
         rename = "customSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
     #[serde(
         rename = "isBeginCloseDatesEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
     #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
     pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
     #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
     pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
     #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
     pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
     #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
     #[serde(
         rename = "isLinkWithProductsEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
     #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
     pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
     #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
     pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
     #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
     #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
     pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
     #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
     pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
     #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
     pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
     #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -20,6 +20,10 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "DISK_FILE_22003", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `CopyToRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-copy-to.html>.
 pub async fn copy_to(
     client: &::bitrix24_runtime::Client,
@@ -32,13 +36,38 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyToRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "targetFolderId": integer, required.
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CopyToRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            target_folder_id: target_folder_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
@@ -82,6 +111,10 @@ impl ::bitrix24_runtime::Method for CopyToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_FILE_22007", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -94,11 +127,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -135,6 +191,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -147,11 +207,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -187,6 +270,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetExternalLinkRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-external-link.html>.
 pub async fn get_external_link(
     client: &::bitrix24_runtime::Client,
@@ -199,11 +286,34 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetExternalLinkRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetExternalLinkRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
@@ -239,6 +349,8 @@ impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -251,10 +363,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -285,6 +416,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetVersionsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-versions.html>.
 pub async fn get_versions(
     client: &::bitrix24_runtime::Client,
@@ -300,15 +435,52 @@ pub async fn get_versions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-versions.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetVersionsRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetVersionsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            id: id.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
@@ -351,6 +523,10 @@ impl ::bitrix24_runtime::Method for GetVersionsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `MarkDeletedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-mark-deleted.html>.
 pub async fn mark_deleted(
     client: &::bitrix24_runtime::Client,
@@ -363,11 +539,34 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkDeletedRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkDeletedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
@@ -403,6 +602,10 @@ impl ::bitrix24_runtime::Method for MarkDeletedRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_OBJ_22000", "DISK_FILE_22007", "ACCESS_DENIED".
+///
+/// Build the request with `MoveToRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-move-to.html>.
 pub async fn move_to(
     client: &::bitrix24_runtime::Client,
@@ -415,13 +618,38 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveToRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "targetFolderId": integer, required.
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveToRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            target_folder_id: target_folder_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
@@ -465,6 +693,10 @@ impl ::bitrix24_runtime::Method for MoveToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_OBJ_22000", "0", "ACCESS_DENIED".
+///
+/// Build the request with `RenameRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-rename.html>.
 pub async fn rename(
     client: &::bitrix24_runtime::Client,
@@ -477,13 +709,38 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenameRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "newName": string, required.
     #[serde(rename = "newName")]
     pub new_name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenameRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            new_name: new_name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenameRequest {
@@ -523,6 +780,10 @@ impl ::bitrix24_runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `RestoreRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore.html>.
 pub async fn restore(
     client: &::bitrix24_runtime::Client,
@@ -535,11 +796,34 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RestoreRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RestoreRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
@@ -575,6 +859,10 @@ impl ::bitrix24_runtime::Method for RestoreRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_FILE_22003", "DISK_FILE_22004", "ACCESS_DENIED".
+///
+/// Build the request with `RestoreFromVersionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore-from-version.html>.
 pub async fn restore_from_version(
     client: &::bitrix24_runtime::Client,
@@ -587,13 +875,38 @@ pub async fn restore_from_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore-from-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RestoreFromVersionRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "versionId": integer, required.
     #[serde(rename = "versionId")]
     pub version_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RestoreFromVersionRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, version_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            version_id: version_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
@@ -635,6 +948,10 @@ impl ::bitrix24_runtime::Method for RestoreFromVersionRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "INVALID_QUERY", "INVALID_TYPE", "INVALID_FILTER", "NOT_FOUND", "UNSUPPORTED_STORAGE".
+///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -647,19 +964,64 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<SearchRequestFilter>,
+    /// Wire name "QUERY": string, required.
     #[serde(rename = "QUERY")]
     pub query: String,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "file", "folder", "all".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<SearchRequestType>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(query: impl Into<String>) -> Self {
+        Self {
+            filter: Default::default(),
+            query: query.into(),
+            type_: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<SearchRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<SearchRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
@@ -686,14 +1048,45 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequestFilter {
+    /// Wire name "FOLDER_ID": integer, optional.
     #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<i64>,
+    /// Wire name "STORAGE_ID": integer, optional.
     #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
     pub storage_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FOLDER_ID".
+    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.folder_id = Some(value.into());
+        self
+    }
+    /// Sets "STORAGE_ID".
+    pub fn storage_id(mut self, value: impl Into<i64>) -> Self {
+        self.storage_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequestFilter {
@@ -720,47 +1113,63 @@ pub type SearchRequestType = super::super::enums::FileFolderAll;
 pub type SearchResponse = Vec<SearchResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponseItem {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "CREATE_TIME": string (`date-time`), optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": integer, optional.
     #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<i64>,
+    /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DELETE_TIME": string (`date-time`), optional.
     #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
     #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "FILE_ID": integer, optional.
     #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": integer, optional.
     #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
     pub global_content_version: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "REAL_OBJECT_ID": integer, optional.
     #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub real_object_id: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Wire name "STORAGE_ID": integer, optional.
     #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
     pub storage_id: Option<i64>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": integer, optional.
     #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "UPDATE_TIME": string (`date-time`), optional.
     #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -862,6 +1271,10 @@ impl ::bitrix24_runtime::Method for SearchRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_FILE_22002", "DISK_FILE_22005", "DISK_FILE_22006", "ACCESS_DENIED".
+///
+/// Build the request with `UploadVersionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-upload-version.html>.
 pub async fn upload_version(
     client: &::bitrix24_runtime::Client,
@@ -874,13 +1287,41 @@ pub async fn upload_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-upload-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadVersionRequest {
+    /// Wire name "fileContent": any JSON, required.
     #[serde(rename = "fileContent")]
     pub file_content: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadVersionRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        file_content: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            file_content: file_content.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {

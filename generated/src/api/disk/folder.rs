@@ -20,6 +20,10 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `AddSubFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-add-subfolder.html>.
 pub async fn add_sub_folder(
     client: &::bitrix24_runtime::Client,
@@ -32,12 +36,37 @@ pub async fn add_sub_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-add-subfolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddSubFolderRequest {
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddSubFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+        Self {
+            data: data.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
@@ -76,6 +105,10 @@ impl ::bitrix24_runtime::Method for AddSubFolderRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `CopyToRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-copy-to.html>.
 pub async fn copy_to(
     client: &::bitrix24_runtime::Client,
@@ -88,13 +121,38 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyToRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "targetFolderId": integer, required.
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CopyToRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            target_folder_id: target_folder_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
@@ -137,6 +195,10 @@ impl ::bitrix24_runtime::Method for CopyToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteTreeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-delete-tree.html>.
 pub async fn delete_tree(
     client: &::bitrix24_runtime::Client,
@@ -149,11 +211,34 @@ pub async fn delete_tree(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-delete-tree.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteTreeRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteTreeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteTreeRequest {
@@ -190,6 +275,10 @@ impl ::bitrix24_runtime::Method for DeleteTreeRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -202,11 +291,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -244,6 +356,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND".
+///
+/// Build the request with `GetChildrenRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-children.html>.
 pub async fn get_children(
     client: &::bitrix24_runtime::Client,
@@ -259,17 +375,61 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetChildrenRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetChildrenRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            id: id.into(),
+            order: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
@@ -310,6 +470,10 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetExternalLinkRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-external-link.html>.
 pub async fn get_external_link(
     client: &::bitrix24_runtime::Client,
@@ -322,11 +486,34 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetExternalLinkRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetExternalLinkRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
@@ -362,6 +549,8 @@ impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -374,10 +563,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -406,6 +614,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `MarkDeletedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-mark-deleted.html>.
 pub async fn mark_deleted(
     client: &::bitrix24_runtime::Client,
@@ -418,11 +630,34 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkDeletedRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkDeletedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
@@ -459,6 +694,10 @@ impl ::bitrix24_runtime::Method for MarkDeletedRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `MoveToRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-move-to.html>.
 pub async fn move_to(
     client: &::bitrix24_runtime::Client,
@@ -471,13 +710,38 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveToRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "targetFolderId": integer, required.
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveToRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            target_folder_id: target_folder_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
@@ -520,6 +784,10 @@ impl ::bitrix24_runtime::Method for MoveToRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `RenameRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-rename.html>.
 pub async fn rename(
     client: &::bitrix24_runtime::Client,
@@ -532,13 +800,38 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenameRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "newName": string, required.
     #[serde(rename = "newName")]
     pub new_name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenameRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            new_name: new_name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenameRequest {
@@ -576,6 +869,10 @@ impl ::bitrix24_runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `RestoreRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-restore.html>.
 pub async fn restore(
     client: &::bitrix24_runtime::Client,
@@ -588,11 +885,34 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RestoreRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RestoreRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
@@ -628,6 +948,10 @@ impl ::bitrix24_runtime::Method for RestoreRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `ShareToUserRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-share-to-user.html>.
 pub async fn share_to_user(
     client: &::bitrix24_runtime::Client,
@@ -640,15 +964,48 @@ pub async fn share_to_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-share-to-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ShareToUserRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "taskName": string, required.
+    ///
+    /// Allowed values: "disk_access_read", "disk_access_add", "disk_access_edit", "disk_access_full".
     #[serde(rename = "taskName")]
     pub task_name: ShareToUserRequestTaskName,
+    /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ShareToUserRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        task_name: impl Into<ShareToUserRequestTaskName>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            task_name: task_name.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ShareToUserRequest {
@@ -695,6 +1052,10 @@ impl ::bitrix24_runtime::Method for ShareToUserRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_BASE_SERVICE_22001", "ERROR_COULD_NOT_SAVE_FILE", "ACCESS_DENIED".
+///
+/// Build the request with `UploadFileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-upload-file.html>.
 pub async fn upload_file(
     client: &::bitrix24_runtime::Client,
@@ -707,21 +1068,67 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadFileRequest {
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "fileContent": any JSON, optional.
     #[serde(
         rename = "fileContent",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub file_content: ::serde_json::Value,
+    /// Wire name "generateUniqueName": boolean, optional.
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "rights": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+        Self {
+            data: data.into(),
+            file_content: Default::default(),
+            generate_unique_name: Default::default(),
+            id: id.into(),
+            rights: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fileContent".
+    pub fn file_content(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file_content = value.into();
+        self
+    }
+    /// Sets "generateUniqueName".
+    pub fn generate_unique_name(mut self, value: impl Into<bool>) -> Self {
+        self.generate_unique_name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {

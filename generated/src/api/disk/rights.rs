@@ -8,6 +8,8 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Build the request with `GetTasksRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/rights/disk-rights-get-tasks.html>.
 pub async fn get_tasks(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get_tasks(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/rights/disk-rights-get-tasks.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTasksRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetTasksRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {

@@ -16,6 +16,10 @@
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "DISK_OBJ_22000", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `AddFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-add-folder.html>.
 pub async fn add_folder(
     client: &::bitrix24_runtime::Client,
@@ -28,14 +32,46 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddFolderRequest {
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "rights": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+        Self {
+            data: data.into(),
+            id: id.into(),
+            rights: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
@@ -80,6 +116,10 @@ impl ::bitrix24_runtime::Method for AddFolderRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -92,11 +132,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -134,6 +197,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND".
+///
+/// Build the request with `GetChildrenRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-children.html>.
 pub async fn get_children(
     client: &::bitrix24_runtime::Client,
@@ -149,17 +216,61 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetChildrenRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetChildrenRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            id: id.into(),
+            order: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
@@ -200,6 +311,8 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -212,10 +325,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -244,6 +376,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_NOT_FOUND".
+///
+/// Build the request with `GetForAppRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html>.
 pub async fn get_for_app(
     client: &::bitrix24_runtime::Client,
@@ -256,10 +392,29 @@ pub async fn get_for_app(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetForAppRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetForAppRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
@@ -291,6 +446,8 @@ impl ::bitrix24_runtime::Method for GetForAppRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `GetListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
@@ -303,16 +460,53 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequest {
@@ -349,6 +543,8 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Build the request with `GetTypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html>.
 pub async fn get_types(
     client: &::bitrix24_runtime::Client,
@@ -361,10 +557,29 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTypesRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetTypesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
@@ -393,6 +608,10 @@ impl ::bitrix24_runtime::Method for GetTypesRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `RenameRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-rename.html>.
 pub async fn rename(
     client: &::bitrix24_runtime::Client,
@@ -405,13 +624,38 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenameRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "newName": string, required.
     #[serde(rename = "newName")]
     pub new_name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenameRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            new_name: new_name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenameRequest {
@@ -445,6 +689,10 @@ impl ::bitrix24_runtime::Method for RenameRequest {
 ///
 /// Scope `disk`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_NOT_FOUND", "DISK_BASE_SERVICE_22001", "ERROR_COULD_NOT_SAVE_FILE", "ACCESS_DENIED".
+///
+/// Build the request with `UploadFileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-upload-file.html>.
 pub async fn upload_file(
     client: &::bitrix24_runtime::Client,
@@ -457,18 +705,63 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadFileRequest {
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "fileContent": any JSON, required.
     #[serde(rename = "fileContent")]
     pub file_content: ::serde_json::Value,
+    /// Wire name "generateUniqueName": boolean, optional.
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "rights": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        data: impl Into<::serde_json::Value>,
+        file_content: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            data: data.into(),
+            file_content: file_content.into(),
+            generate_unique_name: Default::default(),
+            id: id.into(),
+            rights: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "generateUniqueName".
+    pub fn generate_unique_name(mut self, value: impl Into<bool>) -> Self {
+        self.generate_unique_name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {

@@ -14,6 +14,10 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,21 +30,76 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
+    /// Wire name "providerClassName": string, optional.
     #[serde(rename = "providerClassName", skip_serializing_if = "Option::is_none")]
     pub provider_class_name: Option<String>,
+    /// Wire name "stampsEnabled": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<AddRequestStampsEnabled>,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Wire name "value": string, required.
     pub value: String,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<AddRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(template_id: impl Into<i64>, value: impl Into<String>) -> Self {
+        Self {
+            fields: Default::default(),
+            provider_class_name: Default::default(),
+            stamps_enabled: Default::default(),
+            template_id: template_id.into(),
+            value: value.into(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "providerClassName".
+    pub fn provider_class_name(mut self, value: impl Into<String>) -> Self {
+        self.provider_class_name = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<AddRequestStampsEnabled>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<AddRequestValues>) -> Self {
+        self.values = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -82,19 +141,63 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
+    /// Wire name "PROVIDER": string, optional.
     #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "DATE", "NAME".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestFieldsType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FORMAT".
+    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.format = value.into();
+        self
+    }
+    /// Sets "PROVIDER".
+    pub fn provider(mut self, value: impl Into<String>) -> Self {
+        self.provider = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -124,14 +227,45 @@ pub type AddRequestFieldsType = super::super::enums::DateName;
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestValues {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "_creationMethod".
+    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
+        self.creation_method = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
@@ -154,7 +288,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
 
 /// The `result` of `documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<AddResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -176,43 +312,60 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseDocument {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<AddResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
@@ -293,9 +446,12 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
 ::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -333,6 +489,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -345,11 +505,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -381,6 +564,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `EnablepublicurlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-enable-public-url.html>.
 pub async fn enablepublicurl(
     client: &::bitrix24_runtime::Client,
@@ -393,13 +580,45 @@ pub async fn enablepublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-enable-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnablepublicurlRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "status": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnablepublicurlRequestStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EnablepublicurlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            status: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<EnablepublicurlRequestStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
@@ -421,7 +640,9 @@ pub type EnablepublicurlRequestStatus = super::super::enums::IntV1V0;
 
 /// The `result` of `documentgenerator.document.enablepublicurl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnablepublicurlResponse {
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -454,6 +675,10 @@ impl ::bitrix24_runtime::Method for EnablepublicurlRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -466,11 +691,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -489,7 +737,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<GetResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -511,75 +761,105 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDocument {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "printUrl": string, optional.
     #[serde(rename = "printUrl", skip_serializing_if = "Option::is_none")]
     pub print_url: Option<String>,
+    /// Wire name "printUrlMachine": string, optional.
     #[serde(rename = "printUrlMachine", skip_serializing_if = "Option::is_none")]
     pub print_url_machine: Option<String>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "publicUrlView": object, optional.
     #[serde(rename = "publicUrlView", skip_serializing_if = "Option::is_none")]
     pub public_url_view: Option<GetResponseDocumentPublicUrlView>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": string, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "transformationCancelReason": string, optional.
     #[serde(
         rename = "transformationCancelReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_cancel_reason: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
     #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
     pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
     #[serde(
         rename = "transformationErrorMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_error_message: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
@@ -699,8 +979,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocument);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDocumentPublicUrlView {
-    /// Format: `date-time`.
+    /// Wire name "time": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -722,9 +1003,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocumentPublicUrlView);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -762,6 +1046,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
@@ -774,13 +1062,43 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.values = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
@@ -800,7 +1118,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "documentFields": object, optional.
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
     pub document_fields: Option<GetfieldsResponseDocumentFields>,
     /// Keys not declared in the spec, kept as received.
@@ -825,20 +1145,29 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<GetfieldsResponseDocumentFieldsRequired>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -891,6 +1220,10 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -903,18 +1236,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -940,40 +1319,141 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<ListRequestSelectItemValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "createTime".
+    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "fileId".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
+        self.image_id = Some(value.into());
+        self
+    }
+    /// Sets "number".
+    pub fn number(mut self, value: impl Into<String>) -> Self {
+        self.number = Some(value.into());
+        self
+    }
+    /// Sets "pdfId".
+    pub fn pdf_id(mut self, value: impl Into<i64>) -> Self {
+        self.pdf_id = Some(value.into());
+        self
+    }
+    /// Sets "provider".
+    pub fn provider(mut self, value: impl Into<String>) -> Self {
+        self.provider = Some(value.into());
+        self
+    }
+    /// Sets "templateId".
+    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
+        self.template_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "updateTime".
+    pub fn update_time(mut self, value: impl Into<String>) -> Self {
+        self.update_time = Some(value.into());
+        self
+    }
+    /// Sets "updatedBy".
+    pub fn updated_by(mut self, value: impl Into<i64>) -> Self {
+        self.updated_by = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<ListRequestSelectItemValues>) -> Self {
+        self.values = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -1037,14 +1517,45 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 ::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItemValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItemValues {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "_creationMethod".
+    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
+        self.creation_method = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
@@ -1067,7 +1578,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
 
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "documents": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<ListResponseDocumentsItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -1089,49 +1602,69 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseDocumentsItem {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": string, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<ListResponseDocumentsItemValues>,
     /// Keys not declared in the spec, kept as received.
@@ -1221,9 +1754,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseDocumentsItemValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -1271,6 +1807,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1283,17 +1823,66 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "stampsEnabled": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<UpdateRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            fields: Default::default(),
+            id: id.into(),
+            stamps_enabled: Default::default(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(
+        mut self,
+        value: impl Into<UpdateRequestStampsEnabled>,
+    ) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<UpdateRequestValues>) -> Self {
+        self.values = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1320,19 +1909,63 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
+    /// Wire name "PROVIDER": string, optional.
     #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "DATE", "NAME".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestFieldsType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FORMAT".
+    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.format = value.into();
+        self
+    }
+    /// Sets "PROVIDER".
+    pub fn provider(mut self, value: impl Into<String>) -> Self {
+        self.provider = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<UpdateRequestFieldsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1362,16 +1995,53 @@ pub type UpdateRequestFieldsType = super::super::enums::DateName;
 pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
     #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
     pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestValues {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "_creationMethod".
+    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
+        self.creation_method = Some(value.into());
+        self
+    }
+    /// Sets "productsTableVariant".
+    pub fn products_table_variant(mut self, value: impl Into<String>) -> Self {
+        self.products_table_variant = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
@@ -1397,7 +2067,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
 
 /// The `result` of `documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UpdateResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -1419,63 +2091,90 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseDocument {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "printUrl": string, optional.
     #[serde(rename = "printUrl", skip_serializing_if = "Option::is_none")]
     pub print_url: Option<String>,
+    /// Wire name "printUrlMachine": string, optional.
     #[serde(rename = "printUrlMachine", skip_serializing_if = "Option::is_none")]
     pub print_url_machine: Option<String>,
+    /// Wire name "provider": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "publicUrlView": object, optional.
     #[serde(rename = "publicUrlView", skip_serializing_if = "Option::is_none")]
     pub public_url_view: Option<UpdateResponseDocumentPublicUrlView>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": string, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<UpdateResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
@@ -1586,8 +2285,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocument);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseDocumentPublicUrlView {
-    /// Format: `date-time`.
+    /// Wire name "time": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1609,11 +2309,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentPublicUrlView);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
     #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
     pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.

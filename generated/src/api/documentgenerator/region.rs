@@ -12,6 +12,10 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "BX_EMPTY_REQUIRED", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -24,11 +28,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -46,21 +73,79 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "phrases": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phrases: ::serde_json::Value,
+    /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            format_date: Default::default(),
+            format_datetime: Default::default(),
+            format_name: Default::default(),
+            language_id: Default::default(),
+            phrases: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "formatDate".
+    pub fn format_date(mut self, value: impl Into<String>) -> Self {
+        self.format_date = Some(value.into());
+        self
+    }
+    /// Sets "formatDatetime".
+    pub fn format_datetime(mut self, value: impl Into<String>) -> Self {
+        self.format_datetime = Some(value.into());
+        self
+    }
+    /// Sets "formatName".
+    pub fn format_name(mut self, value: impl Into<String>) -> Self {
+        self.format_name = Some(value.into());
+        self
+    }
+    /// Sets "languageId".
+    pub fn language_id(mut self, value: impl Into<String>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
+    /// Sets "phrases".
+    pub fn phrases(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.phrases = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -102,7 +187,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `documentgenerator.region.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<AddResponseRegion>,
     /// Keys not declared in the spec, kept as received.
@@ -124,19 +211,27 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRegion {
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "phrases": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phrases: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -195,6 +290,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "BX_ERROR", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -207,11 +306,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -243,6 +365,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -255,11 +381,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": string, required.
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -278,7 +427,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.region.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<GetResponseRegion>,
     /// Keys not declared in the spec, kept as received.
@@ -300,19 +451,27 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRegion {
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "phrases": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phrases: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -371,6 +530,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -383,10 +546,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -403,7 +585,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `documentgenerator.region.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "regions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regions: Option<ListResponseRegions>,
     /// Keys not declared in the spec, kept as received.
@@ -425,19 +609,27 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseRegions {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -496,6 +688,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -508,12 +704,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/region/document-generator-region-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -533,22 +754,77 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "phrases": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phrases: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "formatDate".
+    pub fn format_date(mut self, value: impl Into<String>) -> Self {
+        self.format_date = Some(value.into());
+        self
+    }
+    /// Sets "formatDatetime".
+    pub fn format_datetime(mut self, value: impl Into<String>) -> Self {
+        self.format_datetime = Some(value.into());
+        self
+    }
+    /// Sets "formatName".
+    pub fn format_name(mut self, value: impl Into<String>) -> Self {
+        self.format_name = Some(value.into());
+        self
+    }
+    /// Sets "languageId".
+    pub fn language_id(mut self, value: impl Into<String>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
+    /// Sets "phrases".
+    pub fn phrases(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.phrases = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -589,7 +865,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `documentgenerator.region.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<UpdateResponseRegion>,
     /// Keys not declared in the spec, kept as received.
@@ -611,19 +889,27 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRegion {
+    /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
+    /// Wire name "formatDatetime": string, optional.
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
+    /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "phrases": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phrases: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.

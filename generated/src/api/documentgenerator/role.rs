@@ -13,6 +13,10 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,15 +74,52 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<AddRequestFieldsPermissions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            code: Default::default(),
+            name: name.into(),
+            permissions: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "permissions".
+    pub fn permissions(mut self, value: impl Into<AddRequestFieldsPermissions>) -> Self {
+        self.permissions = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -80,16 +144,62 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsPermissions {
+    /// Wire name "DOCUMENTS": object, optional.
     #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
     pub documents: Option<AddRequestFieldsPermissionsDocuments>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldsPermissionsSettings>,
+    /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<AddRequestFieldsPermissionsTemplates>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPermissions {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DOCUMENTS".
+    pub fn documents(
+        mut self,
+        value: impl Into<AddRequestFieldsPermissionsDocuments>,
+    ) -> Self {
+        self.documents = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(
+        mut self,
+        value: impl Into<AddRequestFieldsPermissionsSettings>,
+    ) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATES".
+    pub fn templates(
+        mut self,
+        value: impl Into<AddRequestFieldsPermissionsTemplates>,
+    ) -> Self {
+        self.templates = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissions {
@@ -113,14 +223,45 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissions {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsPermissionsDocuments {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPermissionsDocuments {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "VIEW".
+    pub fn view(mut self, value: impl Into<String>) -> Self {
+        self.view = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
@@ -138,12 +279,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsPermissionsSettings {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPermissionsSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
@@ -160,12 +326,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsPermissionsTemplates {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPermissionsTemplates {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
@@ -183,7 +374,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
 
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "role": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<AddResponseRole>,
     /// Keys not declared in the spec, kept as received.
@@ -205,13 +398,18 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRole {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<AddResponseRolePermissions>,
     /// Keys not declared in the spec, kept as received.
@@ -242,11 +440,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRole {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRolePermissions {
+    /// Wire name "DOCUMENTS": object, optional.
     #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
     pub documents: Option<AddResponseRolePermissionsDocuments>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddResponseRolePermissionsSettings>,
+    /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<AddResponseRolePermissionsTemplates>,
     /// Keys not declared in the spec, kept as received.
@@ -275,9 +477,12 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRolePermissionsDocuments {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -300,7 +505,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRolePermissionsSettings {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -322,7 +529,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRolePermissionsTemplates {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -360,6 +569,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -372,11 +585,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -408,6 +644,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `FillaccessesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-fill-accesses.html>.
 pub async fn fillaccesses(
     client: &::bitrix24_runtime::Client,
@@ -420,12 +660,40 @@ pub async fn fillaccesses(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-fill-accesses.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FillaccessesRequest {
+    /// Wire name "accesses": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accesses: Option<Vec<FillaccessesRequestAccessesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FillaccessesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "accesses".
+    pub fn accesses(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<FillaccessesRequestAccessesItem>>,
+    ) -> Self {
+        self.accesses = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
@@ -442,14 +710,39 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
 ::bitrix24_runtime::loose_deserialize!(FillaccessesRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FillaccessesRequestAccessesItem {
+    /// Wire name "accessCode": string, required.
     #[serde(rename = "accessCode")]
     pub access_code: String,
+    /// Wire name "roleId": integer, required.
     #[serde(rename = "roleId")]
     pub role_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FillaccessesRequestAccessesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(access_code: impl Into<String>, role_id: impl Into<i64>) -> Self {
+        Self {
+            access_code: access_code.into(),
+            role_id: role_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FillaccessesRequestAccessesItem {
@@ -491,6 +784,10 @@ impl ::bitrix24_runtime::Method for FillaccessesRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -503,11 +800,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -526,7 +846,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.role.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "role": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<GetResponseRole>,
     /// Keys not declared in the spec, kept as received.
@@ -548,13 +870,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRole {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<GetResponseRolePermissions>,
     /// Keys not declared in the spec, kept as received.
@@ -585,11 +912,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRole {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRolePermissions {
+    /// Wire name "documents": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<GetResponseRolePermissionsDocuments>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<GetResponseRolePermissionsSettings>,
+    /// Wire name "templates": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<GetResponseRolePermissionsTemplates>,
     /// Keys not declared in the spec, kept as received.
@@ -618,9 +949,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRolePermissionsDocuments {
+    /// Wire name "modify": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Wire name "view": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -643,7 +977,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRolePermissionsSettings {
+    /// Wire name "modify": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -665,7 +1001,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRolePermissionsTemplates {
+    /// Wire name "modify": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -700,6 +1038,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -712,12 +1054,37 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -735,7 +1102,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `documentgenerator.role.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "roles": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<ListResponseRolesItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -757,11 +1126,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseRolesItem {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -806,6 +1179,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -818,12 +1195,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -843,16 +1245,56 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<UpdateRequestFieldsPermissions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "permissions".
+    pub fn permissions(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPermissions>,
+    ) -> Self {
+        self.permissions = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -876,16 +1318,62 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsPermissions {
+    /// Wire name "DOCUMENTS": object, optional.
     #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
     pub documents: Option<UpdateRequestFieldsPermissionsDocuments>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestFieldsPermissionsSettings>,
+    /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<UpdateRequestFieldsPermissionsTemplates>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPermissions {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DOCUMENTS".
+    pub fn documents(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPermissionsDocuments>,
+    ) -> Self {
+        self.documents = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPermissionsSettings>,
+    ) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATES".
+    pub fn templates(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPermissionsTemplates>,
+    ) -> Self {
+        self.templates = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissions {
@@ -909,14 +1397,45 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissions {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsDocuments {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPermissionsDocuments {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "VIEW".
+    pub fn view(mut self, value: impl Into<String>) -> Self {
+        self.view = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsDocuments {
@@ -934,12 +1453,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsDocument
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsSettings {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPermissionsSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings {
@@ -956,12 +1500,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsTemplates {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPermissionsTemplates {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplates {
@@ -979,7 +1548,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplate
 
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "role": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<UpdateResponseRole>,
     /// Keys not declared in the spec, kept as received.
@@ -1001,13 +1572,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRole {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<UpdateResponseRolePermissions>,
     /// Keys not declared in the spec, kept as received.
@@ -1038,11 +1614,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRole {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRolePermissions {
+    /// Wire name "DOCUMENTS": object, optional.
     #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
     pub documents: Option<UpdateResponseRolePermissionsDocuments>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateResponseRolePermissionsSettings>,
+    /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<UpdateResponseRolePermissionsTemplates>,
     /// Keys not declared in the spec, kept as received.
@@ -1071,9 +1651,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRolePermissionsDocuments {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1096,7 +1679,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsDocuments
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRolePermissionsSettings {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1118,7 +1703,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsSettings 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseRolePermissionsTemplates {
+    /// Wire name "MODIFY": string, optional.
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,27 +74,103 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "file": any JSON, required.
     pub file: ::serde_json::Value,
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "numeratorId": integer, required.
     #[serde(rename = "numeratorId")]
     pub numerator_id: i64,
+    /// Wire name "region": string, required.
     pub region: String,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<AddRequestFieldsWithStamps>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        file: impl Into<::serde_json::Value>,
+        file_id: impl Into<i64>,
+        name: impl Into<String>,
+        numerator_id: impl Into<i64>,
+        region: impl Into<String>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            file: file.into(),
+            file_id: file_id.into(),
+            name: name.into(),
+            numerator_id: numerator_id.into(),
+            region: region.into(),
+            sort: Default::default(),
+            users: Default::default(),
+            with_stamps: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(mut self, value: impl Into<AddRequestFieldsWithStamps>) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -129,7 +232,9 @@ pub type AddRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "template": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<AddResponseTemplate>,
     /// Keys not declared in the spec, kept as received.
@@ -151,39 +256,60 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseTemplate {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddResponseTemplateActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<AddResponseTemplateIsDeleted>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<AddResponseTemplateWithStamps>,
     /// Keys not declared in the spec, kept as received.
@@ -275,6 +401,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -287,11 +417,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -323,6 +476,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -335,11 +492,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -358,7 +538,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "template": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<GetResponseTemplate>,
     /// Keys not declared in the spec, kept as received.
@@ -380,37 +562,57 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseTemplate {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseTemplateActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<GetResponseTemplateIsDeleted>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<GetResponseTemplateWithStamps>,
     /// Keys not declared in the spec, kept as received.
@@ -499,6 +701,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
@@ -511,11 +717,34 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
@@ -534,7 +763,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 /// The `result` of `documentgenerator.template.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "templateFields": object, optional.
     #[serde(rename = "templateFields", skip_serializing_if = "Option::is_none")]
     pub template_fields: Option<GetfieldsResponseTemplateFields>,
     /// Keys not declared in the spec, kept as received.
@@ -559,20 +790,29 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseTemplateFields {
+    /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Wire name "default": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<GetfieldsResponseTemplateFieldsRequired>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "value": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub value: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -625,6 +865,10 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -637,18 +881,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -674,36 +964,132 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<ListRequestSelectItemActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": integer, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<ListRequestSelectItemWithStamps>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<ListRequestSelectItemActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createTime".
+    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "numeratorId".
+    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
+        self.numerator_id = Some(value.into());
+        self
+    }
+    /// Sets "providers".
+    pub fn providers(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.providers = value.into();
+        self
+    }
+    /// Sets "region".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "updateTime".
+    pub fn update_time(mut self, value: impl Into<String>) -> Self {
+        self.update_time = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(
+        mut self,
+        value: impl Into<ListRequestSelectItemWithStamps>,
+    ) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -766,7 +1152,9 @@ pub type ListRequestSelectItemWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "templates": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<ListResponseTemplates>,
     /// Keys not declared in the spec, kept as received.
@@ -788,51 +1176,80 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseTemplates {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<ListResponseTemplatesActive>,
+    /// Wire name "bodyType": string, optional.
     #[serde(rename = "bodyType", skip_serializing_if = "Option::is_none")]
     pub body_type: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "fileId": string, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDefault": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
     pub is_default: Option<ListResponseTemplatesIsDefault>,
+    /// Wire name "isDeleted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<ListResponseTemplatesIsDeleted>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
     #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
     pub products_table_variant: Option<String>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": string, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<ListResponseTemplatesWithStamps>,
     /// Keys not declared in the spec, kept as received.
@@ -944,6 +1361,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -956,12 +1377,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -981,30 +1427,116 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "file": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": integer, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<UpdateRequestFieldsWithStamps>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "numeratorId".
+    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
+        self.numerator_id = Some(value.into());
+        self
+    }
+    /// Sets "providers".
+    pub fn providers(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.providers = value.into();
+        self
+    }
+    /// Sets "region".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(
+        mut self,
+        value: impl Into<UpdateRequestFieldsWithStamps>,
+    ) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1061,7 +1593,9 @@ pub type UpdateRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "template": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<UpdateResponseTemplate>,
     /// Keys not declared in the spec, kept as received.
@@ -1083,39 +1617,60 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseTemplate {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateResponseTemplateActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<UpdateResponseTemplateIsDeleted>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "providers": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub providers: ::serde_json::Value,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<UpdateResponseTemplateWithStamps>,
     /// Keys not declared in the spec, kept as received.

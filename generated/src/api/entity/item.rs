@@ -14,6 +14,10 @@ pub mod property;
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,39 +30,116 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_TO", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PREVIEW_PICTURE": any JSON, optional.
     #[serde(
         rename = "PREVIEW_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "PROPERTY_VALUES": any JSON, optional.
     #[serde(
         rename = "PROPERTY_VALUES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub property_values: ::serde_json::Value,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "UF_": any JSON, optional.
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            date_active_from: Default::default(),
+            date_active_to: Default::default(),
+            detail_picture: Default::default(),
+            entity: entity.into(),
+            name: Default::default(),
+            preview_picture: Default::default(),
+            property_values: Default::default(),
+            section: Default::default(),
+            uf: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DATE_ACTIVE_FROM".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVE_TO".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_PICTURE".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "PROPERTY_VALUES".
+    pub fn property_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_values = value.into();
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -127,6 +208,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ERROR_ITEM_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -139,14 +224,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, id: impl Into<i64>) -> Self {
+        Self {
+            entity: entity.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -188,6 +298,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -200,18 +314,62 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "SORT": object, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<GetRequestSort>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            entity: entity.into(),
+            filter: Default::default(),
+            sort: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<GetRequestSort>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -238,53 +396,176 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestSort {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_TO", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DETAIL_PICTURE": string, optional.
     #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<String>,
+    /// Wire name "DETAIL_TEXT": string, optional.
     #[serde(rename = "DETAIL_TEXT", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MODIFIED_BY": integer, optional.
     #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PREVIEW_PICTURE": string, optional.
     #[serde(rename = "PREVIEW_PICTURE", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<String>,
+    /// Wire name "PREVIEW_TEXT": string, optional.
     #[serde(rename = "PREVIEW_TEXT", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
+    /// Wire name "PROPERTY_VALUES": any JSON, optional.
     #[serde(
         rename = "PROPERTY_VALUES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub property_values: ::serde_json::Value,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "TIMESTAMP_X": string (`date-time`), optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSort {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVE_FROM".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVE_TO".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<String>) -> Self {
+        self.detail_picture = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_TEXT".
+    pub fn detail_text(mut self, value: impl Into<String>) -> Self {
+        self.detail_text = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY".
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.entity = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_PICTURE".
+    pub fn preview_picture(mut self, value: impl Into<String>) -> Self {
+        self.preview_picture = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_TEXT".
+    pub fn preview_text(mut self, value: impl Into<String>) -> Self {
+        self.preview_text = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTY_VALUES".
+    pub fn property_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_values = value.into();
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "TIMESTAMP_X".
+    pub fn timestamp_x(mut self, value: impl Into<String>) -> Self {
+        self.timestamp_x = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
@@ -378,6 +659,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ERROR_ITEM_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -390,41 +675,120 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_TO", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PREVIEW_PICTURE": any JSON, optional.
     #[serde(
         rename = "PREVIEW_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "PROPERTY_VALUES": any JSON, optional.
     #[serde(
         rename = "PROPERTY_VALUES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub property_values: ::serde_json::Value,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "UF_": any JSON, optional.
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, id: impl Into<i64>) -> Self {
+        Self {
+            date_active_from: Default::default(),
+            date_active_to: Default::default(),
+            detail_picture: Default::default(),
+            entity: entity.into(),
+            id: id.into(),
+            name: Default::default(),
+            preview_picture: Default::default(),
+            property_values: Default::default(),
+            section: Default::default(),
+            uf: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DATE_ACTIVE_FROM".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVE_TO".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_PICTURE".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "PROPERTY_VALUES".
+    pub fn property_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_values = value.into();
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -11,6 +11,10 @@
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,33 +27,116 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "UF_": any JSON, optional.
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            description: Default::default(),
+            detail_picture: Default::default(),
+            entity: entity.into(),
+            name: name.into(),
+            picture: Default::default(),
+            section: Default::default(),
+            sort: Default::default(),
+            uf: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -124,6 +211,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ERROR_SECTION_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -136,14 +227,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, id: impl Into<i64>) -> Self {
+        Self {
+            entity: entity.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -185,6 +301,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -197,18 +317,62 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "SORT": object, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<GetRequestSort>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            entity: entity.into(),
+            filter: Default::default(),
+            sort: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<GetRequestSort>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -235,46 +399,165 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestSort {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DEPTH_LEVEL": integer, optional.
     #[serde(rename = "DEPTH_LEVEL", skip_serializing_if = "Option::is_none")]
     pub depth_level: Option<i64>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DETAIL_PICTURE": string, optional.
     #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<String>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LEFT_MARGIN": integer, optional.
     #[serde(rename = "LEFT_MARGIN", skip_serializing_if = "Option::is_none")]
     pub left_margin: Option<i64>,
+    /// Wire name "MODIFIED_BY": integer, optional.
     #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PICTURE": string, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    /// Wire name "RIGHT_MARGIN": integer, optional.
     #[serde(rename = "RIGHT_MARGIN", skip_serializing_if = "Option::is_none")]
     pub right_margin: Option<i64>,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "TIMESTAMP_X": string (`date-time`), optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSort {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DEPTH_LEVEL".
+    pub fn depth_level(mut self, value: impl Into<i64>) -> Self {
+        self.depth_level = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<String>) -> Self {
+        self.detail_picture = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY".
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.entity = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "LEFT_MARGIN".
+    pub fn left_margin(mut self, value: impl Into<i64>) -> Self {
+        self.left_margin = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<String>) -> Self {
+        self.picture = Some(value.into());
+        self
+    }
+    /// Sets "RIGHT_MARGIN".
+    pub fn right_margin(mut self, value: impl Into<i64>) -> Self {
+        self.right_margin = Some(value.into());
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "TIMESTAMP_X".
+    pub fn timestamp_x(mut self, value: impl Into<String>) -> Self {
+        self.timestamp_x = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
@@ -364,6 +647,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `entity`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ERROR_SECTION_NOT_FOUND", "ACCESS_DENIED", "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -376,35 +663,125 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestActive>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "UF_": any JSON, optional.
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>, id: impl Into<i64>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            description: Default::default(),
+            detail_picture: Default::default(),
+            entity: entity.into(),
+            id: id.into(),
+            name: Default::default(),
+            picture: Default::default(),
+            section: Default::default(),
+            sort: Default::default(),
+            uf: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<i64>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

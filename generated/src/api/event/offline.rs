@@ -11,6 +11,10 @@
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ClearRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-clear.html>.
 pub async fn clear(
     client: &::bitrix24_runtime::Client,
@@ -23,15 +27,52 @@ pub async fn clear(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-clear.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ClearRequest {
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "message_id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub message_id: ::serde_json::Value,
+    /// Wire name "process_id": string, required.
     pub process_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ClearRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(process_id: impl Into<String>) -> Self {
+        Self {
+            id: Default::default(),
+            message_id: Default::default(),
+            process_id: process_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.id = value.into();
+        self
+    }
+    /// Sets "message_id".
+    pub fn message_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.message_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ClearRequest {
@@ -70,6 +111,10 @@ impl ::bitrix24_runtime::Method for ClearRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ErrorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-error.html>.
 pub async fn error(
     client: &::bitrix24_runtime::Client,
@@ -82,13 +127,43 @@ pub async fn error(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-error.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ErrorRequest {
+    /// Wire name "message_id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub message_id: ::serde_json::Value,
+    /// Wire name "process_id": string, required.
     pub process_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ErrorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(process_id: impl Into<String>) -> Self {
+        Self {
+            message_id: Default::default(),
+            process_id: process_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "message_id".
+    pub fn message_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.message_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ErrorRequest {
@@ -125,6 +200,10 @@ impl ::bitrix24_runtime::Method for ErrorRequest {
 ///
 /// Scope `basic`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -137,24 +216,85 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "auth_connector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_connector: Option<String>,
+    /// Wire name "clear": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clear: Option<i64>,
+    /// Wire name "error": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<i64>,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "process_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "auth_connector".
+    pub fn auth_connector(mut self, value: impl Into<String>) -> Self {
+        self.auth_connector = Some(value.into());
+        self
+    }
+    /// Sets "clear".
+    pub fn clear(mut self, value: impl Into<i64>) -> Self {
+        self.clear = Some(value.into());
+        self
+    }
+    /// Sets "error".
+    pub fn error(mut self, value: impl Into<i64>) -> Self {
+        self.error = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "process_id".
+    pub fn process_id(mut self, value: impl Into<String>) -> Self {
+        self.process_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -198,9 +338,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `event.offline.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "events": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "process_id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub process_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -240,6 +383,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -252,18 +399,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "auth_connector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_connector: Option<String>,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "auth_connector".
+    pub fn auth_connector(mut self, value: impl Into<String>) -> Self {
+        self.auth_connector = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {

@@ -14,6 +14,10 @@ pub mod field;
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CountRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 pub async fn count(
     client: &::bitrix24_runtime::Client,
@@ -26,10 +30,29 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CountRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CountRequest {
@@ -46,7 +69,9 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 /// The `result` of `humanresources.employee.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CountResponse {
+    /// Wire name "total": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -82,6 +107,10 @@ impl ::bitrix24_runtime::Method for CountRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `MultidepartmentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 pub async fn multidepartment(
     client: &::bitrix24_runtime::Client,
@@ -94,10 +123,29 @@ pub async fn multidepartment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MultidepartmentRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MultidepartmentRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
@@ -114,9 +162,12 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
 
 /// The `result` of `humanresources.employee.multidepartment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MultidepartmentResponse {
+    /// Wire name "employees": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employees: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "total": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -157,6 +208,10 @@ impl ::bitrix24_runtime::Method for MultidepartmentRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -169,15 +224,52 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "nodeId": integer, optional.
     #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<i64>,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            node_id: Default::default(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<i64>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
@@ -203,7 +295,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `humanresources.employee.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -242,6 +336,10 @@ impl ::bitrix24_runtime::Method for SearchRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `SubordinatesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 pub async fn subordinates(
     client: &::bitrix24_runtime::Client,
@@ -254,11 +352,34 @@ pub async fn subordinates(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SubordinatesRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SubordinatesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
@@ -277,9 +398,12 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
 
 /// The `result` of `humanresources.employee.subordinates`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SubordinatesResponse {
+    /// Wire name "departments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

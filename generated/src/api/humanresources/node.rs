@@ -24,6 +24,10 @@ pub mod member;
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -36,47 +40,158 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "bindingChannelIds": any JSON, optional.
     #[serde(
         rename = "bindingChannelIds",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub binding_channel_ids: ::serde_json::Value,
+    /// Wire name "bindingChatIds": any JSON, optional.
     #[serde(
         rename = "bindingChatIds",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub binding_chat_ids: ::serde_json::Value,
+    /// Wire name "bindingCollabIds": any JSON, optional.
     #[serde(
         rename = "bindingCollabIds",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub binding_collab_ids: ::serde_json::Value,
+    /// Wire name "colorName": string, optional.
+    ///
+    /// Allowed values: "blue", "green", "cyan", "orange", "purple", "pink".
     #[serde(rename = "colorName", skip_serializing_if = "Option::is_none")]
     pub color_name: Option<AddRequestColorName>,
+    /// Wire name "createChannel": boolean, optional.
     #[serde(rename = "createChannel", skip_serializing_if = "Option::is_none")]
     pub create_channel: Option<bool>,
+    /// Wire name "createChat": boolean, optional.
     #[serde(rename = "createChat", skip_serializing_if = "Option::is_none")]
     pub create_chat: Option<bool>,
+    /// Wire name "createCollab": boolean, optional.
     #[serde(rename = "createCollab", skip_serializing_if = "Option::is_none")]
     pub create_collab: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "moveUsersToNode": boolean, optional.
     #[serde(rename = "moveUsersToNode", skip_serializing_if = "Option::is_none")]
     pub move_users_to_node: Option<bool>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "parentId": integer, required.
     #[serde(rename = "parentId")]
     pub parent_id: i64,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestSettings>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "DEPARTMENT", "TEAM".
     #[serde(rename = "type")]
     pub type_: AddRequestType,
+    /// Wire name "userIds": object, optional.
     #[serde(rename = "userIds", skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<AddRequestUserIds>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        parent_id: impl Into<i64>,
+        type_: impl Into<AddRequestType>,
+    ) -> Self {
+        Self {
+            binding_channel_ids: Default::default(),
+            binding_chat_ids: Default::default(),
+            binding_collab_ids: Default::default(),
+            color_name: Default::default(),
+            create_channel: Default::default(),
+            create_chat: Default::default(),
+            create_collab: Default::default(),
+            description: Default::default(),
+            move_users_to_node: Default::default(),
+            name: name.into(),
+            parent_id: parent_id.into(),
+            settings: Default::default(),
+            type_: type_.into(),
+            user_ids: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "bindingChannelIds".
+    pub fn binding_channel_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.binding_channel_ids = value.into();
+        self
+    }
+    /// Sets "bindingChatIds".
+    pub fn binding_chat_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.binding_chat_ids = value.into();
+        self
+    }
+    /// Sets "bindingCollabIds".
+    pub fn binding_collab_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.binding_collab_ids = value.into();
+        self
+    }
+    /// Sets "colorName".
+    pub fn color_name(mut self, value: impl Into<AddRequestColorName>) -> Self {
+        self.color_name = Some(value.into());
+        self
+    }
+    /// Sets "createChannel".
+    pub fn create_channel(mut self, value: impl Into<bool>) -> Self {
+        self.create_channel = Some(value.into());
+        self
+    }
+    /// Sets "createChat".
+    pub fn create_chat(mut self, value: impl Into<bool>) -> Self {
+        self.create_chat = Some(value.into());
+        self
+    }
+    /// Sets "createCollab".
+    pub fn create_collab(mut self, value: impl Into<bool>) -> Self {
+        self.create_collab = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "moveUsersToNode".
+    pub fn move_users_to_node(mut self, value: impl Into<bool>) -> Self {
+        self.move_users_to_node = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<AddRequestSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "userIds".
+    pub fn user_ids(mut self, value: impl Into<AddRequestUserIds>) -> Self {
+        self.user_ids = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -145,12 +260,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettings {
+    /// Wire name "BUSINESS_PROC_AUTHORITY": any JSON, optional.
     #[serde(
         rename = "BUSINESS_PROC_AUTHORITY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub business_proc_authority: ::serde_json::Value,
+    /// Wire name "REPORTS_AUTHORITY": any JSON, optional.
     #[serde(
         rename = "REPORTS_AUTHORITY",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -159,6 +277,37 @@ pub struct AddRequestSettings {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BUSINESS_PROC_AUTHORITY".
+    pub fn business_proc_authority(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.business_proc_authority = value.into();
+        self
+    }
+    /// Sets "REPORTS_AUTHORITY".
+    pub fn reports_authority(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.reports_authority = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
@@ -182,32 +331,39 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 pub type AddRequestType = super::super::enums::DepartmentTeam;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestUserIds {
+    /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_DEPUTY_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_EMPLOYEE": any JSON, optional.
     #[serde(
         rename = "MEMBER_EMPLOYEE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_DEPUTY_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_team_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_EMPLOYEE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_team_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -216,6 +372,60 @@ pub struct AddRequestUserIds {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestUserIds {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MEMBER_DEPUTY_HEAD".
+    pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_EMPLOYEE".
+    pub fn member_employee(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_HEAD".
+    pub fn member_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
+    pub fn member_team_deputy_head(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_EMPLOYEE".
+    pub fn member_team_employee(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_HEAD".
+    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_team_head = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
@@ -256,32 +466,45 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
 
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
+    /// Wire name "colorName": any JSON, optional.
     #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub color_name: ::serde_json::Value,
+    /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -363,6 +586,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `ChildrenRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-children.html>.
 pub async fn children(
     client: &::bitrix24_runtime::Client,
@@ -375,13 +602,43 @@ pub async fn children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ChildrenRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ChildrenRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
@@ -401,7 +658,9 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
 
 /// The `result` of `humanresources.node.children`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ChildrenResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -439,6 +698,10 @@ impl ::bitrix24_runtime::Method for ChildrenRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `CountRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-count.html>.
 pub async fn count(
     client: &::bitrix24_runtime::Client,
@@ -451,10 +714,29 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CountRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CountRequest {
@@ -471,9 +753,12 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 /// The `result` of `humanresources.node.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CountResponse {
+    /// Wire name "departments": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<i64>,
+    /// Wire name "teams": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -515,6 +800,10 @@ impl ::bitrix24_runtime::Method for CountRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `EditRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-edit.html>.
 pub async fn edit(
     client: &::bitrix24_runtime::Client,
@@ -527,17 +816,63 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EditRequest {
+    /// Wire name "colorName": string, optional.
+    ///
+    /// Allowed values: "blue", "green", "cyan", "orange", "purple", "pink".
     #[serde(rename = "colorName", skip_serializing_if = "Option::is_none")]
     pub color_name: Option<EditRequestColorName>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EditRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            color_name: Default::default(),
+            description: Default::default(),
+            id: id.into(),
+            name: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "colorName".
+    pub fn color_name(mut self, value: impl Into<EditRequestColorName>) -> Self {
+        self.color_name = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EditRequest {
@@ -567,30 +902,42 @@ pub type EditRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 /// The `result` of `humanresources.node.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EditResponse {
+    /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
+    /// Wire name "colorName": any JSON, optional.
     #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub color_name: ::serde_json::Value,
+    /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -669,6 +1016,10 @@ impl ::bitrix24_runtime::Method for EditRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -681,13 +1032,43 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -707,7 +1088,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `humanresources.node.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -729,32 +1112,45 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
+    /// Wire name "colorName": any JSON, optional.
     #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub color_name: ::serde_json::Value,
+    /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "members": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<::serde_json::Value>>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -839,6 +1235,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -851,17 +1251,55 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "DEPARTMENT", "TEAM".
     #[serde(rename = "type")]
     pub type_: ListRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_: impl Into<ListRequestType>) -> Self {
+        Self {
+            pagination: Default::default(),
+            select: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -889,7 +1327,9 @@ pub type ListRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -930,6 +1370,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `MoveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
@@ -942,13 +1386,38 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "parentId": integer, required.
     #[serde(rename = "parentId")]
     pub parent_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, parent_id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            parent_id: parent_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveRequest {
@@ -969,30 +1438,42 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 
 /// The `result` of `humanresources.node.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveResponse {
+    /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
+    /// Wire name "colorName": any JSON, optional.
     #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
     pub color_name: ::serde_json::Value,
+    /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1071,6 +1552,10 @@ impl ::bitrix24_runtime::Method for MoveRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION".
+///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -1083,18 +1568,58 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "DEPARTMENT", "TEAM".
     #[serde(rename = "type")]
     pub type_: SearchRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>, type_: impl Into<SearchRequestType>) -> Self {
+        Self {
+            name: name.into(),
+            pagination: Default::default(),
+            parent_id: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
@@ -1125,7 +1650,9 @@ pub type SearchRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.

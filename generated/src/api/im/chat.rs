@@ -18,6 +18,8 @@ pub mod user;
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -30,31 +32,117 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "AVATAR": string, optional.
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    ///
+    /// Allowed values: "RED", "GREEN", "MINT", "LIGHT_BLUE", "DARK_BLUE", "PURPLE", "AQUA", "PINK", "LIME", "BROWN", "AZURE", "KHAKI", and 4 more.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<AddRequestColor>,
+    /// Wire name "COPILOT_MAIN_ROLE": string, optional.
     #[serde(rename = "COPILOT_MAIN_ROLE", skip_serializing_if = "Option::is_none")]
     pub copilot_main_role: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    ///
+    /// Allowed values: "CRM", "LINES", "LIVECHAT", "TASKS", "CALENDAR", "SONET_GROUP".
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<AddRequestEntityId>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "VIDEOCONF", "AI_ASSISTANT_PRIVATE", "LINES", "LIVECHAT", "ANNOUNCEMENT", "CALENDAR", "MAIL", "CRM", "SONET_GROUP", "TASKS", "CALL".
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<AddRequestEntityType>,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "OPEN", "CHAT".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+    /// Wire name "USERS": any JSON, optional.
     #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AVATAR".
+    pub fn avatar(mut self, value: impl Into<String>) -> Self {
+        self.avatar = Some(value.into());
+        self
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<AddRequestColor>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "COPILOT_MAIN_ROLE".
+    pub fn copilot_main_role(mut self, value: impl Into<String>) -> Self {
+        self.copilot_main_role = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<AddRequestEntityId>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<AddRequestEntityType>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "USERS".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -127,6 +215,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -139,14 +229,46 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY_ID": string, required.
+    ///
+    /// Allowed values: "CRM", "LINES", "LIVECHAT", "TASKS", "CALENDAR", "SONET_GROUP".
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: GetRequestEntityId,
+    /// Wire name "ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "VIDEOCONF", "AI_ASSISTANT_PRIVATE", "LINES", "LIVECHAT", "ANNOUNCEMENT", "CALENDAR", "MAIL", "CRM", "SONET_GROUP", "TASKS_TASK", "TASKS", "CALL".
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: GetRequestEntityType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<GetRequestEntityId>,
+        entity_type: impl Into<GetRequestEntityType>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -175,7 +297,9 @@ pub type GetRequestEntityType = super::super::enums::VideoconfAiAssistantPrivate
 
 /// The `result` of `im.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -207,6 +331,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "ACCESS_ERROR", "ACCESS_DENIED_KICK".
+///
+/// Build the request with `LeaveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 pub async fn leave(
     client: &::bitrix24_runtime::Client,
@@ -219,12 +347,35 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct LeaveRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LeaveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
@@ -260,6 +411,10 @@ impl ::bitrix24_runtime::Method for LeaveRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR".
+///
+/// Build the request with `MuteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 pub async fn mute(
     client: &::bitrix24_runtime::Client,
@@ -272,16 +427,57 @@ pub async fn mute(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MuteRequest {
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "DIALOG_ID": string, optional.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<MuteRequestDialogId>,
+    /// Wire name "MUTE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MUTE", skip_serializing_if = "Option::is_none")]
     pub mute: Option<MuteRequestMute>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MuteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<MuteRequestDialogId>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Sets "MUTE".
+    pub fn mute(mut self, value: impl Into<MuteRequestMute>) -> Self {
+        self.mute = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MuteRequest {
@@ -327,6 +523,10 @@ impl ::bitrix24_runtime::Method for MuteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "USER_ID_EMPTY", "ACCESS_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `SetOwnerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 pub async fn set_owner(
     client: &::bitrix24_runtime::Client,
@@ -339,16 +539,48 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetOwnerRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetOwnerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            dialog_id: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
@@ -394,6 +626,10 @@ impl ::bitrix24_runtime::Method for SetOwnerRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_DENIED", "ACCESS_ERROR", "AVATAR_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UpdateAvatarRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 pub async fn update_avatar(
     client: &::bitrix24_runtime::Client,
@@ -406,16 +642,48 @@ pub async fn update_avatar(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateAvatarRequest {
+    /// Wire name "AVATAR": string, required.
     #[serde(rename = "AVATAR")]
     pub avatar: String,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateAvatarRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(avatar: impl Into<String>, chat_id: impl Into<i64>) -> Self {
+        Self {
+            avatar: avatar.into(),
+            chat_id: chat_id.into(),
+            dialog_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
@@ -462,6 +730,10 @@ impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR", "WRONG_COLOR", "WRONG_REQUEST".
+///
+/// Build the request with `UpdateColorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 pub async fn update_color(
     client: &::bitrix24_runtime::Client,
@@ -474,16 +746,53 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateColorRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "COLOR": string, required.
+    ///
+    /// Allowed values: "RED", "GREEN", "MINT", "LIGHT_BLUE", "DARK_BLUE", "PURPLE", "AQUA", "PINK", "LIME", "BROWN", "AZURE", "KHAKI", and 4 more.
     #[serde(rename = "COLOR")]
     pub color: UpdateColorRequestColor,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateColorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        chat_id: impl Into<i64>,
+        color: impl Into<UpdateColorRequestColor>,
+    ) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            color: color.into(),
+            dialog_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
@@ -531,6 +840,10 @@ impl ::bitrix24_runtime::Method for UpdateColorRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "TITLE_EMPTY", "ACCESS_ERROR".
+///
+/// Build the request with `UpdateTitleRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 pub async fn update_title(
     client: &::bitrix24_runtime::Client,
@@ -543,16 +856,48 @@ pub async fn update_title(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateTitleRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateTitleRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, title: impl Into<String>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            dialog_id: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {

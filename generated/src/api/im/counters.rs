@@ -8,6 +8,8 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-counters-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-counters-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -40,20 +61,27 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `im.counters.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "CHAT": array of any JSON, optional.
     #[serde(rename = "CHAT", skip_serializing_if = "Option::is_none")]
     pub chat: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CHAT_MUTED": object, optional.
     #[serde(rename = "CHAT_MUTED", skip_serializing_if = "Option::is_none")]
     pub chat_muted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CHAT_UNREAD": array of any JSON, optional.
     #[serde(rename = "CHAT_UNREAD", skip_serializing_if = "Option::is_none")]
     pub chat_unread: Option<Vec<::serde_json::Value>>,
+    /// Wire name "DIALOG": object, optional.
     #[serde(rename = "DIALOG", skip_serializing_if = "Option::is_none")]
     pub dialog: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DIALOG_UNREAD": array of any JSON, optional.
     #[serde(rename = "DIALOG_UNREAD", skip_serializing_if = "Option::is_none")]
     pub dialog_unread: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LINES": array of any JSON, optional.
     #[serde(rename = "LINES", skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<::serde_json::Value>>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": object, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
     /// Keys not declared in the spec, kept as received.
@@ -101,17 +129,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseType {
+    /// Wire name "ALL": integer, optional.
     #[serde(rename = "ALL", skip_serializing_if = "Option::is_none")]
     pub all: Option<i64>,
+    /// Wire name "CHAT": integer, optional.
     #[serde(rename = "CHAT", skip_serializing_if = "Option::is_none")]
     pub chat: Option<i64>,
+    /// Wire name "DIALOG": integer, optional.
     #[serde(rename = "DIALOG", skip_serializing_if = "Option::is_none")]
     pub dialog: Option<i64>,
+    /// Wire name "LINES": integer, optional.
     #[serde(rename = "LINES", skip_serializing_if = "Option::is_none")]
     pub lines: Option<i64>,
+    /// Wire name "MESSENGER": integer, optional.
     #[serde(rename = "MESSENGER", skip_serializing_if = "Option::is_none")]
     pub messenger: Option<i64>,
+    /// Wire name "NOTIFY": integer, optional.
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<i64>,
     /// Keys not declared in the spec, kept as received.

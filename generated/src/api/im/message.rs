@@ -13,6 +13,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_EMPTY", "USER_ID_EMPTY", "USER_NOT_FOUND", "CHAT_ID", "ACCESS_ERROR", "PARAMS_ERROR", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR", "MENU_ERROR", "REPLY_ACCESS_ERROR", "REPLY_FROM_OTHER_CHAT_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,26 +29,102 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: AddRequestDialogId,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "REPLY_ID": integer, optional.
     #[serde(rename = "REPLY_ID", skip_serializing_if = "Option::is_none")]
     pub reply_id: Option<i64>,
+    /// Wire name "SYSTEM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        dialog_id: impl Into<AddRequestDialogId>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            attach: Default::default(),
+            dialog_id: dialog_id.into(),
+            keyboard: Default::default(),
+            menu: Default::default(),
+            message: message.into(),
+            reply_id: Default::default(),
+            system: Default::default(),
+            url_preview: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "MENU".
+    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.menu = value.into();
+        self
+    }
+    /// Sets "REPLY_ID".
+    pub fn reply_id(mut self, value: impl Into<i64>) -> Self {
+        self.reply_id = Some(value.into());
+        self
+    }
+    /// Sets "SYSTEM".
+    pub fn system(mut self, value: impl Into<AddRequestSystem>) -> Self {
+        self.system = Some(value.into());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<AddRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -125,6 +205,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_ID_ERROR", "BOT_ID_ERROR", "COMMAND_ERROR", "PARAMS_ERROR".
+///
+/// Build the request with `CommandRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-command.html>.
 pub async fn command(
     client: &::bitrix24_runtime::Client,
@@ -137,18 +221,56 @@ pub async fn command(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-command.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CommandRequest {
+    /// Wire name "BOT_ID": integer, required.
     #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
+    /// Wire name "COMMAND": string, required.
     #[serde(rename = "COMMAND")]
     pub command: String,
+    /// Wire name "COMMAND_PARAMS": string, optional.
     #[serde(rename = "COMMAND_PARAMS", skip_serializing_if = "Option::is_none")]
     pub command_params: Option<String>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CommandRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bot_id: impl Into<i64>,
+        command: impl Into<String>,
+        message_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            command: command.into(),
+            command_params: Default::default(),
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COMMAND_PARAMS".
+    pub fn command_params(mut self, value: impl Into<String>) -> Self {
+        self.command_params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CommandRequest {
@@ -196,6 +318,10 @@ impl ::bitrix24_runtime::Method for CommandRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -208,12 +334,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -245,6 +394,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_ID_ERROR", "WITHOUT_CHANGES".
+///
+/// Build the request with `LikeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-like.html>.
 pub async fn like(
     client: &::bitrix24_runtime::Client,
@@ -257,14 +410,46 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct LikeRequest {
+    /// Wire name "ACTION": string, optional.
+    ///
+    /// Allowed values: "auto", "plus", "minus".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<LikeRequestAction>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LikeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            action: Default::default(),
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<LikeRequestAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for LikeRequest {
@@ -303,6 +488,10 @@ impl ::bitrix24_runtime::Method for LikeRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY", "ACCESS_ERROR", "PARAMS_ERROR".
+///
+/// Build the request with `ShareRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-share.html>.
 pub async fn share(
     client: &::bitrix24_runtime::Client,
@@ -315,17 +504,51 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ShareRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: ShareRequestDialogId,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "CHAT", "TASK", "POST", "CALEND".
     #[serde(rename = "TYPE")]
     pub type_: ShareRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ShareRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        dialog_id: impl Into<ShareRequestDialogId>,
+        message_id: impl Into<i64>,
+        type_: impl Into<ShareRequestType>,
+    ) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            message_id: message_id.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ShareRequest {
@@ -375,6 +598,10 @@ impl ::bitrix24_runtime::Method for ShareRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR", "KEYBOARD_OVERSIZE", "menu_ERROR", "MENU_OVERSIZE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -387,24 +614,93 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "IS_EDITED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_EDITED", skip_serializing_if = "Option::is_none")]
     pub is_edited: Option<UpdateRequestIsEdited>,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            attach: Default::default(),
+            is_edited: Default::default(),
+            keyboard: Default::default(),
+            menu: Default::default(),
+            message: Default::default(),
+            message_id: message_id.into(),
+            url_preview: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "IS_EDITED".
+    pub fn is_edited(mut self, value: impl Into<UpdateRequestIsEdited>) -> Self {
+        self.is_edited = Some(value.into());
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "MENU".
+    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.menu = value.into();
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<UpdateRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

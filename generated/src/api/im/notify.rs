@@ -27,6 +27,10 @@ pub mod system;
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "ID_ERROR", "ANSWER_TEXT_ERROR".
+///
+/// Build the request with `AnswerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-answer.html>.
 pub async fn answer(
     client: &::bitrix24_runtime::Client,
@@ -39,14 +43,39 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AnswerRequest {
+    /// Wire name "ANSWER_TEXT": string, required.
     #[serde(rename = "ANSWER_TEXT")]
     pub answer_text: String,
+    /// Wire name "NOTIFY_ID": integer, required.
     #[serde(rename = "NOTIFY_ID")]
     pub notify_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(answer_text: impl Into<String>, notify_id: impl Into<i64>) -> Self {
+        Self {
+            answer_text: answer_text.into(),
+            notify_id: notify_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
@@ -71,7 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 /// The `result` of `im.notify.answer`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AnswerResponse {
+    /// Wire name "result_message": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub result_message: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -104,6 +135,10 @@ impl ::bitrix24_runtime::Method for AnswerRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "ID_ERROR", "NOTIFY_VALUE_ERROR".
+///
+/// Build the request with `ConfirmRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-confirm.html>.
 pub async fn confirm(
     client: &::bitrix24_runtime::Client,
@@ -116,14 +151,39 @@ pub async fn confirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ConfirmRequest {
+    /// Wire name "NOTIFY_ID": integer, required.
     #[serde(rename = "NOTIFY_ID")]
     pub notify_id: i64,
+    /// Wire name "NOTIFY_VALUE": string, required.
     #[serde(rename = "NOTIFY_VALUE")]
     pub notify_value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ConfirmRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(notify_id: impl Into<i64>, notify_value: impl Into<String>) -> Self {
+        Self {
+            notify_id: notify_id.into(),
+            notify_value: notify_value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
@@ -148,7 +208,9 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 
 /// The `result` of `im.notify.confirm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ConfirmResponse {
+    /// Wire name "result_message": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub result_message: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -181,6 +243,10 @@ impl ::bitrix24_runtime::Method for ConfirmRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "PARAMS_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -193,18 +259,61 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "SUB_TAG": string, optional.
     #[serde(rename = "SUB_TAG", skip_serializing_if = "Option::is_none")]
     pub sub_tag: Option<String>,
+    /// Wire name "TAG": string, optional.
     #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SUB_TAG".
+    pub fn sub_tag(mut self, value: impl Into<String>) -> Self {
+        self.sub_tag = Some(value.into());
+        self
+    }
+    /// Sets "TAG".
+    pub fn tag(mut self, value: impl Into<String>) -> Self {
+        self.tag = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -244,6 +353,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "LAST_ID_AND_LAST_TYPE", "LAST_ID_STRING".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -256,18 +369,63 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "CONVERT_TEXT": string, optional.
     #[serde(rename = "CONVERT_TEXT", skip_serializing_if = "Option::is_none")]
     pub convert_text: Option<String>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LAST_TYPE": integer, optional.
+    ///
+    /// Allowed values: 1, 3.
     #[serde(rename = "LAST_TYPE", skip_serializing_if = "Option::is_none")]
     pub last_type: Option<GetRequestLastType>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CONVERT_TEXT".
+    pub fn convert_text(mut self, value: impl Into<String>) -> Self {
+        self.convert_text = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LAST_TYPE".
+    pub fn last_type(mut self, value: impl Into<GetRequestLastType>) -> Self {
+        self.last_type = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -296,15 +454,21 @@ pub type GetRequestLastType = super::super::enums::IntV1V3;
 
 /// The `result` of `im.notify.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "notifications": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<GetResponseNotificationsItem>>,
+    /// Wire name "total_count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
+    /// Wire name "total_unread_count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_unread_count: Option<i64>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<GetResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -346,35 +510,51 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseNotificationsItem {
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "notify_buttons": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_buttons: Option<String>,
+    /// Wire name "notify_event": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_event: Option<String>,
+    /// Wire name "notify_module": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_module: Option<String>,
+    /// Wire name "notify_read": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_read: Option<String>,
+    /// Wire name "notify_sub_tag": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_sub_tag: Option<String>,
+    /// Wire name "notify_tag": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_tag: Option<String>,
+    /// Wire name "notify_title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_title: Option<String>,
+    /// Wire name "notify_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
+    /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "setting_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -446,67 +626,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNotificationsItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseNotificationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUsersItem {
-    /// Format: `date-time`.
+    /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "avatar_hr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "bot_data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_data: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "idle": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<GetResponseUsersItemPhones>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "website": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -617,11 +820,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUsersItemPhones {
+    /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
+    /// Wire name "personal_mobile": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "work_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -661,6 +868,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `ReadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read.html>.
 pub async fn read(
     client: &::bitrix24_runtime::Client,
@@ -673,16 +882,55 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadRequest {
+    /// Wire name "ACTION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<ReadRequestAction>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "ONLY_CURRENT": string, optional.
     #[serde(rename = "ONLY_CURRENT", skip_serializing_if = "Option::is_none")]
     pub only_current: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<ReadRequestAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "ONLY_CURRENT".
+    pub fn only_current(mut self, value: impl Into<String>) -> Self {
+        self.only_current = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadRequest {

@@ -12,6 +12,8 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -24,24 +26,85 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
-    /// Format: `date-time`.
+    /// Wire name "LAST_SYNC_DATE": string (`date-time`), optional.
     #[serde(rename = "LAST_SYNC_DATE", skip_serializing_if = "Option::is_none")]
     pub last_sync_date: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "LAST_UPDATE": string (`date-time`), optional.
     #[serde(rename = "LAST_UPDATE", skip_serializing_if = "Option::is_none")]
     pub last_update: Option<String>,
+    /// Wire name "ONLY_OPENLINES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ONLY_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub only_openlines: Option<GetRequestOnlyOpenlines>,
+    /// Wire name "SKIP_CHAT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_CHAT", skip_serializing_if = "Option::is_none")]
     pub skip_chat: Option<GetRequestSkipChat>,
+    /// Wire name "SKIP_DIALOG": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_DIALOG", skip_serializing_if = "Option::is_none")]
     pub skip_dialog: Option<GetRequestSkipDialog>,
+    /// Wire name "SKIP_OPENLINES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub skip_openlines: Option<GetRequestSkipOpenlines>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "LAST_SYNC_DATE".
+    pub fn last_sync_date(mut self, value: impl Into<String>) -> Self {
+        self.last_sync_date = Some(value.into());
+        self
+    }
+    /// Sets "LAST_UPDATE".
+    pub fn last_update(mut self, value: impl Into<String>) -> Self {
+        self.last_update = Some(value.into());
+        self
+    }
+    /// Sets "ONLY_OPENLINES".
+    pub fn only_openlines(mut self, value: impl Into<GetRequestOnlyOpenlines>) -> Self {
+        self.only_openlines = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_CHAT".
+    pub fn skip_chat(mut self, value: impl Into<GetRequestSkipChat>) -> Self {
+        self.skip_chat = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_DIALOG".
+    pub fn skip_dialog(mut self, value: impl Into<GetRequestSkipDialog>) -> Self {
+        self.skip_dialog = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_OPENLINES".
+    pub fn skip_openlines(mut self, value: impl Into<GetRequestSkipOpenlines>) -> Self {
+        self.skip_openlines = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -92,40 +155,54 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "avatar": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<GetResponseItemAvatar>,
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<GetResponseItemChat>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date_last_activity": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_last_activity: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "date_update": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "has_reminder": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_reminder: Option<bool>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "last_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<GetResponseItemMessage>,
+    /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "pinned": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "unread": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<bool>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseItemUser>,
     /// Keys not declared in the spec, kept as received.
@@ -200,9 +277,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemAvatar {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -225,63 +305,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemChat {
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "background_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_id: Option<i64>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "contains_collaber": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contains_collaber: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "date_create": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "entity_data_1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
+    /// Wire name "entity_data_2": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
+    /// Wire name "entity_data_3": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
+    /// Wire name "entity_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<GetResponseItemChatEntityLink>,
+    /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "manager_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub manager_list: ::serde_json::Value,
+    /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// Wire name "mute_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mute_list: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
+    /// Wire name "parent_chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_chat_id: Option<i64>,
+    /// Wire name "parent_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_message_id: Option<i64>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<GetResponseItemChatPermissions>,
+    /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
+    /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<GetResponseItemChatRestrictions>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "text_field_enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "user_counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -392,12 +499,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemChatEntityLink {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -421,17 +531,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemChatPermissions {
+    /// Wire name "can_post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_post: Option<String>,
+    /// Wire name "manage_messages": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_messages: Option<String>,
+    /// Wire name "manage_settings": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_settings: Option<String>,
+    /// Wire name "manage_ui": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_ui: Option<String>,
+    /// Wire name "manage_users_add": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_add: Option<String>,
+    /// Wire name "manage_users_delete": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -476,23 +593,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatPermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemChatRestrictions {
+    /// Wire name "avatar": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<bool>,
+    /// Wire name "call": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
+    /// Wire name "extend": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<bool>,
+    /// Wire name "leave": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "leave_owner": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_owner: Option<bool>,
+    /// Wire name "mute": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
+    /// Wire name "rename": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rename: Option<bool>,
+    /// Wire name "send": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<bool>,
+    /// Wire name "user_list": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -546,24 +673,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatRestrictions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatRestrictions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemMessage {
+    /// Wire name "attach": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "file": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "sticker": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticker: Option<i64>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "uuid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -617,47 +753,63 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemUser {
-    /// Format: `date-time`.
+    /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "idle": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -751,6 +903,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY".
+///
+/// Build the request with `HideRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-hide.html>.
 pub async fn hide(
     client: &::bitrix24_runtime::Client,
@@ -763,12 +919,37 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct HideRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: HideRequestDialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl HideRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<HideRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for HideRequest {
@@ -804,6 +985,8 @@ impl ::bitrix24_runtime::Method for HideRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -816,43 +999,175 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "CAN_MANAGE_MESSAGES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CAN_MANAGE_MESSAGES", skip_serializing_if = "Option::is_none")]
     pub can_manage_messages: Option<ListRequestCanManageMessages>,
+    /// Wire name "GET_ORIGINAL_TEXT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "GET_ORIGINAL_TEXT", skip_serializing_if = "Option::is_none")]
     pub get_original_text: Option<ListRequestGetOriginalText>,
-    /// Format: `date-time`.
+    /// Wire name "LAST_MESSAGE_DATE": string (`date-time`), optional.
     #[serde(rename = "LAST_MESSAGE_DATE", skip_serializing_if = "Option::is_none")]
     pub last_message_date: Option<String>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "OFFSET": integer, optional.
     #[serde(rename = "OFFSET", skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "ONLY_CHANNEL": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ONLY_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub only_channel: Option<ListRequestOnlyChannel>,
+    /// Wire name "ONLY_COPILOT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ONLY_COPILOT", skip_serializing_if = "Option::is_none")]
     pub only_copilot: Option<ListRequestOnlyCopilot>,
+    /// Wire name "PARSE_TEXT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "PARSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub parse_text: Option<ListRequestParseText>,
+    /// Wire name "SKIP_CHAT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_CHAT", skip_serializing_if = "Option::is_none")]
     pub skip_chat: Option<ListRequestSkipChat>,
+    /// Wire name "SKIP_DIALOG": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_DIALOG", skip_serializing_if = "Option::is_none")]
     pub skip_dialog: Option<ListRequestSkipDialog>,
+    /// Wire name "SKIP_OPENLINES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub skip_openlines: Option<ListRequestSkipOpenlines>,
+    /// Wire name "SKIP_UNDISTRIBUTED_OPENLINES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SKIP_UNDISTRIBUTED_OPENLINES",
         skip_serializing_if = "Option::is_none"
     )]
     pub skip_undistributed_openlines: Option<ListRequestSkipUndistributedOpenlines>,
+    /// Wire name "UNREAD_ONLY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "UNREAD_ONLY", skip_serializing_if = "Option::is_none")]
     pub unread_only: Option<ListRequestUnreadOnly>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CAN_MANAGE_MESSAGES".
+    pub fn can_manage_messages(
+        mut self,
+        value: impl Into<ListRequestCanManageMessages>,
+    ) -> Self {
+        self.can_manage_messages = Some(value.into());
+        self
+    }
+    /// Sets "GET_ORIGINAL_TEXT".
+    pub fn get_original_text(
+        mut self,
+        value: impl Into<ListRequestGetOriginalText>,
+    ) -> Self {
+        self.get_original_text = Some(value.into());
+        self
+    }
+    /// Sets "LAST_MESSAGE_DATE".
+    pub fn last_message_date(mut self, value: impl Into<String>) -> Self {
+        self.last_message_date = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "ONLY_CHANNEL".
+    pub fn only_channel(mut self, value: impl Into<ListRequestOnlyChannel>) -> Self {
+        self.only_channel = Some(value.into());
+        self
+    }
+    /// Sets "ONLY_COPILOT".
+    pub fn only_copilot(mut self, value: impl Into<ListRequestOnlyCopilot>) -> Self {
+        self.only_copilot = Some(value.into());
+        self
+    }
+    /// Sets "PARSE_TEXT".
+    pub fn parse_text(mut self, value: impl Into<ListRequestParseText>) -> Self {
+        self.parse_text = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_CHAT".
+    pub fn skip_chat(mut self, value: impl Into<ListRequestSkipChat>) -> Self {
+        self.skip_chat = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_DIALOG".
+    pub fn skip_dialog(mut self, value: impl Into<ListRequestSkipDialog>) -> Self {
+        self.skip_dialog = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_OPENLINES".
+    pub fn skip_openlines(mut self, value: impl Into<ListRequestSkipOpenlines>) -> Self {
+        self.skip_openlines = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_UNDISTRIBUTED_OPENLINES".
+    pub fn skip_undistributed_openlines(
+        mut self,
+        value: impl Into<ListRequestSkipUndistributedOpenlines>,
+    ) -> Self {
+        self.skip_undistributed_openlines = Some(value.into());
+        self
+    }
+    /// Sets "UNREAD_ONLY".
+    pub fn unread_only(mut self, value: impl Into<ListRequestUnreadOnly>) -> Self {
+        self.unread_only = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -937,15 +1252,21 @@ pub type ListRequestUnreadOnly = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.recent.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "copilot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copilot: Option<ListResponseCopilot>,
+    /// Wire name "hasMore": boolean, optional.
     #[serde(rename = "hasMore", skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// Wire name "hasMorePages": boolean, optional.
     #[serde(rename = "hasMorePages", skip_serializing_if = "Option::is_none")]
     pub has_more_pages: Option<bool>,
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ListResponseItemsItem>>,
+    /// Wire name "messagesAutoDeleteConfigs": any JSON, optional.
     #[serde(
         rename = "messagesAutoDeleteConfigs",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -990,16 +1311,21 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseCopilot {
+    /// Wire name "chats": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub chats: ::serde_json::Value,
+    /// Wire name "messages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub messages: ::serde_json::Value,
+    /// Wire name "recommendedRoles": any JSON, optional.
     #[serde(
         rename = "recommendedRoles",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub recommended_roles: ::serde_json::Value,
+    /// Wire name "roles": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub roles: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1030,42 +1356,57 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilot);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItem {
+    /// Wire name "avatar": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<ListResponseItemsItemAvatar>,
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<ListResponseItemsItemChat>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date_last_activity": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_last_activity: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "date_update": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "has_reminder": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_reminder: Option<bool>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "last_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "lines": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<ListResponseItemsItemLines>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<ListResponseItemsItemMessage>,
+    /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "pinned": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "unread": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<bool>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ListResponseItemsItemUser>,
     /// Keys not declared in the spec, kept as received.
@@ -1143,9 +1484,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemAvatar {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1168,61 +1512,87 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemChat {
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "background_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_id: Option<i64>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "contains_collaber": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contains_collaber: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "date_create": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "entity_data_1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
+    /// Wire name "entity_data_2": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
+    /// Wire name "entity_data_3": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
+    /// Wire name "entity_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<ListResponseItemsItemChatEntityLink>,
+    /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "manager_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub manager_list: ::serde_json::Value,
+    /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// Wire name "mute_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mute_list: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
+    /// Wire name "parent_chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_chat_id: Option<i64>,
+    /// Wire name "parent_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_message_id: Option<i64>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<ListResponseItemsItemChatPermissions>,
+    /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
+    /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<ListResponseItemsItemChatRestrictions>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "text_field_enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "user_counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1330,12 +1700,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemChatEntityLink {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1359,17 +1732,24 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemChatPermissions {
+    /// Wire name "can_post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_post: Option<String>,
+    /// Wire name "manage_messages": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_messages: Option<String>,
+    /// Wire name "manage_settings": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_settings: Option<String>,
+    /// Wire name "manage_ui": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_ui: Option<String>,
+    /// Wire name "manage_users_add": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_add: Option<String>,
+    /// Wire name "manage_users_delete": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1414,23 +1794,33 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatPermissions {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemChatRestrictions {
+    /// Wire name "avatar": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<bool>,
+    /// Wire name "call": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
+    /// Wire name "extend": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<bool>,
+    /// Wire name "leave": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "leave_owner": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_owner: Option<bool>,
+    /// Wire name "mute": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
+    /// Wire name "rename": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rename: Option<bool>,
+    /// Wire name "send": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<bool>,
+    /// Wire name "user_list": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -1484,12 +1874,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatRestrictions 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatRestrictions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemLines {
-    /// Format: `date-time`.
+    /// Wire name "date_create": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "status": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1518,24 +1911,33 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemLines);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemMessage {
+    /// Wire name "attach": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "file": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "sticker": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticker: Option<i64>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "uuid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1589,67 +1991,90 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItemUser {
-    /// Format: `date-time`.
+    /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "avatar_hr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "bot_data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_data: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "idle": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phones: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "website": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1780,6 +2205,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY", "ACCESS_ERROR".
+///
+/// Build the request with `PinRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-pin.html>.
 pub async fn pin(
     client: &::bitrix24_runtime::Client,
@@ -1792,14 +2221,48 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PinRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: PinRequestDialogId,
+    /// Wire name "PIN": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<PinRequestPin>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PinRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<PinRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            pin: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PIN".
+    pub fn pin(mut self, value: impl Into<PinRequestPin>) -> Self {
+        self.pin = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PinRequest {
@@ -1836,6 +2299,10 @@ impl ::bitrix24_runtime::Method for PinRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY".
+///
+/// Build the request with `UnreadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-unread.html>.
 pub async fn unread(
     client: &::bitrix24_runtime::Client,
@@ -1848,14 +2315,48 @@ pub async fn unread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-unread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnreadRequest {
+    /// Wire name "ACTION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<UnreadRequestAction>,
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: UnreadRequestDialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnreadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<UnreadRequestDialogId>) -> Self {
+        Self {
+            action: Default::default(),
+            dialog_id: dialog_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<UnreadRequestAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnreadRequest {

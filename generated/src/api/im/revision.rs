@@ -8,6 +8,8 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-revision-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-revision-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -40,15 +61,21 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `im.revision.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "desktop": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop: Option<i64>,
+    /// Wire name "im_revision_mobile": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub im_revision_mobile: Option<i64>,
+    /// Wire name "mobile": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<i64>,
+    /// Wire name "rest": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rest: Option<i64>,
+    /// Wire name "web": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web: Option<i64>,
     /// Keys not declared in the spec, kept as received.

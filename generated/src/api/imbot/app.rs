@@ -10,6 +10,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "IFRAME_HTTPS", "HASH_ERROR", "PARAMS_ERROR", "LANG_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -22,31 +26,42 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-register.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "BOT_ID": any JSON, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_id: ::serde_json::Value,
+    /// Wire name "CODE": any JSON, optional.
     #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "CONTEXT": any JSON, optional.
     #[serde(rename = "CONTEXT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub context: ::serde_json::Value,
+    /// Wire name "EXTRANET_SUPPORT": any JSON, optional.
     #[serde(
         rename = "EXTRANET_SUPPORT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub extranet_support: ::serde_json::Value,
+    /// Wire name "ICON_FILE": any JSON, optional.
     #[serde(rename = "ICON_FILE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon_file: ::serde_json::Value,
+    /// Wire name "IFRAME_POPUP": any JSON, optional.
     #[serde(
         rename = "IFRAME_POPUP",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_popup: ::serde_json::Value,
+    /// Wire name "JS_METHOD": any JSON, optional.
     #[serde(rename = "JS_METHOD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_method: ::serde_json::Value,
+    /// Wire name "JS_PARAM": any JSON, optional.
     #[serde(rename = "JS_PARAM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_param: ::serde_json::Value,
+    /// Wire name "LANG": any JSON, optional.
     #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "LIVECHAT_SUPPORT": any JSON, optional.
     #[serde(
         rename = "LIVECHAT_SUPPORT",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -55,6 +70,74 @@ pub struct RegisterRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bot_id = value.into();
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.code = value.into();
+        self
+    }
+    /// Sets "CONTEXT".
+    pub fn context(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.context = value.into();
+        self
+    }
+    /// Sets "EXTRANET_SUPPORT".
+    pub fn extranet_support(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extranet_support = value.into();
+        self
+    }
+    /// Sets "ICON_FILE".
+    pub fn icon_file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.icon_file = value.into();
+        self
+    }
+    /// Sets "IFRAME_POPUP".
+    pub fn iframe_popup(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iframe_popup = value.into();
+        self
+    }
+    /// Sets "JS_METHOD".
+    pub fn js_method(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.js_method = value.into();
+        self
+    }
+    /// Sets "JS_PARAM".
+    pub fn js_param(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.js_param = value.into();
+        self
+    }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.lang = value.into();
+        self
+    }
+    /// Sets "LIVECHAT_SUPPORT".
+    pub fn livechat_support(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.livechat_support = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -128,6 +211,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_APP_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -140,12 +227,37 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "APP_ID": any JSON, optional.
     #[serde(rename = "APP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub app_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "APP_ID".
+    pub fn app_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.app_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
@@ -180,6 +292,10 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_APP_ID_ERROR", "APP_ID_ERROR", "IFRAME_HTTPS", "WRONG_REQUEST".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -192,43 +308,57 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "APP_ID": any JSON, required.
     #[serde(rename = "APP_ID")]
     pub app_id: ::serde_json::Value,
+    /// Wire name "CONTEXT": any JSON, optional.
     #[serde(rename = "CONTEXT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub context: ::serde_json::Value,
+    /// Wire name "EXTRANET_SUPPORT": any JSON, optional.
     #[serde(
         rename = "EXTRANET_SUPPORT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub extranet_support: ::serde_json::Value,
+    /// Wire name "HASH": any JSON, optional.
     #[serde(rename = "HASH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub hash: ::serde_json::Value,
+    /// Wire name "ICON_FILE": any JSON, optional.
     #[serde(rename = "ICON_FILE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub icon_file: ::serde_json::Value,
+    /// Wire name "IFRAME": any JSON, optional.
     #[serde(rename = "IFRAME", skip_serializing_if = "::serde_json::Value::is_null")]
     pub iframe: ::serde_json::Value,
+    /// Wire name "IFRAME_HEIGHT": any JSON, optional.
     #[serde(
         rename = "IFRAME_HEIGHT",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_height: ::serde_json::Value,
+    /// Wire name "IFRAME_POPUP": any JSON, optional.
     #[serde(
         rename = "IFRAME_POPUP",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_popup: ::serde_json::Value,
+    /// Wire name "IFRAME_WIDTH": any JSON, optional.
     #[serde(
         rename = "IFRAME_WIDTH",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iframe_width: ::serde_json::Value,
+    /// Wire name "JS_METHOD": any JSON, optional.
     #[serde(rename = "JS_METHOD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_method: ::serde_json::Value,
+    /// Wire name "JS_PARAM": any JSON, optional.
     #[serde(rename = "JS_PARAM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub js_param: ::serde_json::Value,
+    /// Wire name "LANG": any JSON, optional.
     #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "LIVECHAT_SUPPORT": any JSON, optional.
     #[serde(
         rename = "LIVECHAT_SUPPORT",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -237,6 +367,99 @@ pub struct UpdateRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(app_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            context: Default::default(),
+            extranet_support: Default::default(),
+            hash: Default::default(),
+            icon_file: Default::default(),
+            iframe: Default::default(),
+            iframe_height: Default::default(),
+            iframe_popup: Default::default(),
+            iframe_width: Default::default(),
+            js_method: Default::default(),
+            js_param: Default::default(),
+            lang: Default::default(),
+            livechat_support: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CONTEXT".
+    pub fn context(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.context = value.into();
+        self
+    }
+    /// Sets "EXTRANET_SUPPORT".
+    pub fn extranet_support(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extranet_support = value.into();
+        self
+    }
+    /// Sets "HASH".
+    pub fn hash(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.hash = value.into();
+        self
+    }
+    /// Sets "ICON_FILE".
+    pub fn icon_file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.icon_file = value.into();
+        self
+    }
+    /// Sets "IFRAME".
+    pub fn iframe(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iframe = value.into();
+        self
+    }
+    /// Sets "IFRAME_HEIGHT".
+    pub fn iframe_height(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iframe_height = value.into();
+        self
+    }
+    /// Sets "IFRAME_POPUP".
+    pub fn iframe_popup(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iframe_popup = value.into();
+        self
+    }
+    /// Sets "IFRAME_WIDTH".
+    pub fn iframe_width(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iframe_width = value.into();
+        self
+    }
+    /// Sets "JS_METHOD".
+    pub fn js_method(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.js_method = value.into();
+        self
+    }
+    /// Sets "JS_PARAM".
+    pub fn js_param(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.js_param = value.into();
+        self
+    }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.lang = value.into();
+        self
+    }
+    /// Sets "LIVECHAT_SUPPORT".
+    pub fn livechat_support(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.livechat_support = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

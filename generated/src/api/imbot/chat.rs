@@ -19,6 +19,10 @@ pub mod user;
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "INVALID_FORMAT", "BOT_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -32,33 +36,121 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "AVATAR": string, optional.
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    ///
+    /// Allowed values: "RED", "GREEN", "MINT", "LIGHT_BLUE", "DARK_BLUE", "PURPLE", "AQUA", "PINK", "LIME", "BROWN", "AZURE", "KHAKI", and 4 more.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<AddRequestColor>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "OPEN", "CHAT".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+    /// Wire name "USERS": any JSON, optional.
     #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AVATAR".
+    pub fn avatar(mut self, value: impl Into<String>) -> Self {
+        self.avatar = Some(value.into());
+        self
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "COLOR".
+    pub fn color(mut self, value: impl Into<AddRequestColor>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "USERS".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -136,6 +228,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "AUTHORIZE_ERROR", "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -149,14 +245,39 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY_ID": string, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: String,
+    /// Wire name "ENTITY_TYPE": string, required.
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_id: impl Into<String>, entity_type: impl Into<String>) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -181,7 +302,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imbot.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -214,6 +337,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "ACCESS_ERROR", "WRONG_REQUEST", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `LeaveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn leave(
@@ -227,16 +354,53 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct LeaveRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LeaveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
@@ -281,6 +445,10 @@ impl ::bitrix24_runtime::Method for LeaveRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "DIALOG_ID_EMPTY".
+///
+/// Build the request with `SendTypingRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn send_typing(
@@ -294,16 +462,55 @@ pub async fn send_typing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendTypingRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: SendTypingRequestDialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendTypingRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<SendTypingRequestDialogId>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            client_id: Default::default(),
+            dialog_id: dialog_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
@@ -348,6 +555,10 @@ impl ::bitrix24_runtime::Method for SendTypingRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "USER_ID_EMPTY", "WRONG_REQUEST", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `SetManagerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_manager(
@@ -361,20 +572,68 @@ pub async fn set_manager(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetManagerRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "IS_MANAGER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_MANAGER", skip_serializing_if = "Option::is_none")]
     pub is_manager: Option<SetManagerRequestIsManager>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetManagerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            is_manager: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "IS_MANAGER".
+    pub fn is_manager(mut self, value: impl Into<SetManagerRequestIsManager>) -> Self {
+        self.is_manager = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
@@ -427,6 +686,10 @@ impl ::bitrix24_runtime::Method for SetManagerRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "USER_ID_EMPTY", "ACCESS_ERROR", "WRONG_REQUEST", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `SetOwnerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_owner(
@@ -440,18 +703,57 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetOwnerRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetOwnerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
@@ -500,6 +802,10 @@ impl ::bitrix24_runtime::Method for SetOwnerRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "ACCESS_DENIED", "ACCESS_ERROR", "AVATAR_ERROR", "WRONG_REQUEST", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `UpdateAvatarRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_avatar(
@@ -513,18 +819,57 @@ pub async fn update_avatar(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateAvatarRequest {
+    /// Wire name "AVATAR": string, required.
     #[serde(rename = "AVATAR")]
     pub avatar: String,
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateAvatarRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(avatar: impl Into<String>, chat_id: impl Into<i64>) -> Self {
+        Self {
+            avatar: avatar.into(),
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
@@ -574,6 +919,10 @@ impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "ACCESS_ERROR", "WRONG_COLOR", "WRONG_REQUEST", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `UpdateColorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_color(
@@ -587,18 +936,62 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateColorRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COLOR": string, required.
+    ///
+    /// Allowed values: "RED", "GREEN", "MINT", "LIGHT_BLUE", "DARK_BLUE", "PURPLE", "AQUA", "PINK", "LIME", "BROWN", "AZURE", "KHAKI", and 4 more.
     #[serde(rename = "COLOR")]
     pub color: UpdateColorRequestColor,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateColorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        chat_id: impl Into<i64>,
+        color: impl Into<UpdateColorRequestColor>,
+    ) -> Self {
+        Self {
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            color: color.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
@@ -649,6 +1042,10 @@ impl ::bitrix24_runtime::Method for UpdateColorRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "TITLE_EMPTY", "ACCESS_ERROR", "BOT_ID_ERROR", "APP_ID_ERROR".
+///
+/// Build the request with `UpdateTitleRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_title(
@@ -662,18 +1059,57 @@ pub async fn update_title(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateTitleRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateTitleRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, title: impl Into<String>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {

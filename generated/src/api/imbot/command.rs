@@ -11,6 +11,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "COMMAND_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_EMPTY", "MESSAGE_EMPTY", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR", "KEYBOARD_OVERSIZE", "MENU_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `AnswerRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn answer(
@@ -24,30 +28,110 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AnswerRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COMMAND": string, required.
     #[serde(rename = "COMMAND")]
     pub command: String,
+    /// Wire name "COMMAND_ID": integer, required.
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Wire name "SYSTEM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AnswerRequestSystem>,
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AnswerRequestUrlPreview>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        command: impl Into<String>,
+        command_id: impl Into<i64>,
+        message: impl Into<String>,
+        message_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            attach: Default::default(),
+            client_id: Default::default(),
+            command: command.into(),
+            command_id: command_id.into(),
+            keyboard: Default::default(),
+            menu: Default::default(),
+            message: message.into(),
+            message_id: message_id.into(),
+            system: Default::default(),
+            url_preview: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "MENU".
+    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.menu = value.into();
+        self
+    }
+    /// Sets "SYSTEM".
+    pub fn system(mut self, value: impl Into<AnswerRequestSystem>) -> Self {
+        self.system = Some(value.into());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<AnswerRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
@@ -132,6 +216,10 @@ impl ::bitrix24_runtime::Method for AnswerRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "EVENT_COMMAND_ADD_ERROR", "COMMAND_ERROR", "BOT_ID_ERROR", "APP_ID_ERROR", "LANG_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn register(
@@ -145,26 +233,97 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "BOT_ID": integer, required.
     #[serde(rename = "BOT_ID")]
     pub bot_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COMMAND": string, required.
     #[serde(rename = "COMMAND")]
     pub command: String,
+    /// Wire name "COMMON": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "COMMON", skip_serializing_if = "Option::is_none")]
     pub common: Option<RegisterRequestCommon>,
+    /// Wire name "EVENT_COMMAND_ADD": string, required.
     #[serde(rename = "EVENT_COMMAND_ADD")]
     pub event_command_add: String,
+    /// Wire name "EXTRANET_SUPPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "EXTRANET_SUPPORT", skip_serializing_if = "Option::is_none")]
     pub extranet_support: Option<RegisterRequestExtranetSupport>,
+    /// Wire name "HIDDEN": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "HIDDEN", skip_serializing_if = "Option::is_none")]
     pub hidden: Option<RegisterRequestHidden>,
+    /// Wire name "LANG": array of object, required.
     #[serde(rename = "LANG")]
     pub lang: Vec<RegisterRequestLangItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bot_id: impl Into<i64>,
+        command: impl Into<String>,
+        event_command_add: impl Into<String>,
+        lang: impl IntoIterator<Item = impl Into<RegisterRequestLangItem>>,
+    ) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            client_id: Default::default(),
+            command: command.into(),
+            common: Default::default(),
+            event_command_add: event_command_add.into(),
+            extranet_support: Default::default(),
+            hidden: Default::default(),
+            lang: lang.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "COMMON".
+    pub fn common(mut self, value: impl Into<RegisterRequestCommon>) -> Self {
+        self.common = Some(value.into());
+        self
+    }
+    /// Sets "EXTRANET_SUPPORT".
+    pub fn extranet_support(
+        mut self,
+        value: impl Into<RegisterRequestExtranetSupport>,
+    ) -> Self {
+        self.extranet_support = Some(value.into());
+        self
+    }
+    /// Sets "HIDDEN".
+    pub fn hidden(mut self, value: impl Into<RegisterRequestHidden>) -> Self {
+        self.hidden = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -220,16 +379,48 @@ pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
 pub type RegisterRequestHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestLangItem {
+    /// Wire name "LANGUAGE_ID": string, required.
     #[serde(rename = "LANGUAGE_ID")]
     pub language_id: String,
+    /// Wire name "PARAMS": string, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<String>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestLangItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            language_id: language_id.into(),
+            params: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<String>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
@@ -276,6 +467,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "COMMAND_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn unregister(
@@ -289,14 +484,44 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COMMAND_ID": integer, required.
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(command_id: impl Into<i64>) -> Self {
+        Self {
+            client_id: Default::default(),
+            command_id: command_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
@@ -337,6 +562,10 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "COMMAND_ID_ERROR", "APP_ID_ERROR", "EVENT_COMMAND_ADD_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -350,16 +579,51 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COMMAND_ID": integer, required.
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        command_id: impl Into<i64>,
+        fields: impl Into<UpdateRequestFields>,
+    ) -> Self {
+        Self {
+            client_id: Default::default(),
+            command_id: command_id.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -385,20 +649,79 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "COMMAND": string, optional.
     #[serde(rename = "COMMAND", skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// Wire name "EVENT_COMMAND_ADD": string, optional.
     #[serde(rename = "EVENT_COMMAND_ADD", skip_serializing_if = "Option::is_none")]
     pub event_command_add: Option<String>,
+    /// Wire name "EXTRANET_SUPPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "EXTRANET_SUPPORT", skip_serializing_if = "Option::is_none")]
     pub extranet_support: Option<UpdateRequestFieldsExtranetSupport>,
+    /// Wire name "HIDDEN": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "HIDDEN", skip_serializing_if = "Option::is_none")]
     pub hidden: Option<UpdateRequestFieldsHidden>,
+    /// Wire name "LANG": array of object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
     pub lang: Option<Vec<UpdateRequestFieldsLangItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "COMMAND".
+    pub fn command(mut self, value: impl Into<String>) -> Self {
+        self.command = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_COMMAND_ADD".
+    pub fn event_command_add(mut self, value: impl Into<String>) -> Self {
+        self.event_command_add = Some(value.into());
+        self
+    }
+    /// Sets "EXTRANET_SUPPORT".
+    pub fn extranet_support(
+        mut self,
+        value: impl Into<UpdateRequestFieldsExtranetSupport>,
+    ) -> Self {
+        self.extranet_support = Some(value.into());
+        self
+    }
+    /// Sets "HIDDEN".
+    pub fn hidden(mut self, value: impl Into<UpdateRequestFieldsHidden>) -> Self {
+        self.hidden = Some(value.into());
+        self
+    }
+    /// Sets "LANG".
+    pub fn lang(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLangItem>>,
+    ) -> Self {
+        self.lang = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -433,16 +756,48 @@ pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsLangItem {
+    /// Wire name "LANGUAGE_ID": string, required.
     #[serde(rename = "LANGUAGE_ID")]
     pub language_id: String,
+    /// Wire name "PARAMS": string, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<String>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsLangItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            language_id: language_id.into(),
+            params: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<String>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {

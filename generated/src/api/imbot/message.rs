@@ -11,6 +11,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "DIALOG_ID_EMPTY", "MESSAGE_EMPTY", "ATTACH_OVERSIZE", "ATTACH_ERROR", "KEYBOARD_ERROR", "KEYBOARD_OVERSIZE", "MENU_ERROR", "MENU_OVERSIZE", "WRONG_REQUEST".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -24,34 +28,142 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "DIALOG_ID": string, optional.
+    ///
+    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<AddRequestDialogId>,
+    /// Wire name "FROM_USER_ID": integer, optional.
     #[serde(rename = "FROM_USER_ID", skip_serializing_if = "Option::is_none")]
     pub from_user_id: Option<i64>,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "SKIP_CONNECTOR": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub skip_connector: Option<AddRequestSkipConnector>,
+    /// Wire name "SYSTEM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
+    /// Wire name "TO_USER_ID": integer, optional.
     #[serde(rename = "TO_USER_ID", skip_serializing_if = "Option::is_none")]
     pub to_user_id: Option<i64>,
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            attach: Default::default(),
+            bot_id: Default::default(),
+            client_id: Default::default(),
+            dialog_id: Default::default(),
+            from_user_id: Default::default(),
+            keyboard: Default::default(),
+            menu: Default::default(),
+            message: message.into(),
+            skip_connector: Default::default(),
+            system: Default::default(),
+            to_user_id: Default::default(),
+            url_preview: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<AddRequestDialogId>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Sets "FROM_USER_ID".
+    pub fn from_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.from_user_id = Some(value.into());
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "MENU".
+    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.menu = value.into();
+        self
+    }
+    /// Sets "SKIP_CONNECTOR".
+    pub fn skip_connector(mut self, value: impl Into<AddRequestSkipConnector>) -> Self {
+        self.skip_connector = Some(value.into());
+        self
+    }
+    /// Sets "SYSTEM".
+    pub fn system(mut self, value: impl Into<AddRequestSystem>) -> Self {
+        self.system = Some(value.into());
+        self
+    }
+    /// Sets "TO_USER_ID".
+    pub fn to_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.to_user_id = Some(value.into());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<AddRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -144,6 +256,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -157,18 +273,64 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "COMPLETE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "COMPLETE", skip_serializing_if = "Option::is_none")]
     pub complete: Option<DeleteRequestComplete>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: Default::default(),
+            client_id: Default::default(),
+            complete: Default::default(),
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "COMPLETE".
+    pub fn complete(mut self, value: impl Into<DeleteRequestComplete>) -> Self {
+        self.complete = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -216,6 +378,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_ERROR", "WITHOUT_CHANGES".
+///
+/// Build the request with `LikeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-like.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn like(
@@ -229,18 +395,64 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct LikeRequest {
+    /// Wire name "ACTION": string, optional.
+    ///
+    /// Allowed values: "auto", "plus", "minus".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<LikeRequestAction>,
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LikeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            action: Default::default(),
+            bot_id: Default::default(),
+            client_id: Default::default(),
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<LikeRequestAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for LikeRequest {
@@ -288,6 +500,10 @@ impl ::bitrix24_runtime::Method for LikeRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_ERROR", "ATTACH_ERROR", "ATTACH_OVERSIZE", "KEYBOARD_ERROR", "KEYBOARD_OVERSIZE", "menu_ERROR", "MENU_OVERSIZE", "CANT_EDIT_MESSAGE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -301,28 +517,114 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "BOT_ID": integer, optional.
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Wire name "SKIP_CONNECTOR": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_CONNECTOR", skip_serializing_if = "Option::is_none")]
     pub skip_connector: Option<UpdateRequestSkipConnector>,
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            attach: Default::default(),
+            bot_id: Default::default(),
+            client_id: Default::default(),
+            keyboard: Default::default(),
+            menu: Default::default(),
+            message: Default::default(),
+            message_id: message_id.into(),
+            skip_connector: Default::default(),
+            url_preview: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "BOT_ID".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "MENU".
+    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.menu = value.into();
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_CONNECTOR".
+    pub fn skip_connector(
+        mut self,
+        value: impl Into<UpdateRequestSkipConnector>,
+    ) -> Self {
+        self.skip_connector = Some(value.into());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<UpdateRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT", "NOT_ACTIVE_LINE", "IMCONNECTOR_NO_CORRECT_PROVIDER".
+///
+/// Build the request with `MessagesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-delete-messages.html>.
 pub async fn messages(
     client: &::bitrix24_runtime::Client,
@@ -20,16 +24,47 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-delete-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequest {
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<MessagesRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+        messages: impl IntoIterator<Item = impl Into<MessagesRequestMessagesItem>>,
+    ) -> Self {
+        Self {
+            connector: connector.into(),
+            line: line.into(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
@@ -56,16 +91,56 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<MessagesRequestMessagesItemChat>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<MessagesRequestMessagesItemMessage>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<MessagesRequestMessagesItemUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<MessagesRequestMessagesItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "message".
+    pub fn message(
+        mut self,
+        value: impl Into<MessagesRequestMessagesItemMessage>,
+    ) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "user".
+    pub fn user(mut self, value: impl Into<MessagesRequestMessagesItemUser>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
@@ -89,11 +164,34 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
+    /// Wire name "id": string, required.
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemChat {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
@@ -111,11 +209,34 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
+    /// Wire name "id": string, required.
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemMessage {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
@@ -133,11 +254,34 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
+    /// Wire name "id": string, required.
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemUser {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
@@ -156,9 +300,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 /// The `result` of `imconnector.delete.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponse {
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<MessagesResponseData>,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -181,7 +328,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseData {
+    /// Wire name "RESULT": array of object, optional.
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<MessagesResponseDataResultItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -203,15 +352,21 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
+    /// Wire name "ERRORS": any JSON, optional.
     #[serde(rename = "ERRORS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub errors: ::serde_json::Value,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<MessagesResponseDataResultItemChat>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<MessagesResponseDataResultItemMessage>,
+    /// Wire name "user": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -244,9 +399,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -273,13 +431,18 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
+    /// Wire name "date": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
+    /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Keys not declared in the spec, kept as received.

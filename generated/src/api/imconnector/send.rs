@@ -11,6 +11,10 @@ pub mod status;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT", "NOT_ACTIVE_LINE", "IMCONNECTOR_NO_CORRECT_PROVIDER", "IMCONNECTOR_NOT_SPECIFIED_CORRECT_COMMAND".
+///
+/// Build the request with `MessagesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-messages.html>.
 pub async fn messages(
     client: &::bitrix24_runtime::Client,
@@ -23,16 +27,47 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequest {
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<MessagesRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+        messages: impl IntoIterator<Item = impl Into<MessagesRequestMessagesItem>>,
+    ) -> Self {
+        Self {
+            connector: connector.into(),
+            line: line.into(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
@@ -59,16 +94,56 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<MessagesRequestMessagesItemChat>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<MessagesRequestMessagesItemMessage>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<MessagesRequestMessagesItemUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<MessagesRequestMessagesItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "message".
+    pub fn message(
+        mut self,
+        value: impl Into<MessagesRequestMessagesItemMessage>,
+    ) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "user".
+    pub fn user(mut self, value: impl Into<MessagesRequestMessagesItemUser>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
@@ -92,15 +167,52 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
+    /// Wire name "id": string, required.
     pub id: String,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemChat {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: Default::default(),
+            url: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
@@ -120,22 +232,77 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
+    /// Wire name "date": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
+    /// Wire name "disable_crm": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_crm: Option<String>,
+    /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemMessage {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "date".
+    pub fn date(mut self, value: impl Into<i64>) -> Self {
+        self.date = Some(value.into());
+        self
+    }
+    /// Sets "disable_crm".
+    pub fn disable_crm(mut self, value: impl Into<String>) -> Self {
+        self.disable_crm = Some(value.into());
+        self
+    }
+    /// Sets "files".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
@@ -166,27 +333,106 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": string, required.
     pub id: String,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Wire name "picture": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "skip_phone_validate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemUser {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            email: Default::default(),
+            gender: Default::default(),
+            id: id.into(),
+            last_name: Default::default(),
+            name: Default::default(),
+            phone: Default::default(),
+            picture: Default::default(),
+            skip_phone_validate: Default::default(),
+            url: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "last_name".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "picture".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "skip_phone_validate".
+    pub fn skip_phone_validate(mut self, value: impl Into<String>) -> Self {
+        self.skip_phone_validate = Some(value.into());
+        self
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
@@ -237,9 +483,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponse {
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<MessagesResponseData>,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -262,7 +511,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseData {
+    /// Wire name "RESULT": array of object, optional.
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<MessagesResponseDataResultItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -284,19 +535,27 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
+    /// Wire name "ERRORS": any JSON, optional.
     #[serde(rename = "ERRORS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub errors: ::serde_json::Value,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<MessagesResponseDataResultItemChat>,
+    /// Wire name "extra": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<MessagesResponseDataResultItemExtra>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<MessagesResponseDataResultItemMessage>,
+    /// Wire name "session": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<MessagesResponseDataResultItemSession>,
+    /// Wire name "user": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -336,11 +595,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -369,9 +632,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemExtra {
+    /// Wire name "disable_tracker": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_tracker: Option<String>,
+    /// Wire name "skip_phone_validate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -398,13 +664,18 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
+    /// Wire name "date": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub date: ::serde_json::Value,
+    /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -435,9 +706,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MessagesResponseDataResultItemSession {
+    /// Wire name "CHAT_ID": string, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.

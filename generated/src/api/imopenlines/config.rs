@@ -17,6 +17,8 @@ pub mod path;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -29,12 +31,37 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -51,60 +78,111 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestParams {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestParamsActive>,
+    /// Wire name "AUTO_CLOSE_BOT_ID": integer, optional.
     #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<i64>,
+    /// Wire name "AUTO_CLOSE_FORM_ID": integer, optional.
     #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<i64>,
+    /// Wire name "AUTO_CLOSE_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
     #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<AddRequestParamsAutoCloseRule>,
+    /// Wire name "AUTO_CLOSE_TEXT": string, optional.
     #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
+    /// Wire name "AUTO_CLOSE_TIME": integer, optional.
     #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<i64>,
+    /// Wire name "AUTO_EXPIRE_TIME": integer, optional.
     #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<i64>,
+    /// Wire name "CATEGORY_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<AddRequestParamsCategoryEnable>,
+    /// Wire name "CATEGORY_ID": integer, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
+    /// Wire name "CHECK_AVAILABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<AddRequestParamsCheckAvailable>,
+    /// Wire name "CLOSE_BOT_ID": integer, optional.
     #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<i64>,
+    /// Wire name "CLOSE_FORM_ID": integer, optional.
     #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<i64>,
+    /// Wire name "CLOSE_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
     #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<AddRequestParamsCloseRule>,
+    /// Wire name "CLOSE_TEXT": string, optional.
     #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
+    /// Wire name "CONFIRM_CLOSE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<AddRequestParamsConfirmClose>,
+    /// Wire name "CRM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<AddRequestParamsCrm>,
+    /// Wire name "CRM_CHAT_TRACKER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<AddRequestParamsCrmChatTracker>,
+    /// Wire name "CRM_CREATE": string, optional.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
+    /// Wire name "CRM_CREATE_SECOND": string, optional.
     #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
+    /// Wire name "CRM_CREATE_THIRD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<AddRequestParamsCrmCreateThird>,
+    /// Wire name "CRM_FORWARD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<AddRequestParamsCrmForward>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "CRM_TRANSFER_CHANGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<AddRequestParamsCrmTransferChange>,
+    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
     #[serde(
         rename = "DEFAULT_OPERATOR_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_operator_data: ::serde_json::Value,
+    /// Wire name "FULL_CLOSE_TIME": integer, optional.
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<i64>,
+    /// Wire name "IGNORE_WELCOME_FORM_RESPONSIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
         skip_serializing_if = "Option::is_none"
@@ -112,141 +190,763 @@ pub struct AddRequestParams {
     pub ignore_welcome_form_responsible: Option<
         AddRequestParamsIgnoreWelcomeFormResponsible,
     >,
+    /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<AddRequestParamsKpiCheckOperatorActivity>,
+    /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<AddRequestParamsKpiFirstAnswerAlert>,
+    /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FIRST_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_first_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FIRST_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
+    /// Wire name "KPI_FIRST_ANSWER_TIME": integer, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<i64>,
+    /// Wire name "KPI_FURTHER_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<AddRequestParamsKpiFurtherAnswerAlert>,
+    /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FURTHER_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_further_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FURTHER_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_TIME": integer, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<i64>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "LINE_NAME": string, optional.
     #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
+    /// Wire name "MAX_CHAT": integer, optional.
     #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<i64>,
+    /// Wire name "NO_ANSWER_BOT_ID": integer, optional.
     #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<i64>,
+    /// Wire name "NO_ANSWER_FORM_ID": integer, optional.
     #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<i64>,
+    /// Wire name "NO_ANSWER_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
     #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<AddRequestParamsNoAnswerRule>,
+    /// Wire name "NO_ANSWER_TEXT": string, optional.
     #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
+    /// Wire name "NO_ANSWER_TIME": integer, optional.
     #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<i64>,
+    /// Wire name "OPERATOR_DATA": string, optional.
+    ///
+    /// Allowed values: "profile", "queue", "hide".
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<AddRequestParamsOperatorData>,
+    /// Wire name "QUEUE": any JSON, optional.
     #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE_TIME": integer, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<i64>,
+    /// Wire name "QUEUE_TYPE": string, optional.
+    ///
+    /// Allowed values: "evenly", "strictly", "all".
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<AddRequestParamsQueueType>,
+    /// Wire name "QUICK_ANSWERS_IBLOCK_ID": integer, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<i64>,
+    /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<AddRequestParamsSendWelcomeEachSession>,
+    /// Wire name "SESSION_PRIORITY": integer, optional.
     #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<i64>,
+    /// Wire name "TEMPORARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<AddRequestParamsTemporary>,
+    /// Wire name "TYPE_MAX_CHAT": string, optional.
+    ///
+    /// Allowed values: "answered", "answered_new", "closed".
     #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<AddRequestParamsTypeMaxChat>,
+    /// Wire name "USE_WELCOME_FORM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<AddRequestParamsUseWelcomeForm>,
+    /// Wire name "VOTE_BEFORE_FINISH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<AddRequestParamsVoteBeforeFinish>,
+    /// Wire name "VOTE_CLOSING_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<AddRequestParamsVoteClosingDelay>,
+    /// Wire name "VOTE_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<AddRequestParamsVoteMessage>,
+    /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
+    /// Wire name "VOTE_TIME_LIMIT": integer, optional.
     #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<i64>,
+    /// Wire name "WATCH_TYPING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<AddRequestParamsWatchTyping>,
+    /// Wire name "WELCOME_BOT_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<AddRequestParamsWelcomeBotEnable>,
+    /// Wire name "WELCOME_BOT_ID": integer, optional.
     #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<i64>,
+    /// Wire name "WELCOME_BOT_JOIN": string, optional.
+    ///
+    /// Allowed values: "first", "always".
     #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<AddRequestParamsWelcomeBotJoin>,
+    /// Wire name "WELCOME_BOT_LEFT": string, optional.
+    ///
+    /// Allowed values: "queue", "close".
     #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<AddRequestParamsWelcomeBotLeft>,
+    /// Wire name "WELCOME_BOT_TIME": integer, optional.
     #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<i64>,
+    /// Wire name "WELCOME_FORM_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<AddRequestParamsWelcomeFormDelay>,
+    /// Wire name "WELCOME_FORM_ID": integer, optional.
     #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<i64>,
+    /// Wire name "WELCOME_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<AddRequestParamsWelcomeMessage>,
+    /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
     #[serde(
         rename = "WORKTIME_DAYOFF",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF_BOT_ID": integer, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<i64>,
+    /// Wire name "WORKTIME_DAYOFF_FORM_ID": integer, optional.
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<i64>,
+    /// Wire name "WORKTIME_DAYOFF_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
     #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<AddRequestParamsWorktimeDayoffRule>,
+    /// Wire name "WORKTIME_DAYOFF_TEXT": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
+    /// Wire name "WORKTIME_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<AddRequestParamsWorktimeEnable>,
+    /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_HOLIDAYS": string, optional.
     #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
     pub worktime_holidays: Option<String>,
+    /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
+    /// Wire name "WORKTIME_TO": string, optional.
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestParamsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_BOT_ID".
+    pub fn auto_close_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_FORM_ID".
+    pub fn auto_close_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_RULE".
+    pub fn auto_close_rule(
+        mut self,
+        value: impl Into<AddRequestParamsAutoCloseRule>,
+    ) -> Self {
+        self.auto_close_rule = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TEXT".
+    pub fn auto_close_text(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_text = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TIME".
+    pub fn auto_close_time(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_time = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_EXPIRE_TIME".
+    pub fn auto_expire_time(mut self, value: impl Into<i64>) -> Self {
+        self.auto_expire_time = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ENABLE".
+    pub fn category_enable(
+        mut self,
+        value: impl Into<AddRequestParamsCategoryEnable>,
+    ) -> Self {
+        self.category_enable = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "CHECK_AVAILABLE".
+    pub fn check_available(
+        mut self,
+        value: impl Into<AddRequestParamsCheckAvailable>,
+    ) -> Self {
+        self.check_available = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_BOT_ID".
+    pub fn close_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_FORM_ID".
+    pub fn close_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_RULE".
+    pub fn close_rule(mut self, value: impl Into<AddRequestParamsCloseRule>) -> Self {
+        self.close_rule = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_TEXT".
+    pub fn close_text(mut self, value: impl Into<String>) -> Self {
+        self.close_text = Some(value.into());
+        self
+    }
+    /// Sets "CONFIRM_CLOSE".
+    pub fn confirm_close(
+        mut self,
+        value: impl Into<AddRequestParamsConfirmClose>,
+    ) -> Self {
+        self.confirm_close = Some(value.into());
+        self
+    }
+    /// Sets "CRM".
+    pub fn crm(mut self, value: impl Into<AddRequestParamsCrm>) -> Self {
+        self.crm = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CHAT_TRACKER".
+    pub fn crm_chat_tracker(
+        mut self,
+        value: impl Into<AddRequestParamsCrmChatTracker>,
+    ) -> Self {
+        self.crm_chat_tracker = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE".
+    pub fn crm_create(mut self, value: impl Into<String>) -> Self {
+        self.crm_create = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_SECOND".
+    pub fn crm_create_second(mut self, value: impl Into<String>) -> Self {
+        self.crm_create_second = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_THIRD".
+    pub fn crm_create_third(
+        mut self,
+        value: impl Into<AddRequestParamsCrmCreateThird>,
+    ) -> Self {
+        self.crm_create_third = Some(value.into());
+        self
+    }
+    /// Sets "CRM_FORWARD".
+    pub fn crm_forward(mut self, value: impl Into<AddRequestParamsCrmForward>) -> Self {
+        self.crm_forward = Some(value.into());
+        self
+    }
+    /// Sets "CRM_SOURCE".
+    pub fn crm_source(mut self, value: impl Into<String>) -> Self {
+        self.crm_source = Some(value.into());
+        self
+    }
+    /// Sets "CRM_TRANSFER_CHANGE".
+    pub fn crm_transfer_change(
+        mut self,
+        value: impl Into<AddRequestParamsCrmTransferChange>,
+    ) -> Self {
+        self.crm_transfer_change = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_OPERATOR_DATA".
+    pub fn default_operator_data(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.default_operator_data = value.into();
+        self
+    }
+    /// Sets "FULL_CLOSE_TIME".
+    pub fn full_close_time(mut self, value: impl Into<i64>) -> Self {
+        self.full_close_time = Some(value.into());
+        self
+    }
+    /// Sets "IGNORE_WELCOME_FORM_RESPONSIBLE".
+    pub fn ignore_welcome_form_responsible(
+        mut self,
+        value: impl Into<AddRequestParamsIgnoreWelcomeFormResponsible>,
+    ) -> Self {
+        self.ignore_welcome_form_responsible = Some(value.into());
+        self
+    }
+    /// Sets "KPI_CHECK_OPERATOR_ACTIVITY".
+    pub fn kpi_check_operator_activity(
+        mut self,
+        value: impl Into<AddRequestParamsKpiCheckOperatorActivity>,
+    ) -> Self {
+        self.kpi_check_operator_activity = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_ALERT".
+    pub fn kpi_first_answer_alert(
+        mut self,
+        value: impl Into<AddRequestParamsKpiFirstAnswerAlert>,
+    ) -> Self {
+        self.kpi_first_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_LIST".
+    pub fn kpi_first_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_first_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TEXT".
+    pub fn kpi_first_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_first_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TIME".
+    pub fn kpi_first_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.kpi_first_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_ALERT".
+    pub fn kpi_further_answer_alert(
+        mut self,
+        value: impl Into<AddRequestParamsKpiFurtherAnswerAlert>,
+    ) -> Self {
+        self.kpi_further_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_LIST".
+    pub fn kpi_further_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_further_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TEXT".
+    pub fn kpi_further_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_further_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TIME".
+    pub fn kpi_further_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.kpi_further_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "LANGUAGE_ID".
+    pub fn language_id(mut self, value: impl Into<String>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
+    /// Sets "LINE_NAME".
+    pub fn line_name(mut self, value: impl Into<String>) -> Self {
+        self.line_name = Some(value.into());
+        self
+    }
+    /// Sets "MAX_CHAT".
+    pub fn max_chat(mut self, value: impl Into<i64>) -> Self {
+        self.max_chat = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_BOT_ID".
+    pub fn no_answer_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_FORM_ID".
+    pub fn no_answer_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_form_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_RULE".
+    pub fn no_answer_rule(
+        mut self,
+        value: impl Into<AddRequestParamsNoAnswerRule>,
+    ) -> Self {
+        self.no_answer_rule = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TEXT".
+    pub fn no_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TIME".
+    pub fn no_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "OPERATOR_DATA".
+    pub fn operator_data(
+        mut self,
+        value: impl Into<AddRequestParamsOperatorData>,
+    ) -> Self {
+        self.operator_data = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE".
+    pub fn queue(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.queue = value.into();
+        self
+    }
+    /// Sets "QUEUE_TIME".
+    pub fn queue_time(mut self, value: impl Into<i64>) -> Self {
+        self.queue_time = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE_TYPE".
+    pub fn queue_type(mut self, value: impl Into<AddRequestParamsQueueType>) -> Self {
+        self.queue_type = Some(value.into());
+        self
+    }
+    /// Sets "QUICK_ANSWERS_IBLOCK_ID".
+    pub fn quick_answers_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.quick_answers_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "SEND_WELCOME_EACH_SESSION".
+    pub fn send_welcome_each_session(
+        mut self,
+        value: impl Into<AddRequestParamsSendWelcomeEachSession>,
+    ) -> Self {
+        self.send_welcome_each_session = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_PRIORITY".
+    pub fn session_priority(mut self, value: impl Into<i64>) -> Self {
+        self.session_priority = Some(value.into());
+        self
+    }
+    /// Sets "TEMPORARY".
+    pub fn temporary(mut self, value: impl Into<AddRequestParamsTemporary>) -> Self {
+        self.temporary = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_MAX_CHAT".
+    pub fn type_max_chat(
+        mut self,
+        value: impl Into<AddRequestParamsTypeMaxChat>,
+    ) -> Self {
+        self.type_max_chat = Some(value.into());
+        self
+    }
+    /// Sets "USE_WELCOME_FORM".
+    pub fn use_welcome_form(
+        mut self,
+        value: impl Into<AddRequestParamsUseWelcomeForm>,
+    ) -> Self {
+        self.use_welcome_form = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_BEFORE_FINISH".
+    pub fn vote_before_finish(
+        mut self,
+        value: impl Into<AddRequestParamsVoteBeforeFinish>,
+    ) -> Self {
+        self.vote_before_finish = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_CLOSING_DELAY".
+    pub fn vote_closing_delay(
+        mut self,
+        value: impl Into<AddRequestParamsVoteClosingDelay>,
+    ) -> Self {
+        self.vote_closing_delay = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE".
+    pub fn vote_message(
+        mut self,
+        value: impl Into<AddRequestParamsVoteMessage>,
+    ) -> Self {
+        self.vote_message = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_DISLIKE".
+    pub fn vote_message_1_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_LIKE".
+    pub fn vote_message_1_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_TEXT".
+    pub fn vote_message_1_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_DISLIKE".
+    pub fn vote_message_2_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_LIKE".
+    pub fn vote_message_2_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_TEXT".
+    pub fn vote_message_2_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_TIME_LIMIT".
+    pub fn vote_time_limit(mut self, value: impl Into<i64>) -> Self {
+        self.vote_time_limit = Some(value.into());
+        self
+    }
+    /// Sets "WATCH_TYPING".
+    pub fn watch_typing(
+        mut self,
+        value: impl Into<AddRequestParamsWatchTyping>,
+    ) -> Self {
+        self.watch_typing = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ENABLE".
+    pub fn welcome_bot_enable(
+        mut self,
+        value: impl Into<AddRequestParamsWelcomeBotEnable>,
+    ) -> Self {
+        self.welcome_bot_enable = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ID".
+    pub fn welcome_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_JOIN".
+    pub fn welcome_bot_join(
+        mut self,
+        value: impl Into<AddRequestParamsWelcomeBotJoin>,
+    ) -> Self {
+        self.welcome_bot_join = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_LEFT".
+    pub fn welcome_bot_left(
+        mut self,
+        value: impl Into<AddRequestParamsWelcomeBotLeft>,
+    ) -> Self {
+        self.welcome_bot_left = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_TIME".
+    pub fn welcome_bot_time(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_bot_time = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_DELAY".
+    pub fn welcome_form_delay(
+        mut self,
+        value: impl Into<AddRequestParamsWelcomeFormDelay>,
+    ) -> Self {
+        self.welcome_form_delay = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_ID".
+    pub fn welcome_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_form_id = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE".
+    pub fn welcome_message(
+        mut self,
+        value: impl Into<AddRequestParamsWelcomeMessage>,
+    ) -> Self {
+        self.welcome_message = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE_TEXT".
+    pub fn welcome_message_text(mut self, value: impl Into<String>) -> Self {
+        self.welcome_message_text = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF".
+    pub fn worktime_dayoff(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.worktime_dayoff = value.into();
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_BOT_ID".
+    pub fn worktime_dayoff_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.worktime_dayoff_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_FORM_ID".
+    pub fn worktime_dayoff_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.worktime_dayoff_form_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_RULE".
+    pub fn worktime_dayoff_rule(
+        mut self,
+        value: impl Into<AddRequestParamsWorktimeDayoffRule>,
+    ) -> Self {
+        self.worktime_dayoff_rule = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_TEXT".
+    pub fn worktime_dayoff_text(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_text = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_ENABLE".
+    pub fn worktime_enable(
+        mut self,
+        value: impl Into<AddRequestParamsWorktimeEnable>,
+    ) -> Self {
+        self.worktime_enable = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_FROM".
+    pub fn worktime_from(mut self, value: impl Into<String>) -> Self {
+        self.worktime_from = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_HOLIDAYS".
+    pub fn worktime_holidays(mut self, value: impl Into<String>) -> Self {
+        self.worktime_holidays = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_TIMEZONE".
+    pub fn worktime_timezone(mut self, value: impl Into<String>) -> Self {
+        self.worktime_timezone = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_TO".
+    pub fn worktime_to(mut self, value: impl Into<String>) -> Self {
+        self.worktime_to = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
@@ -596,6 +1296,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -608,12 +1312,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(config_id: impl Into<i64>) -> Self {
+        Self {
+            config_id: config_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -648,6 +1375,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CONFIG_ID_EMPTY".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -660,16 +1391,57 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+    /// Wire name "SHOW_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SHOW_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub show_offline: Option<GetRequestShowOffline>,
+    /// Wire name "WITH_QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WITH_QUEUE", skip_serializing_if = "Option::is_none")]
     pub with_queue: Option<GetRequestWithQueue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(config_id: impl Into<i64>) -> Self {
+        Self {
+            config_id: config_id.into(),
+            show_offline: Default::default(),
+            with_queue: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "SHOW_OFFLINE".
+    pub fn show_offline(mut self, value: impl Into<GetRequestShowOffline>) -> Self {
+        self.show_offline = Some(value.into());
+        self
+    }
+    /// Sets "WITH_QUEUE".
+    pub fn with_queue(mut self, value: impl Into<GetRequestWithQueue>) -> Self {
+        self.with_queue = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -699,229 +1471,380 @@ pub type GetRequestWithQueue = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.config.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseActive>,
+    /// Wire name "AGREEMENT_ID": string, optional.
     #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
+    /// Wire name "AGREEMENT_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetResponseAgreementMessage>,
+    /// Wire name "AUTO_CLOSE_BOT_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_FORM_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_RULE": string, optional.
     #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
+    /// Wire name "AUTO_CLOSE_TEXT": string, optional.
     #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
+    /// Wire name "AUTO_CLOSE_TIME": string, optional.
     #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
+    /// Wire name "AUTO_EXPIRE_TIME": string, optional.
     #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
+    /// Wire name "CATEGORY_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetResponseCategoryEnable>,
+    /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
+    /// Wire name "CHECK_AVAILABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetResponseCheckAvailable>,
+    /// Wire name "CLOSE_BOT_ID": string, optional.
     #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
+    /// Wire name "CLOSE_FORM_ID": string, optional.
     #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
+    /// Wire name "CLOSE_RULE": string, optional.
     #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
+    /// Wire name "CLOSE_TEXT": string, optional.
     #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
+    /// Wire name "CONFIRM_CLOSE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetResponseConfirmClose>,
+    /// Wire name "CRM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetResponseCrm>,
+    /// Wire name "CRM_CHAT_TRACKER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetResponseCrmChatTracker>,
+    /// Wire name "CRM_CREATE": string, optional.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
+    /// Wire name "CRM_CREATE_SECOND": string, optional.
     #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
+    /// Wire name "CRM_CREATE_THIRD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetResponseCrmCreateThird>,
+    /// Wire name "CRM_FORWARD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetResponseCrmForward>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "CRM_TRANSFER_CHANGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseCrmTransferChange>,
+    /// Wire name "DATE_CREATE": any JSON, optional.
     #[serde(
         rename = "DATE_CREATE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create: ::serde_json::Value,
+    /// Wire name "DATE_MODIFY": any JSON, optional.
     #[serde(
         rename = "DATE_MODIFY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify: ::serde_json::Value,
+    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
     #[serde(
         rename = "DEFAULT_OPERATOR_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_operator_data: ::serde_json::Value,
+    /// Wire name "FULL_CLOSE_TIME": string, optional.
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IGNORE_WELCOME_FORM_RESPONSIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<GetResponseIgnoreWelcomeFormResponsible>,
+    /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<GetResponseKpiCheckOperatorActivity>,
+    /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseKpiFirstAnswerAlert>,
+    /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FIRST_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_first_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FIRST_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
+    /// Wire name "KPI_FIRST_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseKpiFurtherAnswerAlert>,
+    /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FURTHER_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_further_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FURTHER_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "LINE_NAME": string, optional.
     #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
+    /// Wire name "MAX_CHAT": string, optional.
     #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
+    /// Wire name "MODIFY_USER_ID": string, optional.
     #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
+    /// Wire name "NO_ANSWER_BOT_ID": string, optional.
     #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
+    /// Wire name "NO_ANSWER_FORM_ID": string, optional.
     #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
+    /// Wire name "NO_ANSWER_RULE": string, optional.
     #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
+    /// Wire name "NO_ANSWER_TEXT": string, optional.
     #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
+    /// Wire name "NO_ANSWER_TIME": string, optional.
     #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
+    /// Wire name "OPERATOR_DATA": string, optional.
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
+    /// Wire name "QUEUE": any JSON, optional.
     #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE_FULL": object, optional.
     #[serde(rename = "QUEUE_FULL", skip_serializing_if = "Option::is_none")]
     pub queue_full: Option<GetResponseQueueFull>,
+    /// Wire name "QUEUE_ONLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "QUEUE_ONLINE", skip_serializing_if = "Option::is_none")]
     pub queue_online: Option<GetResponseQueueOnline>,
+    /// Wire name "QUEUE_TIME": string, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
+    /// Wire name "QUEUE_TYPE": string, optional.
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
+    /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetResponseQueueUsersFields>,
+    /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
+    /// Wire name "SEND_NOTIFICATION_EMPTY_QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<GetResponseSendNotificationEmptyQueue>,
+    /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<GetResponseSendWelcomeEachSession>,
+    /// Wire name "SESSION_PRIORITY": string, optional.
     #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
+    /// Wire name "TEMPORARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetResponseTemporary>,
+    /// Wire name "TYPE_MAX_CHAT": string, optional.
     #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
+    /// Wire name "USE_WELCOME_FORM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetResponseUseWelcomeForm>,
+    /// Wire name "VOTE_BEFORE_FINISH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetResponseVoteBeforeFinish>,
+    /// Wire name "VOTE_CLOSING_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetResponseVoteClosingDelay>,
+    /// Wire name "VOTE_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetResponseVoteMessage>,
+    /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
+    /// Wire name "VOTE_TIME_LIMIT": string, optional.
     #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
+    /// Wire name "WATCH_TYPING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetResponseWatchTyping>,
+    /// Wire name "WELCOME_BOT_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetResponseWelcomeBotEnable>,
+    /// Wire name "WELCOME_BOT_ID": string, optional.
     #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
+    /// Wire name "WELCOME_BOT_JOIN": string, optional.
     #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
+    /// Wire name "WELCOME_BOT_LEFT": string, optional.
     #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
+    /// Wire name "WELCOME_BOT_TIME": string, optional.
     #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
+    /// Wire name "WELCOME_FORM_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetResponseWelcomeFormDelay>,
+    /// Wire name "WELCOME_FORM_ID": string, optional.
     #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
+    /// Wire name "WELCOME_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetResponseWelcomeMessage>,
+    /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
     #[serde(
         rename = "WORKTIME_DAYOFF",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF_BOT_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_FORM_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_RULE": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_TEXT": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
+    /// Wire name "WORKTIME_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetResponseWorktimeEnable>,
+    /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_HOLIDAYS": any JSON, optional.
     #[serde(
         rename = "WORKTIME_HOLIDAYS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_holidays: ::serde_json::Value,
+    /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
+    /// Wire name "WORKTIME_TO": string, optional.
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseXmlId>,
     /// Keys not declared in the spec, kept as received.
@@ -1258,21 +2181,36 @@ pub type GetResponseKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 pub type GetResponseKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseQueueFull {
+    /// Wire name "DEPARTMENT_ID": string, optional.
     #[serde(rename = "DEPARTMENT_ID", skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "USER_AVATAR": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseQueueFullUserAvatar>,
+    /// Wire name "USER_AVATAR_ID": string, optional.
     #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
+    /// Wire name "USER_ID": string, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Wire name "USER_NAME": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseQueueFullUserName>,
+    /// Wire name "USER_WORK_POSITION": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueFullUserWorkPosition>,
     /// Keys not declared in the spec, kept as received.
@@ -1331,13 +2269,24 @@ pub type GetResponseQueueFullUserWorkPosition = super::super::enums::StringNull;
 pub type GetResponseQueueOnline = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseQueueUsersFields {
+    /// Wire name "USER_AVATAR": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseQueueUsersFieldsUserAvatar>,
+    /// Wire name "USER_AVATAR_ID": string, optional.
     #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
+    /// Wire name "USER_NAME": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseQueueUsersFieldsUserName>,
+    /// Wire name "USER_WORK_POSITION": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueUsersFieldsUserWorkPosition>,
     /// Keys not declared in the spec, kept as received.
@@ -1414,6 +2363,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1426,14 +2379,44 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(config_id: impl Into<i64>) -> Self {
+        Self {
+            config_id: config_id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "IM_NOT_INSTALLED", "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-dialog-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +24,61 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "SESSION_ID": integer, optional.
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
+    /// Wire name "USER_CODE": string, optional.
     #[serde(rename = "USER_CODE", skip_serializing_if = "Option::is_none")]
     pub user_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+        self.dialog_id = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_ID".
+    pub fn session_id(mut self, value: impl Into<i64>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+    /// Sets "USER_CODE".
+    pub fn user_code(mut self, value: impl Into<String>) -> Self {
+        self.user_code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -58,83 +105,120 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imopenlines.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "background_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_id: Option<i64>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date_create": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "dialog_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "disk_folder_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_folder_id: Option<i64>,
+    /// Wire name "entity_data_1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
+    /// Wire name "entity_data_2": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
+    /// Wire name "entity_data_3": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
+    /// Wire name "entity_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<GetResponseEntityLink>,
+    /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "is_new": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
+    /// Wire name "last_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "last_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<i64>,
+    /// Wire name "last_message_views": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
+    /// Wire name "manager_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub manager_list: ::serde_json::Value,
+    /// Wire name "marked_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
+    /// Wire name "message_count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
+    /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// Wire name "mute_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mute_list: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
+    /// Wire name "parent_chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_chat_id: Option<i64>,
+    /// Wire name "parent_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_message_id: Option<i64>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<GetResponsePermissions>,
+    /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
+    /// Wire name "readed_list": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readed_list: Option<Vec<GetResponseReadedListItem>>,
+    /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<GetResponseRestrictions>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "text_field_enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "unread_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread_id: Option<i64>,
+    /// Wire name "user_counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -275,12 +359,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseEntityLink {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -304,11 +391,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseLastMessageViews {
+    /// Wire name "count_of_viewers": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count_of_viewers: Option<i64>,
+    /// Wire name "first_viewers": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_viewers: Option<Vec<GetResponseLastMessageViewsFirstViewersItem>>,
+    /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -337,12 +428,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseLastMessageViewsFirstViewersItem {
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -371,17 +465,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViewsFirstViewer
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViewsFirstViewersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponsePermissions {
+    /// Wire name "can_post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_post: Option<String>,
+    /// Wire name "manage_messages": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_messages: Option<String>,
+    /// Wire name "manage_settings": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_settings: Option<String>,
+    /// Wire name "manage_ui": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_ui: Option<String>,
+    /// Wire name "manage_users_add": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_add: Option<String>,
+    /// Wire name "manage_users_delete": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -426,14 +527,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseReadedListItem {
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -464,23 +569,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseRestrictions {
+    /// Wire name "avatar": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<bool>,
+    /// Wire name "call": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
+    /// Wire name "extend": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<bool>,
+    /// Wire name "leave": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "leave_owner": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_owner: Option<bool>,
+    /// Wire name "mute": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
+    /// Wire name "rename": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rename: Option<bool>,
+    /// Wire name "send": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<bool>,
+    /// Wire name "user_list": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
     /// Keys not declared in the spec, kept as received.

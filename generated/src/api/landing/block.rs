@@ -25,6 +25,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "CARD_NOT_FOUND".
+///
+/// Build the request with `AddcardRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 pub async fn addcard(
     client: &::bitrix24_runtime::Client,
@@ -37,18 +41,66 @@ pub async fn addcard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddcardRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "content": string, required.
     pub content: String,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "selector": string, required.
     pub selector: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddcardRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        content: impl Into<String>,
+        lid: impl Into<i64>,
+        selector: impl Into<String>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            content: content.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            selector: selector.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
@@ -103,6 +155,10 @@ impl ::bitrix24_runtime::Method for AddcardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "ACCESS_DENIED", "BAD_ANCHOR".
+///
+/// Build the request with `ChangeAnchorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 pub async fn change_anchor(
     client: &::bitrix24_runtime::Client,
@@ -115,17 +171,62 @@ pub async fn change_anchor(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ChangeAnchorRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": string, required.
     pub data: String,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ChangeAnchorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<String>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
@@ -176,6 +277,10 @@ impl ::bitrix24_runtime::Method for ChangeAnchorRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "NODES_NOT_FOUND", "TYPE_ERROR".
+///
+/// Build the request with `ChangeNodeNameRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 pub async fn change_node_name(
     client: &::bitrix24_runtime::Client,
@@ -188,17 +293,62 @@ pub async fn change_node_name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ChangeNodeNameRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ChangeNodeNameRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<::serde_json::Value>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
@@ -250,6 +400,10 @@ impl ::bitrix24_runtime::Method for ChangeNodeNameRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "CARD_NOT_FOUND".
+///
+/// Build the request with `ClonecardRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 pub async fn clonecard(
     client: &::bitrix24_runtime::Client,
@@ -262,17 +416,62 @@ pub async fn clonecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ClonecardRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "selector": string, required.
     pub selector: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ClonecardRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        lid: impl Into<i64>,
+        selector: impl Into<String>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            selector: selector.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
@@ -324,6 +523,10 @@ impl ::bitrix24_runtime::Method for ClonecardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `GetContentFromRepositoryRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 pub async fn get_content_from_repository(
     client: &::bitrix24_runtime::Client,
@@ -336,11 +539,34 @@ pub async fn get_content_from_repository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetContentFromRepositoryRequest {
+    /// Wire name "code": string, required.
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetContentFromRepositoryRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
@@ -372,6 +598,10 @@ impl ::bitrix24_runtime::Method for GetContentFromRepositoryRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetbyidRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 pub async fn getbyid(
     client: &::bitrix24_runtime::Client,
@@ -384,15 +614,52 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetbyidRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetbyidRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetbyidRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
@@ -417,16 +684,53 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidRequestParams {
+    /// Wire name "deleted": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
+    /// Wire name "edit_mode": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<bool>,
+    /// Wire name "get_content": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_content: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetbyidRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "deleted".
+    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "edit_mode".
+    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
+        self.edit_mode = Some(value.into());
+        self
+    }
+    /// Sets "get_content".
+    pub fn get_content(mut self, value: impl Into<bool>) -> Self {
+        self.get_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
@@ -451,23 +755,33 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "content": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "css": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub css: Option<Vec<String>>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "js": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js: Option<Vec<String>>,
+    /// Wire name "lid": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
+    /// Wire name "meta": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<GetbyidResponseMeta>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -511,29 +825,42 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetbyidResponseMeta {
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DESIGNER_MODE": string, optional.
     #[serde(rename = "DESIGNER_MODE", skip_serializing_if = "Option::is_none")]
     pub designer_mode: Option<String>,
+    /// Wire name "FAVORITE_META": string, optional.
     #[serde(rename = "FAVORITE_META", skip_serializing_if = "Option::is_none")]
     pub favorite_meta: Option<String>,
+    /// Wire name "LANDING_TITLE": string, optional.
     #[serde(rename = "LANDING_TITLE", skip_serializing_if = "Option::is_none")]
     pub landing_title: Option<String>,
+    /// Wire name "LANDING_TPL_CODE": string, optional.
     #[serde(rename = "LANDING_TPL_CODE", skip_serializing_if = "Option::is_none")]
     pub landing_tpl_code: Option<String>,
+    /// Wire name "LID": string, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
+    /// Wire name "MODIFIED_BY_ID": string, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
+    /// Wire name "SITE_TPL_CODE": string, optional.
     #[serde(rename = "SITE_TPL_CODE", skip_serializing_if = "Option::is_none")]
     pub site_tpl_code: Option<String>,
+    /// Wire name "SITE_TYPE": string, optional.
     #[serde(rename = "SITE_TYPE", skip_serializing_if = "Option::is_none")]
     pub site_type: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -613,6 +940,10 @@ impl ::bitrix24_runtime::Method for GetbyidRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `GetcontentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 pub async fn getcontent(
     client: &::bitrix24_runtime::Client,
@@ -625,18 +956,64 @@ pub async fn getcontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetcontentRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "editMode": boolean, optional.
     #[serde(rename = "editMode", skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<bool>,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetcontentRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetcontentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            edit_mode: Default::default(),
+            lid: lid.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "editMode".
+    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
+        self.edit_mode = Some(value.into());
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetcontentRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
@@ -666,14 +1043,45 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
 ::bitrix24_runtime::loose_deserialize!(GetcontentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetcontentRequestParams {
+    /// Wire name "force_unactive": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force_unactive: Option<bool>,
+    /// Wire name "wrapper_show": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wrapper_show: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetcontentRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "force_unactive".
+    pub fn force_unactive(mut self, value: impl Into<bool>) -> Self {
+        self.force_unactive = Some(value.into());
+        self
+    }
+    /// Sets "wrapper_show".
+    pub fn wrapper_show(mut self, value: impl Into<bool>) -> Self {
+        self.wrapper_show = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
@@ -696,48 +1104,66 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
 
 /// The `result` of `landing.block.getcontent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetcontentResponse {
+    /// Wire name "access": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "anchor": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
+    /// Wire name "assetStrings": any JSON, optional.
     #[serde(
         rename = "assetStrings",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub asset_strings: ::serde_json::Value,
+    /// Wire name "content": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "content_ext": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_ext: Option<String>,
+    /// Wire name "css": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub css: ::serde_json::Value,
+    /// Wire name "designed": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub designed: Option<bool>,
+    /// Wire name "dynamicParams": any JSON, optional.
     #[serde(
         rename = "dynamicParams",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub dynamic_params: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "js": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub js: ::serde_json::Value,
+    /// Wire name "lang": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "manifest": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub manifest: ::serde_json::Value,
+    /// Wire name "php": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub php: Option<bool>,
+    /// Wire name "repoId": integer, optional.
     #[serde(rename = "repoId", skip_serializing_if = "Option::is_none")]
     pub repo_id: Option<i64>,
+    /// Wire name "requiredUserAction": any JSON, optional.
     #[serde(
         rename = "requiredUserAction",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub required_user_action: ::serde_json::Value,
+    /// Wire name "sections": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sections: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -831,6 +1257,10 @@ impl ::bitrix24_runtime::Method for GetcontentRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -843,15 +1273,52 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetlistRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetlistRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -876,16 +1343,53 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestParams {
+    /// Wire name "deleted": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
+    /// Wire name "edit_mode": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<bool>,
+    /// Wire name "get_content": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_content: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "deleted".
+    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "edit_mode".
+    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
+        self.edit_mode = Some(value.into());
+        self
+    }
+    /// Sets "get_content".
+    pub fn get_content(mut self, value: impl Into<bool>) -> Self {
+        self.get_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
@@ -912,23 +1416,33 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItem {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "content": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "css": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub css: Option<Vec<String>>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "js": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js: Option<Vec<String>>,
+    /// Wire name "lid": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
+    /// Wire name "meta": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<GetlistResponseItemMeta>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -972,25 +1486,36 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItemMeta {
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "LANDING_TITLE": string, optional.
     #[serde(rename = "LANDING_TITLE", skip_serializing_if = "Option::is_none")]
     pub landing_title: Option<String>,
+    /// Wire name "LANDING_TPL_CODE": string, optional.
     #[serde(rename = "LANDING_TPL_CODE", skip_serializing_if = "Option::is_none")]
     pub landing_tpl_code: Option<String>,
+    /// Wire name "LID": string, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
+    /// Wire name "MODIFIED_BY_ID": string, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
+    /// Wire name "SITE_TPL_CODE": string, optional.
     #[serde(rename = "SITE_TPL_CODE", skip_serializing_if = "Option::is_none")]
     pub site_tpl_code: Option<String>,
+    /// Wire name "SITE_TYPE": string, optional.
     #[serde(rename = "SITE_TYPE", skip_serializing_if = "Option::is_none")]
     pub site_type: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1064,6 +1589,10 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `GetmanifestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
@@ -1076,16 +1605,55 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetmanifestRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetmanifestRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
@@ -1113,12 +1681,37 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequestParams {
+    /// Wire name "edit_mode": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "edit_mode".
+    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
+        self.edit_mode = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
@@ -1136,29 +1729,42 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
 
 /// The `result` of `landing.block.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponse {
+    /// Wire name "assets": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assets: Option<GetmanifestResponseAssets>,
+    /// Wire name "attrs": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attrs: ::serde_json::Value,
+    /// Wire name "block": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block: Option<GetmanifestResponseBlock>,
+    /// Wire name "callbacks": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub callbacks: ::serde_json::Value,
+    /// Wire name "cards": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cards: ::serde_json::Value,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "menu": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "namespace": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Wire name "nodes": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub nodes: ::serde_json::Value,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "style": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub style: ::serde_json::Value,
+    /// Wire name "timestamp": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1221,15 +1827,21 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponseAssets {
+    /// Wire name "callbacks": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub callbacks: ::serde_json::Value,
+    /// Wire name "class": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<Vec<String>>,
+    /// Wire name "css": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub css: Option<Vec<String>>,
+    /// Wire name "ext": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<Vec<String>>,
+    /// Wire name "js": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -1262,13 +1874,18 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseAssets);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponseBlock {
+    /// Wire name "dynamic": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamic: Option<bool>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "section": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "subtype": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subtype: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1315,6 +1932,10 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `GetmanifestfileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 pub async fn getmanifestfile(
     client: &::bitrix24_runtime::Client,
@@ -1327,11 +1948,34 @@ pub async fn getmanifestfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestfileRequest {
+    /// Wire name "code": string, required.
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestfileRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
@@ -1350,19 +1994,27 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
 
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestfileResponse {
+    /// Wire name "assets": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub assets: ::serde_json::Value,
+    /// Wire name "attrs": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attrs: ::serde_json::Value,
+    /// Wire name "block": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub block: ::serde_json::Value,
+    /// Wire name "cards": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cards: ::serde_json::Value,
+    /// Wire name "menu": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
+    /// Wire name "nodes": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub nodes: ::serde_json::Value,
+    /// Wire name "style": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub style: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1411,6 +2063,10 @@ impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `GetrepositoryRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 pub async fn getrepository(
     client: &::bitrix24_runtime::Client,
@@ -1423,14 +2079,45 @@ pub async fn getrepository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetrepositoryRequest {
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "section": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetrepositoryRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(mut self, value: impl Into<String>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
@@ -1449,22 +2136,30 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
 
 /// The `result` of `landing.block.getrepository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetrepositoryResponse {
+    /// Wire name "app_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<GetrepositoryResponseItems>,
+    /// Wire name "meta": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub meta: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "new": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// Wire name "separator": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub separator: Option<bool>,
+    /// Wire name "specialType": string, optional.
     #[serde(rename = "specialType", skip_serializing_if = "Option::is_none")]
     pub special_type: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1515,42 +2210,60 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetrepositoryResponseItems {
+    /// Wire name "app_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "app_expired": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_expired: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "favorite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<bool>,
+    /// Wire name "favoriteMy": boolean, optional.
     #[serde(rename = "favoriteMy", skip_serializing_if = "Option::is_none")]
     pub favorite_my: Option<bool>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "namespace": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Wire name "new": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// Wire name "only_for_license": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub only_for_license: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "repo_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo_id: Option<i64>,
+    /// Wire name "requires_updates": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requires_updates: Option<bool>,
+    /// Wire name "restricted": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restricted: Option<bool>,
+    /// Wire name "section": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    /// Wire name "system": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
-    /// Wire name "type".
+    /// Wire name "type": any JSON, optional.
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
+    /// Wire name "version": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1642,6 +2355,10 @@ impl ::bitrix24_runtime::Method for GetrepositoryRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "CARD_NOT_FOUND".
+///
+/// Build the request with `RemovecardRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 pub async fn removecard(
     client: &::bitrix24_runtime::Client,
@@ -1654,17 +2371,62 @@ pub async fn removecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemovecardRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "selector": string, required.
     pub selector: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemovecardRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        lid: impl Into<i64>,
+        selector: impl Into<String>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            selector: selector.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
@@ -1716,6 +2478,10 @@ impl ::bitrix24_runtime::Method for RemovecardRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "ACCESS_DENIED", "INCORRECT_AFFECTED".
+///
+/// Build the request with `UpdateCardsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 pub async fn update_cards(
     client: &::bitrix24_runtime::Client,
@@ -1728,15 +2494,53 @@ pub async fn update_cards(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateCardsRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateCardsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<::serde_json::Value>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
@@ -1785,6 +2589,10 @@ impl ::bitrix24_runtime::Method for UpdateCardsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "TYPE_ERROR".
+///
+/// Build the request with `UpdateStylesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 pub async fn update_styles(
     client: &::bitrix24_runtime::Client,
@@ -1797,17 +2605,62 @@ pub async fn update_styles(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateStylesRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateStylesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<::serde_json::Value>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
@@ -1858,6 +2711,10 @@ impl ::bitrix24_runtime::Method for UpdateStylesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `UpdateattrsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 pub async fn updateattrs(
     client: &::bitrix24_runtime::Client,
@@ -1870,15 +2727,53 @@ pub async fn updateattrs(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateattrsRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateattrsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<::serde_json::Value>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
@@ -1926,6 +2821,10 @@ impl ::bitrix24_runtime::Method for UpdateattrsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `UpdatecontentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 pub async fn updatecontent(
     client: &::bitrix24_runtime::Client,
@@ -1938,19 +2837,71 @@ pub async fn updatecontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdatecontentRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "content": string, required.
     pub content: String,
+    /// Wire name "designed": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub designed: Option<bool>,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdatecontentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        content: impl Into<String>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            block: block.into(),
+            content: content.into(),
+            designed: Default::default(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "designed".
+    pub fn designed(mut self, value: impl Into<bool>) -> Self {
+        self.designed = Some(value.into());
+        self
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
@@ -2003,6 +2954,10 @@ impl ::bitrix24_runtime::Method for UpdatecontentRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "ACCESS_DENIED", "NODES_NOT_FOUND", "INCORRECT_AFFECTED".
+///
+/// Build the request with `UpdatenodesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 pub async fn updatenodes(
     client: &::bitrix24_runtime::Client,
@@ -2015,20 +2970,74 @@ pub async fn updatenodes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdatenodesRequest {
-    /// Wire name "additional".
+    /// Wire name "additional": object, optional.
     #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
     pub additional_2: Option<UpdatenodesRequestAdditional>,
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "data": any JSON, required.
     pub data: ::serde_json::Value,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdatenodesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        block: impl Into<i64>,
+        data: impl Into<::serde_json::Value>,
+        lid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            additional_2: Default::default(),
+            block: block.into(),
+            data: data.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "additional".
+    pub fn additional_2(
+        mut self,
+        value: impl Into<UpdatenodesRequestAdditional>,
+    ) -> Self {
+        self.additional_2 = Some(value.into());
+        self
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
@@ -2062,12 +3071,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdatenodesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdatenodesRequestAdditional {
+    /// Wire name "appendMenu": boolean, optional.
     #[serde(rename = "appendMenu", skip_serializing_if = "Option::is_none")]
     pub append_menu: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdatenodesRequestAdditional {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "appendMenu".
+    pub fn append_menu(mut self, value: impl Into<bool>) -> Self {
+        self.append_menu = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
@@ -2106,6 +3140,10 @@ impl ::bitrix24_runtime::Method for UpdatenodesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "BLOCK_NOT_FOUND", "FILE_ERROR".
+///
+/// Build the request with `UploadfileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 pub async fn uploadfile(
     client: &::bitrix24_runtime::Client,
@@ -2118,20 +3156,73 @@ pub async fn uploadfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadfileRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "ext": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UploadfileRequestParams>,
+    /// Wire name "picture": string, required.
     pub picture: String,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "temp": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadfileRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, picture: impl Into<String>) -> Self {
+        Self {
+            block: block.into(),
+            ext: Default::default(),
+            params: Default::default(),
+            picture: picture.into(),
+            scope: Default::default(),
+            temp: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ext".
+    pub fn ext(mut self, value: impl Into<String>) -> Self {
+        self.ext = Some(value.into());
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<UploadfileRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "temp".
+    pub fn temp(mut self, value: impl Into<bool>) -> Self {
+        self.temp = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
@@ -2164,16 +3255,53 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadfileRequestParams {
+    /// Wire name "height": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
+    /// Wire name "resize_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resize_type: Option<i64>,
+    /// Wire name "width": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadfileRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "resize_type".
+    pub fn resize_type(mut self, value: impl Into<i64>) -> Self {
+        self.resize_type = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
@@ -2198,9 +3326,12 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadfileResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "src": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// Keys not declared in the spec, kept as received.

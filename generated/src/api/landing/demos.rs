@@ -12,6 +12,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
@@ -24,12 +28,37 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequest {
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetListRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequest {
@@ -46,22 +75,77 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequestParams {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetListRequestParamsFilter>,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<GetListRequestParamsFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
@@ -92,51 +176,196 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequestParamsFilter {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LANG": any JSON, optional.
     #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "MANIFEST": any JSON, optional.
     #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub manifest: ::serde_json::Value,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
     #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "SHOW_IN_LIST": string, optional.
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "SITE_TEMPLATE_ID": string, optional.
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPL_TYPE": string, optional.
+    ///
+    /// Allowed values: "S", "P".
     #[serde(rename = "TPL_TYPE", skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<GetListRequestParamsFilterTplType>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetListRequestParamsFilterType>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "APP_CODE".
+    pub fn app_code(mut self, value: impl Into<String>) -> Self {
+        self.app_code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.lang = value.into();
+        self
+    }
+    /// Sets "MANIFEST".
+    pub fn manifest(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.manifest = value.into();
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW2X".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW3X".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_IN_LIST".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "SITE_TEMPLATE_ID".
+    pub fn site_template_id(mut self, value: impl Into<String>) -> Self {
+        self.site_template_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPL_TYPE".
+    pub fn tpl_type(
+        mut self,
+        value: impl Into<GetListRequestParamsFilterTplType>,
+    ) -> Self {
+        self.tpl_type = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<GetListRequestParamsFilterType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
@@ -225,46 +454,70 @@ pub type GetListRequestParamsFilterType = super::super::enums::PageStoreKnowledg
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LANG": any JSON, optional.
     #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "MANIFEST": any JSON, optional.
     #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub manifest: ::serde_json::Value,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
     #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "SHOW_IN_LIST": string, optional.
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "SITE_TEMPLATE_ID": string, optional.
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPL_TYPE": string, optional.
+    ///
+    /// Allowed values: "S", "P".
     #[serde(rename = "TPL_TYPE", skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<GetListResponseItemTplType>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetListResponseItemType>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -371,6 +624,10 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetPageListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 pub async fn get_page_list(
     client: &::bitrix24_runtime::Client,
@@ -383,15 +640,46 @@ pub async fn get_page_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPageListRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetPageListRequestFilter>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "type")]
     pub type_: GetPageListRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPageListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_: impl Into<GetPageListRequestType>) -> Self {
+        Self {
+            filter: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<GetPageListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
@@ -410,45 +698,168 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPageListRequestFilter {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
     #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<GetPageListRequestFilterData>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
     #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
     #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
     #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
     pub rest: Option<i64>,
+    /// Wire name "SECTION": array of string, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "SINGLETON": boolean, optional.
     #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": array of string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPageListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "APP_CODE".
+    pub fn app_code(mut self, value: impl Into<String>) -> Self {
+        self.app_code = Some(value.into());
+        self
+    }
+    /// Sets "AVAILABLE".
+    pub fn available(mut self, value: impl Into<bool>) -> Self {
+        self.available = Some(value.into());
+        self
+    }
+    /// Sets "DATA".
+    pub fn data(mut self, value: impl Into<GetPageListRequestFilterData>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "LOCK_DELETE".
+    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
+        self.lock_delete = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW2X".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW3X".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "PUBLICATION".
+    pub fn publication(mut self, value: impl Into<bool>) -> Self {
+        self.publication = Some(value.into());
+        self
+    }
+    /// Sets "REST".
+    pub fn rest(mut self, value: impl Into<i64>) -> Self {
+        self.rest = Some(value.into());
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "SINGLETON".
+    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
+        self.singleton = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.type_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
@@ -521,67 +932,256 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPageListRequestFilterData {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "disable_import": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_import: Option<String>,
+    /// Wire name "encoded": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "is_webform_page": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_webform_page: Option<String>,
+    /// Wire name "items": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub items: ::serde_json::Value,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "lock_delete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "master_pages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub master_pages: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "old_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
+    /// Wire name "parent": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "publication": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "section": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "singleton": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": array of string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPageListRequestFilterData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "charset".
+    pub fn charset(mut self, value: impl Into<String>) -> Self {
+        self.charset = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "disable_import".
+    pub fn disable_import(mut self, value: impl Into<String>) -> Self {
+        self.disable_import = Some(value.into());
+        self
+    }
+    /// Sets "encoded".
+    pub fn encoded(mut self, value: impl Into<bool>) -> Self {
+        self.encoded = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "folders".
+    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.folders = value.into();
+        self
+    }
+    /// Sets "is_webform_page".
+    pub fn is_webform_page(mut self, value: impl Into<String>) -> Self {
+        self.is_webform_page = Some(value.into());
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.items = value.into();
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.layout = value.into();
+        self
+    }
+    /// Sets "lock_delete".
+    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
+        self.lock_delete = Some(value.into());
+        self
+    }
+    /// Sets "master_pages".
+    pub fn master_pages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.master_pages = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "old_id".
+    pub fn old_id(mut self, value: impl Into<i64>) -> Self {
+        self.old_id = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<String>) -> Self {
+        self.parent = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "publication".
+    pub fn publication(mut self, value: impl Into<bool>) -> Self {
+        self.publication = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "singleton".
+    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
+        self.singleton = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "syspages".
+    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.syspages = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.type_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
@@ -690,40 +1290,57 @@ pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPageListResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
     #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<GetPageListResponseData>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
     #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
     #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
     #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
     pub rest: Option<i64>,
+    /// Wire name "SECTION": array of string, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "SINGLETON": boolean, optional.
     #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": array of string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -801,62 +1418,90 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPageListResponseData {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "disable_import": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_import: Option<String>,
+    /// Wire name "encoded": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "is_webform_page": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_webform_page: Option<String>,
+    /// Wire name "items": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub items: ::serde_json::Value,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "lock_delete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "master_pages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub master_pages: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "old_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
+    /// Wire name "parent": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "publication": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "section": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "singleton": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": array of string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -984,6 +1629,10 @@ impl ::bitrix24_runtime::Method for GetPageListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetSiteListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 pub async fn get_site_list(
     client: &::bitrix24_runtime::Client,
@@ -996,15 +1645,46 @@ pub async fn get_site_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteListRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetSiteListRequestFilter>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "type")]
     pub type_: GetSiteListRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSiteListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_: impl Into<GetSiteListRequestType>) -> Self {
+        Self {
+            filter: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<GetSiteListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
@@ -1023,45 +1703,168 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteListRequestFilter {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
     #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<GetSiteListRequestFilterData>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
     #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
     #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
     #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
     pub rest: Option<i64>,
+    /// Wire name "SECTION": array of string, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "SINGLETON": boolean, optional.
     #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": array of string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSiteListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "APP_CODE".
+    pub fn app_code(mut self, value: impl Into<String>) -> Self {
+        self.app_code = Some(value.into());
+        self
+    }
+    /// Sets "AVAILABLE".
+    pub fn available(mut self, value: impl Into<bool>) -> Self {
+        self.available = Some(value.into());
+        self
+    }
+    /// Sets "DATA".
+    pub fn data(mut self, value: impl Into<GetSiteListRequestFilterData>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "LOCK_DELETE".
+    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
+        self.lock_delete = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW2X".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW3X".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "PUBLICATION".
+    pub fn publication(mut self, value: impl Into<bool>) -> Self {
+        self.publication = Some(value.into());
+        self
+    }
+    /// Sets "REST".
+    pub fn rest(mut self, value: impl Into<i64>) -> Self {
+        self.rest = Some(value.into());
+        self
+    }
+    /// Sets "SECTION".
+    pub fn section(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "SINGLETON".
+    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
+        self.singleton = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.type_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
@@ -1134,57 +1937,213 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteListRequestFilterData {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "encoded": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "items": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub items: ::serde_json::Value,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "lock_delete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "master_pages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub master_pages: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "old_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "singleton": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": array of string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSiteListRequestFilterData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "charset".
+    pub fn charset(mut self, value: impl Into<String>) -> Self {
+        self.charset = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "encoded".
+    pub fn encoded(mut self, value: impl Into<bool>) -> Self {
+        self.encoded = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "folders".
+    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.folders = value.into();
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.items = value.into();
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.layout = value.into();
+        self
+    }
+    /// Sets "lock_delete".
+    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
+        self.lock_delete = Some(value.into());
+        self
+    }
+    /// Sets "master_pages".
+    pub fn master_pages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.master_pages = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "old_id".
+    pub fn old_id(mut self, value: impl Into<i64>) -> Self {
+        self.old_id = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "singleton".
+    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
+        self.singleton = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "syspages".
+    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.syspages = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.type_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
@@ -1278,40 +2237,57 @@ pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteListResponse {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
     #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
     pub data: Option<GetSiteListResponseData>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
     #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
     #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
     #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
     #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
     pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
     #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
     pub rest: Option<i64>,
+    /// Wire name "SECTION": array of string, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<String>>,
+    /// Wire name "SINGLETON": boolean, optional.
     #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": array of string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1389,52 +2365,75 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteListResponseData {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "encoded": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "items": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub items: ::serde_json::Value,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "lock_delete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
+    /// Wire name "master_pages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub master_pages: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "old_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "singleton": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub singleton: Option<bool>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": array of string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -1547,6 +2546,10 @@ impl ::bitrix24_runtime::Method for GetSiteListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "REGISTER_ERROR_DATA", "CONTENT_IS_BAD", "BX_EMPTY_REQUIRED", "ACCESS_DENIED".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -1559,13 +2562,43 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "data": object, required.
     pub data: RegisterRequestData,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<RegisterRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl Into<RegisterRequestData>) -> Self {
+        Self {
+            data: data.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<RegisterRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -1584,46 +2617,191 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestData {
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItems>,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "site_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
+    /// Wire name "tpl_type": string, optional.
+    ///
+    /// Allowed values: "S", "P".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<RegisterRequestDataTplType>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestDataType>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestData {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            charset: Default::default(),
+            code: code.into(),
+            description: Default::default(),
+            fields: Default::default(),
+            folders: Default::default(),
+            items: Default::default(),
+            layout: Default::default(),
+            name: Default::default(),
+            preview: Default::default(),
+            preview2x: Default::default(),
+            preview3x: Default::default(),
+            preview_url: Default::default(),
+            show_in_list: Default::default(),
+            site_code: Default::default(),
+            syspages: Default::default(),
+            tpl_type: Default::default(),
+            type_: Default::default(),
+            version: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "charset".
+    pub fn charset(mut self, value: impl Into<String>) -> Self {
+        self.charset = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "folders".
+    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.folders = value.into();
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<RegisterRequestDataItems>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.layout = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "site_code".
+    pub fn site_code(mut self, value: impl Into<String>) -> Self {
+        self.site_code = Some(value.into());
+        self
+    }
+    /// Sets "syspages".
+    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.syspages = value.into();
+        self
+    }
+    /// Sets "tpl_type".
+    pub fn tpl_type(mut self, value: impl Into<RegisterRequestDataTplType>) -> Self {
+        self.tpl_type = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<RegisterRequestDataType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
@@ -1700,40 +2878,167 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestDataItems {
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItemsItems>,
+    /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "old_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "tpl_type": string, optional.
+    ///
+    /// Allowed values: "S", "P".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<RegisterRequestDataItemsTplType>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestDataItemsType>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataItems {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            description: Default::default(),
+            fields: Default::default(),
+            items: Default::default(),
+            layout: Default::default(),
+            name: Default::default(),
+            old_id: Default::default(),
+            preview: Default::default(),
+            preview2x: Default::default(),
+            preview3x: Default::default(),
+            preview_url: Default::default(),
+            show_in_list: Default::default(),
+            tpl_type: Default::default(),
+            type_: Default::default(),
+            version: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<RegisterRequestDataItemsItems>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.layout = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "old_id".
+    pub fn old_id(mut self, value: impl Into<String>) -> Self {
+        self.old_id = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "tpl_type".
+    pub fn tpl_type(
+        mut self,
+        value: impl Into<RegisterRequestDataItemsTplType>,
+    ) -> Self {
+        self.tpl_type = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<RegisterRequestDataItemsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
@@ -1801,26 +3106,93 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItems);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestDataItemsItems {
+    /// Wire name "access": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
+    /// Wire name "anchor": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
+    /// Wire name "attrs": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attrs: ::serde_json::Value,
+    /// Wire name "cards": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cards: ::serde_json::Value,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "nodes": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub nodes: ::serde_json::Value,
+    /// Wire name "old_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
+    /// Wire name "style": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub style: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataItemsItems {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "access".
+    pub fn access(mut self, value: impl Into<String>) -> Self {
+        self.access = Some(value.into());
+        self
+    }
+    /// Sets "anchor".
+    pub fn anchor(mut self, value: impl Into<String>) -> Self {
+        self.anchor = Some(value.into());
+        self
+    }
+    /// Sets "attrs".
+    pub fn attrs(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attrs = value.into();
+        self
+    }
+    /// Sets "cards".
+    pub fn cards(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.cards = value.into();
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "nodes".
+    pub fn nodes(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.nodes = value.into();
+        self
+    }
+    /// Sets "old_id".
+    pub fn old_id(mut self, value: impl Into<i64>) -> Self {
+        self.old_id = Some(value.into());
+        self
+    }
+    /// Sets "style".
+    pub fn style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.style = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
@@ -1874,16 +3246,53 @@ pub type RegisterRequestDataTplType = super::super::enums::SP;
 pub type RegisterRequestDataType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestParams {
+    /// Wire name "lang": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
+    /// Wire name "lang_original": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang_original: Option<String>,
+    /// Wire name "site_template_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "lang".
+    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.lang = value.into();
+        self
+    }
+    /// Sets "lang_original".
+    pub fn lang_original(mut self, value: impl Into<String>) -> Self {
+        self.lang_original = Some(value.into());
+        self
+    }
+    /// Sets "site_template_id".
+    pub fn site_template_id(mut self, value: impl Into<String>) -> Self {
+        self.site_template_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
@@ -1927,6 +3336,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -1939,11 +3352,34 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "code": string, required.
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {

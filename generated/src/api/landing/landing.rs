@@ -35,6 +35,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "SITE_NOT_FOUND", "FOLDER_NOT_FOUND", "SLASH_IS_NOT_ALLOWED", "CANT_BE_EMPTY", "WRONG_CODE_FORMAT".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -47,13 +51,43 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -72,37 +106,132 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
     #[serde(
         rename = "ADDITIONAL_FIELDS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub additional_fields: ::serde_json::Value,
+    /// Wire name "BLOCK_ID": integer, optional.
     #[serde(rename = "BLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub block_id: Option<i64>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "FOLDER": string, optional.
     #[serde(rename = "FOLDER", skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Wire name "FOLDER_ID": integer, optional.
     #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<i64>,
+    /// Wire name "MENU_CODE": string, optional.
     #[serde(rename = "MENU_CODE", skip_serializing_if = "Option::is_none")]
     pub menu_code: Option<String>,
+    /// Wire name "SITEMAP": string, optional.
     #[serde(rename = "SITEMAP", skip_serializing_if = "Option::is_none")]
     pub sitemap: Option<String>,
+    /// Wire name "SITE_ID": integer, required.
     #[serde(rename = "SITE_ID")]
     pub site_id: i64,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Wire name "TPL_ID": integer, optional.
     #[serde(rename = "TPL_ID", skip_serializing_if = "Option::is_none")]
     pub tpl_id: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(site_id: impl Into<i64>, title: impl Into<String>) -> Self {
+        Self {
+            additional_fields: Default::default(),
+            block_id: Default::default(),
+            code: Default::default(),
+            description: Default::default(),
+            folder: Default::default(),
+            folder_id: Default::default(),
+            menu_code: Default::default(),
+            sitemap: Default::default(),
+            site_id: site_id.into(),
+            title: title.into(),
+            tpl_id: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_fields = value.into();
+        self
+    }
+    /// Sets "BLOCK_ID".
+    pub fn block_id(mut self, value: impl Into<i64>) -> Self {
+        self.block_id = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER".
+    pub fn folder(mut self, value: impl Into<String>) -> Self {
+        self.folder = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER_ID".
+    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.folder_id = Some(value.into());
+        self
+    }
+    /// Sets "MENU_CODE".
+    pub fn menu_code(mut self, value: impl Into<String>) -> Self {
+        self.menu_code = Some(value.into());
+        self
+    }
+    /// Sets "SITEMAP".
+    pub fn sitemap(mut self, value: impl Into<String>) -> Self {
+        self.sitemap = Some(value.into());
+        self
+    }
+    /// Sets "TPL_ID".
+    pub fn tpl_id(mut self, value: impl Into<i64>) -> Self {
+        self.tpl_id = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -184,6 +313,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "SITE_ERROR", "LANDING_ERROR", "ACCESS_DENIED", "FOLDER_NOT_FOUND", "WRONG_DATA", "SLASH_IS_NOT_ALLOWED", "CANT_BE_EMPTY", "WRONG_CODE_FORMAT".
+///
+/// Build the request with `AddByTemplateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 pub async fn add_by_template(
     client: &::bitrix24_runtime::Client,
@@ -196,17 +329,56 @@ pub async fn add_by_template(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddByTemplateRequest {
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddByTemplateRequestFields>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddByTemplateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, site_id: impl Into<i64>) -> Self {
+        Self {
+            code: code.into(),
+            fields: Default::default(),
+            scope: Default::default(),
+            site_id: site_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddByTemplateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
@@ -234,30 +406,112 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddByTemplateRequestFields {
+    /// Wire name "ADD_IN_MENU": string, optional.
     #[serde(rename = "ADD_IN_MENU", skip_serializing_if = "Option::is_none")]
     pub add_in_menu: Option<String>,
+    /// Wire name "BLOCK_ID": integer, optional.
     #[serde(rename = "BLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub block_id: Option<i64>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "FOLDER_ID": integer, optional.
     #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MENU_CODE": string, optional.
     #[serde(rename = "MENU_CODE", skip_serializing_if = "Option::is_none")]
     pub menu_code: Option<String>,
+    /// Wire name "PREPARE_BLOCKS": boolean, optional.
     #[serde(rename = "PREPARE_BLOCKS", skip_serializing_if = "Option::is_none")]
     pub prepare_blocks: Option<bool>,
+    /// Wire name "PREPARE_BLOCKS_DATA": object, optional.
     #[serde(rename = "PREPARE_BLOCKS_DATA", skip_serializing_if = "Option::is_none")]
     pub prepare_blocks_data: Option<AddByTemplateRequestFieldsPrepareBlocksData>,
+    /// Wire name "SITE_TYPE": string, optional.
     #[serde(rename = "SITE_TYPE", skip_serializing_if = "Option::is_none")]
     pub site_type: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddByTemplateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ADD_IN_MENU".
+    pub fn add_in_menu(mut self, value: impl Into<String>) -> Self {
+        self.add_in_menu = Some(value.into());
+        self
+    }
+    /// Sets "BLOCK_ID".
+    pub fn block_id(mut self, value: impl Into<i64>) -> Self {
+        self.block_id = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER_ID".
+    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.folder_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MENU_CODE".
+    pub fn menu_code(mut self, value: impl Into<String>) -> Self {
+        self.menu_code = Some(value.into());
+        self
+    }
+    /// Sets "PREPARE_BLOCKS".
+    pub fn prepare_blocks(mut self, value: impl Into<bool>) -> Self {
+        self.prepare_blocks = Some(value.into());
+        self
+    }
+    /// Sets "PREPARE_BLOCKS_DATA".
+    pub fn prepare_blocks_data(
+        mut self,
+        value: impl Into<AddByTemplateRequestFieldsPrepareBlocksData>,
+    ) -> Self {
+        self.prepare_blocks_data = Some(value.into());
+        self
+    }
+    /// Sets "SITE_TYPE".
+    pub fn site_type(mut self, value: impl Into<String>) -> Self {
+        self.site_type = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
@@ -309,14 +563,45 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddByTemplateRequestFieldsPrepareBlocksData {
+    /// Wire name "ACTION": string, optional.
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddByTemplateRequestFieldsPrepareBlocksData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<String>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlocksData {
@@ -358,6 +643,10 @@ impl ::bitrix24_runtime::Method for AddByTemplateRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_CANT_BE_ADDED", "BLOCK_WRONG_VERSION", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `AddblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 pub async fn addblock(
     client: &::bitrix24_runtime::Client,
@@ -370,16 +659,55 @@ pub async fn addblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddblockRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddblockRequestFields,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddblockRequestFields>, lid: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
@@ -407,20 +735,71 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
 ::bitrix24_runtime::loose_deserialize!(AddblockRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddblockRequestFields {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "AFTER_ID": integer, optional.
     #[serde(rename = "AFTER_ID", skip_serializing_if = "Option::is_none")]
     pub after_id: Option<i64>,
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "CONTENT": string, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "RETURN_CONTENT": string, optional.
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddblockRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            after_id: Default::default(),
+            code: code.into(),
+            content: Default::default(),
+            return_content: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AFTER_ID".
+    pub fn after_id(mut self, value: impl Into<i64>) -> Self {
+        self.after_id = Some(value.into());
+        self
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_CONTENT".
+    pub fn return_content(mut self, value: impl Into<String>) -> Self {
+        self.return_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
@@ -471,6 +850,10 @@ impl ::bitrix24_runtime::Method for AddblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "LANDING_NOT_EXIST", "SITE_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `CopyRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 pub async fn copy(
     client: &::bitrix24_runtime::Client,
@@ -483,19 +866,70 @@ pub async fn copy(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "skipSystem": boolean, optional.
     #[serde(rename = "skipSystem", skip_serializing_if = "Option::is_none")]
     pub skip_system: Option<bool>,
+    /// Wire name "toFolderId": integer, optional.
     #[serde(rename = "toFolderId", skip_serializing_if = "Option::is_none")]
     pub to_folder_id: Option<i64>,
+    /// Wire name "toSiteId": integer, optional.
     #[serde(rename = "toSiteId", skip_serializing_if = "Option::is_none")]
     pub to_site_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CopyRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            skip_system: Default::default(),
+            to_folder_id: Default::default(),
+            to_site_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "skipSystem".
+    pub fn skip_system(mut self, value: impl Into<bool>) -> Self {
+        self.skip_system = Some(value.into());
+        self
+    }
+    /// Sets "toFolderId".
+    pub fn to_folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.to_folder_id = Some(value.into());
+        self
+    }
+    /// Sets "toSiteId".
+    pub fn to_site_id(mut self, value: impl Into<i64>) -> Self {
+        self.to_site_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CopyRequest {
@@ -543,6 +977,10 @@ impl ::bitrix24_runtime::Method for CopyRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `CopyblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 pub async fn copyblock(
     client: &::bitrix24_runtime::Client,
@@ -555,16 +993,55 @@ pub async fn copyblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<CopyblockRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CopyblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<CopyblockRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
@@ -592,14 +1069,45 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
 ::bitrix24_runtime::loose_deserialize!(CopyblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CopyblockRequestParams {
+    /// Wire name "AFTER_ID": integer, optional.
     #[serde(rename = "AFTER_ID", skip_serializing_if = "Option::is_none")]
     pub after_id: Option<i64>,
+    /// Wire name "RETURN_CONTENT": string, optional.
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CopyblockRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AFTER_ID".
+    pub fn after_id(mut self, value: impl Into<i64>) -> Self {
+        self.after_id = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_CONTENT".
+    pub fn return_content(mut self, value: impl Into<String>) -> Self {
+        self.return_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
@@ -640,6 +1148,10 @@ impl ::bitrix24_runtime::Method for CopyblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "LANDING_IS_LOCK", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -652,13 +1164,43 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -698,6 +1240,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `DeleteblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 pub async fn deleteblock(
     client: &::bitrix24_runtime::Client,
@@ -710,14 +1256,46 @@ pub async fn deleteblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
@@ -762,6 +1340,10 @@ impl ::bitrix24_runtime::Method for DeleteblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "BLOCK_WRONG_SORT", "TYPE_ERROR".
+///
+/// Build the request with `DownblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 pub async fn downblock(
     client: &::bitrix24_runtime::Client,
@@ -774,16 +1356,55 @@ pub async fn downblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
@@ -832,6 +1453,10 @@ impl ::bitrix24_runtime::Method for DownblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "LANDING_NOT_EXIST", "BLOCK_NOT_FOUND", "BLOCK_CANT_BE_ADDED", "BLOCK_WRONG_VERSION", "ACCESS_DENIED".
+///
+/// Build the request with `FavoriteBlockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 pub async fn favorite_block(
     client: &::bitrix24_runtime::Client,
@@ -844,16 +1469,55 @@ pub async fn favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FavoriteBlockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "meta": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<FavoriteBlockRequestMeta>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FavoriteBlockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            meta: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "meta".
+    pub fn meta(mut self, value: impl Into<FavoriteBlockRequestMeta>) -> Self {
+        self.meta = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
@@ -881,18 +1545,61 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
 ::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FavoriteBlockRequestMeta {
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "preview": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<i64>,
+    /// Wire name "section": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub section: ::serde_json::Value,
+    /// Wire name "tpl_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FavoriteBlockRequestMeta {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<i64>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.section = value.into();
+        self
+    }
+    /// Sets "tpl_code".
+    pub fn tpl_code(mut self, value: impl Into<String>) -> Self {
+        self.tpl_code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
@@ -940,6 +1647,10 @@ impl ::bitrix24_runtime::Method for FavoriteBlockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
@@ -952,14 +1663,45 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequest {
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetListRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequest {
@@ -977,28 +1719,101 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequestParams {
+    /// Wire name "check_area": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_area: Option<bool>,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "get_preview": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_preview: Option<bool>,
+    /// Wire name "get_urls": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_urls: Option<bool>,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "check_area".
+    pub fn check_area(mut self, value: impl Into<bool>) -> Self {
+        self.check_area = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "get_preview".
+    pub fn get_preview(mut self, value: impl Into<bool>) -> Self {
+        self.get_preview = Some(value.into());
+        self
+    }
+    /// Sets "get_urls".
+    pub fn get_urls(mut self, value: impl Into<bool>) -> Self {
+        self.get_urls = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
@@ -1050,15 +1865,21 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListResponseItem {
+    /// Wire name "DOMAIN_ID": string, optional.
     #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<String>,
+    /// Wire name "FIELD": string, optional.
     #[serde(rename = "FIELD", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "IS_AREA": boolean, optional.
     #[serde(rename = "IS_AREA", skip_serializing_if = "Option::is_none")]
     pub is_area: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1107,6 +1928,10 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED".
+///
+/// Build the request with `GetadditionalfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 pub async fn getadditionalfields(
     client: &::bitrix24_runtime::Client,
@@ -1119,13 +1944,43 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetadditionalfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
@@ -1145,30 +2000,42 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 /// The `result` of `landing.landing.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
+    /// Wire name "FONTS_CODE": string, optional.
     #[serde(rename = "FONTS_CODE", skip_serializing_if = "Option::is_none")]
     pub fonts_code: Option<String>,
+    /// Wire name "GACOUNTER_USE": string, optional.
     #[serde(rename = "GACOUNTER_USE", skip_serializing_if = "Option::is_none")]
     pub gacounter_use: Option<String>,
+    /// Wire name "METAMAIN_TITLE": string, optional.
     #[serde(rename = "METAMAIN_TITLE", skip_serializing_if = "Option::is_none")]
     pub metamain_title: Option<String>,
+    /// Wire name "METAMAIN_USE": string, optional.
     #[serde(rename = "METAMAIN_USE", skip_serializing_if = "Option::is_none")]
     pub metamain_use: Option<String>,
+    /// Wire name "METAOG_IMAGE": string, optional.
     #[serde(rename = "METAOG_IMAGE", skip_serializing_if = "Option::is_none")]
     pub metaog_image: Option<String>,
+    /// Wire name "METAOG_TITLE": string, optional.
     #[serde(rename = "METAOG_TITLE", skip_serializing_if = "Option::is_none")]
     pub metaog_title: Option<String>,
+    /// Wire name "SETTINGS_PRICE_CODE": array of string, optional.
     #[serde(rename = "SETTINGS_PRICE_CODE", skip_serializing_if = "Option::is_none")]
     pub settings_price_code: Option<Vec<String>>,
+    /// Wire name "SETTINGS_SHOW_PRICE_COUNT": integer, optional.
     #[serde(
         rename = "SETTINGS_SHOW_PRICE_COUNT",
         skip_serializing_if = "Option::is_none"
     )]
     pub settings_show_price_count: Option<i64>,
+    /// Wire name "THEMEFONTS_LINE_HEIGHT": string, optional.
     #[serde(rename = "THEMEFONTS_LINE_HEIGHT", skip_serializing_if = "Option::is_none")]
     pub themefonts_line_height: Option<String>,
+    /// Wire name "VIEW_TYPE": string, optional.
     #[serde(rename = "VIEW_TYPE", skip_serializing_if = "Option::is_none")]
     pub view_type: Option<String>,
+    /// Wire name "YACOUNTER_USE": string, optional.
     #[serde(rename = "YACOUNTER_USE", skip_serializing_if = "Option::is_none")]
     pub yacounter_use: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1243,6 +2110,10 @@ impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST".
+///
+/// Build the request with `GetpreviewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 pub async fn getpreview(
     client: &::bitrix24_runtime::Client,
@@ -1255,13 +2126,43 @@ pub async fn getpreview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetpreviewRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetpreviewRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
@@ -1294,6 +2195,10 @@ impl ::bitrix24_runtime::Method for GetpreviewRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetpublicurlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 pub async fn getpublicurl(
     client: &::bitrix24_runtime::Client,
@@ -1306,13 +2211,43 @@ pub async fn getpublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetpublicurlRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetpublicurlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
@@ -1351,6 +2286,10 @@ impl ::bitrix24_runtime::Method for GetpublicurlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `HideblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 pub async fn hideblock(
     client: &::bitrix24_runtime::Client,
@@ -1363,14 +2302,46 @@ pub async fn hideblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct HideblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl HideblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
@@ -1415,6 +2386,10 @@ impl ::bitrix24_runtime::Method for HideblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "CANT_DELETE_MAIN", "UNABLE_DELETE_INCLUDE", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 pub async fn mark_delete(
     client: &::bitrix24_runtime::Client,
@@ -1427,15 +2402,52 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkDeleteRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            mark: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<bool>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
@@ -1481,6 +2493,10 @@ impl ::bitrix24_runtime::Method for MarkDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkUnDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 pub async fn mark_un_delete(
     client: &::bitrix24_runtime::Client,
@@ -1493,11 +2509,34 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkUnDeleteRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkUnDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
@@ -1534,6 +2573,10 @@ impl ::bitrix24_runtime::Method for MarkUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "TYPE_ERROR".
+///
+/// Build the request with `MarkdeletedblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 pub async fn markdeletedblock(
     client: &::bitrix24_runtime::Client,
@@ -1546,18 +2589,64 @@ pub async fn markdeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkdeletedblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkdeletedblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            mark: Default::default(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<bool>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
@@ -1607,6 +2696,10 @@ impl ::bitrix24_runtime::Method for MarkdeletedblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "TYPE_ERROR".
+///
+/// Build the request with `MarkundeletedblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 pub async fn markundeletedblock(
     client: &::bitrix24_runtime::Client,
@@ -1619,16 +2712,55 @@ pub async fn markundeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkundeletedblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkundeletedblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
@@ -1676,6 +2808,10 @@ impl ::bitrix24_runtime::Method for MarkundeletedblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "DELETE_ACCESS_DENIED", "FOLDER_NOT_FOUND", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MoveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
@@ -1688,17 +2824,61 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "toFolderId": integer, optional.
     #[serde(rename = "toFolderId", skip_serializing_if = "Option::is_none")]
     pub to_folder_id: Option<i64>,
+    /// Wire name "toSiteId": integer, optional.
     #[serde(rename = "toSiteId", skip_serializing_if = "Option::is_none")]
     pub to_site_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            to_folder_id: Default::default(),
+            to_site_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "toFolderId".
+    pub fn to_folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.to_folder_id = Some(value.into());
+        self
+    }
+    /// Sets "toSiteId".
+    pub fn to_site_id(mut self, value: impl Into<i64>) -> Self {
+        self.to_site_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveRequest {
@@ -1747,6 +2927,10 @@ impl ::bitrix24_runtime::Method for MoveRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `MoveblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 pub async fn moveblock(
     client: &::bitrix24_runtime::Client,
@@ -1759,16 +2943,55 @@ pub async fn moveblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<MoveblockRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            params: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<MoveblockRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
@@ -1796,14 +3019,45 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
 ::bitrix24_runtime::loose_deserialize!(MoveblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveblockRequestParams {
+    /// Wire name "AFTER_ID": integer, optional.
     #[serde(rename = "AFTER_ID", skip_serializing_if = "Option::is_none")]
     pub after_id: Option<i64>,
+    /// Wire name "RETURN_CONTENT": string, optional.
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveblockRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AFTER_ID".
+    pub fn after_id(mut self, value: impl Into<i64>) -> Self {
+        self.after_id = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_CONTENT".
+    pub fn return_content(mut self, value: impl Into<String>) -> Self {
+        self.return_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
@@ -1844,6 +3098,10 @@ impl ::bitrix24_runtime::Method for MoveblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "PUBLIC_PAGE_REACHED", "LANDING_PAYMENT_FAILED", "LANDING_PAYMENT_FAILED_BLOCK", "PUBLIC_SITE_REACHED", "PUBLIC_SITE_REACHED_FREE", "PHONE_NOT_CONFIRMED", "EMAIL_NOT_CONFIRMED", "URLCHECKER_FAIL", "LICENSE_EXPIRED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `PublicationRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 pub async fn publication(
     client: &::bitrix24_runtime::Client,
@@ -1856,13 +3114,43 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PublicationRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PublicationRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
@@ -1909,6 +3197,10 @@ impl ::bitrix24_runtime::Method for PublicationRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `RemoveEntitiesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 pub async fn remove_entities(
     client: &::bitrix24_runtime::Client,
@@ -1921,14 +3213,46 @@ pub async fn remove_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveEntitiesRequest {
+    /// Wire name "data": object, required.
     pub data: RemoveEntitiesRequestData,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemoveEntitiesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl Into<RemoveEntitiesRequestData>, lid: impl Into<i64>) -> Self {
+        Self {
+            data: data.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
@@ -1954,14 +3278,48 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveEntitiesRequestData {
+    /// Wire name "blocks": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks: Option<Vec<i64>>,
+    /// Wire name "images": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<RemoveEntitiesRequestDataImagesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemoveEntitiesRequestData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.blocks = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "images".
+    pub fn images(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<RemoveEntitiesRequestDataImagesItem>>,
+    ) -> Self {
+        self.images = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
@@ -1979,12 +3337,37 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveEntitiesRequestDataImagesItem {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "image": integer, required.
     pub image: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemoveEntitiesRequestDataImagesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, image: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            image: image.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
@@ -2023,6 +3406,10 @@ impl ::bitrix24_runtime::Method for RemoveEntitiesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `ResolveIdByPublicUrlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 pub async fn resolve_id_by_public_url(
     client: &::bitrix24_runtime::Client,
@@ -2035,16 +3422,48 @@ pub async fn resolve_id_by_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ResolveIdByPublicUrlRequest {
+    /// Wire name "landingUrl": string, required.
     #[serde(rename = "landingUrl")]
     pub landing_url: String,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResolveIdByPublicUrlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(landing_url: impl Into<String>, site_id: impl Into<i64>) -> Self {
+        Self {
+            landing_url: landing_url.into(),
+            scope: Default::default(),
+            site_id: site_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
@@ -2089,6 +3508,10 @@ impl ::bitrix24_runtime::Method for ResolveIdByPublicUrlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND".
+///
+/// Build the request with `ShowblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 pub async fn showblock(
     client: &::bitrix24_runtime::Client,
@@ -2101,14 +3524,46 @@ pub async fn showblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ShowblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ShowblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
@@ -2153,6 +3608,10 @@ impl ::bitrix24_runtime::Method for ShowblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "BLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `UnFavoriteBlockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 pub async fn un_favorite_block(
     client: &::bitrix24_runtime::Client,
@@ -2165,12 +3624,35 @@ pub async fn un_favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnFavoriteBlockRequest {
+    /// Wire name "blockId": integer, required.
     #[serde(rename = "blockId")]
     pub block_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnFavoriteBlockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block_id: impl Into<i64>) -> Self {
+        Self {
+            block_id: block_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
@@ -2207,6 +3689,10 @@ impl ::bitrix24_runtime::Method for UnFavoriteBlockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `UnpublicRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 pub async fn unpublic(
     client: &::bitrix24_runtime::Client,
@@ -2219,13 +3705,43 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnpublicRequest {
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnpublicRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(lid: impl Into<i64>) -> Self {
+        Self {
+            lid: lid.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
@@ -2264,6 +3780,10 @@ impl ::bitrix24_runtime::Method for UnpublicRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED", "BLOCK_NOT_FOUND", "BLOCK_WRONG_SORT", "TYPE_ERROR".
+///
+/// Build the request with `UpblockRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 pub async fn upblock(
     client: &::bitrix24_runtime::Client,
@@ -2276,16 +3796,55 @@ pub async fn upblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpblockRequest {
+    /// Wire name "block": integer, required.
     pub block: i64,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
+    /// Wire name "preventHistory": boolean, optional.
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpblockRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
+        Self {
+            block: block.into(),
+            lid: lid.into(),
+            prevent_history: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "preventHistory".
+    pub fn prevent_history(mut self, value: impl Into<bool>) -> Self {
+        self.prevent_history = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
@@ -2334,6 +3893,10 @@ impl ::bitrix24_runtime::Method for UpblockRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "SITE_NOT_FOUND", "FOLDER_NOT_FOUND", "SLASH_IS_NOT_ALLOWED", "CANT_BE_EMPTY", "WRONG_CODE_FORMAT", "CANT_DELETE_MAIN", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2346,12 +3909,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, lid: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            lid: lid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -2371,37 +3959,128 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
     #[serde(
         rename = "ADDITIONAL_FIELDS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub additional_fields: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DATE_PUBLIC": string, optional.
     #[serde(rename = "DATE_PUBLIC", skip_serializing_if = "Option::is_none")]
     pub date_public: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "FOLDER": string, optional.
     #[serde(rename = "FOLDER", skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Wire name "FOLDER_ID": integer, optional.
     #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<i64>,
+    /// Wire name "SITEMAP": string, optional.
     #[serde(rename = "SITEMAP", skip_serializing_if = "Option::is_none")]
     pub sitemap: Option<String>,
+    /// Wire name "SITE_ID": integer, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPL_ID": integer, optional.
     #[serde(rename = "TPL_ID", skip_serializing_if = "Option::is_none")]
     pub tpl_id: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_fields = value.into();
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DATE_PUBLIC".
+    pub fn date_public(mut self, value: impl Into<String>) -> Self {
+        self.date_public = Some(value.into());
+        self
+    }
+    /// Sets "DELETED".
+    pub fn deleted(mut self, value: impl Into<String>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER".
+    pub fn folder(mut self, value: impl Into<String>) -> Self {
+        self.folder = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER_ID".
+    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.folder_id = Some(value.into());
+        self
+    }
+    /// Sets "SITEMAP".
+    pub fn sitemap(mut self, value: impl Into<String>) -> Self {
+        self.sitemap = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<i64>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPL_ID".
+    pub fn tpl_id(mut self, value: impl Into<i64>) -> Self {
+        self.tpl_id = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

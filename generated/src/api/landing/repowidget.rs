@@ -11,6 +11,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "APP_NOT_FOUND".
+///
+/// Build the request with `DebugRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-debug.html>.
 pub async fn debug(
     client: &::bitrix24_runtime::Client,
@@ -23,12 +27,37 @@ pub async fn debug(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-debug.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DebugRequest {
+    /// Wire name "enable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DebugRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "enable".
+    pub fn enable(mut self, value: impl Into<bool>) -> Self {
+        self.enable = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DebugRequest {
@@ -59,6 +88,8 @@ impl ::bitrix24_runtime::Method for DebugRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -71,11 +102,34 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "params": object, required.
     pub params: GetlistRequestParams,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(params: impl Into<GetlistRequestParams>) -> Self {
+        Self {
+            params: params.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -93,18 +147,64 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestParams {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetlistRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetlistRequestParamsSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
@@ -130,47 +230,165 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestParamsSelectItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetlistRequestParamsSelectItemActive>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "CONTENT": string, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
-    /// Format: `date`.
+    /// Wire name "DATE_CREATE": string (`date`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date`.
+    /// Wire name "DATE_MODIFY": string (`date`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MANIFEST": any JSON, optional.
     #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub manifest: ::serde_json::Value,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "SECTIONS": string, optional.
     #[serde(rename = "SECTIONS", skip_serializing_if = "Option::is_none")]
     pub sections: Option<String>,
+    /// Wire name "SITE_TEMPLATE_ID": string, optional.
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Wire name "WIDGET_PARAMS": any JSON, optional.
     #[serde(
         rename = "WIDGET_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub widget_params: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParamsSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(
+        mut self,
+        value: impl Into<GetlistRequestParamsSelectItemActive>,
+    ) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "APP_CODE".
+    pub fn app_code(mut self, value: impl Into<String>) -> Self {
+        self.app_code = Some(value.into());
+        self
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MANIFEST".
+    pub fn manifest(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.manifest = value.into();
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "SECTIONS".
+    pub fn sections(mut self, value: impl Into<String>) -> Self {
+        self.sections = Some(value.into());
+        self
+    }
+    /// Sets "SITE_TEMPLATE_ID".
+    pub fn site_template_id(mut self, value: impl Into<String>) -> Self {
+        self.site_template_id = Some(value.into());
+        self
+    }
+    /// Sets "WIDGET_PARAMS".
+    pub fn widget_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.widget_params = value.into();
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
@@ -243,42 +461,59 @@ pub type GetlistRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `landing.repowidget.getlist`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponse {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetlistResponseActive>,
+    /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
+    /// Wire name "CONTENT": string, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
-    /// Format: `date`.
+    /// Wire name "DATE_CREATE": string (`date`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date`.
+    /// Wire name "DATE_MODIFY": string (`date`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MANIFEST": any JSON, optional.
     #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub manifest: ::serde_json::Value,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PREVIEW": string, optional.
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "SECTIONS": string, optional.
     #[serde(rename = "SECTIONS", skip_serializing_if = "Option::is_none")]
     pub sections: Option<String>,
+    /// Wire name "SITE_TEMPLATE_ID": string, optional.
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Wire name "WIDGET_PARAMS": any JSON, optional.
     #[serde(
         rename = "WIDGET_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub widget_params: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -365,6 +600,10 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "REQUIRED_FIELD_NO_EXISTS", "REQUIRED_PARAM_NO_EXISTS".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -377,12 +616,40 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "fields": object, required.
     pub fields: RegisterRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        fields: impl Into<RegisterRequestFields>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -402,26 +669,88 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<RegisterRequestFieldsActive>,
+    /// Wire name "CONTENT": string, required.
     #[serde(rename = "CONTENT")]
     pub content: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PREVIEW": string, required.
     #[serde(rename = "PREVIEW")]
     pub preview: String,
+    /// Wire name "SECTIONS": string, required.
+    ///
+    /// Allowed values: "widgets_company_life", "widgets_new_employees", "widgets_team", "widgets_automation", "widgets_events", "widgets_profile", "widgets_tasks", "widgets_sales", "widgets_hr", "widgets_other", "widgets_separators", "widgets_text", and 2 more.
     #[serde(rename = "SECTIONS")]
     pub sections: RegisterRequestFieldsSections,
+    /// Wire name "SITE_TEMPLATE_ID": string, optional.
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Wire name "WIDGET_PARAMS": object, required.
     #[serde(rename = "WIDGET_PARAMS")]
     pub widget_params: RegisterRequestFieldsWidgetParams,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        content: impl Into<String>,
+        name: impl Into<String>,
+        preview: impl Into<String>,
+        sections: impl Into<RegisterRequestFieldsSections>,
+        widget_params: impl Into<RegisterRequestFieldsWidgetParams>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            content: content.into(),
+            description: Default::default(),
+            name: name.into(),
+            preview: preview.into(),
+            sections: sections.into(),
+            site_template_id: Default::default(),
+            widget_params: widget_params.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<RegisterRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "SITE_TEMPLATE_ID".
+    pub fn site_template_id(mut self, value: impl Into<String>) -> Self {
+        self.site_template_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
@@ -476,19 +805,64 @@ pub type RegisterRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub type RegisterRequestFieldsSections = super::super::enums::WidgetsCompanyLifeWidgetsNewEmployeesWidgetsTeamEtc;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestFieldsWidgetParams {
+    /// Wire name "demoData": any JSON, required.
     #[serde(rename = "demoData")]
     pub demo_data: ::serde_json::Value,
+    /// Wire name "handler": string, required.
     pub handler: String,
+    /// Wire name "lang": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// Wire name "rootNode": string, required.
     #[serde(rename = "rootNode")]
     pub root_node: String,
+    /// Wire name "style": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestFieldsWidgetParams {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        demo_data: impl Into<::serde_json::Value>,
+        handler: impl Into<String>,
+        root_node: impl Into<String>,
+    ) -> Self {
+        Self {
+            demo_data: demo_data.into(),
+            handler: handler.into(),
+            lang: Default::default(),
+            root_node: root_node.into(),
+            style: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "lang".
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
+        self
+    }
+    /// Sets "style".
+    pub fn style(mut self, value: impl Into<String>) -> Self {
+        self.style = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
@@ -536,6 +910,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -548,11 +924,34 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "code": string, required.
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {

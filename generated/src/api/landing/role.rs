@@ -13,6 +13,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL", "MISSING_PARAMS".
+///
+/// Build the request with `EnableRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 pub async fn enable(
     client: &::bitrix24_runtime::Client,
@@ -25,13 +29,43 @@ pub async fn enable(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnableRequest {
+    /// Wire name "mode": boolean, required.
     pub mode: bool,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EnableRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(mode: impl Into<bool>) -> Self {
+        Self {
+            mode: mode.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EnableRequest {
@@ -69,6 +103,10 @@ impl ::bitrix24_runtime::Method for EnableRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL".
+///
+/// Build the request with `GetListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
@@ -81,12 +119,37 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequest {
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequest {
@@ -106,11 +169,15 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListResponseItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -154,6 +221,10 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL", "MISSING_PARAMS", "ROLE_SCOPE_MISMATCH".
+///
+/// Build the request with `GetRightsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 pub async fn get_rights(
     client: &::bitrix24_runtime::Client,
@@ -166,13 +237,43 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRightsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRightsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
@@ -194,8 +295,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
 pub type GetRightsResponse = Vec<GetRightsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRightsResponseItem {
-    /// Wire name "0".
+    /// Wire name "0": array of string, optional.
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -234,6 +336,10 @@ impl ::bitrix24_runtime::Method for GetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL".
+///
+/// Build the request with `IsEnabledRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 pub async fn is_enabled(
     client: &::bitrix24_runtime::Client,
@@ -246,10 +352,29 @@ pub async fn is_enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsEnabledRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsEnabledRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
@@ -283,6 +408,10 @@ impl ::bitrix24_runtime::Method for IsEnabledRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL", "MISSING_PARAMS", "ERROR_ARGUMENT", "ROLE_SCOPE_MISMATCH".
+///
+/// Build the request with `SetAccessCodesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 pub async fn set_access_codes(
     client: &::bitrix24_runtime::Client,
@@ -295,15 +424,52 @@ pub async fn set_access_codes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetAccessCodesRequest {
+    /// Wire name "codes": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codes: Option<Vec<String>>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetAccessCodesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            codes: Default::default(),
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "codes".
+    pub fn codes(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.codes = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
@@ -349,6 +515,10 @@ impl ::bitrix24_runtime::Method for SetAccessCodesRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL", "MISSING_PARAMS", "ROLE_SCOPE_MISMATCH".
+///
+/// Build the request with `SetRightsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 pub async fn set_rights(
     client: &::bitrix24_runtime::Client,
@@ -361,17 +531,58 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRightsRequest {
-    /// Wire name "additional".
+    /// Wire name "additional": array of string, optional.
     #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
     pub additional_2: Option<Vec<String>>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "rights": object, required.
     pub rights: SetRightsRequestRights,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRightsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, rights: impl Into<SetRightsRequestRights>) -> Self {
+        Self {
+            additional_2: Default::default(),
+            id: id.into(),
+            rights: rights.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "additional".
+    pub fn additional_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.additional_2 = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
@@ -399,13 +610,37 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRightsRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRightsRequestRights {
-    /// Wire name "0".
+    /// Wire name "0": array of string, optional.
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRightsRequestRights {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "0".
+    pub fn _0(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self._0 = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {

@@ -34,6 +34,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "SITE_LIMIT_REACHED", "DOMAIN_NOT_FOUND", "DOMAIN_IS_INCORRECT", "DOMAIN_EXIST_TRASH", "DOMAIN_DISABLE", "DOMAIN_EXIST", "SLASH_IS_NOT_ALLOWED", "CONTROLLER_ERROR_BADRESPONSE", "CONTROLLER_ERROR_BADLICENSE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -46,13 +50,43 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -71,28 +105,87 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
     #[serde(
         rename = "ADDITIONAL_FIELDS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub additional_fields: ::serde_json::Value,
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOMAIN_ID": integer, optional.
     #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<i64>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            additional_fields: Default::default(),
+            code: code.into(),
+            description: Default::default(),
+            domain_id: Default::default(),
+            title: title.into(),
+            type_: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_fields = value.into();
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOMAIN_ID".
+    pub fn domain_id(mut self, value: impl Into<i64>) -> Self {
+        self.domain_id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -162,6 +255,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "BX_EMPTY_REQUIRED", "FOLDER_IS_NOT_UNIQUE", "SLASH_IS_NOT_ALLOWED".
+///
+/// Build the request with `AddFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add-folder.html>.
 pub async fn add_folder(
     client: &::bitrix24_runtime::Client,
@@ -174,15 +271,50 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddFolderRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddFolderRequestFields,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<AddFolderRequestFields>,
+        site_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            scope: Default::default(),
+            site_id: site_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
@@ -208,18 +340,62 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddFolderRequestFields {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddFolderRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            parent_id: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddFolderRequestFields {
@@ -265,6 +441,10 @@ impl ::bitrix24_runtime::Method for AddFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `BindingToGroupRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html>.
 pub async fn binding_to_group(
     client: &::bitrix24_runtime::Client,
@@ -277,13 +457,38 @@ pub async fn binding_to_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindingToGroupRequest {
+    /// Wire name "groupId": integer, required.
     #[serde(rename = "groupId")]
     pub group_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindingToGroupRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindingToGroupRequest {
@@ -321,6 +526,10 @@ impl ::bitrix24_runtime::Method for BindingToGroupRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `BindingToMenuRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html>.
 pub async fn binding_to_menu(
     client: &::bitrix24_runtime::Client,
@@ -333,13 +542,38 @@ pub async fn binding_to_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindingToMenuRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "menuCode": string, required.
     #[serde(rename = "menuCode")]
     pub menu_code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindingToMenuRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, menu_code: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            menu_code: menu_code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindingToMenuRequest {
@@ -377,6 +611,10 @@ impl ::bitrix24_runtime::Method for BindingToMenuRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "ACCESS_DENIED_DELETED", "SITE_IS_NOT_EMPTY", "SITE_IS_LOCK", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -389,13 +627,43 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -436,6 +704,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "AI_SITE_EXPORT_NOT_ALLOWED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `FullExportRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-full-export.html>.
 pub async fn full_export(
     client: &::bitrix24_runtime::Client,
@@ -448,13 +720,43 @@ pub async fn full_export(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-full-export.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FullExportRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<FullExportRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FullExportRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<FullExportRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
@@ -473,30 +775,112 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
 ::bitrix24_runtime::loose_deserialize!(FullExportRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FullExportRequestParams {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "edit_mode": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<String>,
+    /// Wire name "hooks_disable": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hooks_disable: Option<Vec<String>>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FullExportRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "edit_mode".
+    pub fn edit_mode(mut self, value: impl Into<String>) -> Self {
+        self.edit_mode = Some(value.into());
+        self
+    }
+    /// Sets "hooks_disable".
+    pub fn hooks_disable(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.hooks_disable = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
@@ -549,40 +933,57 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
 
 /// The `result` of `landing.site.fullExport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FullExportResponse {
+    /// Wire name "charset": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FullExportResponseFields>,
+    /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
+    /// Wire name "items": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub items: ::serde_json::Value,
+    /// Wire name "layout": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<FullExportResponseLayout>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<String>,
+    /// Wire name "site_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
+    /// Wire name "syspages": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -660,16 +1061,21 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FullExportResponseFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
     #[serde(
         rename = "ADDITIONAL_FIELDS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub additional_fields: ::serde_json::Value,
+    /// Wire name "LANDING_ID_404": string, optional.
     #[serde(rename = "LANDING_ID_404", skip_serializing_if = "Option::is_none")]
     pub landing_id_404: Option<String>,
+    /// Wire name "LANDING_ID_INDEX": string, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -703,10 +1109,12 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FullExportResponseLayout {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "ref".
+    /// Wire name "ref": array of string, optional.
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
     pub ref_: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -746,6 +1154,10 @@ impl ::bitrix24_runtime::Method for FullExportRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetFoldersRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-folders.html>.
 pub async fn get_folders(
     client: &::bitrix24_runtime::Client,
@@ -758,16 +1170,53 @@ pub async fn get_folders(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-folders.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFoldersRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetFoldersRequestFilter>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFoldersRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(site_id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            scope: Default::default(),
+            site_id: site_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<GetFoldersRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
@@ -792,34 +1241,117 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFoldersRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFoldersRequestFilter {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "INDEX_ID": integer, optional.
     #[serde(rename = "INDEX_ID", skip_serializing_if = "Option::is_none")]
     pub index_id: Option<i64>,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFoldersRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "DELETED".
+    pub fn deleted(mut self, value: impl Into<String>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "INDEX_ID".
+    pub fn index_id(mut self, value: impl Into<i64>) -> Self {
+        self.index_id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
@@ -877,29 +1409,42 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
 pub type GetFoldersResponse = Vec<GetFoldersResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFoldersResponseItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "INDEX_ID": string, optional.
     #[serde(rename = "INDEX_ID", skip_serializing_if = "Option::is_none")]
     pub index_id: Option<String>,
+    /// Wire name "MODIFIED_BY_ID": string, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -978,6 +1523,10 @@ impl ::bitrix24_runtime::Method for GetFoldersRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `GetGroupBindingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html>.
 pub async fn get_group_bindings(
     client: &::bitrix24_runtime::Client,
@@ -990,12 +1539,37 @@ pub async fn get_group_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetGroupBindingsRequest {
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetGroupBindingsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
@@ -1015,15 +1589,21 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
 pub type GetGroupBindingsResponse = Vec<GetGroupBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetGroupBindingsResponseItem {
+    /// Wire name "BINDING_ID": integer, optional.
     #[serde(rename = "BINDING_ID", skip_serializing_if = "Option::is_none")]
     pub binding_id: Option<i64>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1068,6 +1648,10 @@ impl ::bitrix24_runtime::Method for GetGroupBindingsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
@@ -1080,14 +1664,45 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequest {
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetListRequestParams>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequest {
@@ -1105,22 +1720,77 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListRequestParams {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
@@ -1154,24 +1824,33 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetListResponseItem {
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "DOMAIN_NAME": string, optional.
     #[serde(rename = "DOMAIN_NAME", skip_serializing_if = "Option::is_none")]
     pub domain_name: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LANDING_ID_INDEX": string, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
+    /// Wire name "PHONE": string, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Wire name "PREVIEW_PICTURE": string, optional.
     #[serde(rename = "PREVIEW_PICTURE", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<String>,
+    /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1240,6 +1919,10 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `GetMenuBindingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html>.
 pub async fn get_menu_bindings(
     client: &::bitrix24_runtime::Client,
@@ -1252,12 +1935,37 @@ pub async fn get_menu_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetMenuBindingsRequest {
+    /// Wire name "menuCode": string, optional.
     #[serde(rename = "menuCode", skip_serializing_if = "Option::is_none")]
     pub menu_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetMenuBindingsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "menuCode".
+    pub fn menu_code(mut self, value: impl Into<String>) -> Self {
+        self.menu_code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
@@ -1277,15 +1985,23 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
 pub type GetMenuBindingsResponse = Vec<GetMenuBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetMenuBindingsResponseItem {
+    /// Wire name "BINDING_ID": string, optional.
     #[serde(rename = "BINDING_ID", skip_serializing_if = "Option::is_none")]
     pub binding_id: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "S", "L".
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<GetMenuBindingsResponseItemEntityType>,
+    /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1332,6 +2048,10 @@ impl ::bitrix24_runtime::Method for GetMenuBindingsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `GetPreviewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-preview.html>.
 pub async fn get_preview(
     client: &::bitrix24_runtime::Client,
@@ -1344,13 +2064,43 @@ pub async fn get_preview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPreviewRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPreviewRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPreviewRequest {
@@ -1383,6 +2133,10 @@ impl ::bitrix24_runtime::Method for GetPreviewRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetPublicUrlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-public-url.html>.
 pub async fn get_public_url(
     client: &::bitrix24_runtime::Client,
@@ -1395,13 +2149,43 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPublicUrlRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPublicUrlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
@@ -1439,6 +2223,10 @@ impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "FEATURE_NOT_AVAIL", "MISSING_PARAMS".
+///
+/// Build the request with `GetRightsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-get-rights.html>.
 pub async fn get_rights(
     client: &::bitrix24_runtime::Client,
@@ -1451,11 +2239,34 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRightsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRightsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
@@ -1491,6 +2302,10 @@ impl ::bitrix24_runtime::Method for GetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetadditionalfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-additional-fields.html>.
 pub async fn getadditionalfields(
     client: &::bitrix24_runtime::Client,
@@ -1503,13 +2318,43 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetadditionalfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
@@ -1529,54 +2374,78 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 /// The `result` of `landing.site.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
+    /// Wire name "B24BUTTON_CODE": string, optional.
     #[serde(rename = "B24BUTTON_CODE", skip_serializing_if = "Option::is_none")]
     pub b24button_code: Option<String>,
+    /// Wire name "B24BUTTON_COLOR": string, optional.
     #[serde(rename = "B24BUTTON_COLOR", skip_serializing_if = "Option::is_none")]
     pub b24button_color: Option<String>,
+    /// Wire name "B24BUTTON_COLOR_VALUE": string, optional.
     #[serde(rename = "B24BUTTON_COLOR_VALUE", skip_serializing_if = "Option::is_none")]
     pub b24button_color_value: Option<String>,
+    /// Wire name "COOKIES_AGREEMENT_ID": string, optional.
     #[serde(rename = "COOKIES_AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub cookies_agreement_id: Option<String>,
+    /// Wire name "COOKIES_COLOR_BG": string, optional.
     #[serde(rename = "COOKIES_COLOR_BG", skip_serializing_if = "Option::is_none")]
     pub cookies_color_bg: Option<String>,
+    /// Wire name "COOKIES_COLOR_TEXT": string, optional.
     #[serde(rename = "COOKIES_COLOR_TEXT", skip_serializing_if = "Option::is_none")]
     pub cookies_color_text: Option<String>,
+    /// Wire name "COOKIES_MODE": string, optional.
     #[serde(rename = "COOKIES_MODE", skip_serializing_if = "Option::is_none")]
     pub cookies_mode: Option<String>,
+    /// Wire name "COOKIES_POSITION": string, optional.
     #[serde(rename = "COOKIES_POSITION", skip_serializing_if = "Option::is_none")]
     pub cookies_position: Option<String>,
+    /// Wire name "COOKIES_USE": string, optional.
     #[serde(rename = "COOKIES_USE", skip_serializing_if = "Option::is_none")]
     pub cookies_use: Option<String>,
+    /// Wire name "COPYRIGHT_CODE": string, optional.
     #[serde(rename = "COPYRIGHT_CODE", skip_serializing_if = "Option::is_none")]
     pub copyright_code: Option<String>,
+    /// Wire name "COPYRIGHT_SHOW": string, optional.
     #[serde(rename = "COPYRIGHT_SHOW", skip_serializing_if = "Option::is_none")]
     pub copyright_show: Option<String>,
+    /// Wire name "CSSBLOCK_USE": string, optional.
     #[serde(rename = "CSSBLOCK_USE", skip_serializing_if = "Option::is_none")]
     pub cssblock_use: Option<String>,
+    /// Wire name "HEADBLOCK_USE": string, optional.
     #[serde(rename = "HEADBLOCK_USE", skip_serializing_if = "Option::is_none")]
     pub headblock_use: Option<String>,
+    /// Wire name "ROBOTS_CONTENT": string, optional.
     #[serde(rename = "ROBOTS_CONTENT", skip_serializing_if = "Option::is_none")]
     pub robots_content: Option<String>,
+    /// Wire name "ROBOTS_USE": string, optional.
     #[serde(rename = "ROBOTS_USE", skip_serializing_if = "Option::is_none")]
     pub robots_use: Option<String>,
+    /// Wire name "SETTINGS_CURRENCY_ID": string, optional.
     #[serde(rename = "SETTINGS_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub settings_currency_id: Option<String>,
+    /// Wire name "SETTINGS_PRICE_CODE": array of string, optional.
     #[serde(rename = "SETTINGS_PRICE_CODE", skip_serializing_if = "Option::is_none")]
     pub settings_price_code: Option<Vec<String>>,
+    /// Wire name "SETTINGS_SHOW_PRICE_COUNT": integer, optional.
     #[serde(
         rename = "SETTINGS_SHOW_PRICE_COUNT",
         skip_serializing_if = "Option::is_none"
     )]
     pub settings_show_price_count: Option<i64>,
+    /// Wire name "SPEED_USE_LAZY": string, optional.
     #[serde(rename = "SPEED_USE_LAZY", skip_serializing_if = "Option::is_none")]
     pub speed_use_lazy: Option<String>,
+    /// Wire name "THEME_CODE": string, optional.
     #[serde(rename = "THEME_CODE", skip_serializing_if = "Option::is_none")]
     pub theme_code: Option<String>,
+    /// Wire name "THEME_COLOR": string, optional.
     #[serde(rename = "THEME_COLOR", skip_serializing_if = "Option::is_none")]
     pub theme_color: Option<String>,
+    /// Wire name "YACOUNTER_COUNTER": string, optional.
     #[serde(rename = "YACOUNTER_COUNTER", skip_serializing_if = "Option::is_none")]
     pub yacounter_counter: Option<String>,
+    /// Wire name "YACOUNTER_USE": string, optional.
     #[serde(rename = "YACOUNTER_USE", skip_serializing_if = "Option::is_none")]
     pub yacounter_use: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1688,6 +2557,10 @@ impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "ACCESS_DENIED_DELETED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-delete.html>.
 pub async fn mark_delete(
     client: &::bitrix24_runtime::Client,
@@ -1700,15 +2573,52 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkDeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            mark: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<bool>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
@@ -1753,6 +2663,10 @@ impl ::bitrix24_runtime::Method for MarkDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "FOLDER_CONTAINS_AREAS", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkFolderDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-delete.html>.
 pub async fn mark_folder_delete(
     client: &::bitrix24_runtime::Client,
@@ -1765,15 +2679,52 @@ pub async fn mark_folder_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkFolderDeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkFolderDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            mark: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<bool>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkFolderDeleteRequest {
@@ -1818,6 +2769,10 @@ impl ::bitrix24_runtime::Method for MarkFolderDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkFolderUnDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-undelete.html>.
 pub async fn mark_folder_un_delete(
     client: &::bitrix24_runtime::Client,
@@ -1830,13 +2785,43 @@ pub async fn mark_folder_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkFolderUnDeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkFolderUnDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkFolderUnDeleteRequest {
@@ -1874,6 +2859,10 @@ impl ::bitrix24_runtime::Method for MarkFolderUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TOTAL_SITE_REACHED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `MarkUnDeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-undelete.html>.
 pub async fn mark_un_delete(
     client: &::bitrix24_runtime::Client,
@@ -1886,13 +2875,43 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MarkUnDeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MarkUnDeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
@@ -1931,6 +2950,10 @@ impl ::bitrix24_runtime::Method for MarkUnDeleteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "PHONE_NOT_CONFIRMED", "EMAIL_NOT_CONFIRMED", "URLCHECKER_FAIL", "PUBLIC_PAGE_REACHED", "LANDING_PAYMENT_FAILED", "LANDING_PAYMENT_FAILED_BLOCK", "PUBLIC_SITE_REACHED", "PUBLIC_SITE_REACHED_FREE", "LICENSE_EXPIRED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `PublicationRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication.html>.
 pub async fn publication(
     client: &::bitrix24_runtime::Client,
@@ -1943,13 +2966,43 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PublicationRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PublicationRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
@@ -1996,6 +3049,10 @@ impl ::bitrix24_runtime::Method for PublicationRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `PublicationFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication-folder.html>.
 pub async fn publication_folder(
     client: &::bitrix24_runtime::Client,
@@ -2008,16 +3065,53 @@ pub async fn publication_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PublicationFolderRequest {
+    /// Wire name "folderId": integer, required.
     #[serde(rename = "folderId")]
     pub folder_id: i64,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PublicationFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(folder_id: impl Into<i64>) -> Self {
+        Self {
+            folder_id: folder_id.into(),
+            mark: Default::default(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<bool>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PublicationFolderRequest {
@@ -2061,6 +3155,10 @@ impl ::bitrix24_runtime::Method for PublicationFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL", "MISSING_PARAMS".
+///
+/// Build the request with `SetRightsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-set-rights.html>.
 pub async fn set_rights(
     client: &::bitrix24_runtime::Client,
@@ -2073,13 +3171,43 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRightsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "rights": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub rights: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRightsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            rights: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
@@ -2117,6 +3245,10 @@ impl ::bitrix24_runtime::Method for SetRightsRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `UnPublicFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic-folder.html>.
 pub async fn un_public_folder(
     client: &::bitrix24_runtime::Client,
@@ -2129,14 +3261,44 @@ pub async fn un_public_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnPublicFolderRequest {
+    /// Wire name "folderId": integer, required.
     #[serde(rename = "folderId")]
     pub folder_id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnPublicFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(folder_id: impl Into<i64>) -> Self {
+        Self {
+            folder_id: folder_id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnPublicFolderRequest {
@@ -2178,6 +3340,10 @@ impl ::bitrix24_runtime::Method for UnPublicFolderRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `UnbindingFromGroupRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html>.
 pub async fn unbinding_from_group(
     client: &::bitrix24_runtime::Client,
@@ -2190,13 +3356,38 @@ pub async fn unbinding_from_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindingFromGroupRequest {
+    /// Wire name "groupId": integer, required.
     #[serde(rename = "groupId")]
     pub group_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindingFromGroupRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindingFromGroupRequest {
@@ -2234,6 +3425,10 @@ impl ::bitrix24_runtime::Method for UnbindingFromGroupRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `UnbindingFromMenuRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html>.
 pub async fn unbinding_from_menu(
     client: &::bitrix24_runtime::Client,
@@ -2246,13 +3441,38 @@ pub async fn unbinding_from_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindingFromMenuRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "menuCode": string, required.
     #[serde(rename = "menuCode")]
     pub menu_code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindingFromMenuRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, menu_code: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            menu_code: menu_code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindingFromMenuRequest {
@@ -2290,6 +3510,10 @@ impl ::bitrix24_runtime::Method for UnbindingFromMenuRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `UnpublicRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic.html>.
 pub async fn unpublic(
     client: &::bitrix24_runtime::Client,
@@ -2302,13 +3526,43 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnpublicRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnpublicRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
@@ -2346,6 +3600,10 @@ impl ::bitrix24_runtime::Method for UnpublicRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "DOMAIN_NOT_FOUND", "DOMAIN_IS_INCORRECT", "DOMAIN_EXIST_TRASH", "DOMAIN_DISABLE", "DOMAIN_EXIST", "CODE_IS_NOT_UNIQUE", "SLASH_IS_NOT_ALLOWED", "CONTROLLER_ERROR_BADRESPONSE", "CONTROLLER_ERROR_BADLICENSE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2358,14 +3616,46 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -2391,29 +3681,101 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOMAIN_ID": integer, optional.
     #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<i64>,
+    /// Wire name "LANDING_ID_404": integer, optional.
     #[serde(rename = "LANDING_ID_404", skip_serializing_if = "Option::is_none")]
     pub landing_id_404: Option<i64>,
+    /// Wire name "LANDING_ID_503": integer, optional.
     #[serde(rename = "LANDING_ID_503", skip_serializing_if = "Option::is_none")]
     pub landing_id_503: Option<i64>,
+    /// Wire name "LANDING_ID_INDEX": integer, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOMAIN_ID".
+    pub fn domain_id(mut self, value: impl Into<i64>) -> Self {
+        self.domain_id = Some(value.into());
+        self
+    }
+    /// Sets "LANDING_ID_404".
+    pub fn landing_id_404(mut self, value: impl Into<i64>) -> Self {
+        self.landing_id_404 = Some(value.into());
+        self
+    }
+    /// Sets "LANDING_ID_503".
+    pub fn landing_id_503(mut self, value: impl Into<i64>) -> Self {
+        self.landing_id_503 = Some(value.into());
+        self
+    }
+    /// Sets "LANDING_ID_INDEX".
+    pub fn landing_id_index(mut self, value: impl Into<i64>) -> Self {
+        self.landing_id_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -2488,6 +3850,10 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "FOLDER_IS_NOT_UNIQUE", "SLASH_IS_NOT_ALLOWED".
+///
+/// Build the request with `UpdateFolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update-folder.html>.
 pub async fn update_folder(
     client: &::bitrix24_runtime::Client,
@@ -2500,17 +3866,55 @@ pub async fn update_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateFolderRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateFolderRequestFields,
+    /// Wire name "folderId": integer, required.
     #[serde(rename = "folderId")]
     pub folder_id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateFolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateFolderRequestFields>,
+        folder_id: impl Into<i64>,
+        site_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            folder_id: folder_id.into(),
+            scope: Default::default(),
+            site_id: site_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
@@ -2539,20 +3943,69 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateFolderRequestFields {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "INDEX_ID": integer, optional.
     #[serde(rename = "INDEX_ID", skip_serializing_if = "Option::is_none")]
     pub index_id: Option<i64>,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateFolderRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "INDEX_ID".
+    pub fn index_id(mut self, value: impl Into<i64>) -> Self {
+        self.index_id = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequestFields {

@@ -12,6 +12,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteForLandingRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html>.
 pub async fn delete_for_landing(
     client: &::bitrix24_runtime::Client,
@@ -24,13 +28,43 @@ pub async fn delete_for_landing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteForLandingRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteForLandingRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            scope: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
@@ -63,6 +97,10 @@ impl ::bitrix24_runtime::Method for DeleteForLandingRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteForSiteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html>.
 pub async fn delete_for_site(
     client: &::bitrix24_runtime::Client,
@@ -75,11 +113,34 @@ pub async fn delete_for_site(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteForSiteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteForSiteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
@@ -111,6 +172,10 @@ impl ::bitrix24_runtime::Method for DeleteForSiteRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -123,13 +188,43 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            active: Default::default(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -167,6 +262,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "ERROR_ARGUMENT", "SYSTEM_ERROR".
+///
+/// Build the request with `GetSpecialPageRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html>.
 pub async fn get_special_page(
     client: &::bitrix24_runtime::Client,
@@ -179,18 +278,53 @@ pub async fn get_special_page(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSpecialPageRequest {
-    /// Wire name "additional".
+    /// Wire name "additional": any JSON, optional.
     #[serde(rename = "additional", skip_serializing_if = "::serde_json::Value::is_null")]
     pub additional_2: ::serde_json::Value,
+    /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "mainpage", "catalog", "personal", "cart", "order", "payment", "compare", "feedback".
     #[serde(rename = "type")]
     pub type_: GetSpecialPageRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSpecialPageRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        site_id: impl Into<i64>,
+        type_: impl Into<GetSpecialPageRequestType>,
+    ) -> Self {
+        Self {
+            additional_2: Default::default(),
+            site_id: site_id.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "additional".
+    pub fn additional_2(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_2 = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
@@ -237,6 +371,10 @@ impl ::bitrix24_runtime::Method for GetSpecialPageRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ACCESS_DENIED", "SYSTEM_ERROR".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -249,16 +387,49 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "lid": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "mainpage", "catalog", "personal", "cart", "order", "payment", "compare", "feedback".
     #[serde(rename = "type")]
     pub type_: SetRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, type_: impl Into<SetRequestType>) -> Self {
+        Self {
+            id: id.into(),
+            lid: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "lid".
+    pub fn lid(mut self, value: impl Into<i64>) -> Self {
+        self.lid = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

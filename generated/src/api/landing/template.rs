@@ -12,6 +12,10 @@
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetLandingRefRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-landing-ref.html>.
 pub async fn get_landing_ref(
     client: &::bitrix24_runtime::Client,
@@ -24,11 +28,34 @@ pub async fn get_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetLandingRefRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetLandingRefRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
@@ -64,6 +91,10 @@ impl ::bitrix24_runtime::Method for GetLandingRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetSiteRefRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-site-ref.html>.
 pub async fn get_site_ref(
     client: &::bitrix24_runtime::Client,
@@ -76,11 +107,34 @@ pub async fn get_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSiteRefRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSiteRefRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
@@ -116,6 +170,10 @@ impl ::bitrix24_runtime::Method for GetSiteRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -128,12 +186,37 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetlistRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetlistRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -150,22 +233,77 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestParams {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
@@ -199,7 +337,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItem {
+    /// Wire name "FIELD": string, optional.
     #[serde(rename = "FIELD", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -236,6 +376,10 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `SetLandingRefRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-landing-ref.html>.
 pub async fn set_landing_ref(
     client: &::bitrix24_runtime::Client,
@@ -248,13 +392,43 @@ pub async fn set_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetLandingRefRequest {
+    /// Wire name "data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetLandingRefRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            data: Default::default(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetLandingRefRequest {
@@ -291,6 +465,10 @@ impl ::bitrix24_runtime::Method for SetLandingRefRequest {
 ///
 /// Scope `landing`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `SetSiteRefRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-site-ref.html>.
 pub async fn set_site_ref(
     client: &::bitrix24_runtime::Client,
@@ -303,13 +481,43 @@ pub async fn set_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetSiteRefRequest {
+    /// Wire name "data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetSiteRefRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            data: Default::default(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetSiteRefRequest {

@@ -14,6 +14,10 @@ pub mod get;
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_ELEMENT_ALREADY_EXISTS", "ERROR_ADD_ELEMENT", "ERROR_ELEMENT_FIELD_VALUE", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,24 +30,77 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ELEMENT_CODE": string, required.
     #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_SECTION_ID": integer, optional.
     #[serde(rename = "IBLOCK_SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+    /// Wire name "LIST_ELEMENT_URL": string, optional.
     #[serde(rename = "LIST_ELEMENT_URL", skip_serializing_if = "Option::is_none")]
     pub list_element_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        element_code: impl Into<String>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<AddRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            element_code: element_code.into(),
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_section_id: Default::default(),
+            iblock_type_id: iblock_type_id.into(),
+            list_element_url: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IBLOCK_SECTION_ID".
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST_ELEMENT_URL".
+    pub fn list_element_url(mut self, value: impl Into<String>) -> Self {
+        self.list_element_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -91,9 +148,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PROPERTY_PropertyId": any JSON, optional.
     #[serde(
         rename = "PROPERTY_PropertyId",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -102,6 +162,36 @@ pub struct AddRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            property_property_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PROPERTY_PropertyId".
+    pub fn property_property_id(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.property_property_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -147,6 +237,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_ELEMENT_NOT_FOUND", "ERROR_DELETE_ELEMENT", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -159,20 +253,59 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ELEMENT_CODE": string, required.
     #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
+    /// Wire name "ELEMENT_ID": integer, required.
     #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        element_code: impl Into<String>,
+        element_id: impl Into<i64>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            element_code: element_code.into(),
+            element_id: element_id.into(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -238,6 +371,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -250,31 +387,106 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ELEMENT_CODE": string, optional.
     #[serde(rename = "ELEMENT_CODE", skip_serializing_if = "Option::is_none")]
     pub element_code: Option<String>,
+    /// Wire name "ELEMENT_ID": integer, optional.
     #[serde(rename = "ELEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub element_id: Option<i64>,
+    /// Wire name "ELEMENT_ORDER": any JSON, optional.
     #[serde(
         rename = "ELEMENT_ORDER",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub element_order: ::serde_json::Value,
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<GetRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            element_code: Default::default(),
+            element_id: Default::default(),
+            element_order: Default::default(),
+            filter: Default::default(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            select: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ELEMENT_CODE".
+    pub fn element_code(mut self, value: impl Into<String>) -> Self {
+        self.element_code = Some(value.into());
+        self
+    }
+    /// Sets "ELEMENT_ID".
+    pub fn element_id(mut self, value: impl Into<i64>) -> Self {
+        self.element_id = Some(value.into());
+        self
+    }
+    /// Sets "ELEMENT_ORDER".
+    pub fn element_order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.element_order = value.into();
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -346,6 +558,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_ELEMENT_NOT_FOUND", "ERROR_UPDATE_ELEMENT", "ERROR_ELEMENT_FIELD_VALUE", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -358,22 +574,64 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ELEMENT_CODE": string, required.
     #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
+    /// Wire name "ELEMENT_ID": integer, required.
     #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        element_code: impl Into<String>,
+        element_id: impl Into<i64>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            element_code: element_code.into(),
+            element_id: element_id.into(),
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -419,9 +677,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PROPERTY_PropertyId": any JSON, optional.
     #[serde(
         rename = "PROPERTY_PropertyId",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -430,6 +691,36 @@ pub struct UpdateRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            property_property_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PROPERTY_PropertyId".
+    pub fn property_property_id(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.property_property_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

@@ -14,6 +14,10 @@ pub mod type_;
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_SAVE_FIELD", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,18 +30,54 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<AddRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -68,39 +108,60 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COL_COUNT": integer, optional.
     #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "DEFAULT_VALUE": any JSON, optional.
     #[serde(
         rename = "DEFAULT_VALUE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "IS_REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<AddRequestFieldsItemIsRequired>,
+    /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
+    /// Wire name "LIST": any JSON, optional.
     #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub list: ::serde_json::Value,
+    /// Wire name "LIST_DEF": any JSON, optional.
     #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
     pub list_def: ::serde_json::Value,
+    /// Wire name "LIST_TEXT_VALUES": string, optional.
     #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsItemMultiple>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "ROW_COUNT": integer, optional.
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
     pub type_: AddRequestFieldsItemType,
+    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -109,6 +170,112 @@ pub struct AddRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        type_: impl Into<AddRequestFieldsItemType>,
+    ) -> Self {
+        Self {
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list: Default::default(),
+            list_def: Default::default(),
+            list_text_values: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            row_count: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            type_: type_.into(),
+            user_type_settings: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COL_COUNT".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "IS_REQUIRED".
+    pub fn is_required(
+        mut self,
+        value: impl Into<AddRequestFieldsItemIsRequired>,
+    ) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "LINK_IBLOCK_ID".
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.list = value.into();
+        self
+    }
+    /// Sets "LIST_DEF".
+    pub fn list_def(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.list_def = value.into();
+        self
+    }
+    /// Sets "LIST_TEXT_VALUES".
+    pub fn list_text_values(mut self, value: impl Into<String>) -> Self {
+        self.list_text_values = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsItemMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "ROW_COUNT".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USER_TYPE_SETTINGS".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -204,6 +371,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -216,18 +387,54 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        field_id: impl Into<String>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            field_id: field_id.into(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -278,6 +485,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -290,18 +501,58 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<GetRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            field_id: Default::default(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FIELD_ID".
+    pub fn field_id(mut self, value: impl Into<String>) -> Self {
+        self.field_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -351,6 +602,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ERROR_UPDATE_FIELD", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -363,20 +618,59 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        field_id: impl Into<String>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            field_id: field_id.into(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -412,39 +706,60 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COL_COUNT": integer, optional.
     #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
+    /// Wire name "DEFAULT_VALUE": any JSON, optional.
     #[serde(
         rename = "DEFAULT_VALUE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "IS_REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<UpdateRequestFieldsItemIsRequired>,
+    /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
+    /// Wire name "LIST": any JSON, optional.
     #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub list: ::serde_json::Value,
+    /// Wire name "LIST_DEF": any JSON, optional.
     #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
     pub list_def: ::serde_json::Value,
+    /// Wire name "LIST_TEXT_VALUES": string, optional.
     #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestFieldsItemMultiple>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "ROW_COUNT": integer, optional.
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
     pub type_: UpdateRequestFieldsItemType,
+    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -453,6 +768,115 @@ pub struct UpdateRequestFieldsItem {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        type_: impl Into<UpdateRequestFieldsItemType>,
+    ) -> Self {
+        Self {
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list: Default::default(),
+            list_def: Default::default(),
+            list_text_values: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            row_count: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            type_: type_.into(),
+            user_type_settings: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COL_COUNT".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "IS_REQUIRED".
+    pub fn is_required(
+        mut self,
+        value: impl Into<UpdateRequestFieldsItemIsRequired>,
+    ) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "LINK_IBLOCK_ID".
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.list = value.into();
+        self
+    }
+    /// Sets "LIST_DEF".
+    pub fn list_def(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.list_def = value.into();
+        self
+    }
+    /// Sets "LIST_TEXT_VALUES".
+    pub fn list_text_values(mut self, value: impl Into<String>) -> Self {
+        self.list_text_values = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(
+        mut self,
+        value: impl Into<UpdateRequestFieldsItemMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "ROW_COUNT".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USER_TYPE_SETTINGS".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

@@ -11,6 +11,10 @@
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_ADD_SECTION", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,22 +27,68 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_SECTION_ID": integer, optional.
     #[serde(rename = "IBLOCK_SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+    /// Wire name "SECTION_CODE": string, required.
     #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<AddRequestIblockTypeId>,
+        section_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_section_id: Default::default(),
+            iblock_type_id: iblock_type_id.into(),
+            section_code: section_code.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IBLOCK_SECTION_ID".
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -83,36 +133,129 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsItemActive>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<AddRequestFieldsItemDescriptionType>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "EXTERNAL_ID": string, optional.
     #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SECTION_PROPERTY": any JSON, optional.
     #[serde(
         rename = "SECTION_PROPERTY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_property: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            detail_picture: Default::default(),
+            external_id: Default::default(),
+            name: name.into(),
+            picture: Default::default(),
+            section_property: Default::default(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsItemActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(
+        mut self,
+        value: impl Into<AddRequestFieldsItemDescriptionType>,
+    ) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "EXTERNAL_ID".
+    pub fn external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SECTION_PROPERTY".
+    pub fn section_property(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.section_property = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -189,6 +332,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_SECTION_NOT_FOUND", "ERROR_DELETE_SECTION", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -201,20 +348,59 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+    /// Wire name "SECTION_CODE": string, required.
     #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
+    /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
+        section_code: impl Into<String>,
+        section_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            section_code: section_code.into(),
+            section_id: section_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -279,6 +465,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -291,23 +481,78 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<GetRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            filter: Default::default(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            select: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -369,6 +614,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_SECTION_NOT_FOUND", "ERROR_UPDATE_SECTION", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -381,22 +630,64 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/sections/lists-section-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
     pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
+    /// Wire name "SECTION_CODE": string, required.
     #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
+    /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
+        section_code: impl Into<String>,
+        section_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            section_code: section_code.into(),
+            section_id: section_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -442,36 +733,129 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsItemActive>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<UpdateRequestFieldsItemDescriptionType>,
+    /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "EXTERNAL_ID": string, optional.
     #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PICTURE": any JSON, optional.
     #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub picture: ::serde_json::Value,
+    /// Wire name "SECTION_PROPERTY": any JSON, optional.
     #[serde(
         rename = "SECTION_PROPERTY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_property: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            detail_picture: Default::default(),
+            external_id: Default::default(),
+            name: name.into(),
+            picture: Default::default(),
+            section_property: Default::default(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsItemActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsItemDescriptionType>,
+    ) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "DETAIL_PICTURE".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "EXTERNAL_ID".
+    pub fn external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
+        self
+    }
+    /// Sets "PICTURE".
+    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.picture = value.into();
+        self
+    }
+    /// Sets "SECTION_PROPERTY".
+    pub fn section_property(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.section_property = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

@@ -12,6 +12,10 @@ pub mod user;
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Documented error codes: "-".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -24,18 +28,57 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
+    /// Wire name "TEXT": string, required.
     #[serde(rename = "TEXT")]
     pub text: String,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_id: impl Into<i64>, text: impl Into<String>) -> Self {
+        Self {
+            files: Default::default(),
+            post_id: post_id.into(),
+            text: text.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -77,6 +120,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Documented error codes: "-".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -89,14 +136,44 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "COMMENT_ID": integer, required.
     #[serde(rename = "COMMENT_ID")]
     pub comment_id: i64,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(comment_id: impl Into<i64>) -> Self {
+        Self {
+            comment_id: comment_id.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {

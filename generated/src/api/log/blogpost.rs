@@ -15,6 +15,10 @@ pub mod getusers;
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Documented error codes: "SONET_CONTROLLER_LIVEFEED_BLOGPOST_ADD_ERROR", "SONET_CONTROLLER_LIVEFEED_BLOGPOST_MODULE_BLOG_NOT_INSTALLED", "SONET_CONTROLLER_LIVEFEED_BLOG_NOT_FOUND".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,36 +31,145 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "BACKGROUND_CODE": string, optional.
     #[serde(rename = "BACKGROUND_CODE", skip_serializing_if = "Option::is_none")]
     pub background_code: Option<String>,
+    /// Wire name "DEST": any JSON, optional.
     #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub dest: ::serde_json::Value,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "IMPORTANT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<AddRequestImportant>,
+    /// Wire name "IMPORTANT_DATE_END": string, optional.
     #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
+    /// Wire name "PARSE_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "PARSE_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub parse_preview: Option<AddRequestParsePreview>,
+    /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
+    /// Wire name "POST_TITLE": string, optional.
     #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SPERM": any JSON, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sperm: ::serde_json::Value,
+    /// Wire name "TAGS": string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+    /// Wire name "UF_": any JSON, required.
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        post_message: impl Into<String>,
+        uf: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            background_code: Default::default(),
+            dest: Default::default(),
+            files: Default::default(),
+            important: Default::default(),
+            important_date_end: Default::default(),
+            parse_preview: Default::default(),
+            post_message: post_message.into(),
+            post_title: Default::default(),
+            site_id: Default::default(),
+            sperm: Default::default(),
+            tags: Default::default(),
+            uf: uf.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BACKGROUND_CODE".
+    pub fn background_code(mut self, value: impl Into<String>) -> Self {
+        self.background_code = Some(value.into());
+        self
+    }
+    /// Sets "DEST".
+    pub fn dest(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.dest = value.into();
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "IMPORTANT".
+    pub fn important(mut self, value: impl Into<AddRequestImportant>) -> Self {
+        self.important = Some(value.into());
+        self
+    }
+    /// Sets "IMPORTANT_DATE_END".
+    pub fn important_date_end(mut self, value: impl Into<String>) -> Self {
+        self.important_date_end = Some(value.into());
+        self
+    }
+    /// Sets "PARSE_PREVIEW".
+    pub fn parse_preview(mut self, value: impl Into<AddRequestParsePreview>) -> Self {
+        self.parse_preview = Some(value.into());
+        self
+    }
+    /// Sets "POST_TITLE".
+    pub fn post_title(mut self, value: impl Into<String>) -> Self {
+        self.post_title = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "SPERM".
+    pub fn sperm(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.sperm = value.into();
+        self
+    }
+    /// Sets "TAGS".
+    pub fn tags(mut self, value: impl Into<String>) -> Self {
+        self.tags = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -141,6 +254,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "403".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -153,12 +270,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_id: impl Into<i64>) -> Self {
+        Self {
+            post_id: post_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -192,6 +332,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -204,26 +346,93 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FIRST_ID": integer, optional.
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "LOG_DATE_FROM": string, optional.
     #[serde(rename = "LOG_DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub log_date_from: Option<String>,
+    /// Wire name "LOG_DATE_TO": string, optional.
     #[serde(rename = "LOG_DATE_TO", skip_serializing_if = "Option::is_none")]
     pub log_date_to: Option<String>,
+    /// Wire name "LOG_RIGHTS": any JSON, optional.
     #[serde(rename = "LOG_RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub log_rights: ::serde_json::Value,
+    /// Wire name "POST_ID": integer, optional.
     #[serde(rename = "POST_ID", skip_serializing_if = "Option::is_none")]
     pub post_id: Option<i64>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FIRST_ID".
+    pub fn first_id(mut self, value: impl Into<i64>) -> Self {
+        self.first_id = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "LOG_DATE_FROM".
+    pub fn log_date_from(mut self, value: impl Into<String>) -> Self {
+        self.log_date_from = Some(value.into());
+        self
+    }
+    /// Sets "LOG_DATE_TO".
+    pub fn log_date_to(mut self, value: impl Into<String>) -> Self {
+        self.log_date_to = Some(value.into());
+        self
+    }
+    /// Sets "LOG_RIGHTS".
+    pub fn log_rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.log_rights = value.into();
+        self
+    }
+    /// Sets "POST_ID".
+    pub fn post_id(mut self, value: impl Into<i64>) -> Self {
+        self.post_id = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -282,6 +491,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Build the request with `ShareRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-share.html>.
 pub async fn share(
     client: &::bitrix24_runtime::Client,
@@ -294,16 +505,48 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ShareRequest {
+    /// Wire name "DEST": any JSON, required.
     #[serde(rename = "DEST")]
     pub dest: ::serde_json::Value,
+    /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ShareRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dest: impl Into<::serde_json::Value>, post_id: impl Into<i64>) -> Self {
+        Self {
+            dest: dest.into(),
+            post_id: post_id.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ShareRequest {
@@ -342,6 +585,10 @@ impl ::bitrix24_runtime::Method for ShareRequest {
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Documented error codes: "SONET_CONTROLLER_LIVEFEED_BLOGPOST_UPDATE_ERROR", "EMPTY_TITLE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -354,32 +601,122 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "DEST": any JSON, optional.
     #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub dest: ::serde_json::Value,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "IMPORTANT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<UpdateRequestImportant>,
+    /// Wire name "IMPORTANT_DATE_END": string, optional.
     #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
+    /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
+    /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
+    /// Wire name "POST_TITLE": string, optional.
     #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SPERM": any JSON, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sperm: ::serde_json::Value,
+    /// Wire name "UF_": any JSON, required.
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_id: impl Into<i64>, uf: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            dest: Default::default(),
+            files: Default::default(),
+            important: Default::default(),
+            important_date_end: Default::default(),
+            post_id: post_id.into(),
+            post_message: Default::default(),
+            post_title: Default::default(),
+            site_id: Default::default(),
+            sperm: Default::default(),
+            uf: uf.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DEST".
+    pub fn dest(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.dest = value.into();
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.files = value.into();
+        self
+    }
+    /// Sets "IMPORTANT".
+    pub fn important(mut self, value: impl Into<UpdateRequestImportant>) -> Self {
+        self.important = Some(value.into());
+        self
+    }
+    /// Sets "IMPORTANT_DATE_END".
+    pub fn important_date_end(mut self, value: impl Into<String>) -> Self {
+        self.important_date_end = Some(value.into());
+        self
+    }
+    /// Sets "POST_MESSAGE".
+    pub fn post_message(mut self, value: impl Into<String>) -> Self {
+        self.post_message = Some(value.into());
+        self
+    }
+    /// Sets "POST_TITLE".
+    pub fn post_title(mut self, value: impl Into<String>) -> Self {
+        self.post_title = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "SPERM".
+    pub fn sperm(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.sperm = value.into();
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

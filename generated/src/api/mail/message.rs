@@ -23,6 +23,10 @@ pub mod field;
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CreatecalendareventRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 pub async fn createcalendarevent(
     client: &::bitrix24_runtime::Client,
@@ -35,20 +39,65 @@ pub async fn createcalendarevent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatecalendareventRequest {
+    /// Wire name "dateFrom": string, required.
     #[serde(rename = "dateFrom")]
     pub date_from: String,
+    /// Wire name "dateTo": string, required.
     #[serde(rename = "dateTo")]
     pub date_to: String,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatecalendareventRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        date_from: impl Into<String>,
+        date_to: impl Into<String>,
+        message_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            date_from: date_from.into(),
+            date_to: date_to.into(),
+            description: Default::default(),
+            message_id: message_id.into(),
+            name: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
@@ -81,11 +130,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
 
 /// The `result` of `mail.message.createcalendarevent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatecalendareventResponse {
+    /// Wire name "eventId": integer, optional.
     #[serde(rename = "eventId", skip_serializing_if = "Option::is_none")]
     pub event_id: Option<i64>,
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -129,6 +182,10 @@ impl ::bitrix24_runtime::Method for CreatecalendareventRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CreatechatRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 pub async fn createchat(
     client: &::bitrix24_runtime::Client,
@@ -141,12 +198,35 @@ pub async fn createchat(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatechatRequest {
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatechatRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
@@ -165,13 +245,18 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
 
 /// The `result` of `mail.message.createchat`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatechatResponse {
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "existing": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing: Option<bool>,
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -217,6 +302,10 @@ impl ::bitrix24_runtime::Method for CreatechatRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CreatecrmactivityRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 pub async fn createcrmactivity(
     client: &::bitrix24_runtime::Client,
@@ -229,12 +318,35 @@ pub async fn createcrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatecrmactivityRequest {
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatecrmactivityRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
@@ -270,6 +382,10 @@ impl ::bitrix24_runtime::Method for CreatecrmactivityRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CreatefeedpostRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 pub async fn createfeedpost(
     client: &::bitrix24_runtime::Client,
@@ -282,14 +398,44 @@ pub async fn createfeedpost(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatefeedpostRequest {
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatefeedpostRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            title: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
@@ -313,11 +459,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
 
 /// The `result` of `mail.message.createfeedpost`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatefeedpostResponse {
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "postId": integer, optional.
     #[serde(rename = "postId", skip_serializing_if = "Option::is_none")]
     pub post_id: Option<i64>,
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -361,6 +511,10 @@ impl ::bitrix24_runtime::Method for CreatefeedpostRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `CreatetaskRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 pub async fn createtask(
     client: &::bitrix24_runtime::Client,
@@ -373,18 +527,62 @@ pub async fn createtask(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatetaskRequest {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatetaskRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            description: Default::default(),
+            message_id: message_id.into(),
+            responsible_id: Default::default(),
+            title: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
@@ -413,11 +611,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
 
 /// The `result` of `mail.message.createtask`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreatetaskResponse {
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -461,6 +663,10 @@ impl ::bitrix24_runtime::Method for CreatetaskRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `ForwardRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 pub async fn forward(
     client: &::bitrix24_runtime::Client,
@@ -473,20 +679,71 @@ pub async fn forward(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ForwardRequest {
+    /// Wire name "bcc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bcc: ::serde_json::Value,
+    /// Wire name "body": string, required.
     pub body: String,
+    /// Wire name "cc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cc: ::serde_json::Value,
+    /// Wire name "forwardMessageId": integer, required.
     #[serde(rename = "forwardMessageId")]
     pub forward_message_id: i64,
+    /// Wire name "from": string, required.
     pub from: String,
+    /// Wire name "subject": string, required.
     pub subject: String,
+    /// Wire name "to": any JSON, required.
     pub to: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ForwardRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        body: impl Into<String>,
+        forward_message_id: impl Into<i64>,
+        from: impl Into<String>,
+        subject: impl Into<String>,
+        to: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            bcc: Default::default(),
+            body: body.into(),
+            cc: Default::default(),
+            forward_message_id: forward_message_id.into(),
+            from: from.into(),
+            subject: subject.into(),
+            to: to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "bcc".
+    pub fn bcc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bcc = value.into();
+        self
+    }
+    /// Sets "cc".
+    pub fn cc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.cc = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
@@ -525,9 +782,12 @@ impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
 
 /// The `result` of `mail.message.forward`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ForwardResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "to": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -565,6 +825,10 @@ impl ::bitrix24_runtime::Method for ForwardRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -577,13 +841,43 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -603,7 +897,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `mail.message.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -625,31 +921,45 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "bindings": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bindings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "body": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// Wire name "cc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cc: ::serde_json::Value,
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "from": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Wire name "hasAttachments": boolean, optional.
     #[serde(rename = "hasAttachments", skip_serializing_if = "Option::is_none")]
     pub has_attachments: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isSeen": boolean, optional.
     #[serde(rename = "isSeen", skip_serializing_if = "Option::is_none")]
     pub is_seen: Option<bool>,
+    /// Wire name "mailboxEmail": string, optional.
     #[serde(rename = "mailboxEmail", skip_serializing_if = "Option::is_none")]
     pub mailbox_email: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
     #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
     pub mailbox_id: Option<i64>,
+    /// Wire name "subject": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "to": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -731,6 +1041,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -743,26 +1057,93 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "dateFrom": string, optional.
     #[serde(rename = "dateFrom", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "dateTo": string, optional.
     #[serde(rename = "dateTo", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "folder": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Wire name "hasAttachments": boolean, optional.
     #[serde(rename = "hasAttachments", skip_serializing_if = "Option::is_none")]
     pub has_attachments: Option<bool>,
+    /// Wire name "isSeen": boolean, optional.
     #[serde(rename = "isSeen", skip_serializing_if = "Option::is_none")]
     pub is_seen: Option<bool>,
+    /// Wire name "mailboxId": integer, optional.
     #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
     pub mailbox_id: Option<i64>,
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "searchQuery": string, optional.
     #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dateFrom".
+    pub fn date_from(mut self, value: impl Into<String>) -> Self {
+        self.date_from = Some(value.into());
+        self
+    }
+    /// Sets "dateTo".
+    pub fn date_to(mut self, value: impl Into<String>) -> Self {
+        self.date_to = Some(value.into());
+        self
+    }
+    /// Sets "folder".
+    pub fn folder(mut self, value: impl Into<String>) -> Self {
+        self.folder = Some(value.into());
+        self
+    }
+    /// Sets "hasAttachments".
+    pub fn has_attachments(mut self, value: impl Into<bool>) -> Self {
+        self.has_attachments = Some(value.into());
+        self
+    }
+    /// Sets "isSeen".
+    pub fn is_seen(mut self, value: impl Into<bool>) -> Self {
+        self.is_seen = Some(value.into());
+        self
+    }
+    /// Sets "mailboxId".
+    pub fn mailbox_id(mut self, value: impl Into<i64>) -> Self {
+        self.mailbox_id = Some(value.into());
+        self
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "searchQuery".
+    pub fn search_query(mut self, value: impl Into<String>) -> Self {
+        self.search_query = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -809,7 +1190,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `mail.message.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -847,6 +1230,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `MovetofolderRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 pub async fn movetofolder(
     client: &::bitrix24_runtime::Client,
@@ -859,15 +1246,52 @@ pub async fn movetofolder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MovetofolderRequest {
+    /// Wire name "action": string, required.
+    ///
+    /// Allowed values: "move", "spam", "delete".
     pub action: MovetofolderRequestAction,
+    /// Wire name "folder": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Wire name "messageIds": any JSON, required.
     #[serde(rename = "messageIds")]
     pub message_ids: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MovetofolderRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        action: impl Into<MovetofolderRequestAction>,
+        message_ids: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            folder: Default::default(),
+            message_ids: message_ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "folder".
+    pub fn folder(mut self, value: impl Into<String>) -> Self {
+        self.folder = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
@@ -896,11 +1320,15 @@ pub type MovetofolderRequestAction = super::super::enums::MoveSpamDelete;
 
 /// The `result` of `mail.message.movetofolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MovetofolderResponse {
+    /// Wire name "action": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// Wire name "movedCount": integer, optional.
     #[serde(rename = "movedCount", skip_serializing_if = "Option::is_none")]
     pub moved_count: Option<i64>,
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -944,6 +1372,10 @@ impl ::bitrix24_runtime::Method for MovetofolderRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `RemovecrmactivityRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 pub async fn removecrmactivity(
     client: &::bitrix24_runtime::Client,
@@ -956,12 +1388,35 @@ pub async fn removecrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemovecrmactivityRequest {
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemovecrmactivityRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message_id: impl Into<i64>) -> Self {
+        Self {
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
@@ -997,6 +1452,10 @@ impl ::bitrix24_runtime::Method for RemovecrmactivityRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `ReplyRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 pub async fn reply(
     client: &::bitrix24_runtime::Client,
@@ -1009,20 +1468,71 @@ pub async fn reply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReplyRequest {
+    /// Wire name "bcc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bcc: ::serde_json::Value,
+    /// Wire name "body": string, required.
     pub body: String,
+    /// Wire name "cc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cc: ::serde_json::Value,
+    /// Wire name "from": string, required.
     pub from: String,
+    /// Wire name "replyToMessageId": integer, required.
     #[serde(rename = "replyToMessageId")]
     pub reply_to_message_id: i64,
+    /// Wire name "subject": string, required.
     pub subject: String,
+    /// Wire name "to": any JSON, required.
     pub to: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReplyRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        body: impl Into<String>,
+        from: impl Into<String>,
+        reply_to_message_id: impl Into<i64>,
+        subject: impl Into<String>,
+        to: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            bcc: Default::default(),
+            body: body.into(),
+            cc: Default::default(),
+            from: from.into(),
+            reply_to_message_id: reply_to_message_id.into(),
+            subject: subject.into(),
+            to: to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "bcc".
+    pub fn bcc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bcc = value.into();
+        self
+    }
+    /// Sets "cc".
+    pub fn cc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.cc = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
@@ -1061,9 +1571,12 @@ impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
 
 /// The `result` of `mail.message.reply`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReplyResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "to": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -1101,6 +1614,10 @@ impl ::bitrix24_runtime::Method for ReplyRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `SendRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
@@ -1113,18 +1630,66 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequest {
+    /// Wire name "bcc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bcc: ::serde_json::Value,
+    /// Wire name "body": string, required.
     pub body: String,
+    /// Wire name "cc": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cc: ::serde_json::Value,
+    /// Wire name "from": string, required.
     pub from: String,
+    /// Wire name "subject": string, required.
     pub subject: String,
+    /// Wire name "to": any JSON, required.
     pub to: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        body: impl Into<String>,
+        from: impl Into<String>,
+        subject: impl Into<String>,
+        to: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            bcc: Default::default(),
+            body: body.into(),
+            cc: Default::default(),
+            from: from.into(),
+            subject: subject.into(),
+            to: to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "bcc".
+    pub fn bcc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bcc = value.into();
+        self
+    }
+    /// Sets "cc".
+    pub fn cc(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.cc = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequest {
@@ -1159,9 +1724,12 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 /// The `result` of `mail.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Wire name "to": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -1199,6 +1767,10 @@ impl ::bitrix24_runtime::Method for SendRequest {
 ///
 /// Scope `mail`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `ThreadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 pub async fn thread(
     client: &::bitrix24_runtime::Client,
@@ -1211,13 +1783,43 @@ pub async fn thread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ThreadRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ThreadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            limit: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ThreadRequest {

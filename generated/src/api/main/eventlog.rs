@@ -13,6 +13,10 @@ pub mod field;
 ///
 /// Scope `main`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -25,13 +29,43 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -51,7 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `main.eventlog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -73,31 +109,45 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "auditTypeId": string, optional.
     #[serde(rename = "auditTypeId", skip_serializing_if = "Option::is_none")]
     pub audit_type_id: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "guestId": integer, optional.
     #[serde(rename = "guestId", skip_serializing_if = "Option::is_none")]
     pub guest_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "itemId": string, optional.
     #[serde(rename = "itemId", skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "remoteAddr": string, optional.
     #[serde(rename = "remoteAddr", skip_serializing_if = "Option::is_none")]
     pub remote_addr: Option<String>,
+    /// Wire name "requestUri": string, optional.
     #[serde(rename = "requestUri", skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
+    /// Wire name "severity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "userAgent": string, optional.
     #[serde(rename = "userAgent", skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -178,6 +228,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `main`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -190,18 +244,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -228,7 +325,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `main.eventlog.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -265,6 +364,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `main`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION".
+///
+/// Build the request with `TailRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-tail.html>.
 pub async fn tail(
     client: &::bitrix24_runtime::Client,
@@ -277,16 +380,53 @@ pub async fn tail(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-tail.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TailRequest {
+    /// Wire name "cursor": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub cursor: ::serde_json::Value,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TailRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "cursor".
+    pub fn cursor(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.cursor = value.into();
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TailRequest {
@@ -311,7 +451,9 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
 
 /// The `result` of `main.eventlog.tail`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TailResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.

@@ -12,6 +12,10 @@ pub mod field;
 ///
 /// Scope `note`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "NOTE_FILE_TOO_LARGE", "NOTE_FILE_TYPE_NOT_ALLOWED", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/file/note-file-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -24,16 +28,47 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/file/note-file-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "documentId": integer, required.
     #[serde(rename = "documentId")]
     pub document_id: i64,
+    /// Wire name "fileContent": string, required.
     #[serde(rename = "fileContent")]
     pub file_content: String,
+    /// Wire name "fileName": string, required.
     #[serde(rename = "fileName")]
     pub file_name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        document_id: impl Into<i64>,
+        file_content: impl Into<String>,
+        file_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            document_id: document_id.into(),
+            file_content: file_content.into(),
+            file_name: file_name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -61,7 +96,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 /// The `result` of `note.file.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -83,19 +120,27 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseItem {
+    /// Wire name "assetMarkdown": string, optional.
     #[serde(rename = "assetMarkdown", skip_serializing_if = "Option::is_none")]
     pub asset_markdown: Option<String>,
+    /// Wire name "assetType": string, optional.
     #[serde(rename = "assetType", skip_serializing_if = "Option::is_none")]
     pub asset_type: Option<String>,
+    /// Wire name "documentId": integer, optional.
     #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "mimeType": string, optional.
     #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -161,6 +206,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `note`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/file/note-file-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -173,13 +222,38 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/file/note-file-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "documentId": integer, required.
     #[serde(rename = "documentId")]
     pub document_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(document_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            document_id: document_id.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -204,7 +278,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `note.file.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -226,19 +302,27 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "assetMarkdown": string, optional.
     #[serde(rename = "assetMarkdown", skip_serializing_if = "Option::is_none")]
     pub asset_markdown: Option<String>,
+    /// Wire name "assetType": string, optional.
     #[serde(rename = "assetType", skip_serializing_if = "Option::is_none")]
     pub asset_type: Option<String>,
+    /// Wire name "documentId": integer, optional.
     #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
     pub document_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "mimeType": string, optional.
     #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -10,6 +10,8 @@
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `GetSettingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get_settings(
@@ -23,14 +25,44 @@ pub async fn get_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetSettingsRequest {
+    /// Wire name "stageId": integer, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
+    /// Wire name "typeId": integer, required.
     #[serde(rename = "typeId")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSettingsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_id: impl Into<i64>) -> Self {
+        Self {
+            stage_id: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
@@ -66,6 +98,8 @@ impl ::bitrix24_runtime::Method for GetSettingsRequest {
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `SetSettingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_settings(
@@ -79,15 +113,47 @@ pub async fn set_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetSettingsRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "stageId": integer, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
+    /// Wire name "typeId": integer, required.
     #[serde(rename = "typeId")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetSettingsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<::serde_json::Value>, type_id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            stage_id: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
@@ -126,6 +192,8 @@ impl ::bitrix24_runtime::Method for SetSettingsRequest {
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `SetVisibilitySettingsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_visibility_settings(
@@ -139,16 +207,54 @@ pub async fn set_visibility_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetVisibilitySettingsRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "stageId": integer, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
+    /// Wire name "typeId": integer, required.
     #[serde(rename = "typeId")]
     pub type_id: i64,
+    /// Wire name "visibility": string, required.
     pub visibility: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetVisibilitySettingsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        type_id: impl Into<i64>,
+        visibility: impl Into<String>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            stage_id: Default::default(),
+            type_id: type_id.into(),
+            visibility: visibility.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {

@@ -12,6 +12,8 @@
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -25,11 +27,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,21 +72,77 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "code": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "color": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub color: ::serde_json::Value,
+    /// Wire name "name": any JSON, required.
     pub name: ::serde_json::Value,
+    /// Wire name "semantic": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub semantic: ::serde_json::Value,
+    /// Wire name "sort": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sort: ::serde_json::Value,
+    /// Wire name "typeId": any JSON, required.
     #[serde(rename = "typeId")]
     pub type_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        name: impl Into<::serde_json::Value>,
+        type_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            code: Default::default(),
+            color: Default::default(),
+            name: name.into(),
+            semantic: Default::default(),
+            sort: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.code = value.into();
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.color = value.into();
+        self
+    }
+    /// Sets "semantic".
+    pub fn semantic(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.semantic = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.sort = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -107,6 +188,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -120,11 +203,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -155,6 +261,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -168,11 +276,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -191,37 +322,51 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `rpa.stage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "code": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "color": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub color: ::serde_json::Value,
+    /// Wire name "isFail": any JSON, optional.
     #[serde(rename = "isFail", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_fail: ::serde_json::Value,
+    /// Wire name "isFirst": any JSON, optional.
     #[serde(rename = "isFirst", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_first: ::serde_json::Value,
+    /// Wire name "isSuccess": any JSON, optional.
     #[serde(rename = "isSuccess", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_success: ::serde_json::Value,
+    /// Wire name "name": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub name: ::serde_json::Value,
+    /// Wire name "permissions": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub permissions: ::serde_json::Value,
+    /// Wire name "possibleNextStages": any JSON, optional.
     #[serde(
         rename = "possibleNextStages",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub possible_next_stages: ::serde_json::Value,
+    /// Wire name "robotsCount": any JSON, optional.
     #[serde(
         rename = "robotsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub robots_count: ::serde_json::Value,
+    /// Wire name "semantic": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub semantic: ::serde_json::Value,
+    /// Wire name "sort": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sort: ::serde_json::Value,
+    /// Wire name "tasks": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub tasks: ::serde_json::Value,
+    /// Wire name "typeId": any JSON, optional.
     #[serde(rename = "typeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -299,6 +444,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListForTypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-list-for-type.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list_for_type(
@@ -315,14 +462,44 @@ pub async fn list_for_type(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-list-for-type.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListForTypeRequest {
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Wire name "typeId": integer, required.
     #[serde(rename = "typeId")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListForTypeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_id: impl Into<i64>) -> Self {
+        Self {
+            start: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListForTypeRequest {
@@ -354,6 +531,8 @@ impl ::bitrix24_runtime::Method for ListForTypeRequest {
 ///
 /// Scope `rpa`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -367,14 +546,48 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<UpdateRequestFieldsItem>>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -392,20 +605,69 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
+    /// Wire name "code": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "color": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub color: ::serde_json::Value,
+    /// Wire name "name": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub name: ::serde_json::Value,
+    /// Wire name "semantic": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub semantic: ::serde_json::Value,
+    /// Wire name "sort": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sort: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.code = value.into();
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.color = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.name = value.into();
+        self
+    }
+    /// Sets "semantic".
+    pub fn semantic(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.semantic = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.sort = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {

@@ -18,6 +18,10 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200140400007", "200140400008", "200140400009", "200140400011", "200040300010", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -30,14 +34,45 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -56,44 +91,160 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "basePrice": number, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<f64>,
+    /// Wire name "canBuy": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "canBuy")]
     pub can_buy: AddRequestFieldsCanBuy,
+    /// Wire name "catalogXmlId": string, required.
     #[serde(rename = "catalogXmlId")]
     pub catalog_xml_id: String,
+    /// Wire name "currency": any JSON, required.
     pub currency: ::serde_json::Value,
+    /// Wire name "customPrice": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<AddRequestFieldsCustomPrice>,
+    /// Wire name "dimensions": string, required.
     pub dimensions: String,
+    /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
+    /// Wire name "measureCode": any JSON, required.
     #[serde(rename = "measureCode")]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "measureName": any JSON, required.
     #[serde(rename = "measureName")]
     pub measure_name: ::serde_json::Value,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "orderId": any JSON, required.
     #[serde(rename = "orderId")]
     pub order_id: ::serde_json::Value,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productXmlId": string, required.
     #[serde(rename = "productXmlId")]
     pub product_xml_id: String,
+    /// Wire name "productid": any JSON, required.
     pub productid: ::serde_json::Value,
+    /// Wire name "quantity": number, required.
     pub quantity: f64,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatIncluded": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded")]
     pub vat_included: AddRequestFieldsVatIncluded,
+    /// Wire name "vatRate": number, required.
     #[serde(rename = "vatRate")]
     pub vat_rate: f64,
+    /// Wire name "weight": integer, required.
     pub weight: i64,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        can_buy: impl Into<AddRequestFieldsCanBuy>,
+        catalog_xml_id: impl Into<String>,
+        currency: impl Into<::serde_json::Value>,
+        dimensions: impl Into<String>,
+        measure_code: impl Into<::serde_json::Value>,
+        measure_name: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        order_id: impl Into<::serde_json::Value>,
+        product_xml_id: impl Into<String>,
+        productid: impl Into<::serde_json::Value>,
+        quantity: impl Into<f64>,
+        vat_included: impl Into<AddRequestFieldsVatIncluded>,
+        vat_rate: impl Into<f64>,
+        weight: impl Into<i64>,
+    ) -> Self {
+        Self {
+            base_price: Default::default(),
+            can_buy: can_buy.into(),
+            catalog_xml_id: catalog_xml_id.into(),
+            currency: currency.into(),
+            custom_price: Default::default(),
+            dimensions: dimensions.into(),
+            discount_price: Default::default(),
+            measure_code: measure_code.into(),
+            measure_name: measure_name.into(),
+            name: name.into(),
+            order_id: order_id.into(),
+            price: Default::default(),
+            product_xml_id: product_xml_id.into(),
+            productid: productid.into(),
+            quantity: quantity.into(),
+            sort: Default::default(),
+            vat_included: vat_included.into(),
+            vat_rate: vat_rate.into(),
+            weight: weight.into(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "basePrice".
+    pub fn base_price(mut self, value: impl Into<f64>) -> Self {
+        self.base_price = Some(value.into());
+        self
+    }
+    /// Sets "customPrice".
+    pub fn custom_price(
+        mut self,
+        value: impl Into<AddRequestFieldsCustomPrice>,
+    ) -> Self {
+        self.custom_price = Some(value.into());
+        self
+    }
+    /// Sets "discountPrice".
+    pub fn discount_price(mut self, value: impl Into<f64>) -> Self {
+        self.discount_price = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -196,7 +347,9 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<AddResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -218,55 +371,81 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseBasketItem {
+    /// Wire name "basePrice": integer, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
+    /// Wire name "canBuy": string, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": string, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Value>>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "reservations": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "vatRate": any JSON, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_rate: ::serde_json::Value,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -389,6 +568,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200140400006", "200140400007", "200140400008", "200140400009", "200140400011", "200040300010", "100", "0".
+///
+/// Build the request with `AddCatalogProductRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add-catalog-product.html>.
 pub async fn add_catalog_product(
     client: &::bitrix24_runtime::Client,
@@ -404,14 +587,45 @@ pub async fn add_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add-catalog-product.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddCatalogProductRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddCatalogProductRequestFields,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddCatalogProductRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddCatalogProductRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequest {
@@ -430,28 +644,112 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequest {
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddCatalogProductRequestFields {
+    /// Wire name "basePrice": number, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<f64>,
+    /// Wire name "currency": any JSON, required.
     pub currency: ::serde_json::Value,
+    /// Wire name "customPrice": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<AddCatalogProductRequestFieldsCustomPrice>,
+    /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "orderId": any JSON, required.
     #[serde(rename = "orderId")]
     pub order_id: ::serde_json::Value,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productid": any JSON, required.
     pub productid: ::serde_json::Value,
+    /// Wire name "quantity": number, required.
     pub quantity: f64,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddCatalogProductRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        currency: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        order_id: impl Into<::serde_json::Value>,
+        productid: impl Into<::serde_json::Value>,
+        quantity: impl Into<f64>,
+    ) -> Self {
+        Self {
+            base_price: Default::default(),
+            currency: currency.into(),
+            custom_price: Default::default(),
+            discount_price: Default::default(),
+            name: name.into(),
+            order_id: order_id.into(),
+            price: Default::default(),
+            productid: productid.into(),
+            quantity: quantity.into(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "basePrice".
+    pub fn base_price(mut self, value: impl Into<f64>) -> Self {
+        self.base_price = Some(value.into());
+        self
+    }
+    /// Sets "customPrice".
+    pub fn custom_price(
+        mut self,
+        value: impl Into<AddCatalogProductRequestFieldsCustomPrice>,
+    ) -> Self {
+        self.custom_price = Some(value.into());
+        self
+    }
+    /// Sets "discountPrice".
+    pub fn discount_price(mut self, value: impl Into<f64>) -> Self {
+        self.discount_price = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
@@ -514,7 +812,9 @@ pub type AddCatalogProductRequestFieldsCustomPrice = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.addCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddCatalogProductResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<AddCatalogProductResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -536,58 +836,84 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductResponse {
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddCatalogProductResponseBasketItem {
+    /// Wire name "basePrice": integer, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
+    /// Wire name "canBuy": string, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": string, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Value>>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "reservations": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "vatRate": any JSON, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_rate: ::serde_json::Value,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -712,6 +1038,10 @@ impl ::bitrix24_runtime::Method for AddCatalogProductRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200140400001", "200040300010", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -724,11 +1054,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -765,6 +1118,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200140400001", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -777,11 +1134,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -800,7 +1180,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.basketitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -822,55 +1204,81 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseBasketItem {
+    /// Wire name "basePrice": integer, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
+    /// Wire name "canBuy": string, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": string, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Value>>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "reservations": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "vatRate": any JSON, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_rate: ::serde_json::Value,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -988,6 +1396,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -1000,10 +1412,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -1020,7 +1451,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `sale.basketitem.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetFieldsResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1042,11 +1475,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseBasketItem {
+    /// Wire name "basePrice": object, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "canBuy": object, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "catalogXmlId": object, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1086,6 +1523,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetFieldsCatalogProductRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-catalog-product-fields.html>.
 pub async fn get_fields_catalog_product(
     client: &::bitrix24_runtime::Client,
@@ -1098,10 +1539,29 @@ pub async fn get_fields_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-catalog-product-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsCatalogProductRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsCatalogProductRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductRequest {
@@ -1118,7 +1578,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductRequest {
 
 /// The `result` of `sale.basketitem.getFieldsCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsCatalogProductResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetFieldsCatalogProductResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1140,11 +1602,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsCatalogProductResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsCatalogProductResponseBasketItem {
+    /// Wire name "basePrice": object, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "canBuy": object, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "catalogXmlId": object, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1186,6 +1652,10 @@ impl ::bitrix24_runtime::Method for GetFieldsCatalogProductRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1198,18 +1668,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1236,7 +1749,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.basketitem.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "basketItems": array of object, optional.
     #[serde(rename = "basketItems", skip_serializing_if = "Option::is_none")]
     pub basket_items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1280,6 +1795,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200140400001", "200140400008", "200140400009", "200140400011", "200040300010", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1292,15 +1811,51 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1326,48 +1881,170 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "basePrice": number, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<f64>,
+    /// Wire name "canBuy": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<UpdateRequestFieldsCanBuy>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
+    /// Wire name "measureCode": any JSON, optional.
     #[serde(
         rename = "measureCode",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "measureName": any JSON, optional.
     #[serde(
         rename = "measureName",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_name: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<UpdateRequestFieldsVatIncluded>,
+    /// Wire name "vatRate": number, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "Option::is_none")]
     pub vat_rate: Option<f64>,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "basePrice".
+    pub fn base_price(mut self, value: impl Into<f64>) -> Self {
+        self.base_price = Some(value.into());
+        self
+    }
+    /// Sets "canBuy".
+    pub fn can_buy(mut self, value: impl Into<UpdateRequestFieldsCanBuy>) -> Self {
+        self.can_buy = Some(value.into());
+        self
+    }
+    /// Sets "catalogXmlId".
+    pub fn catalog_xml_id(mut self, value: impl Into<String>) -> Self {
+        self.catalog_xml_id = Some(value.into());
+        self
+    }
+    /// Sets "dimensions".
+    pub fn dimensions(mut self, value: impl Into<String>) -> Self {
+        self.dimensions = Some(value.into());
+        self
+    }
+    /// Sets "discountPrice".
+    pub fn discount_price(mut self, value: impl Into<f64>) -> Self {
+        self.discount_price = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "measureName".
+    pub fn measure_name(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_name = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productXmlId".
+    pub fn product_xml_id(mut self, value: impl Into<String>) -> Self {
+        self.product_xml_id = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<UpdateRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "vatRate".
+    pub fn vat_rate(mut self, value: impl Into<f64>) -> Self {
+        self.vat_rate = Some(value.into());
+        self
+    }
+    /// Sets "weight".
+    pub fn weight(mut self, value: impl Into<i64>) -> Self {
+        self.weight = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1442,7 +2119,9 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<UpdateResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1464,58 +2143,84 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseBasketItem {
+    /// Wire name "basePrice": integer, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
+    /// Wire name "canBuy": string, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": string, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Value>>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "reservations": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": any JSON, optional.
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "vatRate": integer, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "Option::is_none")]
     pub vat_rate: Option<i64>,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1641,6 +2346,10 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200140400006", "200140400001", "200140400008", "200140400009", "200140400011", "200040300010", "100", "0".
+///
+/// Build the request with `UpdateCatalogProductRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update-catalog-product.html>.
 pub async fn update_catalog_product(
     client: &::bitrix24_runtime::Client,
@@ -1656,15 +2365,51 @@ pub async fn update_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update-catalog-product.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateCatalogProductRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateCatalogProductRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateCatalogProductRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateCatalogProductRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequest {
@@ -1690,15 +2435,52 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateCatalogProductRequestFields {
+    /// Wire name "quantity": number, required.
     pub quantity: f64,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateCatalogProductRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(quantity: impl Into<f64>) -> Self {
+        Self {
+            quantity: quantity.into(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequestFields {
@@ -1724,7 +2506,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequestFields {
 
 /// The `result` of `sale.basketitem.updateCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateCatalogProductResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<UpdateCatalogProductResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
@@ -1746,58 +2530,84 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateCatalogProductResponseBasketItem {
+    /// Wire name "basePrice": integer, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<i64>,
+    /// Wire name "canBuy": string, optional.
     #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
     pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "dimensions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": string, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Value>>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "reservations": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<::serde_json::Value>>,
+    /// Wire name "roductid": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roductid: Option<i64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "vatRate": any JSON, optional.
     #[serde(rename = "vatRate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_rate: ::serde_json::Value,
+    /// Wire name "weight": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -17,6 +17,10 @@ pub mod handler;
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CASHBOX_ADD".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -29,30 +33,116 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
+    /// Wire name "EMAIL": string, required.
     #[serde(rename = "EMAIL")]
     pub email: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "NUMBER_KKM": string, optional.
     #[serde(rename = "NUMBER_KKM", skip_serializing_if = "Option::is_none")]
     pub number_kkm: Option<String>,
+    /// Wire name "OFD": string, optional.
+    ///
+    /// Allowed values: "bx_firstofd", "bx_platformaofd", "bx_yarusofd", "bx_taxcomofd", "bx_ofdruofd", "bx_tenzorofd", "bx_conturofd".
     #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
     pub ofd: Option<AddRequestOfd>,
+    /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<AddRequestOfdSettings>,
+    /// Wire name "REST_CODE": any JSON, required.
     #[serde(rename = "REST_CODE")]
     pub rest_code: ::serde_json::Value,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "USE_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub use_offline: Option<AddRequestUseOffline>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        email: impl Into<String>,
+        name: impl Into<String>,
+        rest_code: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            email: email.into(),
+            name: name.into(),
+            number_kkm: Default::default(),
+            ofd: Default::default(),
+            ofd_settings: Default::default(),
+            rest_code: rest_code.into(),
+            settings: Default::default(),
+            sort: Default::default(),
+            use_offline: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "NUMBER_KKM".
+    pub fn number_kkm(mut self, value: impl Into<String>) -> Self {
+        self.number_kkm = Some(value.into());
+        self
+    }
+    /// Sets "OFD".
+    pub fn ofd(mut self, value: impl Into<AddRequestOfd>) -> Self {
+        self.ofd = Some(value.into());
+        self
+    }
+    /// Sets "OFD_SETTINGS".
+    pub fn ofd_settings(mut self, value: impl Into<AddRequestOfdSettings>) -> Self {
+        self.ofd_settings = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USE_OFFLINE".
+    pub fn use_offline(mut self, value: impl Into<AddRequestUseOffline>) -> Self {
+        self.use_offline = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -111,11 +201,15 @@ pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestOfdSettings {
+    /// Wire name "AUTH": any JSON, optional.
     #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+    /// Wire name "OFD_MODE": any JSON, optional.
     #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub ofd_mode: ::serde_json::Value,
+    /// Wire name "SELLER_INFO": any JSON, optional.
     #[serde(
         rename = "SELLER_INFO",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -124,6 +218,39 @@ pub struct AddRequestOfdSettings {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestOfdSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Sets "OFD_MODE".
+    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ofd_mode = value.into();
+        self
+    }
+    /// Sets "SELLER_INFO".
+    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.seller_info = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
@@ -167,6 +294,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CASHBOX_NOT_FOUND", "ERROR_CASHBOX_DELETE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -179,12 +310,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -221,6 +375,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -233,16 +391,53 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -280,6 +475,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CASHBOX_NOT_FOUND", "ERROR_CASHBOX_UPDATE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -292,14 +491,42 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -319,28 +546,113 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "NUMBER_KKM": string, optional.
     #[serde(rename = "NUMBER_KKM", skip_serializing_if = "Option::is_none")]
     pub number_kkm: Option<String>,
+    /// Wire name "OFD": string, optional.
+    ///
+    /// Allowed values: "bx_firstofd", "bx_platformaofd", "bx_yarusofd", "bx_taxcomofd", "bx_ofdruofd", "bx_tenzorofd", "bx_conturofd".
     #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
     pub ofd: Option<UpdateRequestFieldsOfd>,
+    /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "USE_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub use_offline: Option<UpdateRequestFieldsUseOffline>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "NUMBER_KKM".
+    pub fn number_kkm(mut self, value: impl Into<String>) -> Self {
+        self.number_kkm = Some(value.into());
+        self
+    }
+    /// Sets "OFD".
+    pub fn ofd(mut self, value: impl Into<UpdateRequestFieldsOfd>) -> Self {
+        self.ofd = Some(value.into());
+        self
+    }
+    /// Sets "OFD_SETTINGS".
+    pub fn ofd_settings(
+        mut self,
+        value: impl Into<UpdateRequestFieldsOfdSettings>,
+    ) -> Self {
+        self.ofd_settings = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USE_OFFLINE".
+    pub fn use_offline(
+        mut self,
+        value: impl Into<UpdateRequestFieldsUseOffline>,
+    ) -> Self {
+        self.use_offline = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -393,11 +705,15 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsOfdSettings {
+    /// Wire name "AUTH": any JSON, optional.
     #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+    /// Wire name "OFD_MODE": any JSON, optional.
     #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub ofd_mode: ::serde_json::Value,
+    /// Wire name "SELLER_INFO": any JSON, optional.
     #[serde(
         rename = "SELLER_INFO",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -406,6 +722,39 @@ pub struct UpdateRequestFieldsOfdSettings {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsOfdSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Sets "OFD_MODE".
+    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ofd_mode = value.into();
+        self
+    }
+    /// Sets "SELLER_INFO".
+    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.seller_info = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {

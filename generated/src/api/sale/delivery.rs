@@ -23,6 +23,10 @@ pub mod request;
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CHECK_FAILURE", "ERROR_DELIVERY_ADD", "ERROR_HANDLER_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -35,26 +39,97 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
+    /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<AddRequestConfigItem>>,
+    /// Wire name "CURRENCY": any JSON, required.
     #[serde(rename = "CURRENCY")]
     pub currency: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "LOGOTYPE": string, optional.
     #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
     pub logotype: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "REST_CODE": string, required.
     #[serde(rename = "REST_CODE")]
     pub rest_code: String,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        currency: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        rest_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            config: Default::default(),
+            currency: currency.into(),
+            description: Default::default(),
+            logotype: Default::default(),
+            name: name.into(),
+            rest_code: rest_code.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestConfigItem>>,
+    ) -> Self {
+        self.config = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "LOGOTYPE".
+    pub fn logotype(mut self, value: impl Into<String>) -> Self {
+        self.logotype = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -105,14 +180,39 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestConfigItem {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "VALUE": any JSON, required.
     #[serde(rename = "VALUE")]
     pub value: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestConfigItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, value: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            code: code.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestConfigItem {
@@ -133,9 +233,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestConfigItem {
 
 /// The `result` of `sale.delivery.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "parent": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<AddResponseParent>,
+    /// Wire name "profiles": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profiles: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -162,21 +265,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseParent {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CURRENCY": string, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "LOGOTYPE": integer, optional.
     #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
     pub logotype: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARENT_ID": any JSON, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -243,6 +355,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DELIVERY_NOT_FOUND", "ERROR_CHECK_FAILURE", "ERROR_DELIVERY_DELETE", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -255,12 +371,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -297,6 +436,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CHECK_FAILURE", "ACCESS_DENIED".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -309,16 +452,53 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -356,6 +536,10 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CHECK_FAILURE", "ERROR_DELIVERY_UPDATE", "ERROR_DELIVERY_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -368,24 +552,91 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestActive>,
+    /// Wire name "CURRENCY": any JSON, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub currency: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Wire name "LOGOTYPE": string, optional.
     #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
     pub logotype: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            active: Default::default(),
+            currency: Default::default(),
+            description: Default::default(),
+            id: id.into(),
+            logotype: Default::default(),
+            name: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.currency = value.into();
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "LOGOTYPE".
+    pub fn logotype(mut self, value: impl Into<String>) -> Self {
+        self.logotype = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

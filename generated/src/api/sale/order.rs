@@ -13,6 +13,10 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,79 +74,307 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
     #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<AddRequestFieldsCanceled>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "currency": string, required.
     pub currency: String,
-    /// Format: `date-time`.
+    /// Wire name "dateInsert": string (`date-time`), optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "discountValue": number, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<f64>,
+    /// Wire name "empCanceledId": any JSON, optional.
     #[serde(
         rename = "empCanceledId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empStatusId": any JSON, optional.
     #[serde(
         rename = "empStatusId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_status_id: ::serde_json::Value,
+    /// Wire name "externalOrder": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
     pub external_order: Option<AddRequestFieldsExternalOrder>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "lid": string, required.
     pub lid: String,
+    /// Wire name "lockedBy": any JSON, optional.
     #[serde(rename = "lockedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub locked_by: ::serde_json::Value,
+    /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<AddRequestFieldsMarked>,
+    /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "personTypeId": any JSON, required.
     #[serde(rename = "personTypeId")]
     pub person_type_id: ::serde_json::Value,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "reasonCanceled": string, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
     pub recount_flag: Option<AddRequestFieldsRecountFlag>,
+    /// Wire name "recurringId": integer, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<i64>,
+    /// Wire name "responsibleId": any JSON, optional.
     #[serde(
         rename = "responsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "statusId": any JSON, optional.
     #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<AddRequestFieldsUpdated1c>,
+    /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        currency: impl Into<String>,
+        lid: impl Into<String>,
+        person_type_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            additional_info: Default::default(),
+            affiliate_id: Default::default(),
+            canceled: Default::default(),
+            comments: Default::default(),
+            currency: currency.into(),
+            date_insert: Default::default(),
+            discount_value: Default::default(),
+            emp_canceled_id: Default::default(),
+            emp_marked_id: Default::default(),
+            emp_status_id: Default::default(),
+            external_order: Default::default(),
+            id1c: Default::default(),
+            lid: lid.into(),
+            locked_by: Default::default(),
+            marked: Default::default(),
+            order_topic: Default::default(),
+            person_type_id: person_type_id.into(),
+            price: Default::default(),
+            reason_canceled: Default::default(),
+            reason_marked: Default::default(),
+            recount_flag: Default::default(),
+            recurring_id: Default::default(),
+            responsible_id: Default::default(),
+            status_id: Default::default(),
+            updated1c: Default::default(),
+            user_description: Default::default(),
+            user_id: Default::default(),
+            version1c: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "affiliateId".
+    pub fn affiliate_id(mut self, value: impl Into<i64>) -> Self {
+        self.affiliate_id = Some(value.into());
+        self
+    }
+    /// Sets "canceled".
+    pub fn canceled(mut self, value: impl Into<AddRequestFieldsCanceled>) -> Self {
+        self.canceled = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "dateInsert".
+    pub fn date_insert(mut self, value: impl Into<String>) -> Self {
+        self.date_insert = Some(value.into());
+        self
+    }
+    /// Sets "discountValue".
+    pub fn discount_value(mut self, value: impl Into<f64>) -> Self {
+        self.discount_value = Some(value.into());
+        self
+    }
+    /// Sets "empCanceledId".
+    pub fn emp_canceled_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_canceled_id = value.into();
+        self
+    }
+    /// Sets "empMarkedId".
+    pub fn emp_marked_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_marked_id = value.into();
+        self
+    }
+    /// Sets "empStatusId".
+    pub fn emp_status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_status_id = value.into();
+        self
+    }
+    /// Sets "externalOrder".
+    pub fn external_order(
+        mut self,
+        value: impl Into<AddRequestFieldsExternalOrder>,
+    ) -> Self {
+        self.external_order = Some(value.into());
+        self
+    }
+    /// Sets "id1c".
+    pub fn id1c(mut self, value: impl Into<String>) -> Self {
+        self.id1c = Some(value.into());
+        self
+    }
+    /// Sets "lockedBy".
+    pub fn locked_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.locked_by = value.into();
+        self
+    }
+    /// Sets "marked".
+    pub fn marked(mut self, value: impl Into<AddRequestFieldsMarked>) -> Self {
+        self.marked = Some(value.into());
+        self
+    }
+    /// Sets "orderTopic".
+    pub fn order_topic(mut self, value: impl Into<String>) -> Self {
+        self.order_topic = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "reasonCanceled".
+    pub fn reason_canceled(mut self, value: impl Into<String>) -> Self {
+        self.reason_canceled = Some(value.into());
+        self
+    }
+    /// Sets "reasonMarked".
+    pub fn reason_marked(mut self, value: impl Into<String>) -> Self {
+        self.reason_marked = Some(value.into());
+        self
+    }
+    /// Sets "recountFlag".
+    pub fn recount_flag(
+        mut self,
+        value: impl Into<AddRequestFieldsRecountFlag>,
+    ) -> Self {
+        self.recount_flag = Some(value.into());
+        self
+    }
+    /// Sets "recurringId".
+    pub fn recurring_id(mut self, value: impl Into<i64>) -> Self {
+        self.recurring_id = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible_id = value.into();
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_id = value.into();
+        self
+    }
+    /// Sets "updated1c".
+    pub fn updated1c(mut self, value: impl Into<AddRequestFieldsUpdated1c>) -> Self {
+        self.updated1c = Some(value.into());
+        self
+    }
+    /// Sets "userDescription".
+    pub fn user_description(mut self, value: impl Into<String>) -> Self {
+        self.user_description = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "version1c".
+    pub fn version1c(mut self, value: impl Into<String>) -> Self {
+        self.version1c = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -242,7 +497,9 @@ pub type AddRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.order.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<AddResponseOrder>,
     /// Keys not declared in the spec, kept as received.
@@ -264,89 +521,132 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseOrder {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
     #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "clients": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clients: Option<Vec<::serde_json::Value>>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
     #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
     pub date_canceled: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateMarked": string, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
+    /// Wire name "dateStatus": string, optional.
     #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "discountValue": integer, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<i64>,
+    /// Wire name "empCanceledId": integer, optional.
     #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
     pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
     pub external_order: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "lid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
+    /// Wire name "lockedBy": string, optional.
     #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "payed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "personTypeXmlId": string, optional.
     #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
     pub person_type_xml_id: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "reasonCanceled": string, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
     pub recount_flag: Option<String>,
+    /// Wire name "recurringId": string, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<String>,
+    /// Wire name "requisiteLink": array of any JSON, optional.
     #[serde(rename = "requisiteLink", skip_serializing_if = "Option::is_none")]
     pub requisite_link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -510,6 +810,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE", "200540400001", "200040300020", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -522,11 +826,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -564,6 +891,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "201240400001", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -576,11 +907,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -599,7 +953,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.order.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetResponseOrder>,
     /// Keys not declared in the spec, kept as received.
@@ -621,117 +977,168 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseOrder {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "affiliateId": any JSON, optional.
     #[serde(
         rename = "affiliateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub affiliate_id: ::serde_json::Value,
+    /// Wire name "basketItems": array of any JSON, optional.
     #[serde(rename = "basketItems", skip_serializing_if = "Option::is_none")]
     pub basket_items: Option<Vec<::serde_json::Value>>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "clients": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clients: Option<Vec<::serde_json::Value>>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateCanceled": any JSON, optional.
     #[serde(
         rename = "dateCanceled",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_canceled: ::serde_json::Value,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateLock": any JSON, optional.
     #[serde(rename = "dateLock", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_lock: ::serde_json::Value,
+    /// Wire name "dateMarked": any JSON, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
+    /// Wire name "dateStatus": string, optional.
     #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "discountValue": integer, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<i64>,
+    /// Wire name "empCanceledId": any JSON, optional.
     #[serde(
         rename = "empCanceledId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empStatusId": integer, optional.
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
     pub external_order: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "lid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
+    /// Wire name "lockedBy": string, optional.
     #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "payed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
+    /// Wire name "payments": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<::serde_json::Value>>,
+    /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "personTypeXmlId": string, optional.
     #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
     pub person_type_xml_id: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "propertyValues": array of any JSON, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
     pub property_values: Option<Vec<::serde_json::Value>>,
+    /// Wire name "reasonCanceled": string, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
     pub recount_flag: Option<String>,
+    /// Wire name "recurringId": string, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<String>,
+    /// Wire name "requisiteLink": object, optional.
     #[serde(rename = "requisiteLink", skip_serializing_if = "Option::is_none")]
     pub requisite_link: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "shipments": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<::serde_json::Value>>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
+    /// Wire name "tradeBindings": array of any JSON, optional.
     #[serde(rename = "tradeBindings", skip_serializing_if = "Option::is_none")]
     pub trade_bindings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -924,6 +1331,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
@@ -936,10 +1347,29 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
@@ -956,7 +1386,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 /// The `result` of `sale.order.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetfieldsResponseOrder>,
     /// Keys not declared in the spec, kept as received.
@@ -978,91 +1410,135 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseOrder {
+    /// Wire name "accountNumber": object, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "additionalInfo": object, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "affiliateId": object, optional.
     #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "canceled": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "comments": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "companyId": object, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "currency": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateCanceled": object, optional.
     #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
     pub date_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateInsert": object, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateLock": object, optional.
     #[serde(rename = "dateLock", skip_serializing_if = "Option::is_none")]
     pub date_lock: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateMarked": object, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStatus": object, optional.
     #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateUpdate": object, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deducted": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "discountValue": object, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empCanceledId": object, optional.
     #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
     pub emp_canceled_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empMarkedId": object, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empStatusId": object, optional.
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "externalOrder": object, optional.
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
     pub external_order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "lid": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "lockedBy": object, optional.
     #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "marked": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "orderTopic": object, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "personTypeId": object, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "personTypeXmlId": object, optional.
     #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
     pub person_type_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "reasonCanceled": object, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "reasonMarked": object, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "recountFlag": object, optional.
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
     pub recount_flag: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "recurringId": object, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": object, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "statusId": object, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "statusXmlId": object, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "taxValue": object, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updated1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "userDescription": object, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "userId": object, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "version": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "version1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1231,6 +1707,10 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1243,18 +1723,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1281,7 +1804,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.order.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "orders": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orders: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1323,6 +1848,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200540400001", "200040300020", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1335,12 +1864,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1361,7 +1918,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The `result` of `sale.order.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<UpdateResponseOrder>,
     /// Keys not declared in the spec, kept as received.
@@ -1383,95 +1942,141 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseOrder {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
     #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "clients": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clients: Option<Vec<::serde_json::Value>>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
     #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
     pub date_canceled: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateLock": any JSON, optional.
     #[serde(rename = "dateLock", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_lock: ::serde_json::Value,
+    /// Wire name "dateMarked": string, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
+    /// Wire name "dateStatus": string, optional.
     #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
     #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "discountValue": integer, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<i64>,
+    /// Wire name "empCanceledId": integer, optional.
     #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
     pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
     pub external_order: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "lid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
+    /// Wire name "lockedBy": string, optional.
     #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "payed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "personTypeXmlId": string, optional.
     #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
     pub person_type_xml_id: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "reasonCanceled": string, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
     pub recount_flag: Option<String>,
+    /// Wire name "recurringId": string, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<String>,
+    /// Wire name "requisiteLink": array of any JSON, optional.
     #[serde(rename = "requisiteLink", skip_serializing_if = "Option::is_none")]
     pub requisite_link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "taxValue": any JSON, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "::serde_json::Value::is_null")]
     pub tax_value: ::serde_json::Value,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

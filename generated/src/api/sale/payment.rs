@@ -13,6 +13,10 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,100 +74,375 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "dateBill": string (`date-time`), optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "datePaid": string (`date-time`), optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "datePayBefore": string (`date-time`), optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empPaidId": any JSON, optional.
     #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "empResponsibleId": any JSON, optional.
     #[serde(
         rename = "empResponsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_responsible_id: ::serde_json::Value,
+    /// Wire name "empReturnId": any JSON, optional.
     #[serde(
         rename = "empReturnId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_return_id: ::serde_json::Value,
+    /// Wire name "externalPayment": string, optional.
+    ///
+    /// Allowed values: "Y", "F", "N".
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<AddRequestFieldsExternalPayment>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<AddRequestFieldsIsReturn>,
+    /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<AddRequestFieldsMarked>,
+    /// Wire name "orderId": any JSON, required.
     #[serde(rename = "orderId")]
     pub order_id: ::serde_json::Value,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<AddRequestFieldsPaid>,
+    /// Wire name "payReturnComment": string, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
-    /// Format: `date`.
+    /// Wire name "payReturnDate": string (`date`), optional.
     #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
+    /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": any JSON, required.
     #[serde(rename = "paySystemId")]
     pub pay_system_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "payVoucherDate": string (`date-time`), optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
+    /// Wire name "payVoucherNum": string, optional.
     #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": number, optional.
     #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<f64>,
+    /// Wire name "psCurrency": string, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": string, optional.
     #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "psResponseDate": string (`date-time`), optional.
     #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
+    /// Wire name "psStatus": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<AddRequestFieldsPsStatus>,
+    /// Wire name "psStatusCode": string, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
     #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
     #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
+    /// Wire name "psSum": number, optional.
     #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": any JSON, optional.
     #[serde(
         rename = "responsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "sum": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
+    /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<AddRequestFieldsUpdated1c>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        order_id: impl Into<::serde_json::Value>,
+        pay_system_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            comments: Default::default(),
+            company_id: Default::default(),
+            date_bill: Default::default(),
+            date_paid: Default::default(),
+            date_pay_before: Default::default(),
+            emp_marked_id: Default::default(),
+            emp_paid_id: Default::default(),
+            emp_responsible_id: Default::default(),
+            emp_return_id: Default::default(),
+            external_payment: Default::default(),
+            id1c: Default::default(),
+            is_return: Default::default(),
+            marked: Default::default(),
+            order_id: order_id.into(),
+            paid: Default::default(),
+            pay_return_comment: Default::default(),
+            pay_return_date: Default::default(),
+            pay_return_num: Default::default(),
+            pay_system_id: pay_system_id.into(),
+            pay_voucher_date: Default::default(),
+            pay_voucher_num: Default::default(),
+            price_cod: Default::default(),
+            ps_currency: Default::default(),
+            ps_invoice_id: Default::default(),
+            ps_response_date: Default::default(),
+            ps_status: Default::default(),
+            ps_status_code: Default::default(),
+            ps_status_description: Default::default(),
+            ps_status_message: Default::default(),
+            ps_sum: Default::default(),
+            reason_marked: Default::default(),
+            responsible_id: Default::default(),
+            sum: Default::default(),
+            updated1c: Default::default(),
+            version1c: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "dateBill".
+    pub fn date_bill(mut self, value: impl Into<String>) -> Self {
+        self.date_bill = Some(value.into());
+        self
+    }
+    /// Sets "datePaid".
+    pub fn date_paid(mut self, value: impl Into<String>) -> Self {
+        self.date_paid = Some(value.into());
+        self
+    }
+    /// Sets "datePayBefore".
+    pub fn date_pay_before(mut self, value: impl Into<String>) -> Self {
+        self.date_pay_before = Some(value.into());
+        self
+    }
+    /// Sets "empMarkedId".
+    pub fn emp_marked_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_marked_id = value.into();
+        self
+    }
+    /// Sets "empPaidId".
+    pub fn emp_paid_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_paid_id = value.into();
+        self
+    }
+    /// Sets "empResponsibleId".
+    pub fn emp_responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_responsible_id = value.into();
+        self
+    }
+    /// Sets "empReturnId".
+    pub fn emp_return_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.emp_return_id = value.into();
+        self
+    }
+    /// Sets "externalPayment".
+    pub fn external_payment(
+        mut self,
+        value: impl Into<AddRequestFieldsExternalPayment>,
+    ) -> Self {
+        self.external_payment = Some(value.into());
+        self
+    }
+    /// Sets "id1c".
+    pub fn id1c(mut self, value: impl Into<String>) -> Self {
+        self.id1c = Some(value.into());
+        self
+    }
+    /// Sets "isReturn".
+    pub fn is_return(mut self, value: impl Into<AddRequestFieldsIsReturn>) -> Self {
+        self.is_return = Some(value.into());
+        self
+    }
+    /// Sets "marked".
+    pub fn marked(mut self, value: impl Into<AddRequestFieldsMarked>) -> Self {
+        self.marked = Some(value.into());
+        self
+    }
+    /// Sets "paid".
+    pub fn paid(mut self, value: impl Into<AddRequestFieldsPaid>) -> Self {
+        self.paid = Some(value.into());
+        self
+    }
+    /// Sets "payReturnComment".
+    pub fn pay_return_comment(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_comment = Some(value.into());
+        self
+    }
+    /// Sets "payReturnDate".
+    pub fn pay_return_date(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_date = Some(value.into());
+        self
+    }
+    /// Sets "payReturnNum".
+    pub fn pay_return_num(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_num = Some(value.into());
+        self
+    }
+    /// Sets "payVoucherDate".
+    pub fn pay_voucher_date(mut self, value: impl Into<String>) -> Self {
+        self.pay_voucher_date = Some(value.into());
+        self
+    }
+    /// Sets "payVoucherNum".
+    pub fn pay_voucher_num(mut self, value: impl Into<String>) -> Self {
+        self.pay_voucher_num = Some(value.into());
+        self
+    }
+    /// Sets "priceCod".
+    pub fn price_cod(mut self, value: impl Into<f64>) -> Self {
+        self.price_cod = Some(value.into());
+        self
+    }
+    /// Sets "psCurrency".
+    pub fn ps_currency(mut self, value: impl Into<String>) -> Self {
+        self.ps_currency = Some(value.into());
+        self
+    }
+    /// Sets "psInvoiceId".
+    pub fn ps_invoice_id(mut self, value: impl Into<String>) -> Self {
+        self.ps_invoice_id = Some(value.into());
+        self
+    }
+    /// Sets "psResponseDate".
+    pub fn ps_response_date(mut self, value: impl Into<String>) -> Self {
+        self.ps_response_date = Some(value.into());
+        self
+    }
+    /// Sets "psStatus".
+    pub fn ps_status(mut self, value: impl Into<AddRequestFieldsPsStatus>) -> Self {
+        self.ps_status = Some(value.into());
+        self
+    }
+    /// Sets "psStatusCode".
+    pub fn ps_status_code(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_code = Some(value.into());
+        self
+    }
+    /// Sets "psStatusDescription".
+    pub fn ps_status_description(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_description = Some(value.into());
+        self
+    }
+    /// Sets "psStatusMessage".
+    pub fn ps_status_message(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_message = Some(value.into());
+        self
+    }
+    /// Sets "psSum".
+    pub fn ps_sum(mut self, value: impl Into<f64>) -> Self {
+        self.ps_sum = Some(value.into());
+        self
+    }
+    /// Sets "reasonMarked".
+    pub fn reason_marked(mut self, value: impl Into<String>) -> Self {
+        self.reason_marked = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible_id = value.into();
+        self
+    }
+    /// Sets "sum".
+    pub fn sum(mut self, value: impl Into<f64>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Sets "updated1c".
+    pub fn updated1c(mut self, value: impl Into<AddRequestFieldsUpdated1c>) -> Self {
+        self.updated1c = Some(value.into());
+        self
+    }
+    /// Sets "version1c".
+    pub fn version1c(mut self, value: impl Into<String>) -> Self {
+        self.version1c = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -285,7 +587,9 @@ pub type AddRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.payment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<AddResponsePayment>,
     /// Keys not declared in the spec, kept as received.
@@ -307,93 +611,138 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponsePayment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateBill": string, optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
+    /// Wire name "dateMarked": string, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
+    /// Wire name "datePaid": string, optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
+    /// Wire name "datePayBefore": string, optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "empMarkedId": integer, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
+    /// Wire name "empPaidId": integer, optional.
     #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": integer, optional.
     #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<i64>,
+    /// Wire name "externalPayment": string, optional.
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "paid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
+    /// Wire name "payReturnComment": string, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
+    /// Wire name "payReturnDate": string, optional.
     #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
+    /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": integer, optional.
     #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemIsCash": string, optional.
     #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
+    /// Wire name "paySystemName": string, optional.
     #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
+    /// Wire name "paySystemXmlId": string, optional.
     #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
+    /// Wire name "payVoucherDate": string, optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
+    /// Wire name "payVoucherNum": string, optional.
     #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": string, optional.
     #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
+    /// Wire name "psCurrency": string, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": integer, optional.
     #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<i64>,
+    /// Wire name "psResponseDate": string, optional.
     #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
+    /// Wire name "psStatus": string, optional.
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
+    /// Wire name "psStatusCode": string, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
     #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
     #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
+    /// Wire name "psSum": integer, optional.
     #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<i64>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "sum": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -563,6 +912,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200640400001", "200040300020", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -575,11 +928,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -616,6 +992,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200640400001", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -628,11 +1008,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -651,7 +1054,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.payment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetResponsePayment>,
     /// Keys not declared in the spec, kept as received.
@@ -673,114 +1078,159 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponsePayment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": any JSON, optional.
     #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateBill": string, optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
+    /// Wire name "dateMarked": any JSON, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
+    /// Wire name "datePaid": any JSON, optional.
     #[serde(rename = "datePaid", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_paid: ::serde_json::Value,
+    /// Wire name "datePayBefore": any JSON, optional.
     #[serde(
         rename = "datePayBefore",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_pay_before: ::serde_json::Value,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empPaidId": any JSON, optional.
     #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": any JSON, optional.
     #[serde(
         rename = "empReturnId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_return_id: ::serde_json::Value,
+    /// Wire name "externalPayment": string, optional.
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "paid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
+    /// Wire name "payReturnComment": string, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
+    /// Wire name "payReturnDate": any JSON, optional.
     #[serde(
         rename = "payReturnDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_return_date: ::serde_json::Value,
+    /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": integer, optional.
     #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemIsCash": string, optional.
     #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
+    /// Wire name "paySystemName": string, optional.
     #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
+    /// Wire name "paySystemXmlId": string, optional.
     #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
+    /// Wire name "payVoucherDate": any JSON, optional.
     #[serde(
         rename = "payVoucherDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_voucher_date: ::serde_json::Value,
+    /// Wire name "payVoucherNum": string, optional.
     #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": string, optional.
     #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
+    /// Wire name "psCurrency": string, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": any JSON, optional.
     #[serde(
         rename = "psInvoiceId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ps_invoice_id: ::serde_json::Value,
+    /// Wire name "psResponseDate": any JSON, optional.
     #[serde(
         rename = "psResponseDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ps_response_date: ::serde_json::Value,
+    /// Wire name "psStatus": string, optional.
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
+    /// Wire name "psStatusCode": string, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
     #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
     #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
+    /// Wire name "psSum": any JSON, optional.
     #[serde(rename = "psSum", skip_serializing_if = "::serde_json::Value::is_null")]
     pub ps_sum: ::serde_json::Value,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "sum": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -955,6 +1405,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -967,10 +1421,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -987,7 +1460,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `sale.payment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetFieldsResponsePayment>,
     /// Keys not declared in the spec, kept as received.
@@ -1009,93 +1484,138 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponsePayment {
+    /// Wire name "accountNumber": object, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "comments": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "companyId": object, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "currency": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateBill": object, optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateMarked": object, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "datePaid": object, optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "datePayBefore": object, optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateResponsibleId": object, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empMarkedId": object, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empPaidId": object, optional.
     #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empResponsibleId": object, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empReturnId": object, optional.
     #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "externalPayment": object, optional.
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isReturn": object, optional.
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "marked": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "orderId": object, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "paid": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payReturnComment": object, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payReturnDate": object, optional.
     #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payReturnNum": object, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "paySystemId": object, optional.
     #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "paySystemIsCash": object, optional.
     #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "paySystemName": object, optional.
     #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "paySystemXmlId": object, optional.
     #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payVoucherDate": object, optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "payVoucherNum": object, optional.
     #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceCod": object, optional.
     #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psCurrency": object, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psInvoiceId": object, optional.
     #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psResponseDate": object, optional.
     #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psStatus": object, optional.
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psStatusCode": object, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psStatusDescription": object, optional.
     #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psStatusMessage": object, optional.
     #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "psSum": object, optional.
     #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "reasonMarked": object, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": object, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sum": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updated1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "version1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1267,6 +1787,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1279,18 +1803,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1317,7 +1884,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.payment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "payments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1359,6 +1928,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200640400001", "200040300020", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1371,12 +1944,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1397,7 +1998,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The `result` of `sale.payment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<UpdateResponsePayment>,
     /// Keys not declared in the spec, kept as received.
@@ -1419,93 +2022,138 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponsePayment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "dateBill": string, optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
+    /// Wire name "dateMarked": string, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
+    /// Wire name "datePaid": string, optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
+    /// Wire name "datePayBefore": string, optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "empMarkedId": integer, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<i64>,
+    /// Wire name "empPaidId": integer, optional.
     #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
     pub emp_paid_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": integer, optional.
     #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<i64>,
+    /// Wire name "externalPayment": string, optional.
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
     pub external_payment: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
     pub is_return: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "paid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<String>,
+    /// Wire name "payReturnComment": string, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
+    /// Wire name "payReturnDate": string, optional.
     #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
+    /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": integer, optional.
     #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
     pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemIsCash": string, optional.
     #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
     pub pay_system_is_cash: Option<String>,
+    /// Wire name "paySystemName": string, optional.
     #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
     pub pay_system_name: Option<String>,
+    /// Wire name "paySystemXmlId": string, optional.
     #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
     pub pay_system_xml_id: Option<String>,
+    /// Wire name "payVoucherDate": string, optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
+    /// Wire name "payVoucherNum": string, optional.
     #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": string, optional.
     #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
     pub price_cod: Option<String>,
+    /// Wire name "psCurrency": string, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": integer, optional.
     #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
     pub ps_invoice_id: Option<i64>,
+    /// Wire name "psResponseDate": string, optional.
     #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
+    /// Wire name "psStatus": string, optional.
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
     pub ps_status: Option<String>,
+    /// Wire name "psStatusCode": string, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
     #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
     pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
     #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
     pub ps_status_message: Option<String>,
+    /// Wire name "psSum": integer, optional.
     #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
     pub ps_sum: Option<i64>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "sum": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<i64>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

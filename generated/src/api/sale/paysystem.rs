@@ -20,6 +20,10 @@ pub mod settings;
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_PAY_SYSTEM_ADD", "ERROR_HANDLER_NOT_FOUND", "ERROR_PERSON_TYPE_NOT_FOUND".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -32,30 +36,119 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
+    /// Wire name "BX_REST_HANDLER": any JSON, required.
     #[serde(rename = "BX_REST_HANDLER")]
     pub bx_rest_handler: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ENTITY_REGISTRY_TYPE": string, optional.
+    ///
+    /// Allowed values: "ORDER", "CRM_INVOICE", "CRM_QUOTE".
     #[serde(rename = "ENTITY_REGISTRY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_registry_type: Option<AddRequestEntityRegistryType>,
+    /// Wire name "LOGOTYPE": string, optional.
     #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
     pub logotype: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "NEW_WINDOW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<AddRequestNewWindow>,
+    /// Wire name "PERSON_TYPE_ID": any JSON, required.
     #[serde(rename = "PERSON_TYPE_ID")]
     pub person_type_id: ::serde_json::Value,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bx_rest_handler: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        person_type_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            bx_rest_handler: bx_rest_handler.into(),
+            description: Default::default(),
+            entity_registry_type: Default::default(),
+            logotype: Default::default(),
+            name: name.into(),
+            new_window: Default::default(),
+            person_type_id: person_type_id.into(),
+            settings: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_REGISTRY_TYPE".
+    pub fn entity_registry_type(
+        mut self,
+        value: impl Into<AddRequestEntityRegistryType>,
+    ) -> Self {
+        self.entity_registry_type = Some(value.into());
+        self
+    }
+    /// Sets "LOGOTYPE".
+    pub fn logotype(mut self, value: impl Into<String>) -> Self {
+        self.logotype = Some(value.into());
+        self
+    }
+    /// Sets "NEW_WINDOW".
+    pub fn new_window(mut self, value: impl Into<AddRequestNewWindow>) -> Self {
+        self.new_window = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -136,6 +229,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_PAY_SYSTEM_NOT_FOUND", "ERROR_CHECK_FAILURE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -148,12 +245,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -189,6 +309,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CHECK_FAILURE", "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -201,16 +325,53 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -248,6 +409,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_HANDLER_NOT_FOUND", "ERROR_PERSON_TYPE_NOT_FOUND", "ERROR_PAY_SYSTEM_NOT_FOUND", "ERROR_CHECK_FAILURE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -260,14 +425,44 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, optional.
     #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            fields: Default::default(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FIELDS".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -286,32 +481,103 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "BX_REST_HANDLER": any JSON, optional.
     #[serde(
         rename = "BX_REST_HANDLER",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub bx_rest_handler: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "LOGOTYPE": string, optional.
     #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
     pub logotype: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "NEW_WINDOW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<UpdateRequestFieldsNewWindow>,
+    /// Wire name "PERSON_TYPE_ID": any JSON, optional.
     #[serde(
         rename = "PERSON_TYPE_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub person_type_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "BX_REST_HANDLER".
+    pub fn bx_rest_handler(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_rest_handler = value.into();
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "LOGOTYPE".
+    pub fn logotype(mut self, value: impl Into<String>) -> Self {
+        self.logotype = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "NEW_WINDOW".
+    pub fn new_window(mut self, value: impl Into<UpdateRequestFieldsNewWindow>) -> Self {
+        self.new_window = Some(value.into());
+        self
+    }
+    /// Sets "PERSON_TYPE_ID".
+    pub fn person_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.person_type_id = value.into();
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

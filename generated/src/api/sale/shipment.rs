@@ -13,6 +13,10 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300020", "100", "0", "SALE_SHIPMENT_WRONG_DELIVERY_SERVICE", "BX_INVALID_VALUE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,39 +74,139 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "allowDelivery": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "allowDelivery")]
     pub allow_delivery: AddRequestFieldsAllowDelivery,
+    /// Wire name "basePriceDelivery": number, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "deducted": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     pub deducted: AddRequestFieldsDeducted,
-    /// Format: `date-time`.
+    /// Wire name "deliveryDocDate": string (`date-time`), optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": any JSON, required.
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "orderId": any JSON, required.
     #[serde(rename = "orderId")]
     pub order_id: ::serde_json::Value,
+    /// Wire name "responsibleId": any JSON, optional.
     #[serde(
         rename = "responsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "statusId": any JSON, optional.
     #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        allow_delivery: impl Into<AddRequestFieldsAllowDelivery>,
+        deducted: impl Into<AddRequestFieldsDeducted>,
+        delivery_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            allow_delivery: allow_delivery.into(),
+            base_price_delivery: Default::default(),
+            comments: Default::default(),
+            company_id: Default::default(),
+            deducted: deducted.into(),
+            delivery_doc_date: Default::default(),
+            delivery_doc_num: Default::default(),
+            delivery_id: delivery_id.into(),
+            order_id: order_id.into(),
+            responsible_id: Default::default(),
+            status_id: Default::default(),
+            tracking_number: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "basePriceDelivery".
+    pub fn base_price_delivery(mut self, value: impl Into<f64>) -> Self {
+        self.base_price_delivery = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "deliveryDocDate".
+    pub fn delivery_doc_date(mut self, value: impl Into<String>) -> Self {
+        self.delivery_doc_date = Some(value.into());
+        self
+    }
+    /// Sets "deliveryDocNum".
+    pub fn delivery_doc_num(mut self, value: impl Into<String>) -> Self {
+        self.delivery_doc_num = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible_id = value.into();
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_id = value.into();
+        self
+    }
+    /// Sets "trackingNumber".
+    pub fn tracking_number(mut self, value: impl Into<String>) -> Self {
+        self.tracking_number = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -149,7 +276,9 @@ pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<AddResponseShipment>,
     /// Keys not declared in the spec, kept as received.
@@ -171,67 +300,99 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseShipment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "allowDelivery": string, optional.
     #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
+    /// Wire name "basePriceDelivery": number, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPriceDelivery": string, optional.
     #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
+    /// Wire name "dateAllowDelivery": string, optional.
     #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<String>,
+    /// Wire name "dateDeducted": string, optional.
     #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "deliveryDocDate": string, optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
+    /// Wire name "deliveryXmlId": string, optional.
     #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
+    /// Wire name "empAllowDeliveryId": integer, optional.
     #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<i64>,
+    /// Wire name "empDeductedId": integer, optional.
     #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "shipmentItems": array of any JSON, optional.
     #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "system": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -368,6 +529,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "201140400001", "200040300020", "SALE_SHIPMENT_EXIST_SHIPPED", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -380,11 +545,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -422,6 +610,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "201140400001", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -434,11 +626,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -457,7 +672,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.shipment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<GetResponseShipment>,
     /// Keys not declared in the spec, kept as received.
@@ -479,124 +696,171 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseShipment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "allowDelivery": string, optional.
     #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
+    /// Wire name "basePriceDelivery": integer, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<i64>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPriceDelivery": string, optional.
     #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
+    /// Wire name "dateAllowDelivery": any JSON, optional.
     #[serde(
         rename = "dateAllowDelivery",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_allow_delivery: ::serde_json::Value,
+    /// Wire name "dateCanceled": any JSON, optional.
     #[serde(
         rename = "dateCanceled",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_canceled: ::serde_json::Value,
+    /// Wire name "dateDeducted": any JSON, optional.
     #[serde(
         rename = "dateDeducted",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_deducted: ::serde_json::Value,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateMarked": any JSON, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "deliveryDocDate": any JSON, optional.
     #[serde(
         rename = "deliveryDocDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub delivery_doc_date: ::serde_json::Value,
+    /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
+    /// Wire name "deliveryXmlId": string, optional.
     #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "empAllowDeliveryId": any JSON, optional.
     #[serde(
         rename = "empAllowDeliveryId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_allow_delivery_id: ::serde_json::Value,
+    /// Wire name "empCanceledId": any JSON, optional.
     #[serde(
         rename = "empCanceledId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
+    /// Wire name "empDeductedId": any JSON, optional.
     #[serde(
         rename = "empDeductedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_deducted_id: ::serde_json::Value,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empResponsibleId": any JSON, optional.
     #[serde(
         rename = "empResponsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_responsible_id: ::serde_json::Value,
+    /// Wire name "externalDelivery": string, optional.
     #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "priceDelivery": integer, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<i64>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "reasonUndoDeducted": string, optional.
     #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "shipmentItems": array of any JSON, optional.
     #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "system": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Wire name "trackingDescription": string, optional.
     #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<String>,
+    /// Wire name "trackingLastCheck": string, optional.
     #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<String>,
+    /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Wire name "trackingStatus": string, optional.
     #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<String>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -777,6 +1041,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -789,10 +1057,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -809,7 +1096,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `sale.shipment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<GetFieldsResponseShipment>,
     /// Keys not declared in the spec, kept as received.
@@ -831,95 +1120,141 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseShipment {
+    /// Wire name "accountNumber": object, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "allowDelivery": object, optional.
     #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "basePriceDelivery": object, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "canceled": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "comments": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "companyId": object, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "currency": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "customPriceDelivery": object, optional.
     #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateAllowDelivery": object, optional.
     #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateCanceled": object, optional.
     #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
     pub date_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateDeducted": object, optional.
     #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateInsert": object, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateMarked": object, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateResponsibleId": object, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deducted": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deliveryDocDate": object, optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deliveryDocNum": object, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deliveryId": object, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deliveryName": object, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deliveryXmlId": object, optional.
     #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "discountPrice": object, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empAllowDeliveryId": object, optional.
     #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empCanceledId": object, optional.
     #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
     pub emp_canceled_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empDeductedId": object, optional.
     #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empMarkedId": object, optional.
     #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
     pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "empResponsibleId": object, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "externalDelivery": object, optional.
     #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "marked": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "orderId": object, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceDelivery": object, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "reasonMarked": object, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "reasonUndoDeducted": object, optional.
     #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": object, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "statusId": object, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "statusXmlId": object, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "system": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "trackingDescription": object, optional.
     #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "trackingLastCheck": object, optional.
     #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "trackingNumber": object, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "trackingStatus": object, optional.
     #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "updated1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "version1c": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1094,6 +1429,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1106,18 +1445,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1144,7 +1526,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.shipment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "shipments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1186,6 +1570,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "201140400001", "200040300020", "BX_INVALID_VALUE", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1198,12 +1586,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1223,39 +1639,143 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "allowDelivery": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "allowDelivery")]
     pub allow_delivery: UpdateRequestFieldsAllowDelivery,
+    /// Wire name "basePriceDelivery": number, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "deducted": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     pub deducted: UpdateRequestFieldsDeducted,
-    /// Format: `date-time`.
+    /// Wire name "deliveryDocDate": string (`date-time`), optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": any JSON, required.
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
+    /// Wire name "responsibleId": any JSON, optional.
     #[serde(
         rename = "responsibleId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
+    /// Wire name "statusId": any JSON, optional.
     #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub status_id: ::serde_json::Value,
+    /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        allow_delivery: impl Into<UpdateRequestFieldsAllowDelivery>,
+        deducted: impl Into<UpdateRequestFieldsDeducted>,
+        delivery_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            allow_delivery: allow_delivery.into(),
+            base_price_delivery: Default::default(),
+            comments: Default::default(),
+            company_id: Default::default(),
+            deducted: deducted.into(),
+            delivery_doc_date: Default::default(),
+            delivery_doc_num: Default::default(),
+            delivery_id: delivery_id.into(),
+            price_delivery: Default::default(),
+            responsible_id: Default::default(),
+            status_id: Default::default(),
+            tracking_number: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "basePriceDelivery".
+    pub fn base_price_delivery(mut self, value: impl Into<f64>) -> Self {
+        self.base_price_delivery = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "deliveryDocDate".
+    pub fn delivery_doc_date(mut self, value: impl Into<String>) -> Self {
+        self.delivery_doc_date = Some(value.into());
+        self
+    }
+    /// Sets "deliveryDocNum".
+    pub fn delivery_doc_num(mut self, value: impl Into<String>) -> Self {
+        self.delivery_doc_num = Some(value.into());
+        self
+    }
+    /// Sets "priceDelivery".
+    pub fn price_delivery(mut self, value: impl Into<f64>) -> Self {
+        self.price_delivery = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible_id = value.into();
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_id = value.into();
+        self
+    }
+    /// Sets "trackingNumber".
+    pub fn tracking_number(mut self, value: impl Into<String>) -> Self {
+        self.tracking_number = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1324,7 +1844,9 @@ pub type UpdateRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<UpdateResponseShipment>,
     /// Keys not declared in the spec, kept as received.
@@ -1346,106 +1868,153 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseShipment {
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "allowDelivery": string, optional.
     #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<String>,
+    /// Wire name "basePriceDelivery": number, optional.
     #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
     pub base_price_delivery: Option<f64>,
+    /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": any JSON, optional.
     #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub company_id: ::serde_json::Value,
+    /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "customPriceDelivery": string, optional.
     #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
+    /// Wire name "dateAllowDelivery": string, optional.
     #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<String>,
+    /// Wire name "dateCanceled": any JSON, optional.
     #[serde(
         rename = "dateCanceled",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_canceled: ::serde_json::Value,
+    /// Wire name "dateDeducted": string, optional.
     #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
+    /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
+    /// Wire name "dateMarked": any JSON, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_marked: ::serde_json::Value,
+    /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
+    /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
+    /// Wire name "deliveryDocDate": string, optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
+    /// Wire name "deliveryXmlId": string, optional.
     #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
     pub delivery_xml_id: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
+    /// Wire name "empAllowDeliveryId": integer, optional.
     #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<i64>,
+    /// Wire name "empCanceledId": any JSON, optional.
     #[serde(
         rename = "empCanceledId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_canceled_id: ::serde_json::Value,
+    /// Wire name "empDeductedId": integer, optional.
     #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<i64>,
+    /// Wire name "empMarkedId": any JSON, optional.
     #[serde(
         rename = "empMarkedId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,
+    /// Wire name "externalDelivery": string, optional.
     #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
+    /// Wire name "marked": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
+    /// Wire name "reasonUndoDeducted": string, optional.
     #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
     pub reason_undo_deducted: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "shipmentItems": array of any JSON, optional.
     #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
     pub shipment_items: Option<Vec<::serde_json::Value>>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
+    /// Wire name "system": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Wire name "trackingDescription": string, optional.
     #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
     pub tracking_description: Option<String>,
+    /// Wire name "trackingLastCheck": string, optional.
     #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
     pub tracking_last_check: Option<String>,
+    /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Wire name "trackingStatus": string, optional.
     #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
     pub tracking_status: Option<String>,
+    /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,8 @@
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +27,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,45 +72,176 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "defaultValue": any JSON, optional.
     #[serde(
         rename = "defaultValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "isFiltered": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<AddRequestFieldsIsFiltered>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsMultiple>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "personTypeId": any JSON, required.
     #[serde(rename = "personTypeId")]
     pub person_type_id: ::serde_json::Value,
+    /// Wire name "propsGroupId": any JSON, required.
     #[serde(rename = "propsGroupId")]
     pub props_group_id: ::serde_json::Value,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<AddRequestFieldsRequired>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "FILE", "DATE", "LOCATION", "ADDRESS".
     #[serde(rename = "type")]
     pub type_: AddRequestFieldsType,
+    /// Wire name "userProps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
     pub user_props: Option<AddRequestFieldsUserProps>,
+    /// Wire name "util": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub util: Option<AddRequestFieldsUtil>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        person_type_id: impl Into<::serde_json::Value>,
+        props_group_id: impl Into<::serde_json::Value>,
+        type_: impl Into<AddRequestFieldsType>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            default_value: Default::default(),
+            description: Default::default(),
+            is_filtered: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            person_type_id: person_type_id.into(),
+            props_group_id: props_group_id.into(),
+            required: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            type_: type_.into(),
+            user_props: Default::default(),
+            util: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "isFiltered".
+    pub fn is_filtered(mut self, value: impl Into<AddRequestFieldsIsFiltered>) -> Self {
+        self.is_filtered = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(mut self, value: impl Into<AddRequestFieldsRequired>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userProps".
+    pub fn user_props(mut self, value: impl Into<AddRequestFieldsUserProps>) -> Self {
+        self.user_props = Some(value.into());
+        self
+    }
+    /// Sets "util".
+    pub fn util(mut self, value: impl Into<AddRequestFieldsUtil>) -> Self {
+        self.util = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -167,16 +323,55 @@ pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsRequired = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsSettings {
+    /// Wire name "maxlength": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maxlength: Option<i64>,
+    /// Wire name "minlength": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minlength: Option<i64>,
+    /// Wire name "pattern": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<AddRequestFieldsSettingsPattern>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "maxlength".
+    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
+        self.maxlength = Some(value.into());
+        self
+    }
+    /// Sets "minlength".
+    pub fn minlength(mut self, value: impl Into<i64>) -> Self {
+        self.minlength = Some(value.into());
+        self
+    }
+    /// Sets "pattern".
+    pub fn pattern(mut self, value: impl Into<AddRequestFieldsSettingsPattern>) -> Self {
+        self.pattern = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
@@ -221,6 +416,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200840400001", "200850000004", "ERROR_CORE", "200040300020", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -233,11 +432,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -276,6 +498,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200840400001", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -288,11 +514,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -311,7 +560,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.shipmentproperty.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<GetResponseProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -333,62 +584,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseProperty {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "defaultValue": string, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "inputFieldLocation": string, optional.
     #[serde(rename = "inputFieldLocation", skip_serializing_if = "Option::is_none")]
     pub input_field_location: Option<String>,
+    /// Wire name "isAddress": string, optional.
     #[serde(rename = "isAddress", skip_serializing_if = "Option::is_none")]
     pub is_address: Option<String>,
+    /// Wire name "isAddressFrom": string, optional.
     #[serde(rename = "isAddressFrom", skip_serializing_if = "Option::is_none")]
     pub is_address_from: Option<String>,
+    /// Wire name "isAddressTo": string, optional.
     #[serde(rename = "isAddressTo", skip_serializing_if = "Option::is_none")]
     pub is_address_to: Option<String>,
+    /// Wire name "isEmail": string, optional.
     #[serde(rename = "isEmail", skip_serializing_if = "Option::is_none")]
     pub is_email: Option<String>,
+    /// Wire name "isFiltered": string, optional.
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<String>,
+    /// Wire name "isLocation": string, optional.
     #[serde(rename = "isLocation", skip_serializing_if = "Option::is_none")]
     pub is_location: Option<String>,
+    /// Wire name "isLocation4tax": string, optional.
     #[serde(rename = "isLocation4tax", skip_serializing_if = "Option::is_none")]
     pub is_location4tax: Option<String>,
+    /// Wire name "isPayer": string, optional.
     #[serde(rename = "isPayer", skip_serializing_if = "Option::is_none")]
     pub is_payer: Option<String>,
+    /// Wire name "isPhone": string, optional.
     #[serde(rename = "isPhone", skip_serializing_if = "Option::is_none")]
     pub is_phone: Option<String>,
+    /// Wire name "isProfileName": string, optional.
     #[serde(rename = "isProfileName", skip_serializing_if = "Option::is_none")]
     pub is_profile_name: Option<String>,
+    /// Wire name "isZip": string, optional.
     #[serde(rename = "isZip", skip_serializing_if = "Option::is_none")]
     pub is_zip: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
     #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
     pub props_group_id: Option<i64>,
+    /// Wire name "required": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
+    /// Wire name "settings": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "userProps": string, optional.
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
     pub user_props: Option<String>,
+    /// Wire name "util": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub util: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -515,6 +794,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `GetfieldsbytypeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-get-fields-by-type.html>.
 pub async fn getfieldsbytype(
     client: &::bitrix24_runtime::Client,
@@ -527,13 +810,35 @@ pub async fn getfieldsbytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-get-fields-by-type.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsbytypeRequest {
-    /// Wire name "type".
+    /// Wire name "type": string, required.
     #[serde(rename = "type")]
     pub type_: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsbytypeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_: impl Into<String>) -> Self {
+        Self {
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeRequest {
@@ -552,7 +857,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeRequest {
 
 /// The `result` of `sale.shipmentproperty.getfieldsbytype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsbytypeResponse {
+    /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<GetfieldsbytypeResponseProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -574,40 +881,57 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsbytypeResponseProperty {
+    /// Wire name "active": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "defaultValue": object, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "description": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isFiltered": object, optional.
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "multiple": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "personTypeId": object, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "propsGroupId": object, optional.
     #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
     pub props_group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "required": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "userProps": object, optional.
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
     pub user_props: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "util": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub util: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -698,6 +1022,10 @@ impl ::bitrix24_runtime::Method for GetfieldsbytypeRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -710,18 +1038,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -748,7 +1119,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.shipmentproperty.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "properties": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -790,6 +1163,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `sale`; at most 2 calls per second.
 ///
+/// Documented error codes: "200840400001", "200850000003", "200850000009", "200850000010", "200850000011", "200850000012", "200850000013", "200850000014", "200850000015", "200850000016", "200040300020", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -802,12 +1179,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property/sale-shipment-property-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -827,38 +1232,160 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "defaultValue": any JSON, optional.
     #[serde(
         rename = "defaultValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_value: ::serde_json::Value,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "isFiltered": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<UpdateRequestFieldsIsFiltered>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestFieldsMultiple>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<UpdateRequestFieldsRequired>,
+    /// Wire name "settings": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "userProps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
     pub user_props: Option<UpdateRequestFieldsUserProps>,
+    /// Wire name "util": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub util: Option<UpdateRequestFieldsUtil>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            default_value: Default::default(),
+            description: Default::default(),
+            is_filtered: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            required: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            user_props: Default::default(),
+            util: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "isFiltered".
+    pub fn is_filtered(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsFiltered>,
+    ) -> Self {
+        self.is_filtered = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(mut self, value: impl Into<UpdateRequestFieldsRequired>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "userProps".
+    pub fn user_props(mut self, value: impl Into<UpdateRequestFieldsUserProps>) -> Self {
+        self.user_props = Some(value.into());
+        self
+    }
+    /// Sets "util".
+    pub fn util(mut self, value: impl Into<UpdateRequestFieldsUtil>) -> Self {
+        self.util = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -933,7 +1460,9 @@ pub type UpdateRequestFieldsUtil = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipmentproperty.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<UpdateResponseProperty>,
     /// Keys not declared in the spec, kept as received.
@@ -955,62 +1484,90 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseProperty {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "defaultValue": string, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "inputFieldLocation": string, optional.
     #[serde(rename = "inputFieldLocation", skip_serializing_if = "Option::is_none")]
     pub input_field_location: Option<String>,
+    /// Wire name "isAddress": string, optional.
     #[serde(rename = "isAddress", skip_serializing_if = "Option::is_none")]
     pub is_address: Option<String>,
+    /// Wire name "isAddressFrom": string, optional.
     #[serde(rename = "isAddressFrom", skip_serializing_if = "Option::is_none")]
     pub is_address_from: Option<String>,
+    /// Wire name "isAddressTo": string, optional.
     #[serde(rename = "isAddressTo", skip_serializing_if = "Option::is_none")]
     pub is_address_to: Option<String>,
+    /// Wire name "isEmail": string, optional.
     #[serde(rename = "isEmail", skip_serializing_if = "Option::is_none")]
     pub is_email: Option<String>,
+    /// Wire name "isFiltered": string, optional.
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<String>,
+    /// Wire name "isLocation": string, optional.
     #[serde(rename = "isLocation", skip_serializing_if = "Option::is_none")]
     pub is_location: Option<String>,
+    /// Wire name "isLocation4tax": string, optional.
     #[serde(rename = "isLocation4tax", skip_serializing_if = "Option::is_none")]
     pub is_location4tax: Option<String>,
+    /// Wire name "isPayer": string, optional.
     #[serde(rename = "isPayer", skip_serializing_if = "Option::is_none")]
     pub is_payer: Option<String>,
+    /// Wire name "isPhone": string, optional.
     #[serde(rename = "isPhone", skip_serializing_if = "Option::is_none")]
     pub is_phone: Option<String>,
+    /// Wire name "isProfileName": string, optional.
     #[serde(rename = "isProfileName", skip_serializing_if = "Option::is_none")]
     pub is_profile_name: Option<String>,
+    /// Wire name "isZip": string, optional.
     #[serde(rename = "isZip", skip_serializing_if = "Option::is_none")]
     pub is_zip: Option<String>,
+    /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
     #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
     pub props_group_id: Option<i64>,
+    /// Wire name "required": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
+    /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "userProps": string, optional.
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
     pub user_props: Option<String>,
+    /// Wire name "util": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub util: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `salescenter`; at most 2 calls per second.
 ///
+/// Documented error codes: "200640400001", "100", "0".
+///
+/// Build the request with `GetPublicUrlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html>.
 pub async fn get_public_url(
     client: &::bitrix24_runtime::Client,
@@ -20,11 +24,34 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPublicUrlRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetPublicUrlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
@@ -43,7 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 
 /// The `result` of `salescenter.payment.getPublicUrl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPublicUrlResponse {
+    /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetPublicUrlResponsePayment>,
     /// Keys not declared in the spec, kept as received.
@@ -65,11 +94,15 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponse {
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetPublicUrlResponsePayment {
+    /// Wire name "qr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr: Option<String>,
+    /// Wire name "shortUrl": string, optional.
     #[serde(rename = "shortUrl", skip_serializing_if = "Option::is_none")]
     pub short_url: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.

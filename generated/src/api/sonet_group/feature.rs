@@ -8,6 +8,8 @@
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `AccessRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 pub async fn access(
     client: &::bitrix24_runtime::Client,
@@ -20,16 +22,49 @@ pub async fn access(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AccessRequest {
+    /// Wire name "FEATURE": string, required.
+    ///
+    /// Allowed values: "photo", "calendar", "tasks", "files", "blog".
     #[serde(rename = "FEATURE")]
     pub feature: AccessRequestFeature,
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "OPERATION": string, required.
     #[serde(rename = "OPERATION")]
     pub operation: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AccessRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        feature: impl Into<AccessRequestFeature>,
+        group_id: impl Into<i64>,
+        operation: impl Into<String>,
+    ) -> Self {
+        Self {
+            feature: feature.into(),
+            group_id: group_id.into(),
+            operation: operation.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AccessRequest {

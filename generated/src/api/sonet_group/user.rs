@@ -14,6 +14,8 @@
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,14 +28,42 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "USER_ID": any JSON, required.
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        group_id: impl Into<i64>,
+        user_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -70,6 +100,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -82,14 +114,42 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "USER_ID": any JSON, required.
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        group_id: impl Into<i64>,
+        user_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -126,6 +186,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -138,12 +200,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -174,6 +259,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `GroupsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 pub async fn groups(
     client: &::bitrix24_runtime::Client,
@@ -186,10 +273,29 @@ pub async fn groups(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GroupsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GroupsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
@@ -218,6 +324,8 @@ impl ::bitrix24_runtime::Method for GroupsRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `InviteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 pub async fn invite(
     client: &::bitrix24_runtime::Client,
@@ -230,16 +338,51 @@ pub async fn invite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct InviteRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "USER_ID": any JSON, required.
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl InviteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        group_id: impl Into<i64>,
+        user_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            message: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for InviteRequest {
@@ -278,6 +421,8 @@ impl ::bitrix24_runtime::Method for InviteRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `RequestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 pub async fn request(
     client: &::bitrix24_runtime::Client,
@@ -290,14 +435,44 @@ pub async fn request(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RequestRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RequestRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            message: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RequestRequest {
@@ -333,6 +508,8 @@ impl ::bitrix24_runtime::Method for RequestRequest {
 ///
 /// Scope `sonet`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -345,16 +522,49 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Wire name "ROLE": string, required.
+    ///
+    /// Allowed values: "E", "K".
     #[serde(rename = "ROLE")]
     pub role: UpdateRequestRole,
+    /// Wire name "USER_ID": any JSON, required.
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        group_id: impl Into<i64>,
+        role: impl Into<UpdateRequestRole>,
+        user_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            role: role.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

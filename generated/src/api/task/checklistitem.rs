@@ -17,6 +17,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -29,14 +33,39 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: AddRequestFields,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>, taskid: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -56,22 +85,80 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": any JSON, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub members: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "SORT_INDEX": integer, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            is_complete: Default::default(),
+            is_important: Default::default(),
+            members: Default::default(),
+            parent_id: Default::default(),
+            sort_index: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -126,6 +213,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
@@ -138,14 +229,39 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
@@ -179,6 +295,10 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -191,14 +311,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -232,6 +377,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -244,14 +393,39 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -272,29 +446,42 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `task.checklistitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
     pub attachments: Option<GetResponseAttachments>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<GetResponseMembersItem>>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "SORT_INDEX": string, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<String>,
+    /// Wire name "TASK_ID": string, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TOGGLED_BY": string, optional.
     #[serde(rename = "TOGGLED_BY", skip_serializing_if = "Option::is_none")]
     pub toggled_by: Option<String>,
+    /// Wire name "TOGGLED_DATE": string, optional.
     #[serde(rename = "TOGGLED_DATE", skip_serializing_if = "Option::is_none")]
     pub toggled_date: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -357,17 +544,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAttachments {
+    /// Wire name "ATTACHMENT_ID": integer, optional.
     #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
     pub attachment_id: Option<i64>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
     #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
     #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SIZE": string, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
     #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
     pub view_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -405,20 +599,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMembersItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Wire name "IS_COLLABER": boolean, optional.
     #[serde(rename = "IS_COLLABER", skip_serializing_if = "Option::is_none")]
     pub is_collaber: Option<bool>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
+    ///
+    /// Allowed values: "M", "F".
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<GetResponseMembersItemPersonalGender>,
+    /// Wire name "PERSONAL_PHOTO": string, optional.
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "A", "U".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseMembersItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -481,6 +686,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -493,14 +702,44 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(taskid: impl Into<i64>) -> Self {
+        Self {
+            order: Default::default(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -522,29 +761,42 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItem {
+    /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
     pub attachments: Option<GetlistResponseItemAttachments>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<GetlistResponseItemMembersItem>>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "SORT_INDEX": string, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<String>,
+    /// Wire name "TASK_ID": string, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TOGGLED_BY": string, optional.
     #[serde(rename = "TOGGLED_BY", skip_serializing_if = "Option::is_none")]
     pub toggled_by: Option<String>,
+    /// Wire name "TOGGLED_DATE": string, optional.
     #[serde(rename = "TOGGLED_DATE", skip_serializing_if = "Option::is_none")]
     pub toggled_date: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -607,17 +859,24 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItemAttachments {
+    /// Wire name "ATTACHMENT_ID": integer, optional.
     #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
     pub attachment_id: Option<i64>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
     #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
     #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SIZE": string, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
     #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
     pub view_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -655,20 +914,31 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistResponseItemMembersItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Wire name "IS_COLLABER": boolean, optional.
     #[serde(rename = "IS_COLLABER", skip_serializing_if = "Option::is_none")]
     pub is_collaber: Option<bool>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
+    ///
+    /// Allowed values: "M", "F".
     #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<GetlistResponseItemMembersItemPersonalGender>,
+    /// Wire name "PERSONAL_PHOTO": string, optional.
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "A", "U".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetlistResponseItemMembersItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -731,6 +1001,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetmanifestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
@@ -743,10 +1015,29 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
@@ -763,33 +1054,42 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.checklistitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponse {
+    /// Wire name "Manifest version": string, optional.
     #[serde(rename = "Manifest version", skip_serializing_if = "Option::is_none")]
     pub manifest_version: Option<String>,
+    /// Wire name "REST: available methods": object, optional.
     #[serde(rename = "REST: available methods", skip_serializing_if = "Option::is_none")]
     pub rest_available_methods: Option<GetmanifestResponseRestAvailableMethods>,
+    /// Wire name "REST: date fields": array of string, optional.
     #[serde(rename = "REST: date fields", skip_serializing_if = "Option::is_none")]
     pub rest_date_fields: Option<Vec<String>>,
+    /// Wire name "REST: readable checklistitem data fields": array of string, optional.
     #[serde(
         rename = "REST: readable checklistitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_readable_checklistitem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: shortname alias to class": string, optional.
     #[serde(
         rename = "REST: shortname alias to class",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_shortname_alias_to_class: Option<String>,
+    /// Wire name "REST: sortable checklistitem data fields": array of string, optional.
     #[serde(
         rename = "REST: sortable checklistitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_sortable_checklistitem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: writable checklistitem data fields": array of string, optional.
     #[serde(
         rename = "REST: writable checklistitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_writable_checklistitem_data_fields: Option<Vec<String>>,
+    /// Wire name "Warning": string, optional.
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -843,25 +1143,36 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
+    /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "complete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "moveafteritem": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moveafteritem: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "renew": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renew: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -928,6 +1239,10 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `IsactionallowedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 pub async fn isactionallowed(
     client: &::bitrix24_runtime::Client,
@@ -940,16 +1255,49 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsactionallowedRequest {
+    /// Wire name "ACTIONID": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5.
     #[serde(rename = "ACTIONID")]
     pub actionid: IsactionallowedRequestActionid,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsactionallowedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        actionid: impl Into<IsactionallowedRequestActionid>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            actionid: actionid.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
@@ -992,6 +1340,10 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `MoveafteritemRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 pub async fn moveafteritem(
     client: &::bitrix24_runtime::Client,
@@ -1004,16 +1356,47 @@ pub async fn moveafteritem(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveafteritemRequest {
+    /// Wire name "AFTERITEMID": integer, required.
     #[serde(rename = "AFTERITEMID")]
     pub afteritemid: i64,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveafteritemRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        afteritemid: impl Into<i64>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            afteritemid: afteritemid.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
@@ -1054,6 +1437,10 @@ impl ::bitrix24_runtime::Method for MoveafteritemRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `RenewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 pub async fn renew(
     client: &::bitrix24_runtime::Client,
@@ -1066,14 +1453,39 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenewRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenewRequest {
@@ -1107,6 +1519,10 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1119,16 +1535,47 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1155,22 +1602,77 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": any JSON, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub members: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "SORT_INDEX": integer, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

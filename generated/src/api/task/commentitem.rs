@@ -14,6 +14,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -27,14 +31,39 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: AddRequestFields,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>, taskid: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -54,13 +83,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "AUTHOR_ID": integer, optional.
     #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "POST_DATE": string, optional.
     #[serde(rename = "POST_DATE", skip_serializing_if = "Option::is_none")]
     pub post_date: Option<String>,
+    /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
     #[serde(
         rename = "UF_FORUM_MESSAGE_DOC",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -69,6 +103,48 @@ pub struct AddRequestFields {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_message: impl Into<String>) -> Self {
+        Self {
+            author_id: Default::default(),
+            post_date: Default::default(),
+            post_message: post_message.into(),
+            uf_forum_message_doc: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "AUTHOR_ID".
+    pub fn author_id(mut self, value: impl Into<i64>) -> Self {
+        self.author_id = Some(value.into());
+        self
+    }
+    /// Sets "POST_DATE".
+    pub fn post_date(mut self, value: impl Into<String>) -> Self {
+        self.post_date = Some(value.into());
+        self
+    }
+    /// Sets "UF_FORUM_MESSAGE_DOC".
+    pub fn uf_forum_message_doc(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.uf_forum_message_doc = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -110,6 +186,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -123,14 +203,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -164,6 +269,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -177,14 +286,39 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -205,21 +339,30 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `task.commentitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ATTACHED_OBJECTS": object, optional.
     #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
     pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "AUTHOR_EMAIL": string, optional.
     #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
+    /// Wire name "AUTHOR_ID": string, optional.
     #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
+    /// Wire name "AUTHOR_NAME": string, optional.
     #[serde(rename = "AUTHOR_NAME", skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "POST_DATE": string, optional.
     #[serde(rename = "POST_DATE", skip_serializing_if = "Option::is_none")]
     pub post_date: Option<String>,
+    /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
+    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
     #[serde(
         rename = "POST_MESSAGE_HTML",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -284,6 +427,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getlist(
@@ -297,16 +444,53 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(taskid: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            order: Default::default(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -345,6 +529,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetmanifestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
@@ -357,10 +543,29 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
@@ -377,38 +582,48 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.commentitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponse {
+    /// Wire name "Manifest version": string, optional.
     #[serde(rename = "Manifest version", skip_serializing_if = "Option::is_none")]
     pub manifest_version: Option<String>,
+    /// Wire name "REST: available methods": object, optional.
     #[serde(rename = "REST: available methods", skip_serializing_if = "Option::is_none")]
     pub rest_available_methods: Option<GetmanifestResponseRestAvailableMethods>,
+    /// Wire name "REST: date fields": array of string, optional.
     #[serde(rename = "REST: date fields", skip_serializing_if = "Option::is_none")]
     pub rest_date_fields: Option<Vec<String>>,
+    /// Wire name "REST: filterable commentitem data fields": array of string, optional.
     #[serde(
         rename = "REST: filterable commentitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_filterable_commentitem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: readable commentitem data fields": array of string, optional.
     #[serde(
         rename = "REST: readable commentitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_readable_commentitem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: shortname alias to class": string, optional.
     #[serde(
         rename = "REST: shortname alias to class",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_shortname_alias_to_class: Option<String>,
+    /// Wire name "REST: sortable commentitem data fields": array of string, optional.
     #[serde(
         rename = "REST: sortable commentitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_sortable_commentitem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: writable commentitem data fields": array of string, optional.
     #[serde(
         rename = "REST: writable commentitem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_writable_commentitem_data_fields: Option<Vec<String>>,
+    /// Wire name "Warning": string, optional.
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -466,19 +681,27 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
+    /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -536,6 +759,10 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `IsactionallowedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-is-action-allowed.html>.
 pub async fn isactionallowed(
     client: &::bitrix24_runtime::Client,
@@ -548,16 +775,49 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsactionallowedRequest {
+    /// Wire name "ACTIONID": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3.
     #[serde(rename = "ACTIONID")]
     pub actionid: IsactionallowedRequestActionid,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsactionallowedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        actionid: impl Into<IsactionallowedRequestActionid>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            actionid: actionid.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
@@ -600,6 +860,10 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -613,16 +877,47 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -649,9 +944,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
     #[serde(
         rename = "UF_FORUM_MESSAGE_DOC",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -660,6 +958,36 @@ pub struct UpdateRequestFields {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_message: impl Into<String>) -> Self {
+        Self {
+            post_message: post_message.into(),
+            uf_forum_message_doc: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "UF_FORUM_MESSAGE_DOC".
+    pub fn uf_forum_message_doc(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.uf_forum_message_doc = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

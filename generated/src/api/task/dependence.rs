@@ -9,6 +9,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -21,16 +25,49 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "linkType": integer, required.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "linkType")]
     pub link_type: AddRequestLinkType,
+    /// Wire name "taskIdFrom": integer, required.
     #[serde(rename = "taskIdFrom")]
     pub task_id_from: i64,
+    /// Wire name "taskIdTo": integer, required.
     #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        link_type: impl Into<AddRequestLinkType>,
+        task_id_from: impl Into<i64>,
+        task_id_to: impl Into<i64>,
+    ) -> Self {
+        Self {
+            link_type: link_type.into(),
+            task_id_from: task_id_from.into(),
+            task_id_to: task_id_to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -73,6 +110,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -85,14 +126,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "taskIdFrom": integer, required.
     #[serde(rename = "taskIdFrom")]
     pub task_id_from: i64,
+    /// Wire name "taskIdTo": integer, required.
     #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id_from: impl Into<i64>, task_id_to: impl Into<i64>) -> Self {
+        Self {
+            task_id_from: task_id_from.into(),
+            task_id_to: task_id_to.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {

@@ -14,6 +14,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0x000001", "0x100002", "0x000004", "0x000040".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,14 +30,39 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ARFIELDS": object, required.
     #[serde(rename = "ARFIELDS")]
     pub arfields: AddRequestArfields,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(arfields: impl Into<AddRequestArfields>, taskid: impl Into<i64>) -> Self {
+        Self {
+            arfields: arfields.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -57,16 +86,48 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestArfields {
+    /// Wire name "COMMENT_TEXT": string, required.
     #[serde(rename = "COMMENT_TEXT")]
     pub comment_text: String,
+    /// Wire name "SECONDS": integer, required.
     #[serde(rename = "SECONDS")]
     pub seconds: i64,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestArfields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
+        Self {
+            comment_text: comment_text.into(),
+            seconds: seconds.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestArfields {
@@ -111,6 +172,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0x000001", "0x100002", "0x000004", "0x000040".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -123,14 +188,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -169,6 +259,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0x000001", "0x100002", "0x000004", "0x000040".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -181,14 +275,39 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
+        Self {
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -229,6 +348,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0x100002", "0x000004", "0x000040", "0x000100".
+///
+/// Build the request with `GetlistRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
@@ -241,23 +364,79 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequest {
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetlistRequestFilter>,
+    /// Wire name "ORDER": object, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetlistRequestOrder>,
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
     pub taskid: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetlistRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<GetlistRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
@@ -288,17 +467,53 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestFilter {
-    /// Format: `date-time`.
+    /// Wire name "CREATED_DATE": string (`date-time`), optional.
     #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CREATED_DATE".
+    pub fn created_date(mut self, value: impl Into<String>) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
@@ -322,24 +537,102 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetlistRequestOrder {
+    /// Wire name "CREATED_DATE": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<GetlistRequestOrderCreatedDate>,
+    /// Wire name "DATE_START": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<GetlistRequestOrderDateStart>,
+    /// Wire name "DATE_STOP": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
     pub date_stop: Option<GetlistRequestOrderDateStop>,
+    /// Wire name "ID": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<GetlistRequestOrderId>,
+    /// Wire name "MINUTES": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
     pub minutes: Option<GetlistRequestOrderMinutes>,
+    /// Wire name "SECONDS": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
     pub seconds: Option<GetlistRequestOrderSeconds>,
+    /// Wire name "USER_ID": string, optional.
+    ///
+    /// Allowed values: "asc", "desc".
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<GetlistRequestOrderUserId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestOrder {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CREATED_DATE".
+    pub fn created_date(
+        mut self,
+        value: impl Into<GetlistRequestOrderCreatedDate>,
+    ) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "DATE_START".
+    pub fn date_start(mut self, value: impl Into<GetlistRequestOrderDateStart>) -> Self {
+        self.date_start = Some(value.into());
+        self
+    }
+    /// Sets "DATE_STOP".
+    pub fn date_stop(mut self, value: impl Into<GetlistRequestOrderDateStop>) -> Self {
+        self.date_stop = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<GetlistRequestOrderId>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MINUTES".
+    pub fn minutes(mut self, value: impl Into<GetlistRequestOrderMinutes>) -> Self {
+        self.minutes = Some(value.into());
+        self
+    }
+    /// Sets "SECONDS".
+    pub fn seconds(mut self, value: impl Into<GetlistRequestOrderSeconds>) -> Self {
+        self.seconds = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<GetlistRequestOrderUserId>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrder {
@@ -415,6 +708,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetmanifestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
@@ -427,10 +722,29 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
@@ -447,40 +761,51 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.elapseditem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponse {
+    /// Wire name "Manifest change date": string, optional.
     #[serde(rename = "Manifest change date", skip_serializing_if = "Option::is_none")]
     pub manifest_change_date: Option<String>,
+    /// Wire name "Manifest version": string, optional.
     #[serde(rename = "Manifest version", skip_serializing_if = "Option::is_none")]
     pub manifest_version: Option<String>,
+    /// Wire name "REST: available methods": object, optional.
     #[serde(rename = "REST: available methods", skip_serializing_if = "Option::is_none")]
     pub rest_available_methods: Option<GetmanifestResponseRestAvailableMethods>,
+    /// Wire name "REST: date fields": array of string, optional.
     #[serde(rename = "REST: date fields", skip_serializing_if = "Option::is_none")]
     pub rest_date_fields: Option<Vec<String>>,
+    /// Wire name "REST: filterable elapseditem data fields": array of string, optional.
     #[serde(
         rename = "REST: filterable elapseditem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_filterable_elapseditem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: readable elapseditem data fields": array of string, optional.
     #[serde(
         rename = "REST: readable elapseditem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_readable_elapseditem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: shortname alias to class": string, optional.
     #[serde(
         rename = "REST: shortname alias to class",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_shortname_alias_to_class: Option<String>,
+    /// Wire name "REST: sortable elapseditem data fields": array of string, optional.
     #[serde(
         rename = "REST: sortable elapseditem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_sortable_elapseditem_data_fields: Option<Vec<String>>,
+    /// Wire name "REST: writable elapseditem data fields": array of string, optional.
     #[serde(
         rename = "REST: writable elapseditem data fields",
         skip_serializing_if = "Option::is_none"
     )]
     pub rest_writable_elapseditem_data_fields: Option<Vec<String>>,
+    /// Wire name "Warning": string, optional.
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -541,19 +866,27 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
+    /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -611,6 +944,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `IsactionallowedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-is-action-allowed.html>.
 pub async fn isactionallowed(
     client: &::bitrix24_runtime::Client,
@@ -623,10 +958,29 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsactionallowedRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
@@ -655,6 +1009,10 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0x000001", "0x100002", "0x000004", "0x000040".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -667,16 +1025,47 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ARFIELDS": object, required.
     #[serde(rename = "ARFIELDS")]
     pub arfields: UpdateRequestArfields,
+    /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        arfields: impl Into<UpdateRequestArfields>,
+        itemid: impl Into<i64>,
+        taskid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            arfields: arfields.into(),
+            itemid: itemid.into(),
+            taskid: taskid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -703,16 +1092,48 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestArfields {
+    /// Wire name "COMMENT_TEXT": string, required.
     #[serde(rename = "COMMENT_TEXT")]
     pub comment_text: String,
+    /// Wire name "SECONDS": integer, required.
     #[serde(rename = "SECONDS")]
     pub seconds: i64,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestArfields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
+        Self {
+            comment_text: comment_text.into(),
+            seconds: seconds.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestArfields {

@@ -33,6 +33,8 @@ pub mod userfield;
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
@@ -46,12 +48,37 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKDATA".
+    pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskdata = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -81,6 +108,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `AddfileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-file.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addfile(
@@ -94,16 +123,53 @@ pub async fn addfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddfileRequest {
+    /// Wire name "CONTENT": any JSON, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub content: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "TASK_ID": any JSON, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddfileRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.content = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
@@ -140,6 +206,8 @@ impl ::bitrix24_runtime::Method for AddfileRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `AddtofavoriteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addtofavorite(
@@ -153,16 +221,53 @@ pub async fn addtofavorite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddtofavoriteRequest {
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "TASK_ID": any JSON, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
+    /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddtofavoriteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
+        self
+    }
+    /// Sets "auth".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
@@ -199,6 +304,8 @@ impl ::bitrix24_runtime::Method for AddtofavoriteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `ApproveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-approve.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn approve(
@@ -212,12 +319,37 @@ pub async fn approve(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-approve.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApproveRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ApproveRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
@@ -247,6 +379,8 @@ impl ::bitrix24_runtime::Method for ApproveRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-complete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn complete(
@@ -260,12 +394,37 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
@@ -295,6 +454,8 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DeferRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-defer.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn defer(
@@ -308,12 +469,37 @@ pub async fn defer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-defer.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeferRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeferRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeferRequest {
@@ -343,6 +529,8 @@ impl ::bitrix24_runtime::Method for DeferRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DelegateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delegate.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delegate(
@@ -356,14 +544,45 @@ pub async fn delegate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delegate.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Wire name "USERID": any JSON, optional.
     #[serde(rename = "USERID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub userid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DelegateRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Sets "USERID".
+    pub fn userid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.userid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
@@ -394,6 +613,8 @@ impl ::bitrix24_runtime::Method for DelegateRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
@@ -407,12 +628,37 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -442,6 +688,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DeletefileRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-file.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefile(
@@ -455,19 +703,56 @@ pub async fn deletefile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeletefileRequest {
+    /// Wire name "ATTACHMENT_ID": any JSON, optional.
     #[serde(
         rename = "ATTACHMENT_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub attachment_id: ::serde_json::Value,
+    /// Wire name "TASK_ID": any JSON, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
+    /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeletefileRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ATTACHMENT_ID".
+    pub fn attachment_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachment_id = value.into();
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
+        self
+    }
+    /// Sets "auth".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
@@ -504,6 +789,8 @@ impl ::bitrix24_runtime::Method for DeletefileRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DeletefromfavoriteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefromfavorite(
@@ -517,16 +804,53 @@ pub async fn deletefromfavorite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeletefromfavoriteRequest {
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "TASK_ID": any JSON, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
+    /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeletefromfavoriteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
+        self
+    }
+    /// Sets "auth".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
@@ -563,6 +887,8 @@ impl ::bitrix24_runtime::Method for DeletefromfavoriteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `DisapproveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-disapprove.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn disapprove(
@@ -576,12 +902,37 @@ pub async fn disapprove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-disapprove.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DisapproveRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DisapproveRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
@@ -611,6 +962,8 @@ impl ::bitrix24_runtime::Method for DisapproveRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetallowedactionsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedactions(
@@ -624,12 +977,37 @@ pub async fn getallowedactions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetallowedactionsRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetallowedactionsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
@@ -659,6 +1037,8 @@ impl ::bitrix24_runtime::Method for GetallowedactionsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetallowedtaskactionsasstringsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedtaskactionsasstrings(
@@ -672,12 +1052,37 @@ pub async fn getallowedtaskactionsasstrings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetallowedtaskactionsasstringsRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetallowedtaskactionsasstringsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
@@ -707,6 +1112,8 @@ impl ::bitrix24_runtime::Method for GetallowedtaskactionsasstringsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetdataRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-data.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdata(
@@ -720,12 +1127,37 @@ pub async fn getdata(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-data.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetdataRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetdataRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
@@ -755,6 +1187,8 @@ impl ::bitrix24_runtime::Method for GetdataRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetdependsonRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdependson(
@@ -768,12 +1202,37 @@ pub async fn getdependson(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetdependsonRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetdependsonRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
@@ -803,6 +1262,8 @@ impl ::bitrix24_runtime::Method for GetdependsonRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetdescriptionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-description.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdescription(
@@ -816,14 +1277,45 @@ pub async fn getdescription(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-description.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetdescriptionRequest {
+    /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetdescriptionRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FORMAT".
+    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.format = value.into();
+        self
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
@@ -854,6 +1346,8 @@ impl ::bitrix24_runtime::Method for GetdescriptionRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetfilesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-files.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getfiles(
@@ -867,12 +1361,37 @@ pub async fn getfiles(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-files.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfilesRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfilesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
@@ -902,6 +1421,8 @@ impl ::bitrix24_runtime::Method for GetfilesRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetmanifestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getmanifest(
@@ -915,10 +1436,29 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetmanifestRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
@@ -947,6 +1487,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `IsactionallowedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn isactionallowed(
@@ -960,14 +1502,45 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsactionallowedRequest {
+    /// Wire name "ACTIONID": any JSON, optional.
     #[serde(rename = "ACTIONID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub actionid: ::serde_json::Value,
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsactionallowedRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIONID".
+    pub fn actionid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.actionid = value.into();
+        self
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
@@ -1002,6 +1575,8 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
@@ -1015,18 +1590,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1065,6 +1683,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `RenewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-renew.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn renew(
@@ -1078,12 +1698,37 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenewRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenewRequest {
@@ -1113,6 +1758,8 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `StartexecutionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-start-execution.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn startexecution(
@@ -1126,12 +1773,37 @@ pub async fn startexecution(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-start-execution.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartexecutionRequest {
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartexecutionRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
@@ -1161,6 +1833,8 @@ impl ::bitrix24_runtime::Method for StartexecutionRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
@@ -1174,14 +1848,45 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
+    /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TASKDATA".
+    pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskdata = value.into();
+        self
+    }
+    /// Sets "TASKID".
+    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taskid = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -60,6 +60,10 @@ pub mod result;
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add.html>.
 #[cfg(feature = "task")]
 pub async fn add(
@@ -74,11 +78,35 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -100,7 +128,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<AddResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -125,174 +155,243 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": array of any JSON, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closedBy": any JSON, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_by: ::serde_json::Value,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": any JSON, optional.
     #[serde(
         rename = "commentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub comments_count: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": any JSON, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_start: ::serde_json::Value,
+    /// Wire name "deadline": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub deadline: ::serde_json::Value,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": any JSON, optional.
     #[serde(
         rename = "durationFact",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_fact: ::serde_json::Value,
+    /// Wire name "durationPlan": any JSON, optional.
     #[serde(
         rename = "durationPlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_plan: ::serde_json::Value,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": any JSON, optional.
     #[serde(rename = "forumId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub forum_id: ::serde_json::Value,
+    /// Wire name "forumTopicId": any JSON, optional.
     #[serde(
         rename = "forumTopicId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mark: ::serde_json::Value,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": any JSON, optional.
     #[serde(
         rename = "serviceCommentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub service_comments_count: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
     #[serde(
         rename = "statusChangedBy",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": any JSON, optional.
     #[serde(
         rename = "timeSpentInLogs",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": any JSON, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub viewed_date: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -537,6 +636,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `AddV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn add_v3(
@@ -551,11 +654,35 @@ pub async fn add_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddV3Request {
+    /// Wire name "fields": object, required.
     pub fields: AddV3RequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddV3Request {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddV3RequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -576,15 +703,47 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Request {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddV3RequestFields {
+    /// Wire name "creatorId": integer, required.
     #[serde(rename = "creatorId")]
     pub creator_id: i64,
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
     pub responsible_id: i64,
+    /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddV3RequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        creator_id: impl Into<i64>,
+        responsible_id: impl Into<i64>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            creator_id: creator_id.into(),
+            responsible_id: responsible_id.into(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -615,7 +774,9 @@ impl ::bitrix24_runtime::loose::Loose for AddV3RequestFields {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddV3Response {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddV3ResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -640,163 +801,228 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddV3ResponseItem {
+    /// Wire name "activity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
     #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
     pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": any JSON, optional.
     #[serde(
         rename = "addInReport",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub add_in_report: ::serde_json::Value,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
     #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
     pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
     #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
     #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
     #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
     pub archive_link: Option<String>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
     #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
     pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closed": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed: ::serde_json::Value,
+    /// Wire name "containsChecklist": boolean, optional.
     #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
     pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
     #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
     pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
     #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
     pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
     #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
     pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
     #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
     pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
     #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
     pub contains_sub_tasks: Option<bool>,
+    /// Wire name "crmItemIds": array of any JSON, optional.
     #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
     pub crm_item_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "deadlineCount": any JSON, optional.
     #[serde(
         rename = "deadlineCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub deadline_count: ::serde_json::Value,
+    /// Wire name "declineReason": any JSON, optional.
     #[serde(
         rename = "declineReason",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub decline_reason: ::serde_json::Value,
+    /// Wire name "dependsOn": array of any JSON, optional.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<::serde_json::Value>>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endPlan": any JSON, optional.
     #[serde(rename = "endPlan", skip_serializing_if = "::serde_json::Value::is_null")]
     pub end_plan: ::serde_json::Value,
+    /// Wire name "epicId": any JSON, optional.
     #[serde(rename = "epicId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub epic_id: ::serde_json::Value,
+    /// Wire name "estimatedTime": integer, optional.
     #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
     pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "fileIds": any JSON, optional.
     #[serde(rename = "fileIds", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_ids: ::serde_json::Value,
+    /// Wire name "forumTopicId": any JSON, optional.
     #[serde(
         rename = "forumTopicId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "inFavorite": array of any JSON, optional.
     #[serde(rename = "inFavorite", skip_serializing_if = "Option::is_none")]
     pub in_favorite: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inGroupPin": array of any JSON, optional.
     #[serde(rename = "inGroupPin", skip_serializing_if = "Option::is_none")]
     pub in_group_pin: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inMute": array of any JSON, optional.
     #[serde(rename = "inMute", skip_serializing_if = "Option::is_none")]
     pub in_mute: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inPin": array of any JSON, optional.
     #[serde(rename = "inPin", skip_serializing_if = "Option::is_none")]
     pub in_pin: Option<Vec<::serde_json::Value>>,
+    /// Wire name "isMultitask": boolean, optional.
     #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
     pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
     #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
     pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
     #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
     pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": any JSON, optional.
     #[serde(
         rename = "maxDeadlineChangeDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub max_deadline_change_date: ::serde_json::Value,
+    /// Wire name "maxDeadlineChanges": any JSON, optional.
     #[serde(
         rename = "maxDeadlineChanges",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub max_deadline_changes: ::serde_json::Value,
+    /// Wire name "needsControl": boolean, optional.
     #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
     pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
     #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
     pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<i64>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "plannedDuration": integer, optional.
     #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
     pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
     #[serde(
         rename = "requireDeadlineChangeReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
     #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
     pub require_result: Option<bool>,
+    /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "scenarios": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenarios: Option<Vec<::serde_json::Value>>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "startPlan": any JSON, optional.
     #[serde(rename = "startPlan", skip_serializing_if = "::serde_json::Value::is_null")]
     pub start_plan: ::serde_json::Value,
+    /// Wire name "started": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub started: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChanged": any JSON, optional.
     #[serde(
         rename = "statusChanged",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_changed: ::serde_json::Value,
+    /// Wire name "storyPoints": any JSON, optional.
     #[serde(
         rename = "storyPoints",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub story_points: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1032,6 +1258,10 @@ impl ::bitrix24_runtime::Method for AddV3Request {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582", "100".
+///
+/// Build the request with `ApproveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-approve.html>.
 #[cfg(feature = "task")]
 pub async fn approve(
@@ -1046,12 +1276,36 @@ pub async fn approve(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-approve.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApproveRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ApproveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -1073,9 +1327,12 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
 /// The `result` of `tasks.task.approve`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApproveResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<ApproveResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<ApproveResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -1101,157 +1358,228 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApproveResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
     pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1491,21 +1819,30 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApproveResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -1570,6 +1907,10 @@ impl ::bitrix24_runtime::Method for ApproveRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-complete.html>.
 #[cfg(feature = "task")]
 pub async fn complete(
@@ -1584,12 +1925,36 @@ pub async fn complete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-complete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -1611,7 +1976,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 /// The `result` of `tasks.task.complete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<CompleteResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -1636,157 +2003,228 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
     pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -2037,6 +2475,10 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582".
+///
+/// Build the request with `DeferRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-defer.html>.
 #[cfg(feature = "task")]
 pub async fn defer(
@@ -2051,12 +2493,36 @@ pub async fn defer(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-defer.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeferRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeferRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -2078,9 +2544,12 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 /// The `result` of `tasks.task.defer`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeferResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<DeferResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DeferResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -2106,157 +2575,228 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeferResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -2496,21 +3036,30 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeferResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -2575,6 +3124,10 @@ impl ::bitrix24_runtime::Method for DeferRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `DelegateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delegate.html>.
 #[cfg(feature = "task")]
 pub async fn delegate(
@@ -2589,14 +3142,40 @@ pub async fn delegate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delegate.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DelegateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -2624,9 +3203,12 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 /// The `result` of `tasks.task.delegate`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<DelegateResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DelegateResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -2652,157 +3234,228 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -3042,21 +3695,30 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DelegateResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -3121,6 +3783,10 @@ impl ::bitrix24_runtime::Method for DelegateRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582", "100".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete.html>.
 #[cfg(feature = "task")]
 pub async fn delete(
@@ -3135,12 +3801,36 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -3176,6 +3866,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `DeleteV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn delete_v3(
@@ -3190,11 +3884,35 @@ pub async fn delete_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteV3Request {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteV3Request {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -3234,6 +3952,10 @@ impl ::bitrix24_runtime::Method for DeleteV3Request {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582", "100".
+///
+/// Build the request with `DisapproveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-disapprove.html>.
 #[cfg(feature = "task")]
 pub async fn disapprove(
@@ -3248,12 +3970,36 @@ pub async fn disapprove(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-disapprove.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DisapproveRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DisapproveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -3275,9 +4021,12 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
 /// The `result` of `tasks.task.disapprove`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DisapproveResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<DisapproveResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DisapproveResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -3303,157 +4052,228 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DisapproveResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -3693,21 +4513,30 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DisapproveResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -3772,6 +4601,10 @@ impl ::bitrix24_runtime::Method for DisapproveRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get.html>.
 #[cfg(feature = "task")]
 pub async fn get(
@@ -3786,14 +4619,46 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -3819,7 +4684,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<GetResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -3844,38 +4711,54 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseTask {
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "ufCrmTask": array of any JSON, optional.
     #[serde(rename = "ufCrmTask", skip_serializing_if = "Option::is_none")]
     pub uf_crm_task: Option<Vec<::serde_json::Value>>,
+    /// Wire name "ufMailMessage": any JSON, optional.
     #[serde(
         rename = "ufMailMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub uf_mail_message: ::serde_json::Value,
+    /// Wire name "ufTaskWebdavFiles": array of any JSON, optional.
     #[serde(rename = "ufTaskWebdavFiles", skip_serializing_if = "Option::is_none")]
     pub uf_task_webdav_files: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -3961,6 +4844,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION".
+///
+/// Build the request with `GetV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn get_v3(
@@ -3975,13 +4862,44 @@ pub async fn get_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetV3Request {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3Request {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -4004,7 +4922,9 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetV3Response {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetV3ResponseItem>,
     /// Keys not declared in the spec, kept as received.
@@ -4029,162 +4949,228 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetV3ResponseItem {
+    /// Wire name "activity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
     #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
     pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": any JSON, optional.
     #[serde(
         rename = "addInReport",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub add_in_report: ::serde_json::Value,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
     #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
     pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
     #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
     #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
     #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
     pub archive_link: Option<String>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
     #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
     pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closed": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed: ::serde_json::Value,
+    /// Wire name "containsChecklist": boolean, optional.
     #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
     pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
     #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
     pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
     #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
     pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
     #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
     pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
     #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
     pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
     #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
     pub contains_sub_tasks: Option<bool>,
+    /// Wire name "crmItemIds": array of any JSON, optional.
     #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
     pub crm_item_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "deadlineCount": any JSON, optional.
     #[serde(
         rename = "deadlineCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub deadline_count: ::serde_json::Value,
+    /// Wire name "declineReason": any JSON, optional.
     #[serde(
         rename = "declineReason",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub decline_reason: ::serde_json::Value,
+    /// Wire name "dependsOn": array of any JSON, optional.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<::serde_json::Value>>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endPlan": any JSON, optional.
     #[serde(rename = "endPlan", skip_serializing_if = "::serde_json::Value::is_null")]
     pub end_plan: ::serde_json::Value,
+    /// Wire name "epicId": any JSON, optional.
     #[serde(rename = "epicId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub epic_id: ::serde_json::Value,
+    /// Wire name "estimatedTime": integer, optional.
     #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
     pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "fileIds": any JSON, optional.
     #[serde(rename = "fileIds", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_ids: ::serde_json::Value,
+    /// Wire name "forumTopicId": any JSON, optional.
     #[serde(
         rename = "forumTopicId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "inFavorite": array of any JSON, optional.
     #[serde(rename = "inFavorite", skip_serializing_if = "Option::is_none")]
     pub in_favorite: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inGroupPin": array of any JSON, optional.
     #[serde(rename = "inGroupPin", skip_serializing_if = "Option::is_none")]
     pub in_group_pin: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inMute": array of any JSON, optional.
     #[serde(rename = "inMute", skip_serializing_if = "Option::is_none")]
     pub in_mute: Option<Vec<::serde_json::Value>>,
+    /// Wire name "inPin": array of any JSON, optional.
     #[serde(rename = "inPin", skip_serializing_if = "Option::is_none")]
     pub in_pin: Option<Vec<::serde_json::Value>>,
+    /// Wire name "isMultitask": boolean, optional.
     #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
     pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
     #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
     pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
     #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
     pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": any JSON, optional.
     #[serde(
         rename = "maxDeadlineChangeDate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub max_deadline_change_date: ::serde_json::Value,
+    /// Wire name "maxDeadlineChanges": any JSON, optional.
     #[serde(
         rename = "maxDeadlineChanges",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub max_deadline_changes: ::serde_json::Value,
+    /// Wire name "needsControl": boolean, optional.
     #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
     pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
     #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
     pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<i64>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "plannedDuration": integer, optional.
     #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
     pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
     #[serde(
         rename = "requireDeadlineChangeReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
     #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
     pub require_result: Option<bool>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "scenarios": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenarios: Option<Vec<::serde_json::Value>>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "startPlan": any JSON, optional.
     #[serde(rename = "startPlan", skip_serializing_if = "::serde_json::Value::is_null")]
     pub start_plan: ::serde_json::Value,
+    /// Wire name "started": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub started: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChanged": string, optional.
     #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
     pub status_changed: Option<String>,
+    /// Wire name "storyPoints": any JSON, optional.
     #[serde(
         rename = "storyPoints",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub story_points: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -4425,6 +5411,8 @@ impl ::bitrix24_runtime::Method for GetV3Request {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-fields.html>.
 #[cfg(feature = "task")]
 pub async fn get_fields(
@@ -4439,10 +5427,30 @@ pub async fn get_fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-fields.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -4462,7 +5470,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 /// The `result` of `tasks.task.getFields`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<GetFieldsResponseFields>,
     /// Keys not declared in the spec, kept as received.
@@ -4487,135 +5497,201 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseFields {
+    /// Wire name "ACCOMPLICES": object, optional.
     #[serde(rename = "ACCOMPLICES", skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ACTIVITY_DATE": object, optional.
     #[serde(rename = "ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ADD_IN_REPORT": object, optional.
     #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ALLOW_CHANGE_DEADLINE": object, optional.
     #[serde(rename = "ALLOW_CHANGE_DEADLINE", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ALLOW_TIME_TRACKING": object, optional.
     #[serde(rename = "ALLOW_TIME_TRACKING", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "AUDITORS": object, optional.
     #[serde(rename = "AUDITORS", skip_serializing_if = "Option::is_none")]
     pub auditors: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "BACKLOG_ID": object, optional.
     #[serde(rename = "BACKLOG_ID", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CHANGED_BY": object, optional.
     #[serde(rename = "CHANGED_BY", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CHANGED_DATE": object, optional.
     #[serde(rename = "CHANGED_DATE", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CHECKLIST": object, optional.
     #[serde(rename = "CHECKLIST", skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CLOSED_BY": object, optional.
     #[serde(rename = "CLOSED_BY", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CLOSED_DATE": object, optional.
     #[serde(rename = "CLOSED_DATE", skip_serializing_if = "Option::is_none")]
     pub closed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "COMMENTS_COUNT": object, optional.
     #[serde(rename = "COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CREATED_BY": object, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CREATED_DATE": object, optional.
     #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DATE_START": object, optional.
     #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DEADLINE": object, optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DESCRIPTION": object, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DURATION_FACT": object, optional.
     #[serde(rename = "DURATION_FACT", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DURATION_PLAN": object, optional.
     #[serde(rename = "DURATION_PLAN", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DURATION_TYPE": object, optional.
     #[serde(rename = "DURATION_TYPE", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "END_DATE_PLAN": object, optional.
     #[serde(rename = "END_DATE_PLAN", skip_serializing_if = "Option::is_none")]
     pub end_date_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "EXCHANGE_ID": object, optional.
     #[serde(rename = "EXCHANGE_ID", skip_serializing_if = "Option::is_none")]
     pub exchange_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "EXCHANGE_MODIFIED": object, optional.
     #[serde(rename = "EXCHANGE_MODIFIED", skip_serializing_if = "Option::is_none")]
     pub exchange_modified: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FAVORITE": object, optional.
     #[serde(rename = "FAVORITE", skip_serializing_if = "Option::is_none")]
     pub favorite: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FLOW_ID": object, optional.
     #[serde(rename = "FLOW_ID", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FORKED_BY_TEMPLATE_ID": object, optional.
     #[serde(rename = "FORKED_BY_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub forked_by_template_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FORUM_ID": object, optional.
     #[serde(rename = "FORUM_ID", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FORUM_TOPIC_ID": object, optional.
     #[serde(rename = "FORUM_TOPIC_ID", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "GROUP_ID": object, optional.
     #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "GUID": object, optional.
     #[serde(rename = "GUID", skip_serializing_if = "Option::is_none")]
     pub guid: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": object, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "IS_MUTED": object, optional.
     #[serde(rename = "IS_MUTED", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "IS_PINNED": object, optional.
     #[serde(rename = "IS_PINNED", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "IS_PINNED_IN_GROUP": object, optional.
     #[serde(rename = "IS_PINNED_IN_GROUP", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "MARK": object, optional.
     #[serde(rename = "MARK", skip_serializing_if = "Option::is_none")]
     pub mark: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "MATCH_WORK_TIME": object, optional.
     #[serde(rename = "MATCH_WORK_TIME", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "MULTITASK": object, optional.
     #[serde(rename = "MULTITASK", skip_serializing_if = "Option::is_none")]
     pub multitask: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "NEW_COMMENTS_COUNT": object, optional.
     #[serde(rename = "NEW_COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "NOT_VIEWED": object, optional.
     #[serde(rename = "NOT_VIEWED", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "OUTLOOK_VERSION": object, optional.
     #[serde(rename = "OUTLOOK_VERSION", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "PARENT_ID": object, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "PRIORITY": object, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "REPLICATE": object, optional.
     #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
     pub replicate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "RESPONSIBLE_ID": object, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SERVICE_COMMENTS_COUNT": object, optional.
     #[serde(rename = "SERVICE_COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SITE_ID": object, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SORTING": object, optional.
     #[serde(rename = "SORTING", skip_serializing_if = "Option::is_none")]
     pub sorting: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SPRINT_ID": object, optional.
     #[serde(rename = "SPRINT_ID", skip_serializing_if = "Option::is_none")]
     pub sprint_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "STAGE_ID": object, optional.
     #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "START_DATE_PLAN": object, optional.
     #[serde(rename = "START_DATE_PLAN", skip_serializing_if = "Option::is_none")]
     pub start_date_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "STATUS": object, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "STATUS_CHANGED_BY": object, optional.
     #[serde(rename = "STATUS_CHANGED_BY", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "STATUS_CHANGED_DATE": object, optional.
     #[serde(rename = "STATUS_CHANGED_DATE", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SUBORDINATE": object, optional.
     #[serde(rename = "SUBORDINATE", skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TASK_CONTROL": object, optional.
     #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TIME_ESTIMATE": object, optional.
     #[serde(rename = "TIME_ESTIMATE", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TIME_SPENT_IN_LOGS": object, optional.
     #[serde(rename = "TIME_SPENT_IN_LOGS", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TITLE": object, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "UF_CRM_TASK": object, optional.
     #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
     pub uf_crm_task: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "UF_MAIL_MESSAGE": object, optional.
     #[serde(rename = "UF_MAIL_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub uf_mail_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "UF_NEW_TASKS_FIELD": object, optional.
     #[serde(rename = "UF_NEW_TASKS_FIELD", skip_serializing_if = "Option::is_none")]
     pub uf_new_tasks_field: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "UF_TASK_WEBDAV_FILES": object, optional.
     #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
     pub uf_task_webdav_files: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "VIEWED_DATE": object, optional.
     #[serde(rename = "VIEWED_DATE", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "XML_ID": object, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -4850,6 +5926,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `GetaccessRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-access.html>.
 #[cfg(feature = "task")]
 pub async fn getaccess(
@@ -4864,14 +5944,45 @@ pub async fn getaccess(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-access.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetaccessRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetaccessRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            users: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -4894,7 +6005,9 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
 /// The `result` of `tasks.task.getaccess`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetaccessResponse {
+    /// Wire name "allowedActions": object, optional.
     #[serde(rename = "allowedActions", skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -4935,6 +6048,10 @@ impl ::bitrix24_runtime::Method for GetaccessRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list.html>.
 #[cfg(feature = "task")]
 pub async fn list(
@@ -4949,20 +6066,70 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.params = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -4994,7 +6161,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "tasks": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -5040,6 +6209,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION".
+///
+/// Build the request with `ListV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn list_v3(
@@ -5054,18 +6227,62 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListV3Request {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3Request {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -5095,7 +6312,9 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListV3Response {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -5137,6 +6356,10 @@ impl ::bitrix24_runtime::Method for ListV3Request {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `MuteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-mute.html>.
 #[cfg(feature = "task")]
 pub async fn mute(
@@ -5151,11 +6374,35 @@ pub async fn mute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-mute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MuteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MuteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -5177,9 +6424,12 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 /// The `result` of `tasks.task.mute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MuteResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<MuteResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<MuteResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -5205,157 +6455,228 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MuteResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -5595,21 +6916,30 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MuteResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<i64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -5674,6 +7004,10 @@ impl ::bitrix24_runtime::Method for MuteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582".
+///
+/// Build the request with `PauseRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-pause.html>.
 #[cfg(feature = "task")]
 pub async fn pause(
@@ -5688,12 +7022,36 @@ pub async fn pause(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-pause.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PauseRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -5715,9 +7073,12 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 /// The `result` of `tasks.task.pause`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<PauseResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<PauseResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -5743,157 +7104,228 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -6133,21 +7565,30 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PauseResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -6212,6 +7653,10 @@ impl ::bitrix24_runtime::Method for PauseRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `PinRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-pin.html>.
 #[cfg(feature = "task")]
 pub async fn pin(
@@ -6226,11 +7671,35 @@ pub async fn pin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-pin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PinRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PinRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -6252,7 +7721,9 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 /// The `result` of `tasks.task.pin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PinResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<PinResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -6277,180 +7748,252 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PinResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": array of any JSON, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closedBy": any JSON, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_by: ::serde_json::Value,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": any JSON, optional.
     #[serde(
         rename = "commentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub comments_count: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": any JSON, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_start: ::serde_json::Value,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": any JSON, optional.
     #[serde(
         rename = "durationFact",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_fact: ::serde_json::Value,
+    /// Wire name "durationPlan": any JSON, optional.
     #[serde(
         rename = "durationPlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_plan: ::serde_json::Value,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": any JSON, optional.
     #[serde(rename = "forumId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub forum_id: ::serde_json::Value,
+    /// Wire name "forumTopicId": any JSON, optional.
     #[serde(
         rename = "forumTopicId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mark: ::serde_json::Value,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": any JSON, optional.
     #[serde(
         rename = "serviceCommentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub service_comments_count: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
     #[serde(
         rename = "statusChangedBy",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": any JSON, optional.
     #[serde(
         rename = "timeSpentInLogs",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": any JSON, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub viewed_date: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -6704,6 +8247,10 @@ impl ::bitrix24_runtime::Method for PinRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048582".
+///
+/// Build the request with `RenewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-renew.html>.
 #[cfg(feature = "task")]
 pub async fn renew(
@@ -6718,12 +8265,36 @@ pub async fn renew(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-renew.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenewRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -6745,9 +8316,12 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 /// The `result` of `tasks.task.renew`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<RenewResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<RenewResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -6773,157 +8347,228 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -7163,21 +8808,30 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -7242,6 +8896,10 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `StartRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-start.html>.
 #[cfg(feature = "task")]
 pub async fn start(
@@ -7256,12 +8914,36 @@ pub async fn start(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-start.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -7283,9 +8965,12 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 /// The `result` of `tasks.task.start`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<StartResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StartResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -7311,157 +8996,228 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -7701,21 +9457,30 @@ impl ::bitrix24_runtime::loose::Loose for StartResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -7780,6 +9545,10 @@ impl ::bitrix24_runtime::Method for StartRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048584".
+///
+/// Build the request with `StartwatchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-start-watch.html>.
 #[cfg(feature = "task")]
 pub async fn startwatch(
@@ -7794,12 +9563,36 @@ pub async fn startwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-start-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwatchRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartwatchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -7821,9 +9614,12 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
 /// The `result` of `tasks.task.startwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwatchResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<StartwatchResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StartwatchResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -7849,157 +9645,228 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwatchResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -8239,21 +10106,30 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwatchResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -8318,6 +10194,10 @@ impl ::bitrix24_runtime::Method for StartwatchRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1048584".
+///
+/// Build the request with `StopwatchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-stop-watch.html>.
 #[cfg(feature = "task")]
 pub async fn stopwatch(
@@ -8332,12 +10212,36 @@ pub async fn stopwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-stop-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StopwatchRequest {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StopwatchRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -8359,9 +10263,12 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
 /// The `result` of `tasks.task.stopwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StopwatchResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<StopwatchResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StopwatchResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -8387,157 +10294,228 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StopwatchResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -8777,21 +10755,30 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StopwatchResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<f64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -8856,6 +10843,10 @@ impl ::bitrix24_runtime::Method for StopwatchRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `UnmuteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unmute.html>.
 #[cfg(feature = "task")]
 pub async fn unmute(
@@ -8870,11 +10861,35 @@ pub async fn unmute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unmute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnmuteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnmuteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -8896,9 +10911,12 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
 /// The `result` of `tasks.task.unmute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnmuteResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<UnmuteResponseTask>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<UnmuteResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -8924,157 +10942,228 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnmuteResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": string, optional.
     #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
     pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
     #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
     pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -9314,21 +11403,30 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnmuteResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<i64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -9393,6 +11491,10 @@ impl ::bitrix24_runtime::Method for UnmuteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `UnpinRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unpin.html>.
 #[cfg(feature = "task")]
 pub async fn unpin(
@@ -9407,11 +11509,35 @@ pub async fn unpin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unpin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnpinRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnpinRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -9433,7 +11559,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 /// The `result` of `tasks.task.unpin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnpinResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<UnpinResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -9458,180 +11586,252 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnpinResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": array of any JSON, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closedBy": any JSON, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_by: ::serde_json::Value,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": any JSON, optional.
     #[serde(
         rename = "commentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub comments_count: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": any JSON, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_start: ::serde_json::Value,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": any JSON, optional.
     #[serde(
         rename = "durationFact",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_fact: ::serde_json::Value,
+    /// Wire name "durationPlan": any JSON, optional.
     #[serde(
         rename = "durationPlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_plan: ::serde_json::Value,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": any JSON, optional.
     #[serde(
         rename = "endDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub end_date_plan: ::serde_json::Value,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": any JSON, optional.
     #[serde(rename = "forumId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub forum_id: ::serde_json::Value,
+    /// Wire name "forumTopicId": any JSON, optional.
     #[serde(
         rename = "forumTopicId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mark: ::serde_json::Value,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "parentId": any JSON, optional.
     #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parent_id: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": any JSON, optional.
     #[serde(
         rename = "serviceCommentsCount",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub service_comments_count: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": any JSON, optional.
     #[serde(
         rename = "startDatePlan",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub start_date_plan: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
     #[serde(
         rename = "statusChangedBy",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": any JSON, optional.
     #[serde(
         rename = "timeSpentInLogs",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": any JSON, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub viewed_date: ::serde_json::Value,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -9885,6 +12085,10 @@ impl ::bitrix24_runtime::Method for UnpinRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100", "ERROR_CORE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update.html>.
 #[cfg(feature = "task")]
 pub async fn update(
@@ -9899,13 +12103,39 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<::serde_json::Value>, task_id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -9933,7 +12163,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<UpdateResponseTask>,
     /// Keys not declared in the spec, kept as received.
@@ -9958,155 +12190,225 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseTask {
+    /// Wire name "accomplices": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": array of any JSON, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
+    /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
     #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "allowChangeDeadline": string, optional.
     #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
     pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "backlogId": any JSON, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub backlog_id: ::serde_json::Value,
+    /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
     #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
     pub changed_date: Option<String>,
+    /// Wire name "checkListCanAdd": boolean, optional.
     #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
     pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
     pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
+    /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
+    /// Wire name "closedDate": any JSON, optional.
     #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub closed_date: ::serde_json::Value,
+    /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
     #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateStart": any JSON, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
     pub date_start: ::serde_json::Value,
+    /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "durationFact": any JSON, optional.
     #[serde(
         rename = "durationFact",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub duration_fact: ::serde_json::Value,
+    /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": string, optional.
     #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
     pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": any JSON, optional.
     #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub exchange_id: ::serde_json::Value,
+    /// Wire name "exchangeModified": any JSON, optional.
     #[serde(
         rename = "exchangeModified",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub exchange_modified: ::serde_json::Value,
+    /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
+    /// Wire name "flowId": any JSON, optional.
     #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub flow_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": any JSON, optional.
     #[serde(
         rename = "forkedByTemplateId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
     #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
     pub forum_topic_id: Option<String>,
+    /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
+    /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
     #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
     pub is_muted: Option<String>,
+    /// Wire name "isPinned": string, optional.
     #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
     pub is_pinned: Option<String>,
+    /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
+    /// Wire name "mark": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mark: ::serde_json::Value,
+    /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "multitask": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "newCommentsCount": integer, optional.
     #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
     pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
     #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
     pub not_viewed: Option<String>,
+    /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
+    /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
+    /// Wire name "replicate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    /// Wire name "serviceCommentsCount": string, optional.
     #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
     pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "sorting": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub sorting: ::serde_json::Value,
+    /// Wire name "sprintId": any JSON, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sprint_id: ::serde_json::Value,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": string, optional.
     #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
     pub start_date_plan: Option<String>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "statusChangedBy": string, optional.
     #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
     pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subordinate: Option<String>,
+    /// Wire name "taskControl": string, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": any JSON, optional.
     #[serde(
         rename = "timeSpentInLogs",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
+    /// Wire name "xmlId": any JSON, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -10354,6 +12656,10 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `UpdateV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn update_v3(
@@ -10368,12 +12674,38 @@ pub async fn update_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateV3Request {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3Request {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]

@@ -15,6 +15,10 @@ pub mod checklist;
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,11 +31,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -63,6 +90,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -75,12 +106,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(template_id: impl Into<i64>) -> Self {
+        Self {
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -112,6 +166,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -124,10 +180,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -144,18 +219,24 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `tasks.template.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Wire name "primary": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// Wire name "required": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -201,6 +282,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -213,14 +298,44 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetRequestParams>,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(template_id: impl Into<i64>) -> Self {
+        Self {
+            params: Default::default(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<GetRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -243,12 +358,37 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParams {
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
@@ -266,121 +406,171 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 
 /// The `result` of `tasks.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACCOMPLICES": string, optional.
     #[serde(rename = "ACCOMPLICES", skip_serializing_if = "Option::is_none")]
     pub accomplices: Option<String>,
+    /// Wire name "ADD_IN_REPORT": string, optional.
     #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
     pub add_in_report: Option<String>,
+    /// Wire name "ALLOW_CHANGE_DEADLINE": string, optional.
     #[serde(rename = "ALLOW_CHANGE_DEADLINE", skip_serializing_if = "Option::is_none")]
     pub allow_change_deadline: Option<String>,
+    /// Wire name "ALLOW_TIME_TRACKING": string, optional.
     #[serde(rename = "ALLOW_TIME_TRACKING", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
+    /// Wire name "AUDITORS": string, optional.
     #[serde(rename = "AUDITORS", skip_serializing_if = "Option::is_none")]
     pub auditors: Option<String>,
+    /// Wire name "BASE_TEMPLATE_ID": integer, optional.
     #[serde(rename = "BASE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub base_template_id: Option<i64>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "CREATED_BY_LAST_NAME": string, optional.
     #[serde(rename = "CREATED_BY_LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub created_by_last_name: Option<String>,
+    /// Wire name "CREATED_BY_LOGIN": string, optional.
     #[serde(rename = "CREATED_BY_LOGIN", skip_serializing_if = "Option::is_none")]
     pub created_by_login: Option<String>,
+    /// Wire name "CREATED_BY_NAME": string, optional.
     #[serde(rename = "CREATED_BY_NAME", skip_serializing_if = "Option::is_none")]
     pub created_by_name: Option<String>,
+    /// Wire name "CREATED_BY_PHOTO": integer, optional.
     #[serde(rename = "CREATED_BY_PHOTO", skip_serializing_if = "Option::is_none")]
     pub created_by_photo: Option<i64>,
+    /// Wire name "CREATED_BY_SECOND_NAME": string, optional.
     #[serde(rename = "CREATED_BY_SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub created_by_second_name: Option<String>,
+    /// Wire name "CREATED_BY_WORK_POSITION": string, optional.
     #[serde(
         rename = "CREATED_BY_WORK_POSITION",
         skip_serializing_if = "Option::is_none"
     )]
     pub created_by_work_position: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DEADLINE_AFTER": string (`date-time`), optional.
     #[serde(rename = "DEADLINE_AFTER", skip_serializing_if = "Option::is_none")]
     pub deadline_after: Option<String>,
+    /// Wire name "DEPENDS_ON": any JSON, optional.
     #[serde(rename = "DEPENDS_ON", skip_serializing_if = "::serde_json::Value::is_null")]
     pub depends_on: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DESCRIPTION_IN_BBCODE": string, optional.
     #[serde(rename = "DESCRIPTION_IN_BBCODE", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
+    /// Wire name "END_DATE_PLAN_AFTER": string, optional.
     #[serde(rename = "END_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
     pub end_date_plan_after: Option<String>,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "GROUP_ID": integer, optional.
     #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MATCH_WORK_TIME": string, optional.
     #[serde(rename = "MATCH_WORK_TIME", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
+    /// Wire name "MULTITASK": string, optional.
     #[serde(rename = "MULTITASK", skip_serializing_if = "Option::is_none")]
     pub multitask: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "PRIORITY": integer, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
+    /// Wire name "REPLICATE": string, optional.
     #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
     pub replicate: Option<String>,
+    /// Wire name "REPLICATE_PARAMS": string, optional.
     #[serde(rename = "REPLICATE_PARAMS", skip_serializing_if = "Option::is_none")]
     pub replicate_params: Option<String>,
+    /// Wire name "RESPONSIBLES": string, optional.
     #[serde(rename = "RESPONSIBLES", skip_serializing_if = "Option::is_none")]
     pub responsibles: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "RESPONSIBLE_LAST_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_last_name: Option<String>,
+    /// Wire name "RESPONSIBLE_LOGIN": string, optional.
     #[serde(rename = "RESPONSIBLE_LOGIN", skip_serializing_if = "Option::is_none")]
     pub responsible_login: Option<String>,
+    /// Wire name "RESPONSIBLE_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_name: Option<String>,
+    /// Wire name "RESPONSIBLE_PHOTO": integer, optional.
     #[serde(rename = "RESPONSIBLE_PHOTO", skip_serializing_if = "Option::is_none")]
     pub responsible_photo: Option<i64>,
+    /// Wire name "RESPONSIBLE_SECOND_NAME": string, optional.
     #[serde(rename = "RESPONSIBLE_SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub responsible_second_name: Option<String>,
+    /// Wire name "RESPONSIBLE_WORK_POSITION": string, optional.
     #[serde(
         rename = "RESPONSIBLE_WORK_POSITION",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_work_position: Option<String>,
+    /// Wire name "SCENARIO": string, optional.
     #[serde(rename = "SCENARIO", skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "STAGE_ID": integer, optional.
     #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
+    /// Wire name "START_DATE_PLAN_AFTER": string, optional.
     #[serde(rename = "START_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
     pub start_date_plan_after: Option<String>,
+    /// Wire name "STATUS": integer, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
+    /// Wire name "TAGS": any JSON, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub tags: ::serde_json::Value,
+    /// Wire name "TASK_CONTROL": string, optional.
     #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
+    /// Wire name "TASK_ID": integer, optional.
     #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
+    /// Wire name "TEMPLATE_CHILDREN_COUNT": integer, optional.
     #[serde(rename = "TEMPLATE_CHILDREN_COUNT", skip_serializing_if = "Option::is_none")]
     pub template_children_count: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPARAM_REPLICATION_COUNT": integer, optional.
     #[serde(
         rename = "TPARAM_REPLICATION_COUNT",
         skip_serializing_if = "Option::is_none"
     )]
     pub tparam_replication_count: Option<i64>,
+    /// Wire name "TPARAM_TYPE": integer, optional.
     #[serde(rename = "TPARAM_TYPE", skip_serializing_if = "Option::is_none")]
     pub tparam_type: Option<i64>,
+    /// Wire name "UF_CRM_TASK": any JSON, optional.
     #[serde(
         rename = "UF_CRM_TASK",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub uf_crm_task: ::serde_json::Value,
+    /// Wire name "UF_TASK_WEBDAV_FILES": any JSON, optional.
     #[serde(
         rename = "UF_TASK_WEBDAV_FILES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub uf_task_webdav_files: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -568,6 +758,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -580,13 +774,41 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AttachTranscriptionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 pub async fn attach_transcription(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +24,62 @@ pub async fn attach_transcription(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachTranscriptionRequest {
+    /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
+    /// Wire name "COST": number, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Wire name "COST_CURRENCY": string, optional.
     #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
+    /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<AttachTranscriptionRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AttachTranscriptionRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        messages: impl IntoIterator<
+            Item = impl Into<AttachTranscriptionRequestMessagesItem>,
+        >,
+    ) -> Self {
+        Self {
+            call_id: call_id.into(),
+            cost: Default::default(),
+            cost_currency: Default::default(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COST".
+    pub fn cost(mut self, value: impl Into<f64>) -> Self {
+        self.cost = Some(value.into());
+        self
+    }
+    /// Sets "COST_CURRENCY".
+    pub fn cost_currency(mut self, value: impl Into<String>) -> Self {
+        self.cost_currency = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
@@ -59,18 +107,54 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
 ::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachTranscriptionRequestMessagesItem {
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "SIDE": string, required.
+    ///
+    /// Allowed values: "User", "Client".
     #[serde(rename = "SIDE")]
     pub side: AttachTranscriptionRequestMessagesItemSide,
+    /// Wire name "START_TIME": integer, required.
     #[serde(rename = "START_TIME")]
     pub start_time: i64,
+    /// Wire name "STOP_TIME": integer, required.
     #[serde(rename = "STOP_TIME")]
     pub stop_time: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AttachTranscriptionRequestMessagesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        message: impl Into<String>,
+        side: impl Into<AttachTranscriptionRequestMessagesItemSide>,
+        start_time: impl Into<i64>,
+        stop_time: impl Into<i64>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            side: side.into(),
+            start_time: start_time.into(),
+            stop_time: stop_time.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem {
@@ -103,7 +187,9 @@ pub type AttachTranscriptionRequestMessagesItemSide = super::super::enums::UserC
 
 /// The `result` of `telephony.call.attachTranscription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachTranscriptionResponse {
+    /// Wire name "TRANSCRIPT_ID": integer, optional.
     #[serde(rename = "TRANSCRIPT_ID", skip_serializing_if = "Option::is_none")]
     pub transcript_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AttachRecordRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 pub async fn attach_record(
     client: &::bitrix24_runtime::Client,
@@ -25,18 +29,64 @@ pub async fn attach_record(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachRecordRequest {
+    /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
+    /// Wire name "FILENAME": string, optional.
+    ///
+    /// Allowed values: "wav", "mp3".
     #[serde(rename = "FILENAME", skip_serializing_if = "Option::is_none")]
     pub filename: Option<AttachRecordRequestFilename>,
+    /// Wire name "FILE_CONTENT": string, optional.
     #[serde(rename = "FILE_CONTENT", skip_serializing_if = "Option::is_none")]
     pub file_content: Option<String>,
+    /// Wire name "RECORD_URL": string, optional.
     #[serde(rename = "RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AttachRecordRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(call_id: impl Into<String>) -> Self {
+        Self {
+            call_id: call_id.into(),
+            filename: Default::default(),
+            file_content: Default::default(),
+            record_url: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILENAME".
+    pub fn filename(mut self, value: impl Into<AttachRecordRequestFilename>) -> Self {
+        self.filename = Some(value.into());
+        self
+    }
+    /// Sets "FILE_CONTENT".
+    pub fn file_content(mut self, value: impl Into<String>) -> Self {
+        self.file_content = Some(value.into());
+        self
+    }
+    /// Sets "RECORD_URL".
+    pub fn record_url(mut self, value: impl Into<String>) -> Self {
+        self.record_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
@@ -66,7 +116,9 @@ pub type AttachRecordRequestFilename = super::super::enums::WavMp3;
 
 /// The `result` of `telephony.externalCall.attachRecord`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachRecordResponse {
+    /// Wire name "FILE_ID": integer, optional.
     #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -99,6 +151,10 @@ impl ::bitrix24_runtime::Method for AttachRecordRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "INVALID_ARGUMENT", "ERROR_CORE".
+///
+/// Build the request with `FinishRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 pub async fn finish(
     client: &::bitrix24_runtime::Client,
@@ -111,32 +167,123 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FinishRequest {
+    /// Wire name "ADD_TO_CHAT": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
     pub add_to_chat: Option<FinishRequestAddToChat>,
+    /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
+    /// Wire name "COST": number, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Wire name "COST_CURRENCY": string, optional.
     #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
+    /// Wire name "DURATION": integer, optional.
     #[serde(rename = "DURATION", skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
+    /// Wire name "FAILED_REASON": string, optional.
     #[serde(rename = "FAILED_REASON", skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<String>,
+    /// Wire name "RECORD_URL": string, optional.
     #[serde(rename = "RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
+    /// Wire name "STATUS_CODE": string, optional.
+    ///
+    /// Allowed values: "200", "304", "603", "603-S", "403", "404", "486", "484", "503", "480", "402", "423", and 1 more.
     #[serde(rename = "STATUS_CODE", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<FinishRequestStatusCode>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Wire name "USER_PHONE_INNER": string, required.
     #[serde(rename = "USER_PHONE_INNER")]
     pub user_phone_inner: String,
+    /// Wire name "VOTE": integer, optional.
     #[serde(rename = "VOTE", skip_serializing_if = "Option::is_none")]
     pub vote: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FinishRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        call_id: impl Into<String>,
+        user_id: impl Into<i64>,
+        user_phone_inner: impl Into<String>,
+    ) -> Self {
+        Self {
+            add_to_chat: Default::default(),
+            call_id: call_id.into(),
+            cost: Default::default(),
+            cost_currency: Default::default(),
+            duration: Default::default(),
+            failed_reason: Default::default(),
+            record_url: Default::default(),
+            status_code: Default::default(),
+            user_id: user_id.into(),
+            user_phone_inner: user_phone_inner.into(),
+            vote: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADD_TO_CHAT".
+    pub fn add_to_chat(mut self, value: impl Into<FinishRequestAddToChat>) -> Self {
+        self.add_to_chat = Some(value.into());
+        self
+    }
+    /// Sets "COST".
+    pub fn cost(mut self, value: impl Into<f64>) -> Self {
+        self.cost = Some(value.into());
+        self
+    }
+    /// Sets "COST_CURRENCY".
+    pub fn cost_currency(mut self, value: impl Into<String>) -> Self {
+        self.cost_currency = Some(value.into());
+        self
+    }
+    /// Sets "DURATION".
+    pub fn duration(mut self, value: impl Into<i64>) -> Self {
+        self.duration = Some(value.into());
+        self
+    }
+    /// Sets "FAILED_REASON".
+    pub fn failed_reason(mut self, value: impl Into<String>) -> Self {
+        self.failed_reason = Some(value.into());
+        self
+    }
+    /// Sets "RECORD_URL".
+    pub fn record_url(mut self, value: impl Into<String>) -> Self {
+        self.record_url = Some(value.into());
+        self
+    }
+    /// Sets "STATUS_CODE".
+    pub fn status_code(mut self, value: impl Into<FinishRequestStatusCode>) -> Self {
+        self.status_code = Some(value.into());
+        self
+    }
+    /// Sets "VOTE".
+    pub fn vote(mut self, value: impl Into<i64>) -> Self {
+        self.vote = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FinishRequest {
@@ -199,50 +346,72 @@ pub type FinishRequestStatusCode = super::super::enums::V200V304V603Etc;
 
 /// The `result` of `telephony.externalCall.finish`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FinishResponse {
+    /// Wire name "CALL_DURATION": integer, optional.
     #[serde(rename = "CALL_DURATION", skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<i64>,
+    /// Wire name "CALL_FAILED_CODE": string, optional.
     #[serde(rename = "CALL_FAILED_CODE", skip_serializing_if = "Option::is_none")]
     pub call_failed_code: Option<String>,
+    /// Wire name "CALL_FAILED_REASON": string, optional.
     #[serde(rename = "CALL_FAILED_REASON", skip_serializing_if = "Option::is_none")]
     pub call_failed_reason: Option<String>,
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "CALL_START_DATE": object, optional.
     #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "CALL_STATUS": integer, optional.
     #[serde(rename = "CALL_STATUS", skip_serializing_if = "Option::is_none")]
     pub call_status: Option<i64>,
+    /// Wire name "CALL_VOTE": integer, optional.
     #[serde(rename = "CALL_VOTE", skip_serializing_if = "Option::is_none")]
     pub call_vote: Option<i64>,
+    /// Wire name "COMMENT": any JSON, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub comment: ::serde_json::Value,
+    /// Wire name "COST": integer, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<i64>,
+    /// Wire name "COST_CURRENCY": string, optional.
     #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
+    /// Wire name "CRM_ACTIVITY_ID": integer, optional.
     #[serde(rename = "CRM_ACTIVITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_activity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
+    /// Wire name "EXTERNAL_CALL_ID": any JSON, optional.
     #[serde(
         rename = "EXTERNAL_CALL_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub external_call_id: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "INCOMING": string, optional.
     #[serde(rename = "INCOMING", skip_serializing_if = "Option::is_none")]
     pub incoming: Option<String>,
+    /// Wire name "PHONE_NUMBER": string, optional.
     #[serde(rename = "PHONE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+    /// Wire name "PORTAL_NUMBER": string, optional.
     #[serde(rename = "PORTAL_NUMBER", skip_serializing_if = "Option::is_none")]
     pub portal_number: Option<String>,
+    /// Wire name "PORTAL_USER_ID": integer, optional.
     #[serde(rename = "PORTAL_USER_ID", skip_serializing_if = "Option::is_none")]
     pub portal_user_id: Option<i64>,
+    /// Wire name "REST_APP_ID": string, optional.
     #[serde(rename = "REST_APP_ID", skip_serializing_if = "Option::is_none")]
     pub rest_app_id: Option<String>,
+    /// Wire name "REST_APP_NAME": string, optional.
     #[serde(rename = "REST_APP_NAME", skip_serializing_if = "Option::is_none")]
     pub rest_app_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -347,6 +516,8 @@ impl ::bitrix24_runtime::Method for FinishRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Build the request with `HideRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 pub async fn hide(
     client: &::bitrix24_runtime::Client,
@@ -359,14 +530,44 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct HideRequest {
+    /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
+    /// Wire name "USER_ID": any JSON, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl HideRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(call_id: impl Into<String>) -> Self {
+        Self {
+            call_id: call_id.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for HideRequest {
@@ -402,6 +603,10 @@ impl ::bitrix24_runtime::Method for HideRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_CORE".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -414,39 +619,155 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "ADD_TO_CHAT": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
     pub add_to_chat: Option<RegisterRequestAddToChat>,
+    /// Wire name "CALL_LIST_ID": integer, optional.
     #[serde(rename = "CALL_LIST_ID", skip_serializing_if = "Option::is_none")]
     pub call_list_id: Option<i64>,
+    /// Wire name "CALL_START_DATE": string, optional.
     #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<String>,
+    /// Wire name "CRM_CREATE": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<RegisterRequestCrmCreate>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "CONTACT", "COMPANY", "LEAD".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<RegisterRequestCrmEntityType>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "EXTERNAL_CALL_ID": string, optional.
     #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
     pub external_call_id: Option<String>,
+    /// Wire name "LINE_NUMBER": string, optional.
     #[serde(rename = "LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub line_number: Option<String>,
+    /// Wire name "PHONE_NUMBER": string, required.
     #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
+    /// Wire name "SHOW": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "SHOW", skip_serializing_if = "Option::is_none")]
     pub show: Option<RegisterRequestShow>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5.
     #[serde(rename = "TYPE")]
     pub type_: RegisterRequestType,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Wire name "USER_PHONE_INNER": string, required.
     #[serde(rename = "USER_PHONE_INNER")]
     pub user_phone_inner: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        phone_number: impl Into<String>,
+        type_: impl Into<RegisterRequestType>,
+        user_id: impl Into<i64>,
+        user_phone_inner: impl Into<String>,
+    ) -> Self {
+        Self {
+            add_to_chat: Default::default(),
+            call_list_id: Default::default(),
+            call_start_date: Default::default(),
+            crm_create: Default::default(),
+            crm_entity_id: Default::default(),
+            crm_entity_type: Default::default(),
+            crm_source: Default::default(),
+            external_call_id: Default::default(),
+            line_number: Default::default(),
+            phone_number: phone_number.into(),
+            show: Default::default(),
+            type_: type_.into(),
+            user_id: user_id.into(),
+            user_phone_inner: user_phone_inner.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ADD_TO_CHAT".
+    pub fn add_to_chat(mut self, value: impl Into<RegisterRequestAddToChat>) -> Self {
+        self.add_to_chat = Some(value.into());
+        self
+    }
+    /// Sets "CALL_LIST_ID".
+    pub fn call_list_id(mut self, value: impl Into<i64>) -> Self {
+        self.call_list_id = Some(value.into());
+        self
+    }
+    /// Sets "CALL_START_DATE".
+    pub fn call_start_date(mut self, value: impl Into<String>) -> Self {
+        self.call_start_date = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE".
+    pub fn crm_create(mut self, value: impl Into<RegisterRequestCrmCreate>) -> Self {
+        self.crm_create = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_ID".
+    pub fn crm_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.crm_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(
+        mut self,
+        value: impl Into<RegisterRequestCrmEntityType>,
+    ) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "CRM_SOURCE".
+    pub fn crm_source(mut self, value: impl Into<String>) -> Self {
+        self.crm_source = Some(value.into());
+        self
+    }
+    /// Sets "EXTERNAL_CALL_ID".
+    pub fn external_call_id(mut self, value: impl Into<String>) -> Self {
+        self.external_call_id = Some(value.into());
+        self
+    }
+    /// Sets "LINE_NUMBER".
+    pub fn line_number(mut self, value: impl Into<String>) -> Self {
+        self.line_number = Some(value.into());
+        self
+    }
+    /// Sets "SHOW".
+    pub fn show(mut self, value: impl Into<RegisterRequestShow>) -> Self {
+        self.show = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -525,18 +846,24 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalCall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponse {
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "CRM_CREATED_ENTITIES": array of any JSON, optional.
     #[serde(rename = "CRM_CREATED_ENTITIES", skip_serializing_if = "Option::is_none")]
     pub crm_created_entities: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CRM_CREATED_LEAD": any JSON, optional.
     #[serde(
         rename = "CRM_CREATED_LEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub crm_created_lead: ::serde_json::Value,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -589,6 +916,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `SearchCrmEntitiesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 pub async fn search_crm_entities(
     client: &::bitrix24_runtime::Client,
@@ -601,12 +932,35 @@ pub async fn search_crm_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchCrmEntitiesRequest {
+    /// Wire name "PHONE_NUMBER": string, required.
     #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchCrmEntitiesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(phone_number: impl Into<String>) -> Self {
+        Self {
+            phone_number: phone_number.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
@@ -638,6 +992,8 @@ impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Build the request with `ShowRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 pub async fn show(
     client: &::bitrix24_runtime::Client,
@@ -650,14 +1006,44 @@ pub async fn show(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ShowRequest {
+    /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
+    /// Wire name "USER_ID": any JSON, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ShowRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(call_id: impl Into<String>) -> Self {
+        Self {
+            call_id: call_id.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ShowRequest {

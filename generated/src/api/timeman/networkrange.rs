@@ -10,6 +10,10 @@
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR".
+///
+/// Build the request with `CheckRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-check.html>.
 pub async fn check(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,37 @@ pub async fn check(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-check.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CheckRequest {
+    /// Wire name "IP": string, optional.
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CheckRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IP".
+    pub fn ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CheckRequest {
@@ -45,11 +74,15 @@ impl ::bitrix24_runtime::loose::Loose for CheckRequest {
 
 /// The `result` of `timeman.networkrange.check`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CheckResponse {
+    /// Wire name "ip": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "range": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -89,6 +122,10 @@ impl ::bitrix24_runtime::Method for CheckRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -101,10 +138,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -123,9 +179,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "ip_range": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_range: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -159,6 +218,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR", "INVALID_FORMAT".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -171,12 +234,35 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "RANGES": string, required.
     #[serde(rename = "RANGES")]
     pub ranges: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(ranges: impl Into<String>) -> Self {
+        Self {
+            ranges: ranges.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

@@ -8,6 +8,8 @@
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,12 +22,37 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -43,46 +70,66 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `timeman.schedule.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ALLOWED_DEVICES": object, optional.
     #[serde(rename = "ALLOWED_DEVICES", skip_serializing_if = "Option::is_none")]
     pub allowed_devices: Option<GetResponseAllowedDevices>,
+    /// Wire name "CALENDAR": object, optional.
     #[serde(rename = "CALENDAR", skip_serializing_if = "Option::is_none")]
     pub calendar: Option<GetResponseCalendar>,
+    /// Wire name "CALENDAR_ID": integer, optional.
     #[serde(rename = "CALENDAR_ID", skip_serializing_if = "Option::is_none")]
     pub calendar_id: Option<i64>,
+    /// Wire name "CONTROLLED_ACTIONS": integer, optional.
     #[serde(rename = "CONTROLLED_ACTIONS", skip_serializing_if = "Option::is_none")]
     pub controlled_actions: Option<i64>,
+    /// Wire name "CREATED_AT": string, optional.
     #[serde(rename = "CREATED_AT", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "DELETED_AT": string, optional.
     #[serde(rename = "DELETED_AT", skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// Wire name "DELETED_BY": integer, optional.
     #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IS_FOR_ALL_USERS": boolean, optional.
     #[serde(rename = "IS_FOR_ALL_USERS", skip_serializing_if = "Option::is_none")]
     pub is_for_all_users: Option<bool>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "REPORT_PERIOD": string, optional.
     #[serde(rename = "REPORT_PERIOD", skip_serializing_if = "Option::is_none")]
     pub report_period: Option<String>,
+    /// Wire name "REPORT_PERIOD_OPTIONS": object, optional.
     #[serde(rename = "REPORT_PERIOD_OPTIONS", skip_serializing_if = "Option::is_none")]
     pub report_period_options: Option<GetResponseReportPeriodOptions>,
+    /// Wire name "SCHEDULE_TYPE": string, optional.
     #[serde(rename = "SCHEDULE_TYPE", skip_serializing_if = "Option::is_none")]
     pub schedule_type: Option<String>,
+    /// Wire name "SCHEDULE_VIOLATION_RULES": object, optional.
     #[serde(
         rename = "SCHEDULE_VIOLATION_RULES",
         skip_serializing_if = "Option::is_none"
     )]
     pub schedule_violation_rules: Option<GetResponseScheduleViolationRules>,
+    /// Wire name "SHIFTS": array of object, optional.
     #[serde(rename = "SHIFTS", skip_serializing_if = "Option::is_none")]
     pub shifts: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "UPDATED_BY": integer, optional.
     #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "WORKTIME_RESTRICTIONS": array of string, optional.
     #[serde(rename = "WORKTIME_RESTRICTIONS", skip_serializing_if = "Option::is_none")]
     pub worktime_restrictions: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -166,7 +213,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAllowedDevices {
+    /// Wire name "browser": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -188,15 +237,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAllowedDevices);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseCalendar {
+    /// Wire name "EXCLUSIONS": array of any JSON, optional.
     #[serde(rename = "EXCLUSIONS", skip_serializing_if = "Option::is_none")]
     pub exclusions: Option<Vec<::serde_json::Value>>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARENT_CALENDAR_ID": integer, optional.
     #[serde(rename = "PARENT_CALENDAR_ID", skip_serializing_if = "Option::is_none")]
     pub parent_calendar_id: Option<i64>,
+    /// Wire name "SYSTEM_CODE": string, optional.
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -230,7 +285,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseCalendar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseReportPeriodOptions {
+    /// Wire name "START_WEEK_DAY": integer, optional.
     #[serde(rename = "START_WEEK_DAY", skip_serializing_if = "Option::is_none")]
     pub start_week_day: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -252,50 +309,69 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReportPeriodOptions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseScheduleViolationRules {
+    /// Wire name "ENTITY_CODE": string, optional.
     #[serde(rename = "ENTITY_CODE", skip_serializing_if = "Option::is_none")]
     pub entity_code: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MAX_ALLOWED_TO_EDIT_WORK_TIME": integer, optional.
     #[serde(
         rename = "MAX_ALLOWED_TO_EDIT_WORK_TIME",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_allowed_to_edit_work_time: Option<i64>,
+    /// Wire name "MAX_EXACT_START": integer, optional.
     #[serde(rename = "MAX_EXACT_START", skip_serializing_if = "Option::is_none")]
     pub max_exact_start: Option<i64>,
+    /// Wire name "MAX_OFFSET_START": integer, optional.
     #[serde(rename = "MAX_OFFSET_START", skip_serializing_if = "Option::is_none")]
     pub max_offset_start: Option<i64>,
+    /// Wire name "MAX_SHIFT_START_DELAY": integer, optional.
     #[serde(rename = "MAX_SHIFT_START_DELAY", skip_serializing_if = "Option::is_none")]
     pub max_shift_start_delay: Option<i64>,
+    /// Wire name "MAX_WORK_TIME_LACK_FOR_PERIOD": integer, optional.
     #[serde(
         rename = "MAX_WORK_TIME_LACK_FOR_PERIOD",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_work_time_lack_for_period: Option<i64>,
+    /// Wire name "MIN_DAY_DURATION": integer, optional.
     #[serde(rename = "MIN_DAY_DURATION", skip_serializing_if = "Option::is_none")]
     pub min_day_duration: Option<i64>,
+    /// Wire name "MIN_EXACT_END": integer, optional.
     #[serde(rename = "MIN_EXACT_END", skip_serializing_if = "Option::is_none")]
     pub min_exact_end: Option<i64>,
+    /// Wire name "MIN_OFFSET_END": integer, optional.
     #[serde(rename = "MIN_OFFSET_END", skip_serializing_if = "Option::is_none")]
     pub min_offset_end: Option<i64>,
+    /// Wire name "MISSED_SHIFT_START": integer, optional.
     #[serde(rename = "MISSED_SHIFT_START", skip_serializing_if = "Option::is_none")]
     pub missed_shift_start: Option<i64>,
+    /// Wire name "PERIOD_TIME_LACK_AGENT_ID": integer, optional.
     #[serde(
         rename = "PERIOD_TIME_LACK_AGENT_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub period_time_lack_agent_id: Option<i64>,
+    /// Wire name "RELATIVE_END_FROM": integer, optional.
     #[serde(rename = "RELATIVE_END_FROM", skip_serializing_if = "Option::is_none")]
     pub relative_end_from: Option<i64>,
+    /// Wire name "RELATIVE_END_TO": integer, optional.
     #[serde(rename = "RELATIVE_END_TO", skip_serializing_if = "Option::is_none")]
     pub relative_end_to: Option<i64>,
+    /// Wire name "RELATIVE_START_FROM": integer, optional.
     #[serde(rename = "RELATIVE_START_FROM", skip_serializing_if = "Option::is_none")]
     pub relative_start_from: Option<i64>,
+    /// Wire name "RELATIVE_START_TO": integer, optional.
     #[serde(rename = "RELATIVE_START_TO", skip_serializing_if = "Option::is_none")]
     pub relative_start_to: Option<i64>,
+    /// Wire name "SCHEDULE_ID": integer, optional.
     #[serde(rename = "SCHEDULE_ID", skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<i64>,
+    /// Wire name "USERS_TO_NOTIFY": object, optional.
     #[serde(rename = "USERS_TO_NOTIFY", skip_serializing_if = "Option::is_none")]
     pub users_to_notify: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.

@@ -9,6 +9,8 @@
 ///
 /// Scope `userconsent`; at most 2 calls per second.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -21,10 +23,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -53,6 +74,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `userconsent`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT".
+///
+/// Build the request with `TextRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-text.html>.
 pub async fn text(
     client: &::bitrix24_runtime::Client,
@@ -65,13 +90,43 @@ pub async fn text(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TextRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "replace": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace: Option<TextRequestReplace>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TextRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            replace: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "replace".
+    pub fn replace(mut self, value: impl Into<TextRequestReplace>) -> Self {
+        self.replace = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TextRequest {
@@ -90,20 +145,69 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
 ::bitrix24_runtime::loose_deserialize!(TextRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TextRequestReplace {
+    /// Wire name "COMPANY_ADDRESS": string, optional.
     #[serde(rename = "COMPANY_ADDRESS", skip_serializing_if = "Option::is_none")]
     pub company_address: Option<String>,
+    /// Wire name "COMPANY_NAME": string, optional.
     #[serde(rename = "COMPANY_NAME", skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "PURPOSES": string, optional.
     #[serde(rename = "PURPOSES", skip_serializing_if = "Option::is_none")]
     pub purposes: Option<String>,
+    /// Wire name "THIRD_PARTIES": string, optional.
     #[serde(rename = "THIRD_PARTIES", skip_serializing_if = "Option::is_none")]
     pub third_parties: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TextRequestReplace {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "COMPANY_ADDRESS".
+    pub fn company_address(mut self, value: impl Into<String>) -> Self {
+        self.company_address = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_NAME".
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "PURPOSES".
+    pub fn purposes(mut self, value: impl Into<String>) -> Self {
+        self.purposes = Some(value.into());
+        self
+    }
+    /// Sets "THIRD_PARTIES".
+    pub fn third_parties(mut self, value: impl Into<String>) -> Self {
+        self.third_parties = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {

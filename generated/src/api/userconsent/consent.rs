@@ -8,6 +8,10 @@
 ///
 /// Scope `userconsent`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-consent-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -20,22 +24,75 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-consent-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "AGREEMENT_ID": integer, required.
     #[serde(rename = "AGREEMENT_ID")]
     pub agreement_id: i64,
+    /// Wire name "IP": string, required.
     #[serde(rename = "IP")]
     pub ip: String,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "URL": string, optional.
     #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(agreement_id: impl Into<i64>, ip: impl Into<String>) -> Self {
+        Self {
+            agreement_id: agreement_id.into(),
+            ip: ip.into(),
+            originator_id: Default::default(),
+            origin_id: Default::default(),
+            url: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "URL".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

@@ -16,6 +16,10 @@
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `DownloadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
@@ -28,12 +32,35 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
@@ -69,6 +96,10 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -81,12 +112,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -105,37 +159,54 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `vote.AttachedVote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
     #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
+    /// Wire name "QUESTIONS": any JSON, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub questions: ::serde_json::Value,
+    /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
     #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
     pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
     #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
     pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
     #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": any JSON, optional.
     #[serde(
         rename = "userAnswerMap",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -230,6 +301,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `GetAnswerVotedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 pub async fn get_answer_voted(
     client: &::bitrix24_runtime::Client,
@@ -245,24 +320,71 @@ pub async fn get_answer_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAnswerVotedRequest {
+    /// Wire name "answerId": integer, required.
     #[serde(rename = "answerId")]
     pub answer_id: i64,
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Wire name "pageNavigation": any JSON, optional.
     #[serde(
         rename = "pageNavigation",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub page_navigation: ::serde_json::Value,
+    /// Wire name "userForMobileFormat": boolean, optional.
     #[serde(rename = "userForMobileFormat", skip_serializing_if = "Option::is_none")]
     pub user_for_mobile_format: Option<bool>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetAnswerVotedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(answer_id: impl Into<i64>, attach_id: impl Into<i64>) -> Self {
+        Self {
+            answer_id: answer_id.into(),
+            attach_id: attach_id.into(),
+            page_navigation: Default::default(),
+            user_for_mobile_format: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "pageNavigation".
+    pub fn page_navigation(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.page_navigation = value.into();
+        self
+    }
+    /// Sets "userForMobileFormat".
+    pub fn user_for_mobile_format(mut self, value: impl Into<bool>) -> Self {
+        self.user_for_mobile_format = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
@@ -302,13 +424,18 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
 
 /// The `result` of `vote.AttachedVote.getAnswerVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAnswerVotedResponse {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IMAGE": string, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -354,6 +481,8 @@ impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Build the request with `GetManyRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 pub async fn get_many(
     client: &::bitrix24_runtime::Client,
@@ -366,16 +495,49 @@ pub async fn get_many(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetManyRequest {
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityType": string, required.
     #[serde(rename = "entityType")]
     pub entity_type: String,
+    /// Wire name "moduleId": string, required.
+    ///
+    /// Allowed values: "im", "blog".
     #[serde(rename = "moduleId")]
     pub module_id: GetManyRequestModuleId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetManyRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type: impl Into<String>,
+        module_id: impl Into<GetManyRequestModuleId>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            module_id: module_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
@@ -405,37 +567,54 @@ pub type GetManyRequestModuleId = super::super::enums::ImBlog;
 
 /// The `result` of `vote.AttachedVote.getMany`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetManyResponse {
+    /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
     #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
+    /// Wire name "QUESTIONS": any JSON, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub questions: ::serde_json::Value,
+    /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
     #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
     pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
     #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
     pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
     #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": any JSON, optional.
     #[serde(
         rename = "userAnswerMap",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -523,6 +702,10 @@ impl ::bitrix24_runtime::Method for GetManyRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `GetWithVotedRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 pub async fn get_with_voted(
     client: &::bitrix24_runtime::Client,
@@ -535,16 +718,53 @@ pub async fn get_with_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetWithVotedRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Wire name "pageSize": integer, optional.
     #[serde(rename = "pageSize", skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Wire name "userForMobileFormat": boolean, optional.
     #[serde(rename = "userForMobileFormat", skip_serializing_if = "Option::is_none")]
     pub user_for_mobile_format: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetWithVotedRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            page_size: Default::default(),
+            user_for_mobile_format: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "pageSize".
+    pub fn page_size(mut self, value: impl Into<i64>) -> Self {
+        self.page_size = Some(value.into());
+        self
+    }
+    /// Sets "userForMobileFormat".
+    pub fn user_for_mobile_format(mut self, value: impl Into<bool>) -> Self {
+        self.user_for_mobile_format = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
@@ -570,9 +790,12 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
 
 /// The `result` of `vote.AttachedVote.getWithVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetWithVotedResponse {
+    /// Wire name "attach": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<GetWithVotedResponseAttach>,
+    /// Wire name "voted": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voted: Option<GetWithVotedResponseVoted>,
     /// Keys not declared in the spec, kept as received.
@@ -595,37 +818,54 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetWithVotedResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
     #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
+    /// Wire name "QUESTIONS": any JSON, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub questions: ::serde_json::Value,
+    /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
     #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
     pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
     #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
     pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
     #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": any JSON, optional.
     #[serde(
         rename = "userAnswerMap",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -703,13 +943,18 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetWithVotedResponseVoted {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IMAGE": string, optional.
     #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -755,6 +1000,10 @@ impl ::bitrix24_runtime::Method for GetWithVotedRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `RecallRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 pub async fn recall(
     client: &::bitrix24_runtime::Client,
@@ -767,12 +1016,35 @@ pub async fn recall(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RecallRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RecallRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RecallRequest {
@@ -791,37 +1063,54 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
 
 /// The `result` of `vote.AttachedVote.recall`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RecallResponse {
+    /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
     #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
+    /// Wire name "QUESTIONS": any JSON, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub questions: ::serde_json::Value,
+    /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
     #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
     pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
     #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
     pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
     #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": any JSON, optional.
     #[serde(
         rename = "userAnswerMap",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -914,6 +1203,10 @@ impl ::bitrix24_runtime::Method for RecallRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `ResumeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 pub async fn resume(
     client: &::bitrix24_runtime::Client,
@@ -926,12 +1219,35 @@ pub async fn resume(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ResumeRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResumeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
@@ -967,6 +1283,10 @@ impl ::bitrix24_runtime::Method for ResumeRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `StopRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 pub async fn stop(
     client: &::bitrix24_runtime::Client,
@@ -979,12 +1299,35 @@ pub async fn stop(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StopRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StopRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(attach_id: impl Into<i64>) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StopRequest {
@@ -1020,6 +1363,10 @@ impl ::bitrix24_runtime::Method for StopRequest {
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "400", "403", "ATTACH_READ_ACCESS_DENIED".
+///
+/// Build the request with `VoteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 pub async fn vote(
     client: &::bitrix24_runtime::Client,
@@ -1032,13 +1379,41 @@ pub async fn vote(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct VoteRequest {
+    /// Wire name "attachId": integer, required.
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Wire name "ballot": any JSON, required.
     pub ballot: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl VoteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        attach_id: impl Into<i64>,
+        ballot: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            attach_id: attach_id.into(),
+            ballot: ballot.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for VoteRequest {
@@ -1063,37 +1438,54 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
 
 /// The `result` of `vote.AttachedVote.vote`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct VoteResponse {
+    /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
     #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
+    /// Wire name "QUESTIONS": any JSON, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub questions: ::serde_json::Value,
+    /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
     #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
     pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
     #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
     pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
     #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": any JSON, optional.
     #[serde(
         rename = "userAnswerMap",
         skip_serializing_if = "::serde_json::Value::is_null"

@@ -8,6 +8,10 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE", "ACCESS_DENIED".
+///
+/// Build the request with `StartRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-callback-start.html>.
 pub async fn start(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +24,56 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-callback-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartRequest {
+    /// Wire name "FROM_LINE": string, required.
     #[serde(rename = "FROM_LINE")]
     pub from_line: String,
+    /// Wire name "TEXT_TO_PRONOUNCE": string, required.
     #[serde(rename = "TEXT_TO_PRONOUNCE")]
     pub text_to_pronounce: String,
+    /// Wire name "TO_NUMBER": string, required.
     #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
+    /// Wire name "VOICE": string, optional.
     #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from_line: impl Into<String>,
+        text_to_pronounce: impl Into<String>,
+        to_number: impl Into<String>,
+    ) -> Self {
+        Self {
+            from_line: from_line.into(),
+            text_to_pronounce: text_to_pronounce.into(),
+            to_number: to_number.into(),
+            voice: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "VOICE".
+    pub fn voice(mut self, value: impl Into<String>) -> Self {
+        self.voice = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StartRequest {
@@ -62,9 +104,12 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 
 /// The `result` of `voximplant.callback.start`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartResponse {
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "RESULT": boolean, optional.
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.

@@ -9,6 +9,10 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE", "ACCESS_DENIED".
+///
+/// Build the request with `StartwithsoundRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 pub async fn startwithsound(
     client: &::bitrix24_runtime::Client,
@@ -21,16 +25,47 @@ pub async fn startwithsound(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwithsoundRequest {
+    /// Wire name "FROM_LINE": string, required.
     #[serde(rename = "FROM_LINE")]
     pub from_line: String,
+    /// Wire name "TO_NUMBER": string, required.
     #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
+    /// Wire name "URL": string, required.
     #[serde(rename = "URL")]
     pub url: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartwithsoundRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from_line: impl Into<String>,
+        to_number: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            from_line: from_line.into(),
+            to_number: to_number.into(),
+            url: url.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
@@ -58,9 +93,12 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
 
 /// The `result` of `voximplant.infocall.startwithsound`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwithsoundResponse {
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "RESULT": boolean, optional.
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -98,6 +136,10 @@ impl ::bitrix24_runtime::Method for StartwithsoundRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE", "ACCESS_DENIED".
+///
+/// Build the request with `StartwithtextRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 pub async fn startwithtext(
     client: &::bitrix24_runtime::Client,
@@ -110,18 +152,56 @@ pub async fn startwithtext(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwithtextRequest {
+    /// Wire name "FROM_LINE": string, required.
     #[serde(rename = "FROM_LINE")]
     pub from_line: String,
+    /// Wire name "TEXT_TO_PRONOUNCE": string, required.
     #[serde(rename = "TEXT_TO_PRONOUNCE")]
     pub text_to_pronounce: String,
+    /// Wire name "TO_NUMBER": string, required.
     #[serde(rename = "TO_NUMBER")]
     pub to_number: String,
+    /// Wire name "VOICE": string, optional.
     #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartwithtextRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from_line: impl Into<String>,
+        text_to_pronounce: impl Into<String>,
+        to_number: impl Into<String>,
+    ) -> Self {
+        Self {
+            from_line: from_line.into(),
+            text_to_pronounce: text_to_pronounce.into(),
+            to_number: to_number.into(),
+            voice: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "VOICE".
+    pub fn voice(mut self, value: impl Into<String>) -> Self {
+        self.voice = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
@@ -152,9 +232,12 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
 
 /// The `result` of `voximplant.infocall.startwithtext`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StartwithtextResponse {
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "RESULT": boolean, optional.
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.

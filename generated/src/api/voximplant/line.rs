@@ -11,6 +11,10 @@ pub mod outgoing;
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -23,10 +27,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -43,15 +66,21 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `voximplant.line.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "reg150907": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reg150907: Option<String>,
+    /// Wire name "reg151083": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reg151083: Option<String>,
+    /// Wire name "reg151085": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reg151085: Option<String>,
+    /// Wire name "sip11": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip11: Option<String>,
+    /// Wire name "sip7": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip7: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -15,6 +15,10 @@ pub mod connector;
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHECK_FIELDS_ERROR", "TITLE_EXISTS", "MAX_CLOUD_PBX", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,21 +31,68 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "LOGIN": string, required.
     #[serde(rename = "LOGIN")]
     pub login: String,
+    /// Wire name "PASSWORD": string, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Wire name "SERVER": string, required.
     #[serde(rename = "SERVER")]
     pub server: String,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "cloud", "office".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(login: impl Into<String>, server: impl Into<String>) -> Self {
+        Self {
+            login: login.into(),
+            password: Default::default(),
+            server: server.into(),
+            title: Default::default(),
+            type_: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "PASSWORD".
+    pub fn password(mut self, value: impl Into<String>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -74,46 +125,60 @@ pub type AddRequestType = super::super::enums::CloudOffice;
 
 /// The `result` of `voximplant.sip.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "AUTH_USER": any JSON, optional.
     #[serde(rename = "AUTH_USER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth_user: ::serde_json::Value,
+    /// Wire name "CONFIG_ID": string, optional.
     #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<String>,
+    /// Wire name "DETECT_LINE_NUMBER": string, optional.
     #[serde(rename = "DETECT_LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub detect_line_number: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "LINE_DETECT_HEADER_ORDER": string, optional.
     #[serde(
         rename = "LINE_DETECT_HEADER_ORDER",
         skip_serializing_if = "Option::is_none"
     )]
     pub line_detect_header_order: Option<String>,
+    /// Wire name "LOGIN": string, optional.
     #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
+    /// Wire name "OUTBOUND_PROXY": any JSON, optional.
     #[serde(
         rename = "OUTBOUND_PROXY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub outbound_proxy: ::serde_json::Value,
+    /// Wire name "PASSWORD": string, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Wire name "REGISTRATION_ERROR_MESSAGE": any JSON, optional.
     #[serde(
         rename = "REGISTRATION_ERROR_MESSAGE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub registration_error_message: ::serde_json::Value,
+    /// Wire name "REGISTRATION_STATUS_CODE": any JSON, optional.
     #[serde(
         rename = "REGISTRATION_STATUS_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub registration_status_code: ::serde_json::Value,
+    /// Wire name "REG_ID": integer, optional.
     #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -198,6 +263,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_NOT_FOUND", "REG_ID_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -210,12 +279,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(config_id: impl Into<i64>) -> Self {
+        Self {
+            config_id: config_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -253,6 +345,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -265,18 +361,63 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+    /// Wire name "ORDER": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -302,56 +443,189 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestFilter {
+    /// Wire name "APP_ID": string, optional.
     #[serde(rename = "APP_ID", skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// Wire name "AUTH_USER": string, optional.
     #[serde(rename = "AUTH_USER", skip_serializing_if = "Option::is_none")]
     pub auth_user: Option<String>,
+    /// Wire name "CONFIG_ID": integer, optional.
     #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<i64>,
+    /// Wire name "DETECT_LINE_NUMBER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "DETECT_LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub detect_line_number: Option<GetRequestFilterDetectLineNumber>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "INCOMING_LOGIN": string, optional.
     #[serde(rename = "INCOMING_LOGIN", skip_serializing_if = "Option::is_none")]
     pub incoming_login: Option<String>,
+    /// Wire name "INCOMING_PASSWORD": string, optional.
     #[serde(rename = "INCOMING_PASSWORD", skip_serializing_if = "Option::is_none")]
     pub incoming_password: Option<String>,
+    /// Wire name "INCOMING_SERVER": string, optional.
     #[serde(rename = "INCOMING_SERVER", skip_serializing_if = "Option::is_none")]
     pub incoming_server: Option<String>,
+    /// Wire name "LINE_DETECT_HEADER_ORDER": string, optional.
     #[serde(
         rename = "LINE_DETECT_HEADER_ORDER",
         skip_serializing_if = "Option::is_none"
     )]
     pub line_detect_header_order: Option<String>,
+    /// Wire name "LOGIN": string, optional.
     #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
+    /// Wire name "OUTBOUND_PROXY": string, optional.
     #[serde(rename = "OUTBOUND_PROXY", skip_serializing_if = "Option::is_none")]
     pub outbound_proxy: Option<String>,
+    /// Wire name "PASSWORD": string, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Wire name "REGISTRATION_ERROR_MESSAGE": string, optional.
     #[serde(
         rename = "REGISTRATION_ERROR_MESSAGE",
         skip_serializing_if = "Option::is_none"
     )]
     pub registration_error_message: Option<String>,
+    /// Wire name "REGISTRATION_STATUS_CODE": integer, optional.
     #[serde(
         rename = "REGISTRATION_STATUS_CODE",
         skip_serializing_if = "Option::is_none"
     )]
     pub registration_status_code: Option<i64>,
+    /// Wire name "REG_ID": integer, optional.
     #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "cloud", "office".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetRequestFilterType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "APP_ID".
+    pub fn app_id(mut self, value: impl Into<String>) -> Self {
+        self.app_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTH_USER".
+    pub fn auth_user(mut self, value: impl Into<String>) -> Self {
+        self.auth_user = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG_ID".
+    pub fn config_id(mut self, value: impl Into<i64>) -> Self {
+        self.config_id = Some(value.into());
+        self
+    }
+    /// Sets "DETECT_LINE_NUMBER".
+    pub fn detect_line_number(
+        mut self,
+        value: impl Into<GetRequestFilterDetectLineNumber>,
+    ) -> Self {
+        self.detect_line_number = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "INCOMING_LOGIN".
+    pub fn incoming_login(mut self, value: impl Into<String>) -> Self {
+        self.incoming_login = Some(value.into());
+        self
+    }
+    /// Sets "INCOMING_PASSWORD".
+    pub fn incoming_password(mut self, value: impl Into<String>) -> Self {
+        self.incoming_password = Some(value.into());
+        self
+    }
+    /// Sets "INCOMING_SERVER".
+    pub fn incoming_server(mut self, value: impl Into<String>) -> Self {
+        self.incoming_server = Some(value.into());
+        self
+    }
+    /// Sets "LINE_DETECT_HEADER_ORDER".
+    pub fn line_detect_header_order(mut self, value: impl Into<String>) -> Self {
+        self.line_detect_header_order = Some(value.into());
+        self
+    }
+    /// Sets "LOGIN".
+    pub fn login(mut self, value: impl Into<String>) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+    /// Sets "OUTBOUND_PROXY".
+    pub fn outbound_proxy(mut self, value: impl Into<String>) -> Self {
+        self.outbound_proxy = Some(value.into());
+        self
+    }
+    /// Sets "PASSWORD".
+    pub fn password(mut self, value: impl Into<String>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Sets "REGISTRATION_ERROR_MESSAGE".
+    pub fn registration_error_message(mut self, value: impl Into<String>) -> Self {
+        self.registration_error_message = Some(value.into());
+        self
+    }
+    /// Sets "REGISTRATION_STATUS_CODE".
+    pub fn registration_status_code(mut self, value: impl Into<i64>) -> Self {
+        self.registration_status_code = Some(value.into());
+        self
+    }
+    /// Sets "REG_ID".
+    pub fn reg_id(mut self, value: impl Into<i64>) -> Self {
+        self.reg_id = Some(value.into());
+        self
+    }
+    /// Sets "SERVER".
+    pub fn server(mut self, value: impl Into<String>) -> Self {
+        self.server = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<GetRequestFilterType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
@@ -447,6 +721,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "REG_ID_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `StatusRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-status.html>.
 pub async fn status(
     client: &::bitrix24_runtime::Client,
@@ -459,12 +737,35 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-status.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusRequest {
+    /// Wire name "REG_ID": integer, required.
     #[serde(rename = "REG_ID")]
     pub reg_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StatusRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(reg_id: impl Into<i64>) -> Self {
+        Self {
+            reg_id: reg_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StatusRequest {
@@ -483,15 +784,21 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `voximplant.sip.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusResponse {
+    /// Wire name "ERROR_MESSAGE": string, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Wire name "LAST_UPDATED": string, optional.
     #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
+    /// Wire name "REG_ID": integer, optional.
     #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
+    /// Wire name "STATUS_CODE": integer, optional.
     #[serde(rename = "STATUS_CODE", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
+    /// Wire name "STATUS_RESULT": string, optional.
     #[serde(rename = "STATUS_RESULT", skip_serializing_if = "Option::is_none")]
     pub status_result: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -544,6 +851,10 @@ impl ::bitrix24_runtime::Method for StatusRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_NOT_FOUND", "CHECK_FIELDS_ERROR", "TITLE_EXISTS", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -556,20 +867,71 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+    /// Wire name "LOGIN": string, optional.
     #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
+    /// Wire name "PASSWORD": string, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Wire name "SERVER": string, optional.
     #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(config_id: impl Into<i64>) -> Self {
+        Self {
+            config_id: config_id.into(),
+            login: Default::default(),
+            password: Default::default(),
+            server: Default::default(),
+            title: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "LOGIN".
+    pub fn login(mut self, value: impl Into<String>) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+    /// Sets "PASSWORD".
+    pub fn password(mut self, value: impl Into<String>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Sets "SERVER".
+    pub fn server(mut self, value: impl Into<String>) -> Self {
+        self.server = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

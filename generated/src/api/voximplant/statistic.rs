@@ -10,6 +10,10 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-statistic-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -22,18 +26,63 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-statistic-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+    /// Wire name "ORDER": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -59,67 +108,270 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestFilter {
+    /// Wire name "CALL_CATEGORY": string, optional.
     #[serde(rename = "CALL_CATEGORY", skip_serializing_if = "Option::is_none")]
     pub call_category: Option<String>,
+    /// Wire name "CALL_DURATION": integer, optional.
     #[serde(rename = "CALL_DURATION", skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<i64>,
+    /// Wire name "CALL_FAILED_CODE": string, optional.
+    ///
+    /// Allowed values: "200", "304", "603", "603-S", "403", "404", "486", "484", "503", "480", "402", "423", and 1 more.
     #[serde(rename = "CALL_FAILED_CODE", skip_serializing_if = "Option::is_none")]
     pub call_failed_code: Option<GetRequestFilterCallFailedCode>,
+    /// Wire name "CALL_FAILED_REASON": string, optional.
     #[serde(rename = "CALL_FAILED_REASON", skip_serializing_if = "Option::is_none")]
     pub call_failed_reason: Option<String>,
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "CALL_LOG": string, optional.
     #[serde(rename = "CALL_LOG", skip_serializing_if = "Option::is_none")]
     pub call_log: Option<String>,
+    /// Wire name "CALL_RECORD_URL": string, optional.
     #[serde(rename = "CALL_RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub call_record_url: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "CALL_START_DATE": string (`date-time`), optional.
     #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<String>,
+    /// Wire name "CALL_TYPE": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5.
     #[serde(rename = "CALL_TYPE", skip_serializing_if = "Option::is_none")]
     pub call_type: Option<GetRequestFilterCallType>,
+    /// Wire name "CALL_VOTE": integer, optional.
     #[serde(rename = "CALL_VOTE", skip_serializing_if = "Option::is_none")]
     pub call_vote: Option<i64>,
+    /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Wire name "COST": number, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Wire name "COST_CURRENCY": string, optional.
     #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub cost_currency: Option<String>,
+    /// Wire name "CRM_ACTIVITY_ID": integer, optional.
     #[serde(rename = "CRM_ACTIVITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_activity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "CONTACT", "COMPANY", "LEAD".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<GetRequestFilterCrmEntityType>,
+    /// Wire name "EXTERNAL_CALL_ID": string, optional.
     #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
     pub external_call_id: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "PHONE_NUMBER": string, optional.
     #[serde(rename = "PHONE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+    /// Wire name "PORTAL_NUMBER": string, optional.
     #[serde(rename = "PORTAL_NUMBER", skip_serializing_if = "Option::is_none")]
     pub portal_number: Option<String>,
+    /// Wire name "PORTAL_USER_ID": integer, optional.
     #[serde(rename = "PORTAL_USER_ID", skip_serializing_if = "Option::is_none")]
     pub portal_user_id: Option<i64>,
+    /// Wire name "RECORD_DURATION": integer, optional.
     #[serde(rename = "RECORD_DURATION", skip_serializing_if = "Option::is_none")]
     pub record_duration: Option<i64>,
+    /// Wire name "REDIAL_ATTEMPT": integer, optional.
     #[serde(rename = "REDIAL_ATTEMPT", skip_serializing_if = "Option::is_none")]
     pub redial_attempt: Option<i64>,
+    /// Wire name "REST_APP_ID": integer, optional.
     #[serde(rename = "REST_APP_ID", skip_serializing_if = "Option::is_none")]
     pub rest_app_id: Option<i64>,
+    /// Wire name "REST_APP_NAME": string, optional.
     #[serde(rename = "REST_APP_NAME", skip_serializing_if = "Option::is_none")]
     pub rest_app_name: Option<String>,
+    /// Wire name "SESSION_ID": integer, optional.
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
+    /// Wire name "TRANSCRIPT_ID": integer, optional.
     #[serde(rename = "TRANSCRIPT_ID", skip_serializing_if = "Option::is_none")]
     pub transcript_id: Option<i64>,
+    /// Wire name "TRANSCRIPT_PENDING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TRANSCRIPT_PENDING", skip_serializing_if = "Option::is_none")]
     pub transcript_pending: Option<GetRequestFilterTranscriptPending>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CALL_CATEGORY".
+    pub fn call_category(mut self, value: impl Into<String>) -> Self {
+        self.call_category = Some(value.into());
+        self
+    }
+    /// Sets "CALL_DURATION".
+    pub fn call_duration(mut self, value: impl Into<i64>) -> Self {
+        self.call_duration = Some(value.into());
+        self
+    }
+    /// Sets "CALL_FAILED_CODE".
+    pub fn call_failed_code(
+        mut self,
+        value: impl Into<GetRequestFilterCallFailedCode>,
+    ) -> Self {
+        self.call_failed_code = Some(value.into());
+        self
+    }
+    /// Sets "CALL_FAILED_REASON".
+    pub fn call_failed_reason(mut self, value: impl Into<String>) -> Self {
+        self.call_failed_reason = Some(value.into());
+        self
+    }
+    /// Sets "CALL_ID".
+    pub fn call_id(mut self, value: impl Into<String>) -> Self {
+        self.call_id = Some(value.into());
+        self
+    }
+    /// Sets "CALL_LOG".
+    pub fn call_log(mut self, value: impl Into<String>) -> Self {
+        self.call_log = Some(value.into());
+        self
+    }
+    /// Sets "CALL_RECORD_URL".
+    pub fn call_record_url(mut self, value: impl Into<String>) -> Self {
+        self.call_record_url = Some(value.into());
+        self
+    }
+    /// Sets "CALL_START_DATE".
+    pub fn call_start_date(mut self, value: impl Into<String>) -> Self {
+        self.call_start_date = Some(value.into());
+        self
+    }
+    /// Sets "CALL_TYPE".
+    pub fn call_type(mut self, value: impl Into<GetRequestFilterCallType>) -> Self {
+        self.call_type = Some(value.into());
+        self
+    }
+    /// Sets "CALL_VOTE".
+    pub fn call_vote(mut self, value: impl Into<i64>) -> Self {
+        self.call_vote = Some(value.into());
+        self
+    }
+    /// Sets "COMMENT".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "COST".
+    pub fn cost(mut self, value: impl Into<f64>) -> Self {
+        self.cost = Some(value.into());
+        self
+    }
+    /// Sets "COST_CURRENCY".
+    pub fn cost_currency(mut self, value: impl Into<String>) -> Self {
+        self.cost_currency = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ACTIVITY_ID".
+    pub fn crm_activity_id(mut self, value: impl Into<i64>) -> Self {
+        self.crm_activity_id = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_ID".
+    pub fn crm_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.crm_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(
+        mut self,
+        value: impl Into<GetRequestFilterCrmEntityType>,
+    ) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "EXTERNAL_CALL_ID".
+    pub fn external_call_id(mut self, value: impl Into<String>) -> Self {
+        self.external_call_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "PHONE_NUMBER".
+    pub fn phone_number(mut self, value: impl Into<String>) -> Self {
+        self.phone_number = Some(value.into());
+        self
+    }
+    /// Sets "PORTAL_NUMBER".
+    pub fn portal_number(mut self, value: impl Into<String>) -> Self {
+        self.portal_number = Some(value.into());
+        self
+    }
+    /// Sets "PORTAL_USER_ID".
+    pub fn portal_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.portal_user_id = Some(value.into());
+        self
+    }
+    /// Sets "RECORD_DURATION".
+    pub fn record_duration(mut self, value: impl Into<i64>) -> Self {
+        self.record_duration = Some(value.into());
+        self
+    }
+    /// Sets "REDIAL_ATTEMPT".
+    pub fn redial_attempt(mut self, value: impl Into<i64>) -> Self {
+        self.redial_attempt = Some(value.into());
+        self
+    }
+    /// Sets "REST_APP_ID".
+    pub fn rest_app_id(mut self, value: impl Into<i64>) -> Self {
+        self.rest_app_id = Some(value.into());
+        self
+    }
+    /// Sets "REST_APP_NAME".
+    pub fn rest_app_name(mut self, value: impl Into<String>) -> Self {
+        self.rest_app_name = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_ID".
+    pub fn session_id(mut self, value: impl Into<i64>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+    /// Sets "TRANSCRIPT_ID".
+    pub fn transcript_id(mut self, value: impl Into<i64>) -> Self {
+        self.transcript_id = Some(value.into());
+        self
+    }
+    /// Sets "TRANSCRIPT_PENDING".
+    pub fn transcript_pending(
+        mut self,
+        value: impl Into<GetRequestFilterTranscriptPending>,
+    ) -> Self {
+        self.transcript_pending = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {

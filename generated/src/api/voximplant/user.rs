@@ -10,6 +10,8 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Build the request with `ActivatePhoneRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-activate-phone.html>.
 pub async fn activate_phone(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +24,35 @@ pub async fn activate_phone(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-activate-phone.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivatePhoneRequest {
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivatePhoneRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(user_id: impl Into<i64>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivatePhoneRequest {
@@ -58,6 +83,8 @@ impl ::bitrix24_runtime::Method for ActivatePhoneRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Build the request with `DeactivatePhoneRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-deactivate-phone.html>.
 pub async fn deactivate_phone(
     client: &::bitrix24_runtime::Client,
@@ -70,12 +97,35 @@ pub async fn deactivate_phone(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-deactivate-phone.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeactivatePhoneRequest {
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeactivatePhoneRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(user_id: impl Into<i64>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeactivatePhoneRequest {
@@ -106,6 +156,10 @@ impl ::bitrix24_runtime::Method for DeactivatePhoneRequest {
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "METHOD_CONFIRM_WAITING", "METHOD_CONFIRM_DENIED", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -118,12 +172,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "USER_ID": any JSON, required.
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(user_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {

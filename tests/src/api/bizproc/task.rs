@@ -7,6 +7,8 @@
 /// Calls `bizproc.task.complete`.
 ///
 /// Scope `bizproc`; at most 1 call per second.
+///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
@@ -16,16 +18,53 @@ pub async fn complete(
 
 /// Parameters of `bizproc.task.complete`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "TASK_ID": integer, required.
     #[serde(rename = "TASK_ID")]
     pub task_id: i64,
     /// Decision, as a number or a word.
+    ///
+    /// Wire name "STATUS": string, required.
+    ///
+    /// Allowed values: 1, "yes", 2, "no", 3, "ok", 4, "cancel".
     #[serde(rename = "STATUS")]
     pub status: CompleteRequestStatus,
+    /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Wire name "FIELDS": object, optional.
     #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        task_id: impl Into<i64>,
+        status: impl Into<CompleteRequestStatus>,
+    ) -> Self {
+        Self {
+            task_id: task_id.into(),
+            status: status.into(),
+            comment: Default::default(),
+            fields: Default::default(),
+        }
+    }
+    /// Sets "COMMENT".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "FIELDS".
+    pub fn fields(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {

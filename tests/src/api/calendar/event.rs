@@ -7,6 +7,8 @@
 /// Calls `calendar.event.get`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -16,20 +18,54 @@ pub async fn get(
 
 /// Parameters of `calendar.event.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "type".
+    /// Wire name "type": string, required.
+    ///
+    /// Allowed values: "user", "group", "company_calendar".
     #[serde(rename = "type")]
     pub type_: GetRequestType,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    /// Format: `date`.
+    /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Format: `date`.
+    /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Wire name "section": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<Vec<i64>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(type_: impl Into<GetRequestType>, owner_id: impl Into<i64>) -> Self {
+        Self {
+            type_: type_.into(),
+            owner_id: owner_id.into(),
+            from: Default::default(),
+            to: Default::default(),
+            section: Default::default(),
+        }
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "to".
+    pub fn to(mut self, value: impl Into<String>) -> Self {
+        self.to = Some(value.into());
+        self
+    }
+    /// Sets "section".
+    pub fn section(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -62,24 +98,35 @@ pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "DATE_FROM": string, optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_TO": string, optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
+    /// Wire name "SKIP_TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub skip_time: Option<GetResponseItemSkipTime>,
+    /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<GetResponseItemRemindItem>>,
-    /// Format: `time`.
+    /// Wire name "startTime": string (`time`), optional.
     #[serde(rename = "startTime", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<GetResponseItemAttendeeListItem>>,
 }
@@ -117,10 +164,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 pub type GetResponseItemSkipTime = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemRemindItem {
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "min", "hour", "day".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseItemRemindItemType>,
+    /// Wire name "count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
 }
@@ -141,11 +192,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
 pub type GetResponseItemRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemAttendeeListItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "entryId": integer, optional.
     #[serde(rename = "entryId", skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<i64>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "Y", "N", "Q", "H".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetResponseItemAttendeeListItemStatus>,
 }

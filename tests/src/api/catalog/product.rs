@@ -7,6 +7,8 @@
 /// Calls `catalog.product.add`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,8 +18,18 @@ pub async fn add(
 
 /// Parameters of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -34,42 +46,141 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
-    /// Format: `int32`.
+    /// Wire name "iblockId": integer (`int32`), required.
     #[serde(rename = "iblockId")]
     pub iblock_id: i32,
+    /// Wire name "name": string, required.
     pub name: String,
     /// External id from 1C.
     ///
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<AddRequestFieldsVatIncluded>,
+    /// Wire name "purchasingPrice": one of several shapes, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<AddRequestFieldsPurchasingPrice>,
+    /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Format: `double`.
+    /// Wire name "weight": number (`double`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// Wire name "syncSource": string, optional.
+    ///
+    /// Allowed values: "1C", "2GIS", "manual", "МойСклад", "in-progress", "in_progress".
     #[serde(rename = "syncSource", skip_serializing_if = "Option::is_none")]
     pub sync_source: Option<AddRequestFieldsSyncSource>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5, 6, 7.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestFieldsType>,
-    /// Format: `date-time`.
+    /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// A property named only with digits.
     ///
-    /// Wire name "123".
+    /// Wire name "123": string, optional.
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_id: impl Into<i32>, name: impl Into<String>) -> Self {
+        Self {
+            iblock_id: iblock_id.into(),
+            name: name.into(),
+            _1c_id: Default::default(),
+            xml_id: Default::default(),
+            active: Default::default(),
+            vat_included: Default::default(),
+            purchasing_price: Default::default(),
+            measure: Default::default(),
+            weight: Default::default(),
+            sync_source: Default::default(),
+            type_: Default::default(),
+            date_create: Default::default(),
+            _123: Default::default(),
+        }
+    }
+    /// Sets "1C_ID".
+    pub fn _1c_id(mut self, value: impl Into<String>) -> Self {
+        self._1c_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<AddRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "purchasingPrice".
+    pub fn purchasing_price(
+        mut self,
+        value: impl Into<AddRequestFieldsPurchasingPrice>,
+    ) -> Self {
+        self.purchasing_price = Some(value.into());
+        self
+    }
+    /// Sets "measure".
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
+        self
+    }
+    /// Sets "weight".
+    pub fn weight(mut self, value: impl Into<f64>) -> Self {
+        self.weight = Some(value.into());
+        self
+    }
+    /// Sets "syncSource".
+    pub fn sync_source(mut self, value: impl Into<AddRequestFieldsSyncSource>) -> Self {
+        self.sync_source = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "123".
+    pub fn _123(mut self, value: impl Into<String>) -> Self {
+        self._123 = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -118,6 +229,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestFieldsPurchasingPrice {
     String(String),
     Number(f64),
@@ -155,7 +267,9 @@ pub type AddRequestFieldsType = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 /// The `result` of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "element": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub element: Option<AddResponseElement>,
 }
@@ -173,12 +287,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseElement {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
 }

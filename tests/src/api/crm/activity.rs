@@ -7,6 +7,8 @@
 /// Calls `crm.activity.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,8 +18,18 @@ pub async fn add(
 
 /// Parameters of `crm.activity.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -34,24 +46,97 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3.
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<AddRequestFieldsDescriptionType>,
+    /// Wire name "DIRECTION": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
     pub direction: Option<AddRequestFieldsDirection>,
+    /// Wire name "TYPE_ID": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 6.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<AddRequestFieldsTypeId>,
+    /// Wire name "PRIORITY": string, optional.
+    ///
+    /// Allowed values: "\*/", "/\*", ""\#", "\#\[cfg(any())\]", "\#!\[allow(warnings)\]", "}); panic!("x"); fn f() {", "evil", "x", "a b", " ", "\<script\>", "--\>", and 4 more.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<AddRequestFieldsPriority>,
+    /// Wire name "COMMUNICATIONS": array of object, optional.
     #[serde(rename = "COMMUNICATIONS", skip_serializing_if = "Option::is_none")]
     pub communications: Option<Vec<AddRequestFieldsCommunicationsItem>>,
-    /// Format: `date-time`.
+    /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Wire name "BINDINGS": array of object, optional.
     #[serde(rename = "BINDINGS", skip_serializing_if = "Option::is_none")]
     pub bindings: Option<Vec<AddRequestFieldsBindingsItem>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "SUBJECT".
+    pub fn subject(mut self, value: impl Into<String>) -> Self {
+        self.subject = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(
+        mut self,
+        value: impl Into<AddRequestFieldsDescriptionType>,
+    ) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "DIRECTION".
+    pub fn direction(mut self, value: impl Into<AddRequestFieldsDirection>) -> Self {
+        self.direction = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<AddRequestFieldsTypeId>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<AddRequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "COMMUNICATIONS".
+    pub fn communications(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsCommunicationsItem>>,
+    ) -> Self {
+        self.communications = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "START_TIME".
+    pub fn start_time(mut self, value: impl Into<String>) -> Self {
+        self.start_time = Some(value.into());
+        self
+    }
+    /// Sets "BINDINGS".
+    pub fn bindings(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsBindingsItem>>,
+    ) -> Self {
+        self.bindings = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -91,13 +176,40 @@ pub type AddRequestFieldsTypeId = super::super::enums::IntV1V2V3EtcHf969969e;
 pub type AddRequestFieldsPriority = super::super::enums::ValueValue2Value3Etc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsCommunicationsItem {
+    /// Wire name "VALUE": string, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
     #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCommunicationsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE_ID".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
@@ -119,11 +231,32 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsBindingsItem {
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE_ID": integer, optional.
     #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub owner_type_id: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsBindingsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_TYPE_ID".
+    pub fn owner_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_type_id = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsBindingsItem {

@@ -13,6 +13,8 @@ pub mod details;
 /// Scope `crm`; at most 5 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -22,23 +24,69 @@ pub async fn list(
 
 /// Parameters of `crm.deal.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Fields to return; "\*" and "UF_\*" are wildcards.
+    ///
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     /// Field filter; keys may carry an operator prefix.
+    ///
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
     /// Sort direction per field.
+    ///
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Legacy flat filter key kept for old integrations.
     ///
+    /// Wire name "filter\>ID": integer, optional.
+    ///
     /// Deprecated in the spec.
     #[serde(rename = "filter>ID", skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "filter\>ID".
+    pub fn filter_id(mut self, value: impl Into<i64>) -> Self {
+        self.filter_id = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -66,21 +114,69 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// Field filter; keys may carry an operator prefix.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
-    /// Format: `date-time`.
+    /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = ">=DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "!STATUS_ID": one of several shapes, optional.
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<ListRequestFilterStatusId>,
+    /// Wire name "%TITLE": string, optional.
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "CATEGORY_ID": one of several shapes, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<ListRequestFilterCategoryId>,
+    /// Wire name "STAGE_ID": string, optional.
     #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "\>=DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "!STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<ListRequestFilterStatusId>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "%TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<ListRequestFilterCategoryId>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "STAGE_ID".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -112,6 +208,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListRequestFilterStatusId {
     String(String),
     Array(Vec<String>),
@@ -141,6 +238,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListRequestFilterCategoryId {
     Integer(i64),
     String(String),
@@ -173,21 +271,29 @@ pub type ListRequestOrderValue = super::super::enums::AscDescAsc2Desc2;
 pub type ListResponse = Vec<ListResponseDeal>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseDeal {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `double`.
+    /// Wire name "OPPORTUNITY": one of several shapes (`double`), optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<ListResponseDealOpportunity>,
+    /// Wire name "STAGE_ID": string, optional.
     #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": one of several shapes, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<ListResponseDealAssignedById>,
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<ListResponseDealClosed>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -236,6 +342,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListResponseDealOpportunity {
     String(String),
     Number(f64),
@@ -269,6 +376,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealOpportunity {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListResponseDealAssignedById {
     Integer(i64),
     String(String),
@@ -300,6 +408,7 @@ pub type ListResponseDealClosed = ::bitrix24_runtime::YesNo;
 /// User fields (UF_CRM_\*) keyed by field code.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListResponseDealValue {
     String(String),
     Number(f64),
@@ -343,6 +452,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.deal.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -352,22 +463,68 @@ pub async fn update(
 
 /// Parameters of `crm.deal.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+        Self {
+            id: id.into(),
+            fields: fields.into(),
+            params: Default::default(),
+            user_id: Default::default(),
+            user_id_2: Default::default(),
+            user_id_3: Default::default(),
+            user_id_4: Default::default(),
+        }
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id_2(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id_3(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_3 = Some(value.into());
+        self
+    }
+    /// Sets "UserId".
+    pub fn user_id_4(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_4 = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -399,34 +556,106 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Lower-case twin of TITLE.
     ///
-    /// Wire name "title".
+    /// Wire name "title": string, optional.
     #[serde(rename = "title", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+    /// Wire name "OPPORTUNITY": one of several shapes, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<UpdateRequestFieldsOpportunity>,
+    /// Wire name "UF_CRM_1712345678": string, optional.
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title_2(mut self, value: impl Into<String>) -> Self {
+        self.title_2 = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id_2(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id_3(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_3 = Some(value.into());
+        self
+    }
+    /// Sets "UserId".
+    pub fn user_id_4(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_4 = Some(value.into());
+        self
+    }
+    /// Sets "OPPORTUNITY".
+    pub fn opportunity(
+        mut self,
+        value: impl Into<UpdateRequestFieldsOpportunity>,
+    ) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_1712345678".
+    pub fn uf_crm_1712345678(mut self, value: impl Into<String>) -> Self {
+        self.uf_crm_1712345678 = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(mut self, value: impl Into<String>) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -476,6 +705,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum UpdateRequestFieldsOpportunity {
     String(String),
     Number(f64),
@@ -508,9 +738,29 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestParams {
+    /// Wire name "REGISTER_SONET_EVENT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
     pub register_sonet_event: Option<UpdateRequestParamsRegisterSonetEvent>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "REGISTER_SONET_EVENT".
+    pub fn register_sonet_event(
+        mut self,
+        value: impl Into<UpdateRequestParamsRegisterSonetEvent>,
+    ) -> Self {
+        self.register_sonet_event = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {

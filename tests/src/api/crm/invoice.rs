@@ -7,6 +7,8 @@
 /// Calls `crm.invoice.add`.
 ///
 /// Scope `crm`; at most 0.5 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -17,8 +19,18 @@ pub async fn add(
 
 /// Parameters of `crm.invoice.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -35,23 +47,78 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ORDER_TOPIC": string, optional.
     #[serde(rename = "ORDER_TOPIC", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
+    /// Wire name "STATUS_ID": string, optional.
     #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Format: `date`.
+    /// Wire name "DATE_INSERT": string (`date`), optional.
     #[serde(rename = "DATE_INSERT", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Format: `date`.
+    /// Wire name "PAY_VOUCHER_DATE": string (`date`), optional.
     #[serde(rename = "PAY_VOUCHER_DATE", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
+    /// Wire name "PRODUCT_ROWS": array of object, optional.
     #[serde(rename = "PRODUCT_ROWS", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<AddRequestFieldsProductRowsItem>>,
+    /// Wire name "INVOICE_PROPERTIES": object, optional.
     #[serde(rename = "INVOICE_PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub invoice_properties: Option<::std::collections::BTreeMap<String, String>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ORDER_TOPIC".
+    pub fn order_topic(mut self, value: impl Into<String>) -> Self {
+        self.order_topic = Some(value.into());
+        self
+    }
+    /// Sets "STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_INSERT".
+    pub fn date_insert(mut self, value: impl Into<String>) -> Self {
+        self.date_insert = Some(value.into());
+        self
+    }
+    /// Sets "PAY_VOUCHER_DATE".
+    pub fn pay_voucher_date(mut self, value: impl Into<String>) -> Self {
+        self.pay_voucher_date = Some(value.into());
+        self
+    }
+    /// Sets "PERSON_TYPE_ID".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "PRODUCT_ROWS".
+    pub fn product_rows(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsProductRowsItem>>,
+    ) -> Self {
+        self.product_rows = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "INVOICE_PROPERTIES".
+    pub fn invoice_properties(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.invoice_properties = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -81,17 +148,51 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsProductRowsItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "PRODUCT_ID": integer, required.
     #[serde(rename = "PRODUCT_ID")]
     pub product_id: i64,
+    /// Wire name "PRODUCT_NAME": string, optional.
     #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "QUANTITY": number, required.
     #[serde(rename = "QUANTITY")]
     pub quantity: f64,
+    /// Wire name "PRICE": number, required.
     #[serde(rename = "PRICE")]
     pub price: f64,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsProductRowsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        product_id: impl Into<i64>,
+        quantity: impl Into<f64>,
+        price: impl Into<f64>,
+    ) -> Self {
+        Self {
+            id: Default::default(),
+            product_id: product_id.into(),
+            product_name: Default::default(),
+            quantity: quantity.into(),
+            price: price.into(),
+        }
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "PRODUCT_NAME".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {

@@ -14,6 +14,8 @@ pub mod productrow;
 /// Calls `crm.item.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -23,118 +25,405 @@ pub async fn add(
 
 /// Parameters of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<AddRequestCrmEntityType>,
+    /// Wire name "entityTypeId": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 31.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: AddRequestEntityTypeId,
+    /// Wire name "UF_CRM_1712345678": string, optional.
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "fields": object, required.
     pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": string, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
-    /// Wire name "Id".
+    /// Wire name "Id": one of several shapes, optional.
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestId>,
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TITLE".
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
-    /// Wire name "self".
+    /// Wire name "self": boolean, optional.
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
-    /// Wire name "Self".
+    /// Wire name "Self": boolean, optional.
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
-    /// Wire name "crate".
+    /// Wire name "crate": string, optional.
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
-    /// Wire name "super".
+    /// Wire name "super": string, optional.
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
-    /// Wire name "gen".
+    /// Wire name "gen": integer, optional.
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
-    /// Wire name "async".
+    /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
-    /// Wire name "match".
+    /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
-    /// Wire name "fn".
+    /// Wire name "fn": string, optional.
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
+    /// Wire name "r\#type": string, optional.
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
     pub r_type: Option<String>,
+    /// Wire name "PHONE\[0\]\[VALUE\]": string, optional.
     #[serde(rename = "PHONE[0][VALUE]", skip_serializing_if = "Option::is_none")]
     pub phone_0_value: Option<String>,
+    /// Wire name "filter\>ID": integer, optional.
     #[serde(rename = "filter>ID", skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = ">=DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "!STATUS_ID": string, optional.
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Wire name "%TITLE".
+    /// Wire name "%TITLE": string, optional.
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
+    /// Wire name "data-id": string, optional.
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
     pub data_id: Option<String>,
+    /// Wire name "a.b": number, optional.
     #[serde(rename = "a.b", skip_serializing_if = "Option::is_none")]
     pub a_b: Option<f64>,
+    /// Wire name "with space": string, optional.
     #[serde(rename = "with space", skip_serializing_if = "Option::is_none")]
     pub with_space: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
-    /// Wire name "Название".
+    /// Wire name "Название": string, optional.
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
-    /// Wire name "Сумма".
-    ///
-    /// Format: `double`.
+    /// Wire name "Сумма": number (`double`), optional.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
-    /// Wire name "🚀".
+    /// Wire name "🚀": string, optional.
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Wire name "_".
+    /// Wire name "_": string, optional.
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    /// Wire name "__".
+    /// Wire name "__": string, optional.
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    /// Wire name "123".
+    /// Wire name "123": integer, optional.
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "in-progress", "in_progress", "A", "a", "1C", "Черновик", "".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<AddRequestStatus>,
+    /// Wire name "kind": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Wire name "nested": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nested: Option<AddRequestNested>,
+    /// Wire name "rows": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<AddRequestRowsItem>>,
+    /// Wire name "contact": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<AddRequestContact>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<AddRequestEntityTypeId>,
+        fields: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        Self {
+            crm_entity_type: Default::default(),
+            entity_type_id: entity_type_id.into(),
+            uf_crm_1712345678: Default::default(),
+            type_: Default::default(),
+            fields: fields.into(),
+            id: Default::default(),
+            id_2: Default::default(),
+            id_3: Default::default(),
+            _1c_id: Default::default(),
+            title: Default::default(),
+            title_2: Default::default(),
+            self_: Default::default(),
+            self_2: Default::default(),
+            crate_: Default::default(),
+            super_: Default::default(),
+            gen_: Default::default(),
+            async_: Default::default(),
+            match_: Default::default(),
+            fn_: Default::default(),
+            r_type: Default::default(),
+            phone_0_value: Default::default(),
+            filter_id: Default::default(),
+            date_create: Default::default(),
+            status_id: Default::default(),
+            title_3: Default::default(),
+            data_id: Default::default(),
+            a_b: Default::default(),
+            with_space: Default::default(),
+            user_id: Default::default(),
+            user_id_2: Default::default(),
+            user_id_3: Default::default(),
+            user_id_4: Default::default(),
+            nazvanie: Default::default(),
+            summa: Default::default(),
+            field: Default::default(),
+            field_2: Default::default(),
+            field_3: Default::default(),
+            _123: Default::default(),
+            status: Default::default(),
+            kind: Default::default(),
+            nested: Default::default(),
+            rows: Default::default(),
+            contact: Default::default(),
+        }
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(mut self, value: impl Into<AddRequestCrmEntityType>) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_1712345678".
+    pub fn uf_crm_1712345678(mut self, value: impl Into<String>) -> Self {
+        self.uf_crm_1712345678 = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<String>) -> Self {
+        self.id_2 = Some(value.into());
+        self
+    }
+    /// Sets "Id".
+    pub fn id_3(mut self, value: impl Into<AddRequestId>) -> Self {
+        self.id_3 = Some(value.into());
+        self
+    }
+    /// Sets "1C_ID".
+    pub fn _1c_id(mut self, value: impl Into<String>) -> Self {
+        self._1c_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title_2(mut self, value: impl Into<String>) -> Self {
+        self.title_2 = Some(value.into());
+        self
+    }
+    /// Sets "self".
+    pub fn self_(mut self, value: impl Into<bool>) -> Self {
+        self.self_ = Some(value.into());
+        self
+    }
+    /// Sets "Self".
+    pub fn self_2(mut self, value: impl Into<bool>) -> Self {
+        self.self_2 = Some(value.into());
+        self
+    }
+    /// Sets "crate".
+    pub fn crate_(mut self, value: impl Into<String>) -> Self {
+        self.crate_ = Some(value.into());
+        self
+    }
+    /// Sets "super".
+    pub fn super_(mut self, value: impl Into<String>) -> Self {
+        self.super_ = Some(value.into());
+        self
+    }
+    /// Sets "gen".
+    pub fn gen_(mut self, value: impl Into<i64>) -> Self {
+        self.gen_ = Some(value.into());
+        self
+    }
+    /// Sets "async".
+    pub fn async_(mut self, value: impl Into<bool>) -> Self {
+        self.async_ = Some(value.into());
+        self
+    }
+    /// Sets "match".
+    pub fn match_(mut self, value: impl Into<String>) -> Self {
+        self.match_ = Some(value.into());
+        self
+    }
+    /// Sets "fn".
+    pub fn fn_(mut self, value: impl Into<String>) -> Self {
+        self.fn_ = Some(value.into());
+        self
+    }
+    /// Sets "r\#type".
+    pub fn r_type(mut self, value: impl Into<String>) -> Self {
+        self.r_type = Some(value.into());
+        self
+    }
+    /// Sets "PHONE\[0\]\[VALUE\]".
+    pub fn phone_0_value(mut self, value: impl Into<String>) -> Self {
+        self.phone_0_value = Some(value.into());
+        self
+    }
+    /// Sets "filter\>ID".
+    pub fn filter_id(mut self, value: impl Into<i64>) -> Self {
+        self.filter_id = Some(value.into());
+        self
+    }
+    /// Sets "\>=DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "!STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "%TITLE".
+    pub fn title_3(mut self, value: impl Into<String>) -> Self {
+        self.title_3 = Some(value.into());
+        self
+    }
+    /// Sets "data-id".
+    pub fn data_id(mut self, value: impl Into<String>) -> Self {
+        self.data_id = Some(value.into());
+        self
+    }
+    /// Sets "a.b".
+    pub fn a_b(mut self, value: impl Into<f64>) -> Self {
+        self.a_b = Some(value.into());
+        self
+    }
+    /// Sets "with space".
+    pub fn with_space(mut self, value: impl Into<String>) -> Self {
+        self.with_space = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id_2(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id_3(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_3 = Some(value.into());
+        self
+    }
+    /// Sets "UserId".
+    pub fn user_id_4(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_4 = Some(value.into());
+        self
+    }
+    /// Sets "Название".
+    pub fn nazvanie(mut self, value: impl Into<String>) -> Self {
+        self.nazvanie = Some(value.into());
+        self
+    }
+    /// Sets "Сумма".
+    pub fn summa(mut self, value: impl Into<f64>) -> Self {
+        self.summa = Some(value.into());
+        self
+    }
+    /// Sets "🚀".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "_".
+    pub fn field_2(mut self, value: impl Into<String>) -> Self {
+        self.field_2 = Some(value.into());
+        self
+    }
+    /// Sets "__".
+    pub fn field_3(mut self, value: impl Into<String>) -> Self {
+        self.field_3 = Some(value.into());
+        self
+    }
+    /// Sets "123".
+    pub fn _123(mut self, value: impl Into<i64>) -> Self {
+        self._123 = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "kind".
+    pub fn kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Sets "nested".
+    pub fn nested(mut self, value: impl Into<AddRequestNested>) -> Self {
+        self.nested = Some(value.into());
+        self
+    }
+    /// Sets "rows".
+    pub fn rows(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestRowsItem>>,
+    ) -> Self {
+        self.rows = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "contact".
+    pub fn contact(mut self, value: impl Into<AddRequestContact>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -238,14 +527,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestBase {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": integer, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<i64>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestBase {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
+        self.id_2 = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestBase {
@@ -268,6 +583,7 @@ pub type AddRequestEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestId {
     Integer(i64),
     String(String),
@@ -297,113 +613,351 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestId {
 pub type AddRequestStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestNested {
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<AddRequestNestedCrmEntityType>,
+    /// Wire name "entityTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 31.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<AddRequestNestedEntityTypeId>,
+    /// Wire name "UF_CRM_1712345678": string, optional.
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": string, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
-    /// Wire name "Id".
+    /// Wire name "Id": one of several shapes, optional.
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestNestedId>,
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TITLE".
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
-    /// Wire name "self".
+    /// Wire name "self": boolean, optional.
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
-    /// Wire name "Self".
+    /// Wire name "Self": boolean, optional.
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
-    /// Wire name "crate".
+    /// Wire name "crate": string, optional.
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
-    /// Wire name "super".
+    /// Wire name "super": string, optional.
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
-    /// Wire name "gen".
+    /// Wire name "gen": integer, optional.
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
-    /// Wire name "async".
+    /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
-    /// Wire name "match".
+    /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
-    /// Wire name "fn".
+    /// Wire name "fn": string, optional.
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
+    /// Wire name "r\#type": string, optional.
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
     pub r_type: Option<String>,
+    /// Wire name "PHONE\[0\]\[VALUE\]": string, optional.
     #[serde(rename = "PHONE[0][VALUE]", skip_serializing_if = "Option::is_none")]
     pub phone_0_value: Option<String>,
+    /// Wire name "filter\>ID": integer, optional.
     #[serde(rename = "filter>ID", skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = ">=DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "!STATUS_ID": string, optional.
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Wire name "%TITLE".
+    /// Wire name "%TITLE": string, optional.
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
+    /// Wire name "data-id": string, optional.
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
     pub data_id: Option<String>,
+    /// Wire name "a.b": number, optional.
     #[serde(rename = "a.b", skip_serializing_if = "Option::is_none")]
     pub a_b: Option<f64>,
+    /// Wire name "with space": string, optional.
     #[serde(rename = "with space", skip_serializing_if = "Option::is_none")]
     pub with_space: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
-    /// Wire name "Название".
+    /// Wire name "Название": string, optional.
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
-    /// Wire name "Сумма".
-    ///
-    /// Format: `double`.
+    /// Wire name "Сумма": number (`double`), optional.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
-    /// Wire name "🚀".
+    /// Wire name "🚀": string, optional.
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Wire name "_".
+    /// Wire name "_": string, optional.
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    /// Wire name "__".
+    /// Wire name "__": string, optional.
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    /// Wire name "123".
+    /// Wire name "123": integer, optional.
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "in-progress", "in_progress", "A", "a", "1C", "Черновик", "".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<AddRequestNestedStatus>,
+    /// Wire name "kind": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestNested {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(
+        mut self,
+        value: impl Into<AddRequestNestedCrmEntityType>,
+    ) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(
+        mut self,
+        value: impl Into<AddRequestNestedEntityTypeId>,
+    ) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_1712345678".
+    pub fn uf_crm_1712345678(mut self, value: impl Into<String>) -> Self {
+        self.uf_crm_1712345678 = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<String>) -> Self {
+        self.id_2 = Some(value.into());
+        self
+    }
+    /// Sets "Id".
+    pub fn id_3(mut self, value: impl Into<AddRequestNestedId>) -> Self {
+        self.id_3 = Some(value.into());
+        self
+    }
+    /// Sets "1C_ID".
+    pub fn _1c_id(mut self, value: impl Into<String>) -> Self {
+        self._1c_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title_2(mut self, value: impl Into<String>) -> Self {
+        self.title_2 = Some(value.into());
+        self
+    }
+    /// Sets "self".
+    pub fn self_(mut self, value: impl Into<bool>) -> Self {
+        self.self_ = Some(value.into());
+        self
+    }
+    /// Sets "Self".
+    pub fn self_2(mut self, value: impl Into<bool>) -> Self {
+        self.self_2 = Some(value.into());
+        self
+    }
+    /// Sets "crate".
+    pub fn crate_(mut self, value: impl Into<String>) -> Self {
+        self.crate_ = Some(value.into());
+        self
+    }
+    /// Sets "super".
+    pub fn super_(mut self, value: impl Into<String>) -> Self {
+        self.super_ = Some(value.into());
+        self
+    }
+    /// Sets "gen".
+    pub fn gen_(mut self, value: impl Into<i64>) -> Self {
+        self.gen_ = Some(value.into());
+        self
+    }
+    /// Sets "async".
+    pub fn async_(mut self, value: impl Into<bool>) -> Self {
+        self.async_ = Some(value.into());
+        self
+    }
+    /// Sets "match".
+    pub fn match_(mut self, value: impl Into<String>) -> Self {
+        self.match_ = Some(value.into());
+        self
+    }
+    /// Sets "fn".
+    pub fn fn_(mut self, value: impl Into<String>) -> Self {
+        self.fn_ = Some(value.into());
+        self
+    }
+    /// Sets "r\#type".
+    pub fn r_type(mut self, value: impl Into<String>) -> Self {
+        self.r_type = Some(value.into());
+        self
+    }
+    /// Sets "PHONE\[0\]\[VALUE\]".
+    pub fn phone_0_value(mut self, value: impl Into<String>) -> Self {
+        self.phone_0_value = Some(value.into());
+        self
+    }
+    /// Sets "filter\>ID".
+    pub fn filter_id(mut self, value: impl Into<i64>) -> Self {
+        self.filter_id = Some(value.into());
+        self
+    }
+    /// Sets "\>=DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "!STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "%TITLE".
+    pub fn title_3(mut self, value: impl Into<String>) -> Self {
+        self.title_3 = Some(value.into());
+        self
+    }
+    /// Sets "data-id".
+    pub fn data_id(mut self, value: impl Into<String>) -> Self {
+        self.data_id = Some(value.into());
+        self
+    }
+    /// Sets "a.b".
+    pub fn a_b(mut self, value: impl Into<f64>) -> Self {
+        self.a_b = Some(value.into());
+        self
+    }
+    /// Sets "with space".
+    pub fn with_space(mut self, value: impl Into<String>) -> Self {
+        self.with_space = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id_2(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id_3(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_3 = Some(value.into());
+        self
+    }
+    /// Sets "UserId".
+    pub fn user_id_4(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_4 = Some(value.into());
+        self
+    }
+    /// Sets "Название".
+    pub fn nazvanie(mut self, value: impl Into<String>) -> Self {
+        self.nazvanie = Some(value.into());
+        self
+    }
+    /// Sets "Сумма".
+    pub fn summa(mut self, value: impl Into<f64>) -> Self {
+        self.summa = Some(value.into());
+        self
+    }
+    /// Sets "🚀".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "_".
+    pub fn field_2(mut self, value: impl Into<String>) -> Self {
+        self.field_2 = Some(value.into());
+        self
+    }
+    /// Sets "__".
+    pub fn field_3(mut self, value: impl Into<String>) -> Self {
+        self.field_3 = Some(value.into());
+        self
+    }
+    /// Sets "123".
+    pub fn _123(mut self, value: impl Into<i64>) -> Self {
+        self._123 = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestNestedStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "kind".
+    pub fn kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
@@ -548,6 +1102,7 @@ pub type AddRequestNestedEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestNestedId {
     Integer(i64),
     String(String),
@@ -577,113 +1132,351 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNestedId {
 pub type AddRequestNestedStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestRowsItem {
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<AddRequestRowsItemCrmEntityType>,
+    /// Wire name "entityTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 31.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<AddRequestRowsItemEntityTypeId>,
+    /// Wire name "UF_CRM_1712345678": string, optional.
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": string, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
-    /// Wire name "Id".
+    /// Wire name "Id": one of several shapes, optional.
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestRowsItemId>,
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TITLE".
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
-    /// Wire name "self".
+    /// Wire name "self": boolean, optional.
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
-    /// Wire name "Self".
+    /// Wire name "Self": boolean, optional.
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
-    /// Wire name "crate".
+    /// Wire name "crate": string, optional.
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
-    /// Wire name "super".
+    /// Wire name "super": string, optional.
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
-    /// Wire name "gen".
+    /// Wire name "gen": integer, optional.
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
-    /// Wire name "async".
+    /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
-    /// Wire name "match".
+    /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
-    /// Wire name "fn".
+    /// Wire name "fn": string, optional.
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
+    /// Wire name "r\#type": string, optional.
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
     pub r_type: Option<String>,
+    /// Wire name "PHONE\[0\]\[VALUE\]": string, optional.
     #[serde(rename = "PHONE[0][VALUE]", skip_serializing_if = "Option::is_none")]
     pub phone_0_value: Option<String>,
+    /// Wire name "filter\>ID": integer, optional.
     #[serde(rename = "filter>ID", skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = ">=DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "!STATUS_ID": string, optional.
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Wire name "%TITLE".
+    /// Wire name "%TITLE": string, optional.
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
+    /// Wire name "data-id": string, optional.
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
     pub data_id: Option<String>,
+    /// Wire name "a.b": number, optional.
     #[serde(rename = "a.b", skip_serializing_if = "Option::is_none")]
     pub a_b: Option<f64>,
+    /// Wire name "with space": string, optional.
     #[serde(rename = "with space", skip_serializing_if = "Option::is_none")]
     pub with_space: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
-    /// Wire name "Название".
+    /// Wire name "Название": string, optional.
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
-    /// Wire name "Сумма".
-    ///
-    /// Format: `double`.
+    /// Wire name "Сумма": number (`double`), optional.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
-    /// Wire name "🚀".
+    /// Wire name "🚀": string, optional.
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Wire name "_".
+    /// Wire name "_": string, optional.
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    /// Wire name "__".
+    /// Wire name "__": string, optional.
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    /// Wire name "123".
+    /// Wire name "123": integer, optional.
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "in-progress", "in_progress", "A", "a", "1C", "Черновик", "".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<AddRequestRowsItemStatus>,
+    /// Wire name "kind": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestRowsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(
+        mut self,
+        value: impl Into<AddRequestRowsItemCrmEntityType>,
+    ) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(
+        mut self,
+        value: impl Into<AddRequestRowsItemEntityTypeId>,
+    ) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_1712345678".
+    pub fn uf_crm_1712345678(mut self, value: impl Into<String>) -> Self {
+        self.uf_crm_1712345678 = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<String>) -> Self {
+        self.id_2 = Some(value.into());
+        self
+    }
+    /// Sets "Id".
+    pub fn id_3(mut self, value: impl Into<AddRequestRowsItemId>) -> Self {
+        self.id_3 = Some(value.into());
+        self
+    }
+    /// Sets "1C_ID".
+    pub fn _1c_id(mut self, value: impl Into<String>) -> Self {
+        self._1c_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title_2(mut self, value: impl Into<String>) -> Self {
+        self.title_2 = Some(value.into());
+        self
+    }
+    /// Sets "self".
+    pub fn self_(mut self, value: impl Into<bool>) -> Self {
+        self.self_ = Some(value.into());
+        self
+    }
+    /// Sets "Self".
+    pub fn self_2(mut self, value: impl Into<bool>) -> Self {
+        self.self_2 = Some(value.into());
+        self
+    }
+    /// Sets "crate".
+    pub fn crate_(mut self, value: impl Into<String>) -> Self {
+        self.crate_ = Some(value.into());
+        self
+    }
+    /// Sets "super".
+    pub fn super_(mut self, value: impl Into<String>) -> Self {
+        self.super_ = Some(value.into());
+        self
+    }
+    /// Sets "gen".
+    pub fn gen_(mut self, value: impl Into<i64>) -> Self {
+        self.gen_ = Some(value.into());
+        self
+    }
+    /// Sets "async".
+    pub fn async_(mut self, value: impl Into<bool>) -> Self {
+        self.async_ = Some(value.into());
+        self
+    }
+    /// Sets "match".
+    pub fn match_(mut self, value: impl Into<String>) -> Self {
+        self.match_ = Some(value.into());
+        self
+    }
+    /// Sets "fn".
+    pub fn fn_(mut self, value: impl Into<String>) -> Self {
+        self.fn_ = Some(value.into());
+        self
+    }
+    /// Sets "r\#type".
+    pub fn r_type(mut self, value: impl Into<String>) -> Self {
+        self.r_type = Some(value.into());
+        self
+    }
+    /// Sets "PHONE\[0\]\[VALUE\]".
+    pub fn phone_0_value(mut self, value: impl Into<String>) -> Self {
+        self.phone_0_value = Some(value.into());
+        self
+    }
+    /// Sets "filter\>ID".
+    pub fn filter_id(mut self, value: impl Into<i64>) -> Self {
+        self.filter_id = Some(value.into());
+        self
+    }
+    /// Sets "\>=DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "!STATUS_ID".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "%TITLE".
+    pub fn title_3(mut self, value: impl Into<String>) -> Self {
+        self.title_3 = Some(value.into());
+        self
+    }
+    /// Sets "data-id".
+    pub fn data_id(mut self, value: impl Into<String>) -> Self {
+        self.data_id = Some(value.into());
+        self
+    }
+    /// Sets "a.b".
+    pub fn a_b(mut self, value: impl Into<f64>) -> Self {
+        self.a_b = Some(value.into());
+        self
+    }
+    /// Sets "with space".
+    pub fn with_space(mut self, value: impl Into<String>) -> Self {
+        self.with_space = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id_2(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id_3(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_3 = Some(value.into());
+        self
+    }
+    /// Sets "UserId".
+    pub fn user_id_4(mut self, value: impl Into<i64>) -> Self {
+        self.user_id_4 = Some(value.into());
+        self
+    }
+    /// Sets "Название".
+    pub fn nazvanie(mut self, value: impl Into<String>) -> Self {
+        self.nazvanie = Some(value.into());
+        self
+    }
+    /// Sets "Сумма".
+    pub fn summa(mut self, value: impl Into<f64>) -> Self {
+        self.summa = Some(value.into());
+        self
+    }
+    /// Sets "🚀".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "_".
+    pub fn field_2(mut self, value: impl Into<String>) -> Self {
+        self.field_2 = Some(value.into());
+        self
+    }
+    /// Sets "__".
+    pub fn field_3(mut self, value: impl Into<String>) -> Self {
+        self.field_3 = Some(value.into());
+        self
+    }
+    /// Sets "123".
+    pub fn _123(mut self, value: impl Into<i64>) -> Self {
+        self._123 = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestRowsItemStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "kind".
+    pub fn kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
@@ -784,6 +1577,7 @@ pub type AddRequestRowsItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestRowsItemId {
     Integer(i64),
     String(String),
@@ -813,18 +1607,56 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemId {
 pub type AddRequestRowsItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestContact {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": integer, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<i64>,
+    /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "HONORIFIC": string, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestContact {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
+        self.id_2 = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "HONORIFIC".
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
@@ -851,7 +1683,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
 }
@@ -869,111 +1703,132 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseItem {
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<AddResponseItemCrmEntityType>,
+    /// Wire name "entityTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 31.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<AddResponseItemEntityTypeId>,
+    /// Wire name "UF_CRM_1712345678": string, optional.
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "id".
+    /// Wire name "id": string, optional.
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
-    /// Wire name "Id".
+    /// Wire name "Id": one of several shapes, optional.
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddResponseItemId>,
-    /// Wire name "1C_ID".
+    /// Wire name "1C_ID": string, optional.
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TITLE".
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
-    /// Wire name "self".
+    /// Wire name "self": boolean, optional.
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
-    /// Wire name "Self".
+    /// Wire name "Self": boolean, optional.
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
-    /// Wire name "crate".
+    /// Wire name "crate": string, optional.
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
-    /// Wire name "super".
+    /// Wire name "super": string, optional.
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
-    /// Wire name "gen".
+    /// Wire name "gen": integer, optional.
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
-    /// Wire name "async".
+    /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
-    /// Wire name "match".
+    /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
-    /// Wire name "fn".
+    /// Wire name "fn": string, optional.
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
+    /// Wire name "r\#type": string, optional.
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
     pub r_type: Option<String>,
+    /// Wire name "PHONE\[0\]\[VALUE\]": string, optional.
     #[serde(rename = "PHONE[0][VALUE]", skip_serializing_if = "Option::is_none")]
     pub phone_0_value: Option<String>,
+    /// Wire name "filter\>ID": integer, optional.
     #[serde(rename = "filter>ID", skip_serializing_if = "Option::is_none")]
     pub filter_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = ">=DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "!STATUS_ID": string, optional.
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Wire name "%TITLE".
+    /// Wire name "%TITLE": string, optional.
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
+    /// Wire name "data-id": string, optional.
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
     pub data_id: Option<String>,
+    /// Wire name "a.b": number, optional.
     #[serde(rename = "a.b", skip_serializing_if = "Option::is_none")]
     pub a_b: Option<f64>,
+    /// Wire name "with space": string, optional.
     #[serde(rename = "with space", skip_serializing_if = "Option::is_none")]
     pub with_space: Option<String>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "user_id".
+    /// Wire name "user_id": integer, optional.
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
-    /// Wire name "USER_ID".
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
-    /// Wire name "UserId".
+    /// Wire name "UserId": integer, optional.
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
-    /// Wire name "Название".
+    /// Wire name "Название": string, optional.
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
-    /// Wire name "Сумма".
-    ///
-    /// Format: `double`.
+    /// Wire name "Сумма": number (`double`), optional.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
-    /// Wire name "🚀".
+    /// Wire name "🚀": string, optional.
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Wire name "_".
+    /// Wire name "_": string, optional.
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    /// Wire name "__".
+    /// Wire name "__": string, optional.
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    /// Wire name "123".
+    /// Wire name "123": integer, optional.
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "in-progress", "in_progress", "A", "a", "1C", "Черновик", "".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<AddResponseItemStatus>,
+    /// Wire name "kind": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1125,6 +1980,7 @@ pub type AddResponseItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddResponseItemId {
     Integer(i64),
     String(String),
@@ -1156,6 +2012,7 @@ pub type AddResponseItemStatus = super::super::enums::InProgressInProgress2AEtc;
 /// Custom fields map.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddResponseItemValue {
     String(String),
     Number(f64),
@@ -1199,6 +2056,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Scope `crm`; at most 0.5 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -1208,19 +2067,77 @@ pub async fn list(
 
 /// Parameters of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "entityTypeId": one of several shapes, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: ListRequestEntityTypeId,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    /// Wire name "useOriginalUfNames": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<ListRequestUseOriginalUfNames>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<ListRequestEntityTypeId>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            select: Default::default(),
+            filter: Default::default(),
+            order: Default::default(),
+            use_original_uf_names: Default::default(),
+            start: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "useOriginalUfNames".
+    pub fn use_original_uf_names(
+        mut self,
+        value: impl Into<ListRequestUseOriginalUfNames>,
+    ) -> Self {
+        self.use_original_uf_names = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1250,6 +2167,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListRequestEntityTypeId {
     Enum(ListRequestEntityTypeIdEnum),
     /// A smart-process type id.
@@ -1286,7 +2204,9 @@ pub type ListRequestUseOriginalUfNames = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ListResponseItemsItem>>,
 }
@@ -1304,15 +2224,21 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemsItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
     /// Keys not declared in the spec, kept as received.

@@ -7,6 +7,8 @@
 /// Calls `crm.livefeedmessage.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -17,8 +19,18 @@ pub async fn add(
 
 /// Parameters of `crm.livefeedmessage.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -35,19 +47,64 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "POST_TITLE": string, required.
     #[serde(rename = "POST_TITLE")]
     pub post_title: String,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "SPERM": object, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
     pub sperm: Option<::std::collections::BTreeMap<String, Vec<String>>>,
+    /// Wire name "ENTITYTYPEID": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4.
     #[serde(rename = "ENTITYTYPEID")]
     pub entitytypeid: AddRequestFieldsEntitytypeid,
+    /// Wire name "ENTITYID": integer, required.
     #[serde(rename = "ENTITYID")]
     pub entityid: i64,
+    /// Wire name "FILES": array of array of string, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<Vec<String>>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        post_title: impl Into<String>,
+        message: impl Into<String>,
+        entitytypeid: impl Into<AddRequestFieldsEntitytypeid>,
+        entityid: impl Into<i64>,
+    ) -> Self {
+        Self {
+            post_title: post_title.into(),
+            message: message.into(),
+            sperm: Default::default(),
+            entitytypeid: entitytypeid.into(),
+            entityid: entityid.into(),
+            files: Default::default(),
+        }
+    }
+    /// Sets "SPERM".
+    pub fn sperm(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, Vec<String>>>,
+    ) -> Self {
+        self.sperm = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {

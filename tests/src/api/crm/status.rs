@@ -7,6 +7,8 @@
 /// Calls `crm.status.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
@@ -16,7 +18,16 @@ pub async fn fields(
 
 /// Parameters of `crm.status.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn from_loose(
@@ -33,16 +44,25 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseField>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseField {
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "integer", "string", "char", "double", "crm_status".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<FieldsResponseFieldType>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "statusType": string, optional.
+    ///
+    /// Allowed values: "Новый", "В работе", "Завершён", "Ёлка".
     #[serde(rename = "statusType", skip_serializing_if = "Option::is_none")]
     pub status_type: Option<FieldsResponseFieldStatusType>,
 }

@@ -8,6 +8,8 @@
 /// Calls `crm.type.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -17,8 +19,18 @@ pub async fn add(
 
 /// Parameters of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -35,11 +47,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestRelation {
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "isChildrenListEnabled": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
     pub is_children_list_enabled: Option<AddRequestRelationIsChildrenListEnabled>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestRelation {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(
+        mut self,
+        value: impl Into<AddRequestRelationIsChildrenListEnabled>,
+    ) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestRelation {
@@ -61,16 +99,62 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRelation {
 pub type AddRequestRelationIsChildrenListEnabled = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "title": string, required.
     pub title: String,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "isCategoriesEnabled": one of several shapes, optional.
     #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
     pub is_categories_enabled: Option<AddRequestFieldsIsCategoriesEnabled>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<AddRequestFieldsRelations>,
+    /// Wire name "linkedUserFields": object, optional.
     #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
     pub linked_user_fields: Option<::std::collections::BTreeMap<String, bool>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            entity_type_id: Default::default(),
+            is_categories_enabled: Default::default(),
+            relations: Default::default(),
+            linked_user_fields: Default::default(),
+        }
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "isCategoriesEnabled".
+    pub fn is_categories_enabled(
+        mut self,
+        value: impl Into<AddRequestFieldsIsCategoriesEnabled>,
+    ) -> Self {
+        self.is_categories_enabled = Some(value.into());
+        self
+    }
+    /// Sets "relations".
+    pub fn relations(mut self, value: impl Into<AddRequestFieldsRelations>) -> Self {
+        self.relations = Some(value.into());
+        self
+    }
+    /// Sets "linkedUserFields".
+    pub fn linked_user_fields(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, bool>>,
+    ) -> Self {
+        self.linked_user_fields = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -98,6 +182,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestFieldsIsCategoriesEnabled {
     Enum(AddRequestFieldsIsCategoriesEnabledEnum),
     Bool(bool),
@@ -129,11 +214,38 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsCategoriesEnabled {
 pub type AddRequestFieldsIsCategoriesEnabledEnum = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsRelations {
+    /// Wire name "parent": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Vec<AddRequestRelation>>,
+    /// Wire name "child": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child: Option<Vec<AddRequestRelation>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelations {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "parent".
+    pub fn parent(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestRelation>>,
+    ) -> Self {
+        self.parent = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "child".
+    pub fn child(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestRelation>>,
+    ) -> Self {
+        self.child = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
@@ -151,8 +263,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddResponseType>,
 }
@@ -170,9 +283,12 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseRelation {
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "isChildrenListEnabled": string, optional.
     #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
     pub is_children_list_enabled: Option<String>,
 }
@@ -194,13 +310,18 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRelation {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRelation);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseType {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<AddResponseTypeRelations>,
 }
@@ -226,7 +347,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
 ::bitrix24_runtime::loose_deserialize!(AddResponseType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseTypeRelations {
+    /// Wire name "parent": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Vec<AddResponseRelation>>,
 }
@@ -255,6 +378,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -264,15 +389,54 @@ pub async fn list(
 
 /// Parameters of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "order".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -297,7 +461,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "types": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<ListResponseTypesItem>>,
 }
@@ -315,18 +481,24 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseTypesItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "createdTime": string (`date-time`), optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "customSectionId": integer, optional.
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<i64>,
 }

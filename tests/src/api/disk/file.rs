@@ -8,6 +8,8 @@
 /// Calls `disk.file.getExternalLink`.
 ///
 /// Scope `disk`; at most 2 calls per second.
+///
+/// Build the request with `GetExternalLinkRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get_external_link(
     client: &::bitrix24_runtime::Client,
     request: &GetExternalLinkRequest,
@@ -17,8 +19,18 @@ pub async fn get_external_link(
 
 /// Parameters of `disk.file.getExternalLink`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetExternalLinkRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetExternalLinkRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self { id: id.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
@@ -47,6 +59,8 @@ impl ::bitrix24_runtime::Method for GetExternalLinkRequest {
 /// Calls `disk.file.uploadversion`.
 ///
 /// Scope `disk`; at most 2 calls per second.
+///
+/// Build the request with `UploadversionRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn uploadversion(
     client: &::bitrix24_runtime::Client,
     request: &UploadversionRequest,
@@ -56,16 +70,40 @@ pub async fn uploadversion(
 
 /// Parameters of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadversionRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// File name followed by its base64 content.
+    ///
+    /// Wire name "fileContent": array of string, required.
     #[serde(rename = "fileContent")]
     pub file_content: Vec<String>,
     /// Raw bytes alternative.
     ///
-    /// Format: `binary`.
+    /// Wire name "content": string (`binary`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadversionRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        file_content: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            file_content: file_content.into_iter().map(Into::into).collect(),
+            content: Default::default(),
+        }
+    }
+    /// Sets "content".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
@@ -86,17 +124,21 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
 
 /// The `result` of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadversionResponse {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SIZE": string, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "UPDATE_TIME": string (`date-time`), optional.
     #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "DOWNLOAD_URL": string (`uri`), optional.
     #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
 }

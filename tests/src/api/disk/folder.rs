@@ -9,6 +9,8 @@
 /// Scope `disk`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `GetchildrenRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn getchildren(
     client: &::bitrix24_runtime::Client,
     request: &GetchildrenRequest,
@@ -21,12 +23,38 @@ pub async fn getchildren(
 
 /// Parameters of `disk.folder.getchildren`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetchildrenRequest {
+    /// Wire name "id": one of several shapes, required.
     pub id: GetchildrenRequestId,
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetchildrenRequestFilter>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetchildrenRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<GetchildrenRequestId>) -> Self {
+        Self {
+            id: id.into(),
+            filter: Default::default(),
+            start: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<GetchildrenRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
@@ -46,6 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetchildrenRequestId {
     Integer(i64),
     String(String),
@@ -73,13 +102,34 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestId {
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequestId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetchildrenRequestFilter {
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "file", "folder".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetchildrenRequestFilterType>,
-    /// Format: `date-time`.
+    /// Wire name "\>CREATE_TIME": string (`date-time`), optional.
     #[serde(rename = ">CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetchildrenRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<GetchildrenRequestFilterType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "\>CREATE_TIME".
+    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilter {
@@ -101,26 +151,34 @@ pub type GetchildrenRequestFilterType = super::super::enums::FileFolder;
 pub type GetchildrenResponse = Vec<GetchildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetchildrenResponseItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "file", "folder".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetchildrenResponseItemType>,
-    /// Format: `int64`.
+    /// Wire name "SIZE": one of several shapes (`int64`), optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<GetchildrenResponseItemSize>,
-    /// Format: `date-time`.
+    /// Wire name "CREATE_TIME": string (`date-time`), optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "DOWNLOAD_URL": string (`uri`), optional.
     #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "DETAIL_URL": string (`uri`), optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    ///
+    /// Allowed values: 0, 3, 4.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<GetchildrenResponseItemDeletedType>,
 }
@@ -157,6 +215,7 @@ pub type GetchildrenResponseItemType = super::super::enums::FileFolder;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetchildrenResponseItemSize {
     Integer(i64),
     String(String),

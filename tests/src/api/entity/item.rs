@@ -7,6 +7,8 @@
 /// Calls `entity.item.get`.
 ///
 /// Scope `entity`; at most 2 calls per second.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -16,13 +18,42 @@ pub async fn get(
 
 /// Parameters of `entity.item.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Wire name "SORT": object, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetRequestFilter>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity: impl Into<String>) -> Self {
+        Self {
+            entity: entity.into(),
+            sort: Default::default(),
+            filter: Default::default(),
+        }
+    }
+    /// Sets "SORT".
+    pub fn sort(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -41,12 +72,37 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestFilter {
+    /// Wire name "SECTION": one of several shapes, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<GetRequestFilterSection>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<GetRequestFilterSection>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
@@ -64,6 +120,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetRequestFilterSection {
     Integer(i64),
     String(String),
@@ -94,16 +151,23 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilterSection {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseItemActive>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "PROPERTY_VALUES": object, optional.
     #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
     pub property_values: Option<GetResponseItemPropertyValues>,
 }
@@ -133,7 +197,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 pub type GetResponseItemActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemPropertyValues {
+    /// Wire name "VALUE": any JSON, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub value: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

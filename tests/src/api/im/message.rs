@@ -9,6 +9,8 @@
 /// Scope `im`; at most 2 calls per second.
 ///
 /// Also reachable as `im.chat.message.add`.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -18,25 +20,80 @@ pub async fn add(
 
 /// Parameters of `im.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
     /// \#\[cfg(any())\] hides the next item; \#!\[allow(warnings)\] silences lints
+    ///
+    /// Wire name "DIALOG_ID": string, required.
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: String,
     /// }); panic!("x"); fn f() {
+    ///
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
     /// Right-to-left override here: gnp.exe and isolate x end
+    ///
+    /// Wire name "SYSTEM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
     /// NUL byte and bell and in one line
+    ///
+    /// Wire name "ATTACH": one of several shapes, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<AddRequestAttach>,
     /// This description is deliberately very long so that a generator which wraps or truncates doc comments gets exercised; it keeps going with ordinary words about buttons, rows, colours, links, commands, bot ids and block ids, then keeps going further still, past three hundred characters, to make sure that nothing in the output breaks when a single line of docu…
+    ///
+    /// Wire name "KEYBOARD": array of object, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<Vec<AddRequestKeyboardItem>>,
     /// \<!-- comment --\> and \*/ again
+    ///
+    /// Wire name "URL_PREVIEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            message: message.into(),
+            system: Default::default(),
+            attach: Default::default(),
+            keyboard: Default::default(),
+            url_preview: Default::default(),
+        }
+    }
+    /// Sets "SYSTEM".
+    pub fn system(mut self, value: impl Into<AddRequestSystem>) -> Self {
+        self.system = Some(value.into());
+        self
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<AddRequestAttach>) -> Self {
+        self.attach = Some(value.into());
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestKeyboardItem>>,
+    ) -> Self {
+        self.keyboard = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<AddRequestUrlPreview>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -71,6 +128,7 @@ pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 /// NUL byte and bell and in one line
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestAttach {
     Object(::serde_json::Map<String, ::serde_json::Value>),
     Array(Vec<::serde_json::Value>),
@@ -103,15 +161,42 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestKeyboardItem {
     /// First line of a multi-line description. Second line with \<script\>alert(1)\</script\> in it. Third line with a \[link\](http://x) and an HTML comment end --\> Fifth line after a blank one.
+    ///
+    /// Wire name "TEXT": string, optional.
     #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "LINK": string (`uri`), optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Wire name "BG_COLOR": string, optional.
     #[serde(rename = "BG_COLOR", skip_serializing_if = "Option::is_none")]
     pub bg_color: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestKeyboardItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "TEXT".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "BG_COLOR".
+    pub fn bg_color(mut self, value: impl Into<String>) -> Self {
+        self.bg_color = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {

@@ -7,6 +7,8 @@
 /// Calls `imbot.bot.list`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -16,7 +18,16 @@ pub async fn list(
 
 /// Parameters of `imbot.bot.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
     fn from_loose(
@@ -36,16 +47,25 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseValue {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "OPENLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OPENLINE", skip_serializing_if = "Option::is_none")]
     pub openline: Option<ListResponseValueOpenline>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "B", "O", "S", "H", "N".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<ListResponseValueType>,
 }

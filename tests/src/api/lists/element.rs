@@ -7,6 +7,8 @@
 /// Calls `lists.element.add`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,22 +18,67 @@ pub async fn add(
 
 /// Parameters of `lists.element.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+    /// Wire name "IBLOCK_ID": one of several shapes, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: AddRequestIblockId,
+    /// Wire name "IBLOCK_CODE": string, optional.
     #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
     pub iblock_code: Option<String>,
+    /// Wire name "ELEMENT_CODE": string, required.
     #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
+    /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: AddRequestFields,
-    /// Format: `uri`.
+    /// Wire name "LIST_ELEMENT_URL": string (`uri`), optional.
     #[serde(rename = "LIST_ELEMENT_URL", skip_serializing_if = "Option::is_none")]
     pub list_element_url: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_type_id: impl Into<AddRequestIblockTypeId>,
+        iblock_id: impl Into<AddRequestIblockId>,
+        element_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
+    ) -> Self {
+        Self {
+            iblock_type_id: iblock_type_id.into(),
+            iblock_id: iblock_id.into(),
+            iblock_code: Default::default(),
+            element_code: element_code.into(),
+            socnet_group_id: Default::default(),
+            fields: fields.into(),
+            list_element_url: Default::default(),
+        }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "SOCNET_GROUP_ID".
+    pub fn socnet_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.socnet_group_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST_ELEMENT_URL".
+    pub fn list_element_url(mut self, value: impl Into<String>) -> Self {
+        self.list_element_url = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -68,6 +115,7 @@ pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesLists
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AddRequestIblockId {
     Integer(i64),
     String(String),
@@ -95,12 +143,35 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestIblockId {
 ::bitrix24_runtime::loose_deserialize!(AddRequestIblockId);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {

@@ -9,6 +9,8 @@
 /// Scope `log`; at most 0.5 calls per second.
 ///
 /// Also reachable as `log.blogpost.create`.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -18,24 +20,92 @@ pub async fn add(
 
 /// Parameters of `log.blogpost.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "POST_TITLE": string, optional.
     #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
+    /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
+    /// Wire name "DEST": array of string, optional.
     #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
     pub dest: Option<Vec<String>>,
+    /// Wire name "SPERM": object, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
     pub sperm: Option<::std::collections::BTreeMap<String, Vec<String>>>,
+    /// Wire name "FILES": array of array of string, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<Vec<String>>>,
+    /// Wire name "IMPORTANT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<AddRequestImportant>,
-    /// Format: `date-time`.
+    /// Wire name "IMPORTANT_DATE_END": string (`date-time`), optional.
     #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_message: impl Into<String>) -> Self {
+        Self {
+            user_id: Default::default(),
+            post_title: Default::default(),
+            post_message: post_message.into(),
+            dest: Default::default(),
+            sperm: Default::default(),
+            files: Default::default(),
+            important: Default::default(),
+            important_date_end: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "POST_TITLE".
+    pub fn post_title(mut self, value: impl Into<String>) -> Self {
+        self.post_title = Some(value.into());
+        self
+    }
+    /// Sets "DEST".
+    pub fn dest(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.dest = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "SPERM".
+    pub fn sperm(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, Vec<String>>>,
+    ) -> Self {
+        self.sperm = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "IMPORTANT".
+    pub fn important(mut self, value: impl Into<AddRequestImportant>) -> Self {
+        self.important = Some(value.into());
+        self
+    }
+    /// Sets "IMPORTANT_DATE_END".
+    pub fn important_date_end(mut self, value: impl Into<String>) -> Self {
+        self.important_date_end = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

@@ -7,6 +7,8 @@
 /// Calls `sale.basketitem.getfields`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
@@ -16,7 +18,16 @@ pub async fn getfields(
 
 /// Parameters of `sale.basketitem.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
     fn from_loose(
@@ -31,7 +42,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 /// The `result` of `sale.basketitem.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<
         ::std::collections::BTreeMap<String, GetfieldsResponseBasketItemValue>,
@@ -51,16 +64,25 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseBasketItemValue {
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "IS_REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<GetfieldsResponseBasketItemValueIsRequired>,
+    /// Wire name "IS_READ_ONLY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "IS_READ_ONLY", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<GetfieldsResponseBasketItemValueIsReadOnly>,
+    /// Wire name "IS_IMMUTABLE": string, optional.
     #[serde(rename = "IS_IMMUTABLE", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<String>,
+    /// Wire name "IS_MULTIPLE": string, optional.
     #[serde(rename = "IS_MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<String>,
 }

@@ -7,6 +7,8 @@
 /// Calls `sale.shipment.add`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,8 +18,18 @@ pub async fn add(
 
 /// Parameters of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -34,24 +46,84 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
     pub order_id: i64,
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
     pub delivery_id: i64,
+    /// Wire name "allowDelivery": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
     pub allow_delivery: Option<AddRequestFieldsAllowDelivery>,
+    /// Wire name "deducted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<AddRequestFieldsDeducted>,
+    /// Wire name "currency": string, required.
     pub currency: String,
-    /// Format: `double`.
+    /// Wire name "priceDelivery": number (`double`), optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
+    /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
-    /// Format: `date`.
+    /// Wire name "deliveryDocDate": string (`date`), optional.
     #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_date: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        order_id: impl Into<i64>,
+        delivery_id: impl Into<i64>,
+        currency: impl Into<String>,
+    ) -> Self {
+        Self {
+            order_id: order_id.into(),
+            delivery_id: delivery_id.into(),
+            allow_delivery: Default::default(),
+            deducted: Default::default(),
+            currency: currency.into(),
+            price_delivery: Default::default(),
+            status_id: Default::default(),
+            delivery_doc_date: Default::default(),
+        }
+    }
+    /// Sets "allowDelivery".
+    pub fn allow_delivery(
+        mut self,
+        value: impl Into<AddRequestFieldsAllowDelivery>,
+    ) -> Self {
+        self.allow_delivery = Some(value.into());
+        self
+    }
+    /// Sets "deducted".
+    pub fn deducted(mut self, value: impl Into<AddRequestFieldsDeducted>) -> Self {
+        self.deducted = Some(value.into());
+        self
+    }
+    /// Sets "priceDelivery".
+    pub fn price_delivery(mut self, value: impl Into<f64>) -> Self {
+        self.price_delivery = Some(value.into());
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "deliveryDocDate".
+    pub fn delivery_doc_date(mut self, value: impl Into<String>) -> Self {
+        self.delivery_doc_date = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -91,7 +163,9 @@ pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<AddResponseShipment>,
 }
@@ -109,9 +183,12 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseShipment {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "orderId": integer, optional.
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

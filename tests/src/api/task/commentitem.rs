@@ -7,6 +7,8 @@
 /// Calls `task.commentitem.add`.
 ///
 /// Scope `task`; at most 10 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,11 +18,25 @@ pub async fn add(
 
 /// Parameters of `task.commentitem.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(taskid: impl Into<i64>, fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            taskid: taskid.into(),
+            fields: fields.into(),
+        }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -39,56 +55,168 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
+    /// Wire name "AUTHOR_ID": integer, optional.
     #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": array of string, optional.
     #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
     pub uf_forum_message_doc: Option<Vec<String>>,
     /// Property named like a comment end.
     ///
-    /// Wire name "\*/".
+    /// Wire name "\*/": string, optional.
     #[serde(rename = "*/", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Wire name "/\*".
+    /// Wire name "/\*": string, optional.
     #[serde(rename = "/*", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    /// Wire name ""\#".
+    /// Wire name ""\#": string, optional.
     #[serde(rename = "\"#", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    /// Wire name ""\#\#\#".
+    /// Wire name ""\#\#\#": string, optional.
     #[serde(rename = "\"###", skip_serializing_if = "Option::is_none")]
     pub field_4: Option<String>,
-    /// Wire name "\`\`\`".
+    /// Wire name "\`\`\`": string, optional.
     #[serde(rename = "```", skip_serializing_if = "Option::is_none")]
     pub field_5: Option<String>,
+    /// Wire name "\#\[cfg(any())\]": string, optional.
     #[serde(rename = "#[cfg(any())]", skip_serializing_if = "Option::is_none")]
     pub cfg_any: Option<String>,
+    /// Wire name "\#!\[allow(warnings)\]": string, optional.
     #[serde(rename = "#![allow(warnings)]", skip_serializing_if = "Option::is_none")]
     pub allow_warnings: Option<String>,
+    /// Wire name "}); panic!("x"); fn f() {": string, optional.
     #[serde(
         rename = "}); panic!(\"x\"); fn f() {",
         skip_serializing_if = "Option::is_none"
     )]
     pub panic_x_fn_f: Option<String>,
-    /// Wire name "evil".
+    /// Wire name "evil": string, optional.
     #[serde(rename = "\u{202e}evil", skip_serializing_if = "Option::is_none")]
     pub evil: Option<String>,
-    /// Wire name "iso".
+    /// Wire name "iso": string, optional.
     #[serde(rename = "\u{2066}iso", skip_serializing_if = "Option::is_none")]
     pub iso: Option<String>,
+    /// Wire name "nul key": string, optional.
     #[serde(rename = "nul\0key", skip_serializing_if = "Option::is_none")]
     pub nul_key: Option<String>,
+    /// Wire name "bell ": string, optional.
     #[serde(rename = "bell\u{7}", skip_serializing_if = "Option::is_none")]
     pub bell: Option<String>,
+    /// Wire name "\<script\>": string, optional.
     #[serde(rename = "<script>", skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
-    /// Wire name "--\>".
+    /// Wire name "--\>": string, optional.
     #[serde(rename = "-->", skip_serializing_if = "Option::is_none")]
     pub field_6: Option<String>,
+    /// Wire name "\[link\](http://x)": string, optional.
     #[serde(rename = "[link](http://x)", skip_serializing_if = "Option::is_none")]
     pub link_http_x: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "POST_MESSAGE".
+    pub fn post_message(mut self, value: impl Into<String>) -> Self {
+        self.post_message = Some(value.into());
+        self
+    }
+    /// Sets "AUTHOR_ID".
+    pub fn author_id(mut self, value: impl Into<i64>) -> Self {
+        self.author_id = Some(value.into());
+        self
+    }
+    /// Sets "UF_FORUM_MESSAGE_DOC".
+    pub fn uf_forum_message_doc(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_forum_message_doc = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "\*/".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "/\*".
+    pub fn field_2(mut self, value: impl Into<String>) -> Self {
+        self.field_2 = Some(value.into());
+        self
+    }
+    /// Sets ""\#".
+    pub fn field_3(mut self, value: impl Into<String>) -> Self {
+        self.field_3 = Some(value.into());
+        self
+    }
+    /// Sets ""\#\#\#".
+    pub fn field_4(mut self, value: impl Into<String>) -> Self {
+        self.field_4 = Some(value.into());
+        self
+    }
+    /// Sets "\`\`\`".
+    pub fn field_5(mut self, value: impl Into<String>) -> Self {
+        self.field_5 = Some(value.into());
+        self
+    }
+    /// Sets "\#\[cfg(any())\]".
+    pub fn cfg_any(mut self, value: impl Into<String>) -> Self {
+        self.cfg_any = Some(value.into());
+        self
+    }
+    /// Sets "\#!\[allow(warnings)\]".
+    pub fn allow_warnings(mut self, value: impl Into<String>) -> Self {
+        self.allow_warnings = Some(value.into());
+        self
+    }
+    /// Sets "}); panic!("x"); fn f() {".
+    pub fn panic_x_fn_f(mut self, value: impl Into<String>) -> Self {
+        self.panic_x_fn_f = Some(value.into());
+        self
+    }
+    /// Sets "evil".
+    pub fn evil(mut self, value: impl Into<String>) -> Self {
+        self.evil = Some(value.into());
+        self
+    }
+    /// Sets "iso".
+    pub fn iso(mut self, value: impl Into<String>) -> Self {
+        self.iso = Some(value.into());
+        self
+    }
+    /// Sets "nul key".
+    pub fn nul_key(mut self, value: impl Into<String>) -> Self {
+        self.nul_key = Some(value.into());
+        self
+    }
+    /// Sets "bell ".
+    pub fn bell(mut self, value: impl Into<String>) -> Self {
+        self.bell = Some(value.into());
+        self
+    }
+    /// Sets "\<script\>".
+    pub fn script(mut self, value: impl Into<String>) -> Self {
+        self.script = Some(value.into());
+        self
+    }
+    /// Sets "--\>".
+    pub fn field_6(mut self, value: impl Into<String>) -> Self {
+        self.field_6 = Some(value.into());
+        self
+    }
+    /// Sets "\[link\](http://x)".
+    pub fn link_http_x(mut self, value: impl Into<String>) -> Self {
+        self.link_http_x = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {

@@ -7,6 +7,8 @@
 /// Calls `task.item.list`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -17,15 +19,54 @@ pub async fn list(
 
 /// Parameters of `task.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "ORDER": object, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    /// Wire name "FILTER": object, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
+    /// Wire name "SELECT": array of string, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ORDER".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -51,9 +92,24 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestParams {
+    /// Wire name "NAV_PARAMS": object, optional.
     #[serde(rename = "NAV_PARAMS", skip_serializing_if = "Option::is_none")]
     pub nav_params: Option<ListRequestParamsNavParams>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "NAV_PARAMS".
+    pub fn nav_params(mut self, value: impl Into<ListRequestParamsNavParams>) -> Self {
+        self.nav_params = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
@@ -69,11 +125,32 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestParamsNavParams {
+    /// Wire name "nPageSize": integer, optional.
     #[serde(rename = "nPageSize", skip_serializing_if = "Option::is_none")]
     pub n_page_size: Option<i64>,
+    /// Wire name "iNumPage": integer, optional.
     #[serde(rename = "iNumPage", skip_serializing_if = "Option::is_none")]
     pub i_num_page: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParamsNavParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "nPageSize".
+    pub fn n_page_size(mut self, value: impl Into<i64>) -> Self {
+        self.n_page_size = Some(value.into());
+        self
+    }
+    /// Sets "iNumPage".
+    pub fn i_num_page(mut self, value: impl Into<i64>) -> Self {
+        self.i_num_page = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
@@ -93,11 +170,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -14,6 +14,10 @@ pub mod chat;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn add(
@@ -28,8 +32,19 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -49,15 +64,47 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "title": string, required.
     pub title: String,
+    /// Wire name "creatorId": integer, required.
     #[serde(rename = "creatorId")]
     pub creator_id: i64,
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
     pub responsible_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        title: impl Into<String>,
+        creator_id: impl Into<i64>,
+        responsible_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            creator_id: creator_id.into(),
+            responsible_id: responsible_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -88,7 +135,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
 }
@@ -109,9 +158,12 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -151,6 +203,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn get(
@@ -165,10 +221,30 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            select: Default::default(),
+        }
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -190,7 +266,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
 }
@@ -211,11 +289,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible: Option<GetResponseItemResponsible>,
     /// Keys not declared in the spec, kept as received.
@@ -247,9 +329,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemResponsible {
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -307,6 +392,8 @@ pub async fn getlist(
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
 /// Also reachable as `tasks.task.getlist`.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 #[cfg(feature = "task")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -318,17 +405,60 @@ pub async fn list(
 /// Parameters of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "order".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -360,14 +490,51 @@ pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
+    /// Wire name "RESPONSIBLE_ID": one of several shapes, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<ListRequestFilterResponsibleId>,
+    /// Wire name "REAL_STATUS": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5, 6, 7.
     #[serde(rename = "REAL_STATUS", skip_serializing_if = "Option::is_none")]
     pub real_status: Option<ListRequestFilterRealStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(
+        mut self,
+        value: impl Into<ListRequestFilterResponsibleId>,
+    ) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "REAL_STATUS".
+    pub fn real_status(mut self, value: impl Into<ListRequestFilterRealStatus>) -> Self {
+        self.real_status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -393,6 +560,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListRequestFilterResponsibleId {
     Integer(i64),
     Array(Vec<i64>),
@@ -426,11 +594,33 @@ pub type ListRequestFilterRealStatus = super::super::enums::IntV1V2V3EtcHe4cf54e
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestParams {
+    /// Wire name "WITH_TIMER_INFO": boolean, optional.
     #[serde(rename = "WITH_TIMER_INFO", skip_serializing_if = "Option::is_none")]
     pub with_timer_info: Option<bool>,
+    /// Wire name "WITH_RESULT_INFO": boolean, optional.
     #[serde(rename = "WITH_RESULT_INFO", skip_serializing_if = "Option::is_none")]
     pub with_result_info: Option<bool>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "WITH_TIMER_INFO".
+    pub fn with_timer_info(mut self, value: impl Into<bool>) -> Self {
+        self.with_timer_info = Some(value.into());
+        self
+    }
+    /// Sets "WITH_RESULT_INFO".
+    pub fn with_result_info(mut self, value: impl Into<bool>) -> Self {
+        self.with_result_info = Some(value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -454,7 +644,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "tasks": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<ListResponseTasksItem>>,
 }
@@ -475,21 +667,29 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseTasksItem {
+    /// Wire name "id": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<ListResponseTasksItemId>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "status": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5, 6, 7.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ListResponseTasksItemStatus>,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "deadline": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    /// Format: `int32`.
+    /// Wire name "timeEstimate": integer (`int32`), optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<i32>,
 }
@@ -525,6 +725,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ListResponseTasksItemId {
     Integer(i64),
     String(String),
@@ -579,6 +780,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION", "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION".
+///
+/// Build the request with `ListV3Request::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 pub async fn list_v3(
@@ -593,18 +798,62 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListV3Request {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3Request {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "pagination".
+    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pagination = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "tasks")]
@@ -634,7 +883,9 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListV3Response {
+    /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.

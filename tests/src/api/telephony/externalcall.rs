@@ -7,6 +7,8 @@
 /// Calls `telephony.externalcall.register`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
@@ -16,31 +18,116 @@ pub async fn register(
 
 /// Parameters of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "USER_PHONE_INNER": string, optional.
     #[serde(rename = "USER_PHONE_INNER", skip_serializing_if = "Option::is_none")]
     pub user_phone_inner: Option<String>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Wire name "PHONE_NUMBER": string, required.
     #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
-    /// Format: `date-time`.
+    /// Wire name "CALL_START_DATE": string (`date-time`), optional.
     #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
     pub call_start_date: Option<String>,
+    /// Wire name "CRM_CREATE": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<RegisterRequestCrmCreate>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    ///
+    /// Allowed values: "CONTACT", "COMPANY", "LEAD".
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<RegisterRequestCrmEntityType>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "SHOW": integer, optional.
+    ///
+    /// Allowed values: 1.
     #[serde(rename = "SHOW", skip_serializing_if = "Option::is_none")]
     pub show: Option<RegisterRequestShow>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5.
     #[serde(rename = "TYPE")]
     pub type_: RegisterRequestType,
+    /// Wire name "LINE_NUMBER": string, optional.
     #[serde(rename = "LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub line_number: Option<String>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        user_id: impl Into<i64>,
+        phone_number: impl Into<String>,
+        type_: impl Into<RegisterRequestType>,
+    ) -> Self {
+        Self {
+            user_phone_inner: Default::default(),
+            user_id: user_id.into(),
+            phone_number: phone_number.into(),
+            call_start_date: Default::default(),
+            crm_create: Default::default(),
+            crm_source: Default::default(),
+            crm_entity_type: Default::default(),
+            crm_entity_id: Default::default(),
+            show: Default::default(),
+            type_: type_.into(),
+            line_number: Default::default(),
+        }
+    }
+    /// Sets "USER_PHONE_INNER".
+    pub fn user_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.user_phone_inner = Some(value.into());
+        self
+    }
+    /// Sets "CALL_START_DATE".
+    pub fn call_start_date(mut self, value: impl Into<String>) -> Self {
+        self.call_start_date = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE".
+    pub fn crm_create(mut self, value: impl Into<RegisterRequestCrmCreate>) -> Self {
+        self.crm_create = Some(value.into());
+        self
+    }
+    /// Sets "CRM_SOURCE".
+    pub fn crm_source(mut self, value: impl Into<String>) -> Self {
+        self.crm_source = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_TYPE".
+    pub fn crm_entity_type(
+        mut self,
+        value: impl Into<RegisterRequestCrmEntityType>,
+    ) -> Self {
+        self.crm_entity_type = Some(value.into());
+        self
+    }
+    /// Sets "CRM_ENTITY_ID".
+    pub fn crm_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.crm_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "SHOW".
+    pub fn show(mut self, value: impl Into<RegisterRequestShow>) -> Self {
+        self.show = Some(value.into());
+        self
+    }
+    /// Sets "LINE_NUMBER".
+    pub fn line_number(mut self, value: impl Into<String>) -> Self {
+        self.line_number = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -90,15 +177,21 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponse {
+    /// Wire name "CALL_ID": string, optional.
     #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// Wire name "CRM_CREATED_LEAD": integer, optional.
     #[serde(rename = "CRM_CREATED_LEAD", skip_serializing_if = "Option::is_none")]
     pub crm_created_lead: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_CREATED_ENTITIES": array of object, optional.
     #[serde(rename = "CRM_CREATED_ENTITIES", skip_serializing_if = "Option::is_none")]
     pub crm_created_entities: Option<Vec<RegisterResponseCrmCreatedEntitiesItem>>,
 }
@@ -126,9 +219,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponseCrmCreatedEntitiesItem {
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
 }

@@ -7,6 +7,8 @@
 /// Calls `user.userfield.add`.
 ///
 /// Scope `user.userfield`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,8 +18,18 @@ pub async fn add(
 
 /// Parameters of `user.userfield.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -34,22 +46,88 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "FIELD_NAME": string, required.
     #[serde(rename = "FIELD_NAME")]
     pub field_name: String,
+    /// Wire name "USER_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "string", "integer", "double", "boolean", "datetime", "date", "enumeration", "file", "url", "address", "money", "employee".
     #[serde(rename = "USER_TYPE_ID")]
     pub user_type_id: AddRequestFieldsUserTypeId,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsMultiple>,
     /// Label per language code.
+    ///
+    /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<AddRequestFieldsListItem>>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        field_name: impl Into<String>,
+        user_type_id: impl Into<AddRequestFieldsUserTypeId>,
+    ) -> Self {
+        Self {
+            field_name: field_name.into(),
+            user_type_id: user_type_id.into(),
+            xml_id: Default::default(),
+            multiple: Default::default(),
+            edit_form_label: Default::default(),
+            list: Default::default(),
+            settings: Default::default(),
+        }
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_FORM_LABEL".
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsListItem>>,
+    ) -> Self {
+        self.list = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -85,13 +163,42 @@ pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEt
 pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsListItem {
+    /// Wire name "VALUE": string, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "DEF": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
     pub def: Option<AddRequestFieldsListItemDef>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsListItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<AddRequestFieldsListItemDef>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {

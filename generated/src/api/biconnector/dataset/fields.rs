@@ -8,6 +8,10 @@
 ///
 /// Scope `biconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "VALIDATION_ID_NOT_PROVIDED", "VALIDATION_INVALID_ID_FORMAT", "DATASET_NOT_FOUND", "DATASET_UPDATE_ERROR", "VALIDATION_DUPLICATE_FIELD_CODE", "VALIDATION_DUPLICATE_FIELD_NAME", "VALIDATION_FIELD_NAME_INVALID_FORMAT", "VALIDATION_FIELD_NAME_TOO_LONG", "VALIDATION_FIELD_INVALID_TYPE", "VALIDATION_DUPLICATE_EXIST_CODE", "VALIDATION_DUPLICATE_EXIST_NAME", "VALIDATION_FIELD_ADD_MISSING_REQUIRED_FIELDS", "VALIDATION_FIELD_UPDATE_MISSING_REQUIRED_FIELDS", "VALIDATION_FIELD_DELETE_INVALID_ID".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/dataset/biconnector-dataset-fields-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -20,17 +24,61 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/dataset/biconnector-dataset-fields-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "add": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub add: ::serde_json::Value,
+    /// Wire name "delete": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<Vec<i64>>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "update": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            add: Default::default(),
+            delete: Default::default(),
+            id: id.into(),
+            update: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "add".
+    pub fn add(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.add = value.into();
+        self
+    }
+    /// Sets "delete".
+    pub fn delete(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.delete = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "update".
+    pub fn update(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.update = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

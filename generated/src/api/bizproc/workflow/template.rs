@@ -11,6 +11,10 @@
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_TEMPLATE_VALIDATION_FAILURE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,20 +27,67 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "AUTO_EXECUTE": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<AddRequestAutoExecute>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DOCUMENT_TYPE": any JSON, required.
     #[serde(rename = "DOCUMENT_TYPE")]
     pub document_type: ::serde_json::Value,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "TEMPLATE_DATA": any JSON, required.
     #[serde(rename = "TEMPLATE_DATA")]
     pub template_data: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        document_type: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        template_data: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            auto_execute: Default::default(),
+            description: Default::default(),
+            document_type: document_type.into(),
+            name: name.into(),
+            template_data: template_data.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "AUTO_EXECUTE".
+    pub fn auto_execute(mut self, value: impl Into<AddRequestAutoExecute>) -> Self {
+        self.auto_execute = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -95,6 +146,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_TEMPLATE_NOT_FOUND".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -107,12 +162,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -149,6 +227,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -161,18 +243,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SELECT": array of object, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SELECT".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -198,39 +326,153 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "AUTO_EXECUTE": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<ListRequestSelectItemAutoExecute>,
+    /// Wire name "CONSTANTS": any JSON, optional.
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
+    /// Wire name "DOCUMENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<ListRequestSelectItemDocumentType>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IS_MODIFIED": boolean, optional.
     #[serde(rename = "IS_MODIFIED", skip_serializing_if = "Option::is_none")]
     pub is_modified: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "MODIFIED": string (`date-time`), optional.
     #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Wire name "MODULE_ID": string, optional.
+    ///
+    /// Allowed values: "crm", "lists", "disk".
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<ListRequestSelectItemModuleId>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARAMETERS": any JSON, optional.
     #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parameters: ::serde_json::Value,
+    /// Wire name "SYSTEM_CODE": string, optional.
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
+    /// Wire name "TEMPLATE": any JSON, optional.
     #[serde(rename = "TEMPLATE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub template: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "VARIABLES": any JSON, optional.
     #[serde(rename = "VARIABLES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub variables: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AUTO_EXECUTE".
+    pub fn auto_execute(
+        mut self,
+        value: impl Into<ListRequestSelectItemAutoExecute>,
+    ) -> Self {
+        self.auto_execute = Some(value.into());
+        self
+    }
+    /// Sets "CONSTANTS".
+    pub fn constants(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.constants = value.into();
+        self
+    }
+    /// Sets "DOCUMENT_TYPE".
+    pub fn document_type(
+        mut self,
+        value: impl Into<ListRequestSelectItemDocumentType>,
+    ) -> Self {
+        self.document_type = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY".
+    pub fn entity(mut self, value: impl Into<String>) -> Self {
+        self.entity = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "IS_MODIFIED".
+    pub fn is_modified(mut self, value: impl Into<bool>) -> Self {
+        self.is_modified = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED".
+    pub fn modified(mut self, value: impl Into<String>) -> Self {
+        self.modified = Some(value.into());
+        self
+    }
+    /// Sets "MODULE_ID".
+    pub fn module_id(mut self, value: impl Into<ListRequestSelectItemModuleId>) -> Self {
+        self.module_id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PARAMETERS".
+    pub fn parameters(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parameters = value.into();
+        self
+    }
+    /// Sets "SYSTEM_CODE".
+    pub fn system_code(mut self, value: impl Into<String>) -> Self {
+        self.system_code = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATE".
+    pub fn template(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.template = value.into();
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "VARIABLES".
+    pub fn variables(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.variables = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -303,34 +545,54 @@ pub type ListRequestSelectItemModuleId = super::super::super::enums::CrmListsDis
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "AUTO_EXECUTE": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<ListResponseItemAutoExecute>,
+    /// Wire name "CONSTANTS": any JSON, optional.
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
+    /// Wire name "DOCUMENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<ListResponseItemDocumentType>,
+    /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IS_MODIFIED": boolean, optional.
     #[serde(rename = "IS_MODIFIED", skip_serializing_if = "Option::is_none")]
     pub is_modified: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "MODIFIED": string (`date-time`), optional.
     #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Wire name "MODULE_ID": string, optional.
+    ///
+    /// Allowed values: "crm", "lists", "disk".
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<ListResponseItemModuleId>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARAMETERS": any JSON, optional.
     #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub parameters: ::serde_json::Value,
+    /// Wire name "SYSTEM_CODE": string, optional.
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
+    /// Wire name "TEMPLATE": any JSON, optional.
     #[serde(rename = "TEMPLATE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub template: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "VARIABLES": any JSON, optional.
     #[serde(rename = "VARIABLES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub variables: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -416,6 +678,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `bizproc`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_TEMPLATE_VALIDATION_FAILURE", "ERROR_TEMPLATE_NOT_FOUND", "ERROR_TEMPLATE_NOT_OWNER".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -428,14 +694,39 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
     pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<String>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -455,13 +746,20 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "AUTO_EXECUTE": integer, optional.
+    ///
+    /// Allowed values: 0, 1, 2, 3.
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<UpdateRequestFieldsAutoExecute>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "TEMPLATE_DATA": any JSON, optional.
     #[serde(
         rename = "TEMPLATE_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -470,6 +768,47 @@ pub struct UpdateRequestFields {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "AUTO_EXECUTE".
+    pub fn auto_execute(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAutoExecute>,
+    ) -> Self {
+        self.auto_execute = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATE_DATA".
+    pub fn template_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.template_data = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

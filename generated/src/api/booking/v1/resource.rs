@@ -15,6 +15,10 @@ pub mod slots;
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100", "1006", "1013", "422".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,11 +31,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -49,29 +76,41 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "confirmationCounterDelay": integer, optional.
     #[serde(
         rename = "confirmationCounterDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
+    /// Wire name "confirmationDelay": integer, optional.
     #[serde(rename = "confirmationDelay", skip_serializing_if = "Option::is_none")]
     pub confirmation_delay: Option<i64>,
+    /// Wire name "confirmationRepetitions": integer, optional.
     #[serde(rename = "confirmationRepetitions", skip_serializing_if = "Option::is_none")]
     pub confirmation_repetitions: Option<i64>,
+    /// Wire name "confirmationRepetitionsInterval": integer, optional.
     #[serde(
         rename = "confirmationRepetitionsInterval",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_repetitions_interval: Option<i64>,
+    /// Wire name "delayedCounterDelay": integer, optional.
     #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
+    /// Wire name "delayedDelay": integer, optional.
     #[serde(rename = "delayedDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_delay: Option<i64>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "infoDelay": integer, optional.
     #[serde(rename = "infoDelay", skip_serializing_if = "Option::is_none")]
     pub info_delay: Option<i64>,
+    /// Wire name "isConfirmationNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isConfirmationNotificationOn",
         skip_serializing_if = "Option::is_none"
@@ -79,43 +118,243 @@ pub struct AddRequestFields {
     pub is_confirmation_notification_on: Option<
         AddRequestFieldsIsConfirmationNotificationOn,
     >,
+    /// Wire name "isDelayedNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<AddRequestFieldsIsDelayedNotificationOn>,
+    /// Wire name "isFeedbackNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isFeedbackNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<AddRequestFieldsIsFeedbackNotificationOn>,
+    /// Wire name "isInfoNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<AddRequestFieldsIsInfoNotificationOn>,
+    /// Wire name "isMain": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<AddRequestFieldsIsMain>,
+    /// Wire name "isReminderNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isReminderNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<AddRequestFieldsIsReminderNotificationOn>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "reminderDelay": integer, optional.
     #[serde(rename = "reminderDelay", skip_serializing_if = "Option::is_none")]
     pub reminder_delay: Option<i64>,
+    /// Wire name "templateTypeConfirmation": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(
         rename = "templateTypeConfirmation",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<AddRequestFieldsTemplateTypeConfirmation>,
+    /// Wire name "templateTypeDelayed": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<AddRequestFieldsTemplateTypeDelayed>,
+    /// Wire name "templateTypeFeedback": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<AddRequestFieldsTemplateTypeFeedback>,
+    /// Wire name "templateTypeInfo": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<AddRequestFieldsTemplateTypeInfo>,
+    /// Wire name "templateTypeReminder": string, optional.
     #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
+    /// Wire name "typeId": integer, required.
     #[serde(rename = "typeId")]
     pub type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>, type_id: impl Into<i64>) -> Self {
+        Self {
+            confirmation_counter_delay: Default::default(),
+            confirmation_delay: Default::default(),
+            confirmation_repetitions: Default::default(),
+            confirmation_repetitions_interval: Default::default(),
+            delayed_counter_delay: Default::default(),
+            delayed_delay: Default::default(),
+            description: Default::default(),
+            info_delay: Default::default(),
+            is_confirmation_notification_on: Default::default(),
+            is_delayed_notification_on: Default::default(),
+            is_feedback_notification_on: Default::default(),
+            is_info_notification_on: Default::default(),
+            is_main: Default::default(),
+            is_reminder_notification_on: Default::default(),
+            name: name.into(),
+            reminder_delay: Default::default(),
+            template_type_confirmation: Default::default(),
+            template_type_delayed: Default::default(),
+            template_type_feedback: Default::default(),
+            template_type_info: Default::default(),
+            template_type_reminder: Default::default(),
+            type_id: type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "confirmationCounterDelay".
+    pub fn confirmation_counter_delay(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_counter_delay = Some(value.into());
+        self
+    }
+    /// Sets "confirmationDelay".
+    pub fn confirmation_delay(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_delay = Some(value.into());
+        self
+    }
+    /// Sets "confirmationRepetitions".
+    pub fn confirmation_repetitions(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_repetitions = Some(value.into());
+        self
+    }
+    /// Sets "confirmationRepetitionsInterval".
+    pub fn confirmation_repetitions_interval(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_repetitions_interval = Some(value.into());
+        self
+    }
+    /// Sets "delayedCounterDelay".
+    pub fn delayed_counter_delay(mut self, value: impl Into<i64>) -> Self {
+        self.delayed_counter_delay = Some(value.into());
+        self
+    }
+    /// Sets "delayedDelay".
+    pub fn delayed_delay(mut self, value: impl Into<i64>) -> Self {
+        self.delayed_delay = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "infoDelay".
+    pub fn info_delay(mut self, value: impl Into<i64>) -> Self {
+        self.info_delay = Some(value.into());
+        self
+    }
+    /// Sets "isConfirmationNotificationOn".
+    pub fn is_confirmation_notification_on(
+        mut self,
+        value: impl Into<AddRequestFieldsIsConfirmationNotificationOn>,
+    ) -> Self {
+        self.is_confirmation_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isDelayedNotificationOn".
+    pub fn is_delayed_notification_on(
+        mut self,
+        value: impl Into<AddRequestFieldsIsDelayedNotificationOn>,
+    ) -> Self {
+        self.is_delayed_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isFeedbackNotificationOn".
+    pub fn is_feedback_notification_on(
+        mut self,
+        value: impl Into<AddRequestFieldsIsFeedbackNotificationOn>,
+    ) -> Self {
+        self.is_feedback_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isInfoNotificationOn".
+    pub fn is_info_notification_on(
+        mut self,
+        value: impl Into<AddRequestFieldsIsInfoNotificationOn>,
+    ) -> Self {
+        self.is_info_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isMain".
+    pub fn is_main(mut self, value: impl Into<AddRequestFieldsIsMain>) -> Self {
+        self.is_main = Some(value.into());
+        self
+    }
+    /// Sets "isReminderNotificationOn".
+    pub fn is_reminder_notification_on(
+        mut self,
+        value: impl Into<AddRequestFieldsIsReminderNotificationOn>,
+    ) -> Self {
+        self.is_reminder_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "reminderDelay".
+    pub fn reminder_delay(mut self, value: impl Into<i64>) -> Self {
+        self.reminder_delay = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeConfirmation".
+    pub fn template_type_confirmation(
+        mut self,
+        value: impl Into<AddRequestFieldsTemplateTypeConfirmation>,
+    ) -> Self {
+        self.template_type_confirmation = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeDelayed".
+    pub fn template_type_delayed(
+        mut self,
+        value: impl Into<AddRequestFieldsTemplateTypeDelayed>,
+    ) -> Self {
+        self.template_type_delayed = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeFeedback".
+    pub fn template_type_feedback(
+        mut self,
+        value: impl Into<AddRequestFieldsTemplateTypeFeedback>,
+    ) -> Self {
+        self.template_type_feedback = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeInfo".
+    pub fn template_type_info(
+        mut self,
+        value: impl Into<AddRequestFieldsTemplateTypeInfo>,
+    ) -> Self {
+        self.template_type_info = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeReminder".
+    pub fn template_type_reminder(mut self, value: impl Into<String>) -> Self {
+        self.template_type_reminder = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -227,7 +466,9 @@ pub type AddRequestFieldsTemplateTypeInfo = super::super::super::enums::Inanimat
 
 /// The `result` of `booking.v1.resource.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -260,6 +501,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "1008".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -272,11 +517,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -308,6 +576,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1009", "100".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -320,11 +592,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -343,7 +638,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `booking.v1.resource.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "resource": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<GetResponseResource>,
     /// Keys not declared in the spec, kept as received.
@@ -365,84 +662,108 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseResource {
+    /// Wire name "confirmationCounterDelay": integer, optional.
     #[serde(
         rename = "confirmationCounterDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
+    /// Wire name "confirmationNotificationDelay": integer, optional.
     #[serde(
         rename = "confirmationNotificationDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_notification_delay: Option<i64>,
+    /// Wire name "confirmationNotificationRepetitions": any JSON, optional.
     #[serde(
         rename = "confirmationNotificationRepetitions",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub confirmation_notification_repetitions: ::serde_json::Value,
+    /// Wire name "confirmationNotificationRepetitionsInterval": integer, optional.
     #[serde(
         rename = "confirmationNotificationRepetitionsInterval",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_notification_repetitions_interval: Option<i64>,
+    /// Wire name "delayedCounterDelay": integer, optional.
     #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
+    /// Wire name "delayedNotificationDelay": integer, optional.
     #[serde(
         rename = "delayedNotificationDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub delayed_notification_delay: Option<i64>,
+    /// Wire name "description": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub description: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "infoNotificationDelay": any JSON, optional.
     #[serde(
         rename = "infoNotificationDelay",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub info_notification_delay: ::serde_json::Value,
+    /// Wire name "isConfirmationNotificationOn": string, optional.
     #[serde(
         rename = "isConfirmationNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_confirmation_notification_on: Option<String>,
+    /// Wire name "isDelayedNotificationOn": string, optional.
     #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<String>,
+    /// Wire name "isFeedbackNotificationOn": string, optional.
     #[serde(
         rename = "isFeedbackNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<String>,
+    /// Wire name "isInfoNotificationOn": string, optional.
     #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<String>,
+    /// Wire name "isMain": string, optional.
     #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<String>,
+    /// Wire name "isReminderNotificationOn": string, optional.
     #[serde(
         rename = "isReminderNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "reminderNotificationDelay": integer, optional.
     #[serde(
         rename = "reminderNotificationDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub reminder_notification_delay: Option<i64>,
+    /// Wire name "templateTypeConfirmation": string, optional.
     #[serde(
         rename = "templateTypeConfirmation",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<String>,
+    /// Wire name "templateTypeDelayed": string, optional.
     #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<String>,
+    /// Wire name "templateTypeFeedback": string, optional.
     #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<String>,
+    /// Wire name "templateTypeInfo": string, optional.
     #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<String>,
+    /// Wire name "templateTypeReminder": string, optional.
     #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
+    /// Wire name "typeId": integer, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -551,6 +872,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -563,20 +888,71 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "isMain": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<ListRequestIsMain>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "searchQuery": string, optional.
     #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
+    /// Wire name "typeId": integer, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "isMain".
+    pub fn is_main(mut self, value: impl Into<ListRequestIsMain>) -> Self {
+        self.is_main = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "searchQuery".
+    pub fn search_query(mut self, value: impl Into<String>) -> Self {
+        self.search_query = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -608,7 +984,9 @@ pub type ListRequestIsMain = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `booking.v1.resource.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "resource": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -641,6 +1019,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "1007", "1013", "422".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -653,12 +1035,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -678,29 +1085,41 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "confirmationCounterDelay": integer, optional.
     #[serde(
         rename = "confirmationCounterDelay",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_counter_delay: Option<i64>,
+    /// Wire name "confirmationDelay": integer, optional.
     #[serde(rename = "confirmationDelay", skip_serializing_if = "Option::is_none")]
     pub confirmation_delay: Option<i64>,
+    /// Wire name "confirmationRepetitions": integer, optional.
     #[serde(rename = "confirmationRepetitions", skip_serializing_if = "Option::is_none")]
     pub confirmation_repetitions: Option<i64>,
+    /// Wire name "confirmationRepetitionsInterval": integer, optional.
     #[serde(
         rename = "confirmationRepetitionsInterval",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmation_repetitions_interval: Option<i64>,
+    /// Wire name "delayedCounterDelay": integer, optional.
     #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_counter_delay: Option<i64>,
+    /// Wire name "delayedDelay": integer, optional.
     #[serde(rename = "delayedDelay", skip_serializing_if = "Option::is_none")]
     pub delayed_delay: Option<i64>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "infoDelay": integer, optional.
     #[serde(rename = "infoDelay", skip_serializing_if = "Option::is_none")]
     pub info_delay: Option<i64>,
+    /// Wire name "isConfirmationNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isConfirmationNotificationOn",
         skip_serializing_if = "Option::is_none"
@@ -708,44 +1127,230 @@ pub struct UpdateRequestFields {
     pub is_confirmation_notification_on: Option<
         UpdateRequestFieldsIsConfirmationNotificationOn,
     >,
+    /// Wire name "isDelayedNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_delayed_notification_on: Option<UpdateRequestFieldsIsDelayedNotificationOn>,
+    /// Wire name "isFeedbackNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isFeedbackNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_feedback_notification_on: Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
+    /// Wire name "isInfoNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
     pub is_info_notification_on: Option<UpdateRequestFieldsIsInfoNotificationOn>,
+    /// Wire name "isMain": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
     pub is_main: Option<UpdateRequestFieldsIsMain>,
+    /// Wire name "isReminderNotificationOn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "isReminderNotificationOn",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_reminder_notification_on: Option<UpdateRequestFieldsIsReminderNotificationOn>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "reminderDelay": integer, optional.
     #[serde(rename = "reminderDelay", skip_serializing_if = "Option::is_none")]
     pub reminder_delay: Option<i64>,
+    /// Wire name "templateTypeConfirmation": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(
         rename = "templateTypeConfirmation",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_type_confirmation: Option<UpdateRequestFieldsTemplateTypeConfirmation>,
+    /// Wire name "templateTypeDelayed": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
     pub template_type_delayed: Option<UpdateRequestFieldsTemplateTypeDelayed>,
+    /// Wire name "templateTypeFeedback": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
     pub template_type_feedback: Option<UpdateRequestFieldsTemplateTypeFeedback>,
+    /// Wire name "templateTypeInfo": string, optional.
+    ///
+    /// Allowed values: "inanimate", "animate".
     #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
     pub template_type_info: Option<UpdateRequestFieldsTemplateTypeInfo>,
+    /// Wire name "templateTypeReminder": string, optional.
     #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
     pub template_type_reminder: Option<String>,
+    /// Wire name "typeId": integer, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "confirmationCounterDelay".
+    pub fn confirmation_counter_delay(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_counter_delay = Some(value.into());
+        self
+    }
+    /// Sets "confirmationDelay".
+    pub fn confirmation_delay(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_delay = Some(value.into());
+        self
+    }
+    /// Sets "confirmationRepetitions".
+    pub fn confirmation_repetitions(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_repetitions = Some(value.into());
+        self
+    }
+    /// Sets "confirmationRepetitionsInterval".
+    pub fn confirmation_repetitions_interval(mut self, value: impl Into<i64>) -> Self {
+        self.confirmation_repetitions_interval = Some(value.into());
+        self
+    }
+    /// Sets "delayedCounterDelay".
+    pub fn delayed_counter_delay(mut self, value: impl Into<i64>) -> Self {
+        self.delayed_counter_delay = Some(value.into());
+        self
+    }
+    /// Sets "delayedDelay".
+    pub fn delayed_delay(mut self, value: impl Into<i64>) -> Self {
+        self.delayed_delay = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "infoDelay".
+    pub fn info_delay(mut self, value: impl Into<i64>) -> Self {
+        self.info_delay = Some(value.into());
+        self
+    }
+    /// Sets "isConfirmationNotificationOn".
+    pub fn is_confirmation_notification_on(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsConfirmationNotificationOn>,
+    ) -> Self {
+        self.is_confirmation_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isDelayedNotificationOn".
+    pub fn is_delayed_notification_on(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsDelayedNotificationOn>,
+    ) -> Self {
+        self.is_delayed_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isFeedbackNotificationOn".
+    pub fn is_feedback_notification_on(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsFeedbackNotificationOn>,
+    ) -> Self {
+        self.is_feedback_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isInfoNotificationOn".
+    pub fn is_info_notification_on(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsInfoNotificationOn>,
+    ) -> Self {
+        self.is_info_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "isMain".
+    pub fn is_main(mut self, value: impl Into<UpdateRequestFieldsIsMain>) -> Self {
+        self.is_main = Some(value.into());
+        self
+    }
+    /// Sets "isReminderNotificationOn".
+    pub fn is_reminder_notification_on(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsReminderNotificationOn>,
+    ) -> Self {
+        self.is_reminder_notification_on = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "reminderDelay".
+    pub fn reminder_delay(mut self, value: impl Into<i64>) -> Self {
+        self.reminder_delay = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeConfirmation".
+    pub fn template_type_confirmation(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTemplateTypeConfirmation>,
+    ) -> Self {
+        self.template_type_confirmation = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeDelayed".
+    pub fn template_type_delayed(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTemplateTypeDelayed>,
+    ) -> Self {
+        self.template_type_delayed = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeFeedback".
+    pub fn template_type_feedback(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTemplateTypeFeedback>,
+    ) -> Self {
+        self.template_type_feedback = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeInfo".
+    pub fn template_type_info(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTemplateTypeInfo>,
+    ) -> Self {
+        self.template_type_info = Some(value.into());
+        self
+    }
+    /// Sets "templateTypeReminder".
+    pub fn template_type_reminder(mut self, value: impl Into<String>) -> Self {
+        self.template_type_reminder = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

@@ -8,6 +8,8 @@
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `NearestRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-nearest.html>.
 pub async fn nearest(
     client: &::bitrix24_runtime::Client,
@@ -20,23 +22,79 @@ pub async fn nearest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-nearest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NearestRequest {
+    /// Wire name "days": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
+    /// Wire name "detailUrl": string, optional.
     #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
+    /// Wire name "forCurrentUser": boolean, optional.
     #[serde(rename = "forCurrentUser", skip_serializing_if = "Option::is_none")]
     pub for_current_user: Option<bool>,
+    /// Wire name "maxEventsCount": integer, optional.
     #[serde(rename = "maxEventsCount", skip_serializing_if = "Option::is_none")]
     pub max_events_count: Option<i64>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "user", "group", "company_calendar".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<NearestRequestType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl NearestRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "days".
+    pub fn days(mut self, value: impl Into<i64>) -> Self {
+        self.days = Some(value.into());
+        self
+    }
+    /// Sets "detailUrl".
+    pub fn detail_url(mut self, value: impl Into<String>) -> Self {
+        self.detail_url = Some(value.into());
+        self
+    }
+    /// Sets "forCurrentUser".
+    pub fn for_current_user(mut self, value: impl Into<bool>) -> Self {
+        self.for_current_user = Some(value.into());
+        self
+    }
+    /// Sets "maxEventsCount".
+    pub fn max_events_count(mut self, value: impl Into<i64>) -> Self {
+        self.max_events_count = Some(value.into());
+        self
+    }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<NearestRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for NearestRequest {
@@ -81,129 +139,186 @@ pub type NearestRequestType = super::super::super::enums::UserGroupCompanyCalend
 pub type NearestResponse = Vec<NearestResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NearestResponseItem {
+    /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
+    /// Wire name "ATTENDEES_CODES": array of any JSON, optional.
     #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
     pub attendees_codes: Option<Vec<::serde_json::Value>>,
+    /// Wire name "ATTENDEE_LIST": array of any JSON, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
     pub attendee_list: Option<Vec<::serde_json::Value>>,
+    /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
+    /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
+    /// Wire name "COLLAB_ID": any JSON, optional.
     #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub collab_id: ::serde_json::Value,
+    /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_FROM": string, optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_FROM_FORMATTED": string, optional.
     #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
+    /// Wire name "DATE_FROM_TS_UTC": string, optional.
     #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
+    /// Wire name "DATE_TO": string, optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "DATE_TO_FORMATTED": string, optional.
     #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
+    /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
+    /// Wire name "DAV_EXCH_LABEL": string, optional.
     #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
     pub dav_exch_label: Option<String>,
+    /// Wire name "DAV_XML_ID": string, optional.
     #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
     pub dav_xml_id: Option<String>,
+    /// Wire name "DELETED": string, optional.
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DT_LENGTH": integer, optional.
     #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
+    /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
+    /// Wire name "EVENT_TYPE": any JSON, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub event_type: ::serde_json::Value,
+    /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
+    /// Wire name "G_EVENT_ID": string, optional.
     #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
     pub g_event_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IMPORTANCE": string, optional.
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
+    /// Wire name "IS_MEETING": boolean, optional.
     #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
+    /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Wire name "MEETING": object, optional.
     #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
     pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
+    /// Wire name "MEETING_STATUS": string, optional.
     #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
     #[serde(
         rename = "ORIGINAL_DATE_FROM",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub original_date_from: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "PRIVATE_EVENT": string, optional.
     #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
     pub private_event: Option<String>,
+    /// Wire name "RECURRENCE_ID": integer, optional.
     #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<i64>,
+    /// Wire name "RELATIONS": object, optional.
     #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
     pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "REMIND": array of any JSON, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
     pub remind: Option<Vec<::serde_json::Value>>,
+    /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
     #[serde(
         rename = "SECTION_DAV_XML_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub section_dav_xml_id: ::serde_json::Value,
+    /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
+    /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
+    /// Wire name "SYNC_STATUS": any JSON, optional.
     #[serde(
         rename = "SYNC_STATUS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub sync_status: ::serde_json::Value,
+    /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
+    /// Wire name "TZ_OFFSET_FROM": string, optional.
     #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
+    /// Wire name "TZ_OFFSET_TO": string, optional.
     #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
+    /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
+    /// Wire name "UF_CRM_CAL_EVENT": array of any JSON, optional.
     #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
+    /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
     #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
+    /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Wire name "attendeesEntityList": array of any JSON, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "\~DESCRIPTION".
+    /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
+    /// Wire name "\~RRULE_DESCRIPTION": string, optional.
     #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub rrule_description: Option<String>,
+    /// Wire name "\~USER_OFFSET_FROM": integer, optional.
     #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub user_offset_from: Option<i64>,
+    /// Wire name "\~USER_OFFSET_TO": integer, optional.
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.

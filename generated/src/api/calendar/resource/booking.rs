@@ -8,6 +8,8 @@
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/resource/calendar-resource-booking-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -20,11 +22,34 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/resource/calendar-resource-booking-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, required.
     pub filter: ListRequestFilter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
+        Self {
+            filter: filter.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -42,20 +67,60 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
-    /// Format: `date`.
+    /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Wire name "resourceIdList": any JSON, required.
     #[serde(rename = "resourceIdList")]
     pub resource_id_list: ::serde_json::Value,
+    /// Wire name "resourceTypeIdList": any JSON, required.
     #[serde(rename = "resourceTypeIdList")]
     pub resource_type_id_list: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        resource_id_list: impl Into<::serde_json::Value>,
+        resource_type_id_list: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            from: Default::default(),
+            resource_id_list: resource_id_list.into(),
+            resource_type_id_list: resource_type_id_list.into(),
+            to: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "to".
+    pub fn to(mut self, value: impl Into<String>) -> Self {
+        self.to = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -87,69 +152,100 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
+    /// Wire name "DATE_FROM_FORMATTED": string, optional.
     #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_from_formatted: Option<String>,
+    /// Wire name "DATE_FROM_TS_UTC": string, optional.
     #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_from_ts_utc: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "DATE_TO_FORMATTED": string, optional.
     #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
     pub date_to_formatted: Option<String>,
+    /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<ListResponseItemDeleted>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DT_LENGTH": integer, optional.
     #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
     pub dt_length: Option<i64>,
+    /// Wire name "DT_SKIP_TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<ListResponseItemDtSkipTime>,
+    /// Wire name "EVENT_TYPE": string, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_MEETING": boolean, optional.
     #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
     pub is_meeting: Option<bool>,
+    /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
+    /// Wire name "MEETING_STATUS": string, optional.
     #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
     pub meeting_status: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "RESOURCE_BOOKING_ID": integer, optional.
     #[serde(rename = "RESOURCE_BOOKING_ID", skip_serializing_if = "Option::is_none")]
     pub resource_booking_id: Option<i64>,
+    /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
+    /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "TIMESTAMP_X": string (`date-time`), optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_from: Option<String>,
+    /// Wire name "TZ_OFFSET_FROM": string, optional.
     #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
     pub tz_offset_from: Option<String>,
+    /// Wire name "TZ_OFFSET_TO": string, optional.
     #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub tz_offset_to: Option<String>,
+    /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
+    /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -9,6 +9,8 @@
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -21,10 +23,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -41,47 +62,69 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `calendar.user.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "collapseOffHours": string, optional.
     #[serde(rename = "collapseOffHours", skip_serializing_if = "Option::is_none")]
     pub collapse_off_hours: Option<String>,
+    /// Wire name "crmSection": string, optional.
     #[serde(rename = "crmSection", skip_serializing_if = "Option::is_none")]
     pub crm_section: Option<String>,
+    /// Wire name "defaultReminders": object, optional.
     #[serde(rename = "defaultReminders", skip_serializing_if = "Option::is_none")]
     pub default_reminders: Option<GetResponseDefaultReminders>,
+    /// Wire name "defaultSections": object, optional.
     #[serde(rename = "defaultSections", skip_serializing_if = "Option::is_none")]
     pub default_sections: Option<GetResponseDefaultSections>,
+    /// Wire name "denyBusyInvitation": boolean, optional.
     #[serde(rename = "denyBusyInvitation", skip_serializing_if = "Option::is_none")]
     pub deny_busy_invitation: Option<bool>,
+    /// Wire name "lastUsedSection": string, optional.
     #[serde(rename = "lastUsedSection", skip_serializing_if = "Option::is_none")]
     pub last_used_section: Option<String>,
+    /// Wire name "meetSection": string, optional.
     #[serde(rename = "meetSection", skip_serializing_if = "Option::is_none")]
     pub meet_section: Option<String>,
+    /// Wire name "sendFromEmail": string, optional.
     #[serde(rename = "sendFromEmail", skip_serializing_if = "Option::is_none")]
     pub send_from_email: Option<String>,
+    /// Wire name "showCompletedTasks": string, optional.
     #[serde(rename = "showCompletedTasks", skip_serializing_if = "Option::is_none")]
     pub show_completed_tasks: Option<String>,
+    /// Wire name "showDeclined": boolean, optional.
     #[serde(rename = "showDeclined", skip_serializing_if = "Option::is_none")]
     pub show_declined: Option<bool>,
+    /// Wire name "showTasks": string, optional.
     #[serde(rename = "showTasks", skip_serializing_if = "Option::is_none")]
     pub show_tasks: Option<String>,
+    /// Wire name "showWeekNumbers": string, optional.
     #[serde(rename = "showWeekNumbers", skip_serializing_if = "Option::is_none")]
     pub show_week_numbers: Option<String>,
+    /// Wire name "syncPeriodFuture": string, optional.
     #[serde(rename = "syncPeriodFuture", skip_serializing_if = "Option::is_none")]
     pub sync_period_future: Option<String>,
+    /// Wire name "syncPeriodPast": string, optional.
     #[serde(rename = "syncPeriodPast", skip_serializing_if = "Option::is_none")]
     pub sync_period_past: Option<String>,
+    /// Wire name "syncTasks": string, optional.
     #[serde(rename = "syncTasks", skip_serializing_if = "Option::is_none")]
     pub sync_tasks: Option<String>,
+    /// Wire name "timezoneDefaultName": string, optional.
     #[serde(rename = "timezoneDefaultName", skip_serializing_if = "Option::is_none")]
     pub timezone_default_name: Option<String>,
+    /// Wire name "timezoneName": string, optional.
     #[serde(rename = "timezoneName", skip_serializing_if = "Option::is_none")]
     pub timezone_name: Option<String>,
+    /// Wire name "timezoneOffsetUTC": integer, optional.
     #[serde(rename = "timezoneOffsetUTC", skip_serializing_if = "Option::is_none")]
     pub timezone_offset_utc: Option<i64>,
+    /// Wire name "view": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Wire name "work_time_end": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_time_end: Option<String>,
+    /// Wire name "work_time_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_time_start: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -171,9 +214,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDefaultReminders {
+    /// Wire name "fullDay": array of any JSON, optional.
     #[serde(rename = "fullDay", skip_serializing_if = "Option::is_none")]
     pub full_day: Option<Vec<::serde_json::Value>>,
+    /// Wire name "withTime": array of any JSON, optional.
     #[serde(rename = "withTime", skip_serializing_if = "Option::is_none")]
     pub with_time: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -200,9 +246,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultReminders {
 ::bitrix24_runtime::loose_deserialize!(GetResponseDefaultReminders);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDefaultSections {
+    /// Wire name "group6": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group6: Option<String>,
+    /// Wire name "user1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user1: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -235,6 +284,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `calendar`; at most 2 calls per second.
 ///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -247,11 +298,34 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "settings": any JSON, required.
     pub settings: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(settings: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            settings: settings.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

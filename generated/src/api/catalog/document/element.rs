@@ -13,6 +13,10 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,22 +74,78 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "amount": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
+    /// Wire name "docId": any JSON, required.
     #[serde(rename = "docId")]
     pub doc_id: ::serde_json::Value,
+    /// Wire name "elementId": any JSON, required.
     #[serde(rename = "elementId")]
     pub element_id: ::serde_json::Value,
+    /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
+    /// Wire name "storeFrom": any JSON, optional.
     #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_from: ::serde_json::Value,
+    /// Wire name "storeTo": any JSON, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_to: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        doc_id: impl Into<::serde_json::Value>,
+        element_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            amount: Default::default(),
+            doc_id: doc_id.into(),
+            element_id: element_id.into(),
+            purchasing_price: Default::default(),
+            store_from: Default::default(),
+            store_to: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "amount".
+    pub fn amount(mut self, value: impl Into<f64>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets "purchasingPrice".
+    pub fn purchasing_price(mut self, value: impl Into<f64>) -> Self {
+        self.purchasing_price = Some(value.into());
+        self
+    }
+    /// Sets "storeFrom".
+    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.store_from = value.into();
+        self
+    }
+    /// Sets "storeTo".
+    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.store_to = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -105,7 +188,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `catalog.document.element.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "documentElement": object, optional.
     #[serde(rename = "documentElement", skip_serializing_if = "Option::is_none")]
     pub document_element: Option<AddResponseDocumentElement>,
     /// Keys not declared in the spec, kept as received.
@@ -130,19 +215,27 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseDocumentElement {
+    /// Wire name "amount": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
+    /// Wire name "docId": integer, optional.
     #[serde(rename = "docId", skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<i64>,
+    /// Wire name "elementId": integer, optional.
     #[serde(rename = "elementId", skip_serializing_if = "Option::is_none")]
     pub element_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
+    /// Wire name "storeFrom": any JSON, optional.
     #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_from: ::serde_json::Value,
+    /// Wire name "storeTo": integer, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
     pub store_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -205,6 +298,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -217,11 +314,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -257,6 +377,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS".
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-element-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
@@ -270,10 +394,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-element-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -303,6 +446,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS", "0".
+///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -315,10 +462,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -335,7 +501,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `catalog.document.element.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "documentElement": object, optional.
     #[serde(rename = "documentElement", skip_serializing_if = "Option::is_none")]
     pub document_element: Option<GetFieldsResponseDocumentElement>,
     /// Keys not declared in the spec, kept as received.
@@ -360,19 +528,27 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseDocumentElement {
+    /// Wire name "amount": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "docId": object, optional.
     #[serde(rename = "docId", skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "elementId": object, optional.
     #[serde(rename = "elementId", skip_serializing_if = "Option::is_none")]
     pub element_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "purchasingPrice": object, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "storeFrom": object, optional.
     #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
     pub store_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "storeTo": object, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
     pub store_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -433,6 +609,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -445,18 +625,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -483,7 +706,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.document.element.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "documentElements": array of object, optional.
     #[serde(rename = "documentElements", skip_serializing_if = "Option::is_none")]
     pub document_elements: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -528,6 +753,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -540,12 +769,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -565,18 +822,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "amount": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
+    /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
+    /// Wire name "storeFrom": any JSON, optional.
     #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_from: ::serde_json::Value,
+    /// Wire name "storeTo": any JSON, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_to: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "amount".
+    pub fn amount(mut self, value: impl Into<f64>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets "purchasingPrice".
+    pub fn purchasing_price(mut self, value: impl Into<f64>) -> Self {
+        self.purchasing_price = Some(value.into());
+        self
+    }
+    /// Sets "storeFrom".
+    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.store_from = value.into();
+        self
+    }
+    /// Sets "storeTo".
+    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.store_to = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -603,7 +903,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `catalog.document.element.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "documentElement": object, optional.
     #[serde(rename = "documentElement", skip_serializing_if = "Option::is_none")]
     pub document_element: Option<UpdateResponseDocumentElement>,
     /// Keys not declared in the spec, kept as received.
@@ -628,19 +930,27 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseDocumentElement {
+    /// Wire name "amount": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
+    /// Wire name "docId": integer, optional.
     #[serde(rename = "docId", skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<i64>,
+    /// Wire name "elementId": integer, optional.
     #[serde(rename = "elementId", skip_serializing_if = "Option::is_none")]
     pub element_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "purchasingPrice": integer, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<i64>,
+    /// Wire name "storeFrom": any JSON, optional.
     #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
     pub store_from: ::serde_json::Value,
+    /// Wire name "storeTo": integer, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
     pub store_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -14,6 +14,10 @@
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300050", "200040300040", "200040300000", "200040300043", "200040300010", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,11 +30,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -48,70 +75,259 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "IblockSection": any JSON, optional.
     #[serde(
         rename = "IblockSection",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section: ::serde_json::Value,
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveTo": string (`date-time`), optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": any JSON, optional.
     #[serde(
         rename = "detailPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<AddRequestFieldsDetailTextType>,
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Wire name "iblockSectionId": any JSON, optional.
     #[serde(
         rename = "iblockSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "measure": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub measure: ::serde_json::Value,
+    /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "previewPicture": any JSON, optional.
     #[serde(
         rename = "previewPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<AddRequestFieldsPreviewTextType>,
+    /// Wire name "propertyN": any JSON, optional.
     #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub property_n: ::serde_json::Value,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatId": any JSON, optional.
     #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_id: ::serde_json::Value,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<AddRequestFieldsVatIncluded>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_id: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            iblock_section: Default::default(),
+            active: Default::default(),
+            code: Default::default(),
+            created_by: Default::default(),
+            date_active_from: Default::default(),
+            date_active_to: Default::default(),
+            date_create: Default::default(),
+            detail_picture: Default::default(),
+            detail_text: Default::default(),
+            detail_text_type: Default::default(),
+            iblock_id: iblock_id.into(),
+            iblock_section_id: Default::default(),
+            measure: Default::default(),
+            modified_by: Default::default(),
+            name: name.into(),
+            preview_picture: Default::default(),
+            preview_text: Default::default(),
+            preview_text_type: Default::default(),
+            property_n: Default::default(),
+            sort: Default::default(),
+            vat_id: Default::default(),
+            vat_included: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IblockSection".
+    pub fn iblock_section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section = value.into();
+        self
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.created_by = value.into();
+        self
+    }
+    /// Sets "dateActiveFrom".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "dateActiveTo".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "detailPicture".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "detailText".
+    pub fn detail_text(mut self, value: impl Into<String>) -> Self {
+        self.detail_text = Some(value.into());
+        self
+    }
+    /// Sets "detailTextType".
+    pub fn detail_text_type(
+        mut self,
+        value: impl Into<AddRequestFieldsDetailTextType>,
+    ) -> Self {
+        self.detail_text_type = Some(value.into());
+        self
+    }
+    /// Sets "iblockSectionId".
+    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section_id = value.into();
+        self
+    }
+    /// Sets "measure".
+    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure = value.into();
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "previewPicture".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "previewText".
+    pub fn preview_text(mut self, value: impl Into<String>) -> Self {
+        self.preview_text = Some(value.into());
+        self
+    }
+    /// Sets "previewTextType".
+    pub fn preview_text_type(
+        mut self,
+        value: impl Into<AddRequestFieldsPreviewTextType>,
+    ) -> Self {
+        self.preview_text_type = Some(value.into());
+        self
+    }
+    /// Sets "propertyN".
+    pub fn property_n(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_n = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "vatId".
+    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.vat_id = value.into();
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<AddRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -213,7 +429,9 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<AddResponseService>,
     /// Keys not declared in the spec, kept as received.
@@ -235,63 +453,90 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseService {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -418,6 +663,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300040", "200040300010", "200040300000", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -430,11 +679,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -471,6 +743,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `DownloadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
@@ -483,11 +759,34 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequest {
+    /// Wire name "fields": object, required.
     pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
@@ -505,16 +804,49 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequestFields {
+    /// Wire name "fieldName": string, required.
+    ///
+    /// Allowed values: "DETAIL_PICTURE", "PREVIEW_PICTURE", "PROPERTY_N".
     #[serde(rename = "fieldName")]
     pub field_name: DownloadRequestFieldsFieldName,
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Wire name "productId": any JSON, required.
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        field_name: impl Into<DownloadRequestFieldsFieldName>,
+        file_id: impl Into<i64>,
+        product_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            field_name: field_name.into(),
+            file_id: file_id.into(),
+            product_id: product_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
@@ -557,6 +889,10 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300000", "200040300040", "200040300010", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -569,11 +905,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -592,7 +951,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.product.service.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<GetResponseService>,
     /// Keys not declared in the spec, kept as received.
@@ -614,63 +975,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseService {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -795,6 +1183,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300010", "100", "0".
+///
+/// Build the request with `GetFieldsByFilterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get-fields-by-filter.html>.
 pub async fn get_fields_by_filter(
     client: &::bitrix24_runtime::Client,
@@ -807,11 +1199,34 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
+    /// Wire name "filter": object, required.
     pub filter: GetFieldsByFilterRequestFilter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsByFilterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<GetFieldsByFilterRequestFilter>) -> Self {
+        Self {
+            filter: filter.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
@@ -829,12 +1244,35 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
+    /// Wire name "iblockId": any JSON, required.
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsByFilterRequestFilter {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            iblock_id: iblock_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
@@ -853,7 +1291,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 
 /// The `result` of `catalog.product.service.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
+    /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<GetFieldsByFilterResponseService>,
     /// Keys not declared in the spec, kept as received.
@@ -875,62 +1315,90 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsByFilterResponseService {
+    /// Wire name "active": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "available": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "bundle": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "createdBy": object, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateActiveFrom": object, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateActiveTo": object, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "dateCreate": object, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": object, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailTextType": object, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "iblockId": object, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "iblockSectionId": object, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "modifiedBy": object, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": object, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewTextType": object, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "timestampX": object, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "vatId": object, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "vatIncluded": object, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -1054,6 +1522,10 @@ impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "200040300010", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1066,18 +1538,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1104,7 +1619,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.product.service.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "services": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1146,6 +1663,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `catalog`; at most 2 calls per second.
 ///
+/// Documented error codes: "200040300043", "200040300050", "200040300040", "200040300000", "200040300010", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1158,12 +1679,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1183,69 +1732,234 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "IblockSection": any JSON, optional.
     #[serde(
         rename = "IblockSection",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section: ::serde_json::Value,
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateActiveTo": string (`date-time`), optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": any JSON, optional.
     #[serde(
         rename = "detailPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<UpdateRequestFieldsDetailTextType>,
+    /// Wire name "iblockSectionId": any JSON, optional.
     #[serde(
         rename = "iblockSectionId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "measure": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub measure: ::serde_json::Value,
+    /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": any JSON, optional.
     #[serde(
         rename = "previewPicture",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    ///
+    /// Allowed values: "text", "html".
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<UpdateRequestFieldsPreviewTextType>,
+    /// Wire name "propertyN": any JSON, optional.
     #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub property_n: ::serde_json::Value,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "vatId": any JSON, optional.
     #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub vat_id: ::serde_json::Value,
+    /// Wire name "vatIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<UpdateRequestFieldsVatIncluded>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IblockSection".
+    pub fn iblock_section(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section = value.into();
+        self
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.created_by = value.into();
+        self
+    }
+    /// Sets "dateActiveFrom".
+    pub fn date_active_from(mut self, value: impl Into<String>) -> Self {
+        self.date_active_from = Some(value.into());
+        self
+    }
+    /// Sets "dateActiveTo".
+    pub fn date_active_to(mut self, value: impl Into<String>) -> Self {
+        self.date_active_to = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "detailPicture".
+    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.detail_picture = value.into();
+        self
+    }
+    /// Sets "detailText".
+    pub fn detail_text(mut self, value: impl Into<String>) -> Self {
+        self.detail_text = Some(value.into());
+        self
+    }
+    /// Sets "detailTextType".
+    pub fn detail_text_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDetailTextType>,
+    ) -> Self {
+        self.detail_text_type = Some(value.into());
+        self
+    }
+    /// Sets "iblockSectionId".
+    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.iblock_section_id = value.into();
+        self
+    }
+    /// Sets "measure".
+    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure = value.into();
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "previewPicture".
+    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.preview_picture = value.into();
+        self
+    }
+    /// Sets "previewText".
+    pub fn preview_text(mut self, value: impl Into<String>) -> Self {
+        self.preview_text = Some(value.into());
+        self
+    }
+    /// Sets "previewTextType".
+    pub fn preview_text_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPreviewTextType>,
+    ) -> Self {
+        self.preview_text_type = Some(value.into());
+        self
+    }
+    /// Sets "propertyN".
+    pub fn property_n(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.property_n = value.into();
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "vatId".
+    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.vat_id = value.into();
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<UpdateRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1342,7 +2056,9 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<UpdateResponseService>,
     /// Keys not declared in the spec, kept as received.
@@ -1364,63 +2080,90 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseService {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "available": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
     #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
     pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
     pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "detailText": any JSON, optional.
     #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_text: ::serde_json::Value,
+    /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
+    /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
     #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
     pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "previewText": any JSON, optional.
     #[serde(
         rename = "previewText",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_text: ::serde_json::Value,
+    /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
+    /// Wire name "property258": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "property259": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property259: Option<Vec<::serde_json::Value>>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "vatId": integer, optional.
     #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<i64>,
+    /// Wire name "vatIncluded": string, optional.
     #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
     pub vat_included: Option<String>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -11,6 +11,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "OWNER_NOT_FOUND", "ACCESS_DENIED", "ACTIVITY_IS_ALREADY_BOUND".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,16 +27,47 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "activityId": integer, required.
     #[serde(rename = "activityId")]
     pub activity_id: i64,
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        activity_id: impl Into<i64>,
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            activity_id: activity_id.into(),
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -79,6 +114,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "OWNER_NOT_FOUND", "ACCESS_DENIED", "BINDING_NOT_FOUND", "LAST_BINDING_CANNOT_BE_DELETED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -91,16 +130,47 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "activityId": integer, required.
     #[serde(rename = "activityId")]
     pub activity_id: i64,
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        activity_id: impl Into<i64>,
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            activity_id: activity_id.into(),
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -148,6 +218,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -160,12 +234,35 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "activityId": integer, required.
     #[serde(rename = "activityId")]
     pub activity_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(activity_id: impl Into<i64>) -> Self {
+        Self {
+            activity_id: activity_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -186,9 +283,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -226,6 +326,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "OWNER_NOT_FOUND", "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR", "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR", "ACCESS_DENIED", "ACTIVITY_IS_ALREADY_BOUND", "BINDING_NOT_FOUND".
+///
+/// Build the request with `MoveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
@@ -238,20 +342,57 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveRequest {
+    /// Wire name "activityId": integer, required.
     #[serde(rename = "activityId")]
     pub activity_id: i64,
+    /// Wire name "sourceEntityId": integer, required.
     #[serde(rename = "sourceEntityId")]
     pub source_entity_id: i64,
+    /// Wire name "sourceEntityTypeId": integer, required.
     #[serde(rename = "sourceEntityTypeId")]
     pub source_entity_type_id: i64,
+    /// Wire name "targetEntityId": integer, required.
     #[serde(rename = "targetEntityId")]
     pub target_entity_id: i64,
+    /// Wire name "targetEntityTypeId": integer, required.
     #[serde(rename = "targetEntityTypeId")]
     pub target_entity_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        activity_id: impl Into<i64>,
+        source_entity_id: impl Into<i64>,
+        source_entity_type_id: impl Into<i64>,
+        target_entity_id: impl Into<i64>,
+        target_entity_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            activity_id: activity_id.into(),
+            source_entity_id: source_entity_id.into(),
+            source_entity_type_id: source_entity_type_id.into(),
+            target_entity_id: target_entity_id.into(),
+            target_entity_type_id: target_entity_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetTranscriptRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-call-get-transcript.html>.
 pub async fn get_transcript(
     client: &::bitrix24_runtime::Client,
@@ -20,12 +24,35 @@ pub async fn get_transcript(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-call-get-transcript.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTranscriptRequest {
+    /// Wire name "activityId": integer, required.
     #[serde(rename = "activityId")]
     pub activity_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetTranscriptRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(activity_id: impl Into<i64>) -> Self {
+        Self {
+            activity_id: activity_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
@@ -44,7 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
 
 /// The `result` of `crm.activity.call.getTranscript`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetTranscriptResponse {
+    /// Wire name "transcription": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<String>,
     /// Keys not declared in the spec, kept as received.

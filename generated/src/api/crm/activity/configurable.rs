@@ -10,6 +10,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "100", "ERROR_WRONG_CONTEXT", "ERROR_WRONG_APPLICATION", "WRONG_FIELD_VALUE", "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE", "ERROR_EMPTY_LAYOUT", "FIELD_IS_REQUIRED", "FIELD_IS_REDUNDANT", "ENUM_FIELD", "TOO_MANY_ITEMS", "KEY_CONTAIN_WRONG_SYMBOLS", "WRONG_LANG".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -22,16 +26,50 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": array of object, required.
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "layout": any JSON, required.
     pub layout: ::serde_json::Value,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        layout: impl Into<::serde_json::Value>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into_iter().map(Into::into).collect(),
+            layout: layout.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -61,32 +99,104 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFieldsItem {
+    /// Wire name "badgeCode": string, optional.
     #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
     pub badge_code: Option<String>,
+    /// Wire name "completed": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "deadline": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "isIncomingChannel": boolean, optional.
     #[serde(rename = "isIncomingChannel", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<bool>,
+    /// Wire name "originId": string, optional.
     #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "pingOffsets": any JSON, optional.
     #[serde(
         rename = "pingOffsets",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ping_offsets: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "badgeCode".
+    pub fn badge_code(mut self, value: impl Into<String>) -> Self {
+        self.badge_code = Some(value.into());
+        self
+    }
+    /// Sets "completed".
+    pub fn completed(mut self, value: impl Into<bool>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "isIncomingChannel".
+    pub fn is_incoming_channel(mut self, value: impl Into<bool>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ping_offsets = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
@@ -136,9 +246,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
 
 /// The `result` of `crm.activity.configurable.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "activity": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<AddResponseActivity>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<AddResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -161,7 +274,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseActivity {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -183,19 +298,27 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseActivity {
 ::bitrix24_runtime::loose_deserialize!(AddResponseActivity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -268,6 +391,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND", "ERROR_WRONG_CONTEXT".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -280,11 +407,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -320,6 +470,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND", "100", "ERROR_WRONG_CONTEXT", "ERROR_WRONG_APPLICATION", "WRONG_FIELD_VALUE", "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE", "ERROR_EMPTY_LAYOUT", "FIELD_IS_REQUIRED", "FIELD_IS_REDUNDANT", "ENUM_FIELD", "TOO_MANY_ITEMS", "KEY_CONTAIN_WRONG_SYMBOLS", "WRONG_LANG".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -332,13 +486,44 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "layout": any JSON, required.
     pub layout: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
+        layout: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            layout: layout.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -366,9 +551,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The `result` of `crm.activity.configurable.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "activity": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<UpdateResponseActivity>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<UpdateResponseTime>,
     /// Keys not declared in the spec, kept as received.
@@ -391,7 +579,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseActivity {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -413,19 +603,27 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseActivity {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseActivity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "WRONG_DATETIME_FORMAT".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,31 +29,103 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "colorId": string, optional.
     #[serde(rename = "colorId", skip_serializing_if = "Option::is_none")]
     pub color_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "deadline": string (`date-time`), required.
     pub deadline: String,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Wire name "parentActivityId": integer, optional.
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
+    /// Wire name "pingOffsets": any JSON, optional.
     #[serde(
         rename = "pingOffsets",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ping_offsets: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        deadline: impl Into<String>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            color_id: Default::default(),
+            deadline: deadline.into(),
+            description: Default::default(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            parent_activity_id: Default::default(),
+            ping_offsets: Default::default(),
+            responsible_id: Default::default(),
+            title: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "colorId".
+    pub fn color_id(mut self, value: impl Into<String>) -> Self {
+        self.color_id = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "parentActivityId".
+    pub fn parent_activity_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_activity_id = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ping_offsets = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -102,7 +178,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 /// The `result` of `crm.activity.todo.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -141,6 +219,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "WRONG_DATETIME_FORMAT", "CAN_NOT_UPDATE_COMPLETED_TODO", "ERROR_PARENT_ACTIVITY_RESTRICT".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -153,32 +235,107 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "colorId": string, optional.
     #[serde(rename = "colorId", skip_serializing_if = "Option::is_none")]
     pub color_id: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "deadline": string (`date-time`), required.
     pub deadline: String,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Wire name "parentActivityId": integer, optional.
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
+    /// Wire name "pingOffsets": any JSON, optional.
     #[serde(
         rename = "pingOffsets",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ping_offsets: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        deadline: impl Into<String>,
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            color_id: Default::default(),
+            deadline: deadline.into(),
+            description: Default::default(),
+            id: id.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            parent_activity_id: Default::default(),
+            ping_offsets: Default::default(),
+            responsible_id: Default::default(),
+            title: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "colorId".
+    pub fn color_id(mut self, value: impl Into<String>) -> Self {
+        self.color_id = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "parentActivityId".
+    pub fn parent_activity_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_activity_id = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ping_offsets = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -235,7 +392,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The `result` of `crm.activity.todo.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -276,6 +435,10 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "CAN_NOT_UPDATE_COLOR_COMPLETED_TODO", "CAN_NOT_UPDATE_WRONG_COLOR_TODO".
+///
+/// Build the request with `UpdateColorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-color.html>.
 pub async fn update_color(
     client: &::bitrix24_runtime::Client,
@@ -288,17 +451,51 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateColorRequest {
+    /// Wire name "colorId": string, required.
     #[serde(rename = "colorId")]
     pub color_id: String,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateColorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        color_id: impl Into<String>,
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            color_id: color_id.into(),
+            id: id.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
@@ -329,7 +526,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
 
 /// The `result` of `crm.activity.todo.updateColor`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateColorResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -369,6 +568,10 @@ impl ::bitrix24_runtime::Method for UpdateColorRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "WRONG_DATETIME_FORMAT", "CAN_NOT_UPDATE_COMPLETED_TODO".
+///
+/// Build the request with `UpdateDeadlineRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-deadline.html>.
 pub async fn update_deadline(
     client: &::bitrix24_runtime::Client,
@@ -381,17 +584,50 @@ pub async fn update_deadline(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-deadline.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateDeadlineRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
-    /// Format: `date-time`.
+    /// Wire name "value": string (`date-time`), required.
     pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateDeadlineRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
@@ -422,7 +658,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
 
 /// The `result` of `crm.activity.todo.updateDeadline`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateDeadlineResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -462,6 +700,10 @@ impl ::bitrix24_runtime::Method for UpdateDeadlineRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "CAN_NOT_UPDATE_COMPLETED_TODO".
+///
+/// Build the request with `UpdateDescriptionRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-description.html>.
 pub async fn update_description(
     client: &::bitrix24_runtime::Client,
@@ -474,16 +716,50 @@ pub async fn update_description(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-description.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateDescriptionRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Wire name "value": string, required.
     pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateDescriptionRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
@@ -514,7 +790,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
 
 /// The `result` of `crm.activity.todo.updateDescription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateDescriptionResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -553,6 +831,10 @@ impl ::bitrix24_runtime::Method for UpdateDescriptionRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "NOT_FOUND", "ACCESS_DENIED", "OWNER_NOT_FOUND", "CAN_NOT_UPDATE_RESPONSIBLE_USER_COMPLETED_TODO", "INVALID_ARG_VALUE".
+///
+/// Build the request with `UpdateResponsibleUserRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-responsible-user.html>.
 pub async fn update_responsible_user(
     client: &::bitrix24_runtime::Client,
@@ -565,17 +847,51 @@ pub async fn update_responsible_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-responsible-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponsibleUserRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
     pub responsible_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateResponsibleUserRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        responsible_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            responsible_id: responsible_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
@@ -606,7 +922,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
 
 /// The `result` of `crm.activity.todo.updateResponsibleUser`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponsibleUserResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

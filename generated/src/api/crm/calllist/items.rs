@@ -8,6 +8,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_ARGUMENT", "LIST_ID_ERROR", "STATUS_ERROR", "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/call-list/crm-calllist-items-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,44 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/call-list/crm-calllist-items-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FILTER": any JSON, optional.
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "LIST_ID": integer, required.
     #[serde(rename = "LIST_ID")]
     pub list_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(list_id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            list_id: list_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {

@@ -9,6 +9,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-productrows-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -22,10 +24,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-productrows-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -54,6 +75,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-productrows-set.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
@@ -67,12 +90,40 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-productrows-set.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "rows": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<SetRequestRowsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "rows".
+    pub fn rows(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<SetRequestRowsItem>>,
+    ) -> Self {
+        self.rows = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -89,43 +140,162 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestRowsItem {
+    /// Wire name "DISCOUNT_RATE": number, optional.
     #[serde(rename = "DISCOUNT_RATE", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
+    /// Wire name "DISCOUNT_SUM": number, optional.
     #[serde(rename = "DISCOUNT_SUM", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "DISCOUNT_TYPE_ID": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<SetRequestRowsItemDiscountTypeId>,
+    /// Wire name "MEASURE_CODE": any JSON, optional.
     #[serde(
         rename = "MEASURE_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_NAME": string, optional.
     #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "PRICE": number, optional.
     #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "PRICE_BRUTTO": number, optional.
     #[serde(rename = "PRICE_BRUTTO", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<f64>,
+    /// Wire name "PRICE_EXCLUSIVE": number, optional.
     #[serde(rename = "PRICE_EXCLUSIVE", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<f64>,
+    /// Wire name "PRICE_NETTO": number, optional.
     #[serde(rename = "PRICE_NETTO", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<f64>,
+    /// Wire name "PRODUCT_ID": integer, optional.
     #[serde(rename = "PRODUCT_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "PRODUCT_NAME": string, optional.
     #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "QUANTITY": number, optional.
     #[serde(rename = "QUANTITY", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "TAX_INCLUDED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<SetRequestRowsItemTaxIncluded>,
+    /// Wire name "TAX_RATE": number, optional.
     #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestRowsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DISCOUNT_RATE".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "DISCOUNT_SUM".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "DISCOUNT_TYPE_ID".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<SetRequestRowsItemDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "MEASURE_CODE".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "MEASURE_NAME".
+    pub fn measure_name(mut self, value: impl Into<String>) -> Self {
+        self.measure_name = Some(value.into());
+        self
+    }
+    /// Sets "PRICE".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "PRICE_BRUTTO".
+    pub fn price_brutto(mut self, value: impl Into<f64>) -> Self {
+        self.price_brutto = Some(value.into());
+        self
+    }
+    /// Sets "PRICE_EXCLUSIVE".
+    pub fn price_exclusive(mut self, value: impl Into<f64>) -> Self {
+        self.price_exclusive = Some(value.into());
+        self
+    }
+    /// Sets "PRICE_NETTO".
+    pub fn price_netto(mut self, value: impl Into<f64>) -> Self {
+        self.price_netto = Some(value.into());
+        self
+    }
+    /// Sets "PRODUCT_ID".
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
+        self
+    }
+    /// Sets "PRODUCT_NAME".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "QUANTITY".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "TAX_INCLUDED".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<SetRequestRowsItemTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "TAX_RATE".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestRowsItem {

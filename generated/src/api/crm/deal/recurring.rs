@@ -14,6 +14,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,10 +28,29 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -58,6 +79,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -70,10 +93,29 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -102,6 +144,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ExposeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-expose.html>.
 pub async fn expose(
     client: &::bitrix24_runtime::Client,
@@ -114,10 +158,29 @@ pub async fn expose(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-expose.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ExposeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ExposeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
@@ -134,7 +197,9 @@ impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
 
 /// The `result` of `crm.deal.recurring.expose`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ExposeResponse {
+    /// Wire name "DEAL_ID": integer, optional.
     #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
     pub deal_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -166,6 +231,8 @@ impl ::bitrix24_runtime::Method for ExposeRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -178,10 +245,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -198,35 +284,45 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.deal.recurring.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "BASED_ID": integer, optional.
     #[serde(rename = "BASED_ID", skip_serializing_if = "Option::is_none")]
     pub based_id: Option<i64>,
+    /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
+    /// Wire name "COUNTER_REPEAT": integer, optional.
     #[serde(rename = "COUNTER_REPEAT", skip_serializing_if = "Option::is_none")]
     pub counter_repeat: Option<i64>,
+    /// Wire name "DEAL_ID": integer, optional.
     #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
     pub deal_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IS_LIMIT": string, optional.
     #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
     pub is_limit: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "LAST_EXECUTION": string (`date-time`), optional.
     #[serde(rename = "LAST_EXECUTION", skip_serializing_if = "Option::is_none")]
     pub last_execution: Option<String>,
-    /// Format: `date`.
+    /// Wire name "LIMIT_DATE": string (`date`), optional.
     #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
     pub limit_date: Option<String>,
+    /// Wire name "LIMIT_REPEAT": integer, optional.
     #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
     pub limit_repeat: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "NEXT_EXECUTION": string (`date-time`), optional.
     #[serde(rename = "NEXT_EXECUTION", skip_serializing_if = "Option::is_none")]
     pub next_execution: Option<String>,
+    /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    /// Format: `date`.
+    /// Wire name "START_DATE": string (`date`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -302,6 +398,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -314,10 +412,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -348,6 +465,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -360,16 +479,53 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -406,6 +562,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -418,12 +576,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -440,26 +623,89 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
+    /// Wire name "IS_LIMIT": string, optional.
+    ///
+    /// Allowed values: "N", "D", "T".
     #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
     pub is_limit: Option<UpdateRequestFieldsIsLimit>,
-    /// Format: `date`.
+    /// Wire name "LIMIT_DATE": string (`date`), optional.
     #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
     pub limit_date: Option<String>,
+    /// Wire name "LIMIT_REPEAT": integer, optional.
     #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
     pub limit_repeat: Option<i64>,
+    /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestFieldsParams>,
-    /// Format: `date`.
+    /// Wire name "START_DATE": string (`date`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<String>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "IS_LIMIT".
+    pub fn is_limit(mut self, value: impl Into<UpdateRequestFieldsIsLimit>) -> Self {
+        self.is_limit = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT_DATE".
+    pub fn limit_date(mut self, value: impl Into<String>) -> Self {
+        self.limit_date = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT_REPEAT".
+    pub fn limit_repeat(mut self, value: impl Into<i64>) -> Self {
+        self.limit_repeat = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<UpdateRequestFieldsParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "START_DATE".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -506,21 +752,40 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsIsLimit = super::super::super::enums::NDT;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsParams {
+    /// Wire name "MODE": string, optional.
+    ///
+    /// Allowed values: "single", "multiple".
     #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
     pub mode: Option<UpdateRequestFieldsParamsMode>,
+    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
     #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
     pub multiple_interval: Option<i64>,
+    /// Wire name "MULTIPLE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
     #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
     pub multiple_type: Option<UpdateRequestFieldsParamsMultipleType>,
+    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
     #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
     pub offset_begindate_type: Option<UpdateRequestFieldsParamsOffsetBegindateType>,
+    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
     #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
     pub offset_begindate_value: Option<i64>,
+    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
     #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
     pub offset_closedate_type: Option<UpdateRequestFieldsParamsOffsetClosedateType>,
+    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
     #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
     pub offset_closedate_value: Option<i64>,
+    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
     #[serde(
         rename = "SINGLE_BEFORE_START_DATE_TYPE",
         skip_serializing_if = "Option::is_none"
@@ -528,6 +793,7 @@ pub struct UpdateRequestFieldsParams {
     pub single_before_start_date_type: Option<
         UpdateRequestFieldsParamsSingleBeforeStartDateType,
     >,
+    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
     #[serde(
         rename = "SINGLE_BEFORE_START_DATE_VALUE",
         skip_serializing_if = "Option::is_none"
@@ -536,6 +802,81 @@ pub struct UpdateRequestFieldsParams {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MODE".
+    pub fn mode(mut self, value: impl Into<UpdateRequestFieldsParamsMode>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE_INTERVAL".
+    pub fn multiple_interval(mut self, value: impl Into<i64>) -> Self {
+        self.multiple_interval = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE_TYPE".
+    pub fn multiple_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsParamsMultipleType>,
+    ) -> Self {
+        self.multiple_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_BEGINDATE_TYPE".
+    pub fn offset_begindate_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsParamsOffsetBegindateType>,
+    ) -> Self {
+        self.offset_begindate_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_BEGINDATE_VALUE".
+    pub fn offset_begindate_value(mut self, value: impl Into<i64>) -> Self {
+        self.offset_begindate_value = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_CLOSEDATE_TYPE".
+    pub fn offset_closedate_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsParamsOffsetClosedateType>,
+    ) -> Self {
+        self.offset_closedate_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_CLOSEDATE_VALUE".
+    pub fn offset_closedate_value(mut self, value: impl Into<i64>) -> Self {
+        self.offset_closedate_value = Some(value.into());
+        self
+    }
+    /// Sets "SINGLE_BEFORE_START_DATE_TYPE".
+    pub fn single_before_start_date_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsParamsSingleBeforeStartDateType>,
+    ) -> Self {
+        self.single_before_start_date_type = Some(value.into());
+        self
+    }
+    /// Sets "SINGLE_BEFORE_START_DATE_VALUE".
+    pub fn single_before_start_date_value(mut self, value: impl Into<i64>) -> Self {
+        self.single_before_start_date_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsParams {

@@ -15,6 +15,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "DOCGEN_ACCESS_ERROR", "DOCGEN_LIMIT_ERROR", "100".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,22 +31,78 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityTypeId": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 5, 7, 31.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: AddRequestEntityTypeId,
+    /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "stampsEnabled": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<AddRequestStampsEnabled>,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<AddRequestEntityTypeId>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            fields: Default::default(),
+            stamps_enabled: Default::default(),
+            template_id: template_id.into(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.fields = value.into();
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<AddRequestStampsEnabled>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.values = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -90,7 +150,9 @@ pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
 /// The `result` of `crm.documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<AddResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -112,72 +174,99 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
     #[serde(
         rename = "changeQrCodeDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
     #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
     #[serde(
         rename = "changeStampsDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
     #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
     pub change_stamps_enabled: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "products": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub products: ::serde_json::Value,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
     #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
     #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
     pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
     #[serde(
         rename = "transformationErrorMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_error_message: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -304,6 +393,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -316,11 +409,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -352,6 +468,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "DOCGEN_ACCESS_ERROR", "0".
+///
+/// Build the request with `EnablepublicurlRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-enable-public-url.html>.
 pub async fn enablepublicurl(
     client: &::bitrix24_runtime::Client,
@@ -364,13 +484,45 @@ pub async fn enablepublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-enable-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnablepublicurlRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "status": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnablepublicurlRequestStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EnablepublicurlRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            status: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<EnablepublicurlRequestStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
@@ -392,7 +544,9 @@ pub type EnablepublicurlRequestStatus = super::super::super::enums::IntV1V0;
 
 /// The `result` of `crm.documentgenerator.document.enablepublicurl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnablepublicurlResponse {
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -425,6 +579,10 @@ impl ::bitrix24_runtime::Method for EnablepublicurlRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "DOCGEN_ACCESS_ERROR", "0", "100".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -437,11 +595,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -460,7 +641,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.documentgenerator.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<GetResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -482,76 +665,105 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
     #[serde(
         rename = "changeQrCodeDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
     #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
     #[serde(
         rename = "changeStampsDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
     #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
     pub change_stamps_enabled: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "products": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub products: ::serde_json::Value,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
     #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
     #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
     pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
     #[serde(
         rename = "transformationErrorMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_error_message: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -679,6 +891,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "DOCGEN_ACCESS_ERROR", "0".
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
@@ -691,13 +907,43 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetfieldsRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<GetfieldsRequestValues>) -> Self {
+        self.values = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
@@ -716,32 +962,105 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequestValues {
+    /// Wire name "ClientEmail": string, optional.
     #[serde(rename = "ClientEmail", skip_serializing_if = "Option::is_none")]
     pub client_email: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
     #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
     pub client_phone: Option<String>,
+    /// Wire name "DocumentCreateTime": string, optional.
     #[serde(rename = "DocumentCreateTime", skip_serializing_if = "Option::is_none")]
     pub document_create_time: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
     #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
     pub document_number: Option<String>,
+    /// Wire name "DocumentTitle": string, optional.
     #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
     pub document_title: Option<String>,
+    /// Wire name "ProductsProductName": any JSON, optional.
     #[serde(
         rename = "ProductsProductName",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_name: ::serde_json::Value,
+    /// Wire name "ProductsProductQuantity": any JSON, optional.
     #[serde(
         rename = "ProductsProductQuantity",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_quantity: ::serde_json::Value,
+    /// Wire name "TotalSum": string, optional.
     #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
     pub total_sum: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequestValues {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ClientEmail".
+    pub fn client_email(mut self, value: impl Into<String>) -> Self {
+        self.client_email = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "DocumentCreateTime".
+    pub fn document_create_time(mut self, value: impl Into<String>) -> Self {
+        self.document_create_time = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "DocumentTitle".
+    pub fn document_title(mut self, value: impl Into<String>) -> Self {
+        self.document_title = Some(value.into());
+        self
+    }
+    /// Sets "ProductsProductName".
+    pub fn products_product_name(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_name = value.into();
+        self
+    }
+    /// Sets "ProductsProductQuantity".
+    pub fn products_product_quantity(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_quantity = value.into();
+        self
+    }
+    /// Sets "TotalSum".
+    pub fn total_sum(mut self, value: impl Into<String>) -> Self {
+        self.total_sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
@@ -788,7 +1107,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 
 /// The `result` of `crm.documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "documentFields": object, optional.
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
     pub document_fields: Option<GetfieldsResponseDocumentFields>,
     /// Keys not declared in the spec, kept as received.
@@ -813,26 +1134,36 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Wire name "format": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "hideRow": string, optional.
     #[serde(rename = "hideRow", skip_serializing_if = "Option::is_none")]
     pub hide_row: Option<String>,
+    /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "required": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -902,6 +1233,10 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "100", "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -914,18 +1249,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -951,54 +1329,197 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "createTime".
+    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "downloadUrl".
+    pub fn download_url(mut self, value: impl Into<String>) -> Self {
+        self.download_url = Some(value.into());
+        self
+    }
+    /// Sets "downloadUrlMachine".
+    pub fn download_url_machine(mut self, value: impl Into<String>) -> Self {
+        self.download_url_machine = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "fileId".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
+        self.image_id = Some(value.into());
+        self
+    }
+    /// Sets "imageUrl".
+    pub fn image_url(mut self, value: impl Into<String>) -> Self {
+        self.image_url = Some(value.into());
+        self
+    }
+    /// Sets "imageUrlMachine".
+    pub fn image_url_machine(mut self, value: impl Into<String>) -> Self {
+        self.image_url_machine = Some(value.into());
+        self
+    }
+    /// Sets "number".
+    pub fn number(mut self, value: impl Into<String>) -> Self {
+        self.number = Some(value.into());
+        self
+    }
+    /// Sets "pdfId".
+    pub fn pdf_id(mut self, value: impl Into<i64>) -> Self {
+        self.pdf_id = Some(value.into());
+        self
+    }
+    /// Sets "pdfUrl".
+    pub fn pdf_url(mut self, value: impl Into<String>) -> Self {
+        self.pdf_url = Some(value.into());
+        self
+    }
+    /// Sets "pdfUrlMachine".
+    pub fn pdf_url_machine(mut self, value: impl Into<String>) -> Self {
+        self.pdf_url_machine = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Sets "templateId".
+    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
+        self.template_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "updateTime".
+    pub fn update_time(mut self, value: impl Into<String>) -> Self {
+        self.update_time = Some(value.into());
+        self
+    }
+    /// Sets "updatedBy".
+    pub fn updated_by(mut self, value: impl Into<i64>) -> Self {
+        self.updated_by = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.values = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -1084,7 +1605,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 /// The `result` of `crm.documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "documents": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<ListResponseDocumentsItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -1106,49 +1629,69 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseDocumentsItem {
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "fileId": integer, optional.
     #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "imageId": integer, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfId": integer, optional.
     #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
     pub pdf_id: Option<i64>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1259,6 +1802,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "DOCGEN_ACCESS_ERROR", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1271,15 +1818,57 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "stampsEnabled": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            stamps_enabled: Default::default(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(
+        mut self,
+        value: impl Into<UpdateRequestStampsEnabled>,
+    ) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.values = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1307,7 +1896,9 @@ pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
 /// The `result` of `crm.documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UpdateResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -1329,72 +1920,99 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
     #[serde(
         rename = "changeQrCodeDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
     #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
     #[serde(
         rename = "changeStampsDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
     #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
     pub change_stamps_enabled: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "products": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub products: ::serde_json::Value,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
     #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
     #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
     pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
     #[serde(
         rename = "transformationErrorMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_error_message: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1516,6 +2134,10 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `UploadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-upload.html>.
 pub async fn upload(
     client: &::bitrix24_runtime::Client,
@@ -1528,11 +2150,34 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequest {
+    /// Wire name "fields": object, required.
     pub fields: UploadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UploadRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequest {
@@ -1550,23 +2195,79 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequestFields {
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityTypeId": integer, required.
+    ///
+    /// Allowed values: 1, 2, 3, 4, 7.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: UploadRequestFieldsEntityTypeId,
+    /// Wire name "fileContent": string, required.
     #[serde(rename = "fileContent")]
     pub file_content: String,
+    /// Wire name "imageContent": string, optional.
     #[serde(rename = "imageContent", skip_serializing_if = "Option::is_none")]
     pub image_content: Option<String>,
+    /// Wire name "number": string, required.
     pub number: String,
+    /// Wire name "pdfContent": string, optional.
     #[serde(rename = "pdfContent", skip_serializing_if = "Option::is_none")]
     pub pdf_content: Option<String>,
+    /// Wire name "region": string, required.
     pub region: String,
+    /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<UploadRequestFieldsEntityTypeId>,
+        file_content: impl Into<String>,
+        number: impl Into<String>,
+        region: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            file_content: file_content.into(),
+            image_content: Default::default(),
+            number: number.into(),
+            pdf_content: Default::default(),
+            region: region.into(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "imageContent".
+    pub fn image_content(mut self, value: impl Into<String>) -> Self {
+        self.image_content = Some(value.into());
+        self
+    }
+    /// Sets "pdfContent".
+    pub fn pdf_content(mut self, value: impl Into<String>) -> Self {
+        self.pdf_content = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
@@ -1621,7 +2322,9 @@ pub type UploadRequestFieldsEntityTypeId = super::super::super::enums::IntV1V2V3
 
 /// The `result` of `crm.documentgenerator.document.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponse {
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UploadResponseDocument>,
     /// Keys not declared in the spec, kept as received.
@@ -1643,76 +2346,105 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
     #[serde(
         rename = "changeQrCodeDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
     #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
     #[serde(
         rename = "changeStampsDisabledReason",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
     #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
     pub change_stamps_enabled: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
     #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
     pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
     #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
     pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
     #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
     pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
+    /// Wire name "products": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub products: ::serde_json::Value,
+    /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
     pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
     #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
     pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
     #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
     pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
     #[serde(
         rename = "transformationErrorMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub transformation_error_message: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
+    /// Wire name "values": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub values: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

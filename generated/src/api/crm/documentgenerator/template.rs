@@ -13,6 +13,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +29,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,25 +74,90 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "entityTypeId": any JSON, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "file": any JSON, required.
     pub file: ::serde_json::Value,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "numeratorId": integer, required.
     #[serde(rename = "numeratorId")]
     pub numerator_id: i64,
+    /// Wire name "region": string, required.
     pub region: String,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<::serde_json::Value>,
+        file: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+        numerator_id: impl Into<i64>,
+        region: impl Into<String>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            entity_type_id: entity_type_id.into(),
+            file: file.into(),
+            name: name.into(),
+            numerator_id: numerator_id.into(),
+            region: region.into(),
+            sort: Default::default(),
+            users: Default::default(),
+            with_stamps: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(mut self, value: impl Into<String>) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -120,42 +212,57 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `crm.documentgenerator.template.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": any JSON, optional.
     #[serde(
         rename = "entityTypeId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -241,6 +348,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -253,11 +364,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -289,6 +423,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -301,11 +439,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -324,42 +485,57 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.documentgenerator.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": any JSON, optional.
     #[serde(
         rename = "entityTypeId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -445,6 +621,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "DOCGEN_ACCESS_ERROR", "0", "100".
+///
+/// Build the request with `GetfieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
@@ -457,17 +637,56 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequest {
+    /// Wire name "entityId": integer, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetfieldsRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>, id: impl Into<i64>) -> Self {
+        Self {
+            entity_id: Default::default(),
+            entity_type_id: entity_type_id.into(),
+            id: id.into(),
+            values: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "values".
+    pub fn values(mut self, value: impl Into<GetfieldsRequestValues>) -> Self {
+        self.values = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
@@ -495,109 +714,335 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsRequestValues {
+    /// Wire name "ClientEmail": string, optional.
     #[serde(rename = "ClientEmail", skip_serializing_if = "Option::is_none")]
     pub client_email: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
     #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
     pub client_phone: Option<String>,
+    /// Wire name "ClientWeb": string, optional.
     #[serde(rename = "ClientWeb", skip_serializing_if = "Option::is_none")]
     pub client_web: Option<String>,
+    /// Wire name "DocumentCreateTime": string, optional.
     #[serde(rename = "DocumentCreateTime", skip_serializing_if = "Option::is_none")]
     pub document_create_time: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
     #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
     pub document_number: Option<String>,
+    /// Wire name "DocumentTitle": string, optional.
     #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
     pub document_title: Option<String>,
+    /// Wire name "MY_COMPANY": any JSON, optional.
     #[serde(rename = "MY_COMPANY", skip_serializing_if = "::serde_json::Value::is_null")]
     pub my_company: ::serde_json::Value,
+    /// Wire name "MyCompanyAssignedEmail": string, optional.
     #[serde(rename = "MyCompanyAssignedEmail", skip_serializing_if = "Option::is_none")]
     pub my_company_assigned_email: Option<String>,
+    /// Wire name "MyCompanyAssignedLastName": string, optional.
     #[serde(
         rename = "MyCompanyAssignedLastName",
         skip_serializing_if = "Option::is_none"
     )]
     pub my_company_assigned_last_name: Option<String>,
+    /// Wire name "MyCompanyAssignedName": string, optional.
     #[serde(rename = "MyCompanyAssignedName", skip_serializing_if = "Option::is_none")]
     pub my_company_assigned_name: Option<String>,
+    /// Wire name "MyCompanyAssignedPersonalPhone": string, optional.
     #[serde(
         rename = "MyCompanyAssignedPersonalPhone",
         skip_serializing_if = "Option::is_none"
     )]
     pub my_company_assigned_personal_phone: Option<String>,
+    /// Wire name "MyCompanyEmail": string, optional.
     #[serde(rename = "MyCompanyEmail", skip_serializing_if = "Option::is_none")]
     pub my_company_email: Option<String>,
+    /// Wire name "MyCompanyPhone": string, optional.
     #[serde(rename = "MyCompanyPhone", skip_serializing_if = "Option::is_none")]
     pub my_company_phone: Option<String>,
+    /// Wire name "MyCompanyRequisiteRegisteredAddressText": string, optional.
     #[serde(
         rename = "MyCompanyRequisiteRegisteredAddressText",
         skip_serializing_if = "Option::is_none"
     )]
     pub my_company_requisite_registered_address_text: Option<String>,
+    /// Wire name "MyCompanyRequisiteRqCompanyName": string, optional.
     #[serde(
         rename = "MyCompanyRequisiteRqCompanyName",
         skip_serializing_if = "Option::is_none"
     )]
     pub my_company_requisite_rq_company_name: Option<String>,
+    /// Wire name "MyCompanyUfLogo": string, optional.
     #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
     pub my_company_uf_logo: Option<String>,
+    /// Wire name "MyCompanyWeb": string, optional.
     #[serde(rename = "MyCompanyWeb", skip_serializing_if = "Option::is_none")]
     pub my_company_web: Option<String>,
+    /// Wire name "ProductsIndex": string, optional.
     #[serde(rename = "ProductsIndex", skip_serializing_if = "Option::is_none")]
     pub products_index: Option<String>,
+    /// Wire name "ProductsProductMeasureName": any JSON, optional.
     #[serde(
         rename = "ProductsProductMeasureName",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_measure_name: ::serde_json::Value,
+    /// Wire name "ProductsProductName": any JSON, optional.
     #[serde(
         rename = "ProductsProductName",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_name: ::serde_json::Value,
+    /// Wire name "ProductsProductPriceRaw": any JSON, optional.
     #[serde(
         rename = "ProductsProductPriceRaw",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_price_raw: ::serde_json::Value,
+    /// Wire name "ProductsProductPriceRawSum": any JSON, optional.
     #[serde(
         rename = "ProductsProductPriceRawSum",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_price_raw_sum: ::serde_json::Value,
+    /// Wire name "ProductsProductQuantity": any JSON, optional.
     #[serde(
         rename = "ProductsProductQuantity",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub products_product_quantity: ::serde_json::Value,
+    /// Wire name "RequisiteRegisteredAddressText": string, optional.
     #[serde(
         rename = "RequisiteRegisteredAddressText",
         skip_serializing_if = "Option::is_none"
     )]
     pub requisite_registered_address_text: Option<String>,
+    /// Wire name "RequisiteRqCompanyName": string, optional.
     #[serde(rename = "RequisiteRqCompanyName", skip_serializing_if = "Option::is_none")]
     pub requisite_rq_company_name: Option<String>,
+    /// Wire name "TaxesTaxRate": any JSON, optional.
     #[serde(
         rename = "TaxesTaxRate",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub taxes_tax_rate: ::serde_json::Value,
+    /// Wire name "TaxesTaxTitle": any JSON, optional.
     #[serde(
         rename = "TaxesTaxTitle",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub taxes_tax_title: ::serde_json::Value,
+    /// Wire name "TaxesTaxValue": any JSON, optional.
     #[serde(
         rename = "TaxesTaxValue",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub taxes_tax_value: ::serde_json::Value,
+    /// Wire name "TotalRaw": string, optional.
     #[serde(rename = "TotalRaw", skip_serializing_if = "Option::is_none")]
     pub total_raw: Option<String>,
+    /// Wire name "TotalSum": string, optional.
     #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
     pub total_sum: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequestValues {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ClientEmail".
+    pub fn client_email(mut self, value: impl Into<String>) -> Self {
+        self.client_email = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "ClientWeb".
+    pub fn client_web(mut self, value: impl Into<String>) -> Self {
+        self.client_web = Some(value.into());
+        self
+    }
+    /// Sets "DocumentCreateTime".
+    pub fn document_create_time(mut self, value: impl Into<String>) -> Self {
+        self.document_create_time = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "DocumentTitle".
+    pub fn document_title(mut self, value: impl Into<String>) -> Self {
+        self.document_title = Some(value.into());
+        self
+    }
+    /// Sets "MY_COMPANY".
+    pub fn my_company(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.my_company = value.into();
+        self
+    }
+    /// Sets "MyCompanyAssignedEmail".
+    pub fn my_company_assigned_email(mut self, value: impl Into<String>) -> Self {
+        self.my_company_assigned_email = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyAssignedLastName".
+    pub fn my_company_assigned_last_name(mut self, value: impl Into<String>) -> Self {
+        self.my_company_assigned_last_name = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyAssignedName".
+    pub fn my_company_assigned_name(mut self, value: impl Into<String>) -> Self {
+        self.my_company_assigned_name = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyAssignedPersonalPhone".
+    pub fn my_company_assigned_personal_phone(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.my_company_assigned_personal_phone = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyEmail".
+    pub fn my_company_email(mut self, value: impl Into<String>) -> Self {
+        self.my_company_email = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyPhone".
+    pub fn my_company_phone(mut self, value: impl Into<String>) -> Self {
+        self.my_company_phone = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyRequisiteRegisteredAddressText".
+    pub fn my_company_requisite_registered_address_text(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.my_company_requisite_registered_address_text = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyRequisiteRqCompanyName".
+    pub fn my_company_requisite_rq_company_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.my_company_requisite_rq_company_name = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyUfLogo".
+    pub fn my_company_uf_logo(mut self, value: impl Into<String>) -> Self {
+        self.my_company_uf_logo = Some(value.into());
+        self
+    }
+    /// Sets "MyCompanyWeb".
+    pub fn my_company_web(mut self, value: impl Into<String>) -> Self {
+        self.my_company_web = Some(value.into());
+        self
+    }
+    /// Sets "ProductsIndex".
+    pub fn products_index(mut self, value: impl Into<String>) -> Self {
+        self.products_index = Some(value.into());
+        self
+    }
+    /// Sets "ProductsProductMeasureName".
+    pub fn products_product_measure_name(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_measure_name = value.into();
+        self
+    }
+    /// Sets "ProductsProductName".
+    pub fn products_product_name(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_name = value.into();
+        self
+    }
+    /// Sets "ProductsProductPriceRaw".
+    pub fn products_product_price_raw(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_price_raw = value.into();
+        self
+    }
+    /// Sets "ProductsProductPriceRawSum".
+    pub fn products_product_price_raw_sum(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_price_raw_sum = value.into();
+        self
+    }
+    /// Sets "ProductsProductQuantity".
+    pub fn products_product_quantity(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_quantity = value.into();
+        self
+    }
+    /// Sets "RequisiteRegisteredAddressText".
+    pub fn requisite_registered_address_text(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.requisite_registered_address_text = Some(value.into());
+        self
+    }
+    /// Sets "RequisiteRqCompanyName".
+    pub fn requisite_rq_company_name(mut self, value: impl Into<String>) -> Self {
+        self.requisite_rq_company_name = Some(value.into());
+        self
+    }
+    /// Sets "TaxesTaxRate".
+    pub fn taxes_tax_rate(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taxes_tax_rate = value.into();
+        self
+    }
+    /// Sets "TaxesTaxTitle".
+    pub fn taxes_tax_title(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taxes_tax_title = value.into();
+        self
+    }
+    /// Sets "TaxesTaxValue".
+    pub fn taxes_tax_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.taxes_tax_value = value.into();
+        self
+    }
+    /// Sets "TotalRaw".
+    pub fn total_raw(mut self, value: impl Into<String>) -> Self {
+        self.total_raw = Some(value.into());
+        self
+    }
+    /// Sets "TotalSum".
+    pub fn total_sum(mut self, value: impl Into<String>) -> Self {
+        self.total_sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
@@ -713,7 +1158,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 
 /// The `result` of `crm.documentgenerator.template.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponse {
+    /// Wire name "templateFields": object, optional.
     #[serde(rename = "templateFields", skip_serializing_if = "Option::is_none")]
     pub template_fields: Option<GetfieldsResponseTemplateFields>,
     /// Keys not declared in the spec, kept as received.
@@ -738,20 +1185,27 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetfieldsResponseTemplateFields {
+    /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
+    /// Wire name "required": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -802,6 +1256,10 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -814,18 +1272,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -851,47 +1355,160 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": any JSON, optional.
     #[serde(
         rename = "entityTypeId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": integer, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "createTime".
+    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+        self.create_time = Some(value.into());
+        self
+    }
+    /// Sets "download".
+    pub fn download(mut self, value: impl Into<String>) -> Self {
+        self.download = Some(value.into());
+        self
+    }
+    /// Sets "downloadMachine".
+    pub fn download_machine(mut self, value: impl Into<String>) -> Self {
+        self.download_machine = Some(value.into());
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.entity_type_id = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isDeleted".
+    pub fn is_deleted(mut self, value: impl Into<String>) -> Self {
+        self.is_deleted = Some(value.into());
+        self
+    }
+    /// Sets "moduleId".
+    pub fn module_id(mut self, value: impl Into<String>) -> Self {
+        self.module_id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "numeratorId".
+    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
+        self.numerator_id = Some(value.into());
+        self
+    }
+    /// Sets "region".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "updateTime".
+    pub fn update_time(mut self, value: impl Into<String>) -> Self {
+        self.update_time = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(mut self, value: impl Into<String>) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -962,7 +1579,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 
 /// The `result` of `crm.documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "templates": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -995,6 +1614,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "DOCGEN_ACCESS_ERROR".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1007,12 +1630,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1032,31 +1680,104 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "entityTypeId": any JSON, optional.
     #[serde(
         rename = "entityTypeId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "file": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": integer, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.entity_type_id = value.into();
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "numeratorId".
+    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
+        self.numerator_id = Some(value.into());
+        self
+    }
+    /// Sets "region".
+    pub fn region(mut self, value: impl Into<String>) -> Self {
+        self.region = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "users".
+    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.users = value.into();
+        self
+    }
+    /// Sets "withStamps".
+    pub fn with_stamps(mut self, value: impl Into<String>) -> Self {
+        self.with_stamps = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1106,42 +1827,57 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `crm.documentgenerator.template.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": any JSON, optional.
     #[serde(
         rename = "entityTypeId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub entity_type_id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
+    /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
     /// Keys not declared in the spec, kept as received.

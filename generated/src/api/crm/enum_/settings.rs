@@ -8,6 +8,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ModeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html>.
 pub async fn mode(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn mode(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ModeRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ModeRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ModeRequest {
@@ -42,13 +63,18 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
 pub type ModeResponse = Vec<ModeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ModeResponseItem {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SYMBOL_CODE": string, optional.
     #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
     pub symbol_code: Option<String>,
+    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -15,6 +15,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "OWNER_NOT_FOUND", "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,11 +31,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -49,39 +76,151 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "discountRate": number, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<AddRequestFieldsDiscountTypeId>,
+    /// Wire name "measureCode": any JSON, optional.
     #[serde(
         rename = "measureCode",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerType": string, required.
     #[serde(rename = "ownerType")]
     pub owner_type: String,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<AddRequestFieldsTaxIncluded>,
+    /// Wire name "taxRate": number, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(owner_id: impl Into<i64>, owner_type: impl Into<String>) -> Self {
+        Self {
+            discount_rate: Default::default(),
+            discount_sum: Default::default(),
+            discount_type_id: Default::default(),
+            measure_code: Default::default(),
+            owner_id: owner_id.into(),
+            owner_type: owner_type.into(),
+            price: Default::default(),
+            product_id: Default::default(),
+            product_name: Default::default(),
+            quantity: Default::default(),
+            sort: Default::default(),
+            tax_included: Default::default(),
+            tax_rate: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<AddRequestFieldsDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.product_id = value.into();
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<AddRequestFieldsTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -149,7 +288,9 @@ pub type AddRequestFieldsTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "productRow": object, optional.
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<AddResponseProductRow>,
     /// Keys not declared in the spec, kept as received.
@@ -171,50 +312,72 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponseProductRow {
+    /// Wire name "customized": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customized: Option<String>,
+    /// Wire name "discountRate": integer, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<i64>,
+    /// Wire name "discountSum": number, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": integer, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
     #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "priceAccount": integer, optional.
     #[serde(rename = "priceAccount", skip_serializing_if = "Option::is_none")]
     pub price_account: Option<i64>,
+    /// Wire name "priceBrutto": number, optional.
     #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<f64>,
+    /// Wire name "priceExclusive": number, optional.
     #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<f64>,
+    /// Wire name "priceNetto": number, optional.
     #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<f64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<String>,
+    /// Wire name "taxRate": integer, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -324,6 +487,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -336,11 +503,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -378,6 +568,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -390,10 +584,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -410,7 +623,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
     /// Keys not declared in the spec, kept as received.
@@ -432,48 +647,69 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseFields {
+    /// Wire name "customized": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customized: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "discountRate": object, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "discountSum": object, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "discountTypeId": object, optional.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "measureCode": object, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "measureName": object, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ownerId": object, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ownerType": object, optional.
     #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceBrutto": object, optional.
     #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceExclusive": object, optional.
     #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "priceNetto": object, optional.
     #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "productId": object, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "productName": object, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "quantity": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "storeId": object, optional.
     #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
     pub store_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "taxIncluded": object, optional.
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "taxRate": object, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -574,6 +810,10 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -586,11 +826,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -609,7 +872,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.item.productrow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "productRow": object, optional.
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<GetResponseProductRow>,
     /// Keys not declared in the spec, kept as received.
@@ -631,52 +896,75 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseProductRow {
+    /// Wire name "customized": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customized: Option<String>,
+    /// Wire name "discountRate": integer, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<i64>,
+    /// Wire name "discountSum": integer, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<i64>,
+    /// Wire name "discountTypeId": integer, optional.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": integer, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
     #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "priceAccount": integer, optional.
     #[serde(rename = "priceAccount", skip_serializing_if = "Option::is_none")]
     pub price_account: Option<i64>,
+    /// Wire name "priceBrutto": integer, optional.
     #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<i64>,
+    /// Wire name "priceExclusive": integer, optional.
     #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<i64>,
+    /// Wire name "priceNetto": integer, optional.
     #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "storeId": integer, optional.
     #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<String>,
+    /// Wire name "taxRate": any JSON, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "::serde_json::Value::is_null")]
     pub tax_rate: ::serde_json::Value,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -789,6 +1077,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "100", "0".
+///
+/// Build the request with `GetAvailableForPaymentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get-available-for-payment.html>.
 pub async fn get_available_for_payment(
     client: &::bitrix24_runtime::Client,
@@ -801,14 +1093,39 @@ pub async fn get_available_for_payment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get-available-for-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAvailableForPaymentRequest {
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerType": string, required.
     #[serde(rename = "ownerType")]
     pub owner_type: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetAvailableForPaymentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(owner_id: impl Into<i64>, owner_type: impl Into<String>) -> Self {
+        Self {
+            owner_id: owner_id.into(),
+            owner_type: owner_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
@@ -833,7 +1150,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
 
 /// The `result` of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAvailableForPaymentResponse {
+    /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -868,6 +1187,10 @@ impl ::bitrix24_runtime::Method for GetAvailableForPaymentRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "ACCESS_DENIED", "INVALID_ARG_VALUE", "100", "0".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -880,15 +1203,52 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, required.
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            filter: filter.into(),
+            order: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -914,7 +1274,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -961,6 +1323,10 @@ impl ::std::iter::IntoIterator for ListResponse {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "OWNER_NOT_FOUND", "100", "0".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -973,16 +1339,47 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerType": string, required.
     #[serde(rename = "ownerType")]
     pub owner_type: String,
+    /// Wire name "productRows": array of object, required.
     #[serde(rename = "productRows")]
     pub product_rows: Vec<SetRequestProductRowsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        owner_id: impl Into<i64>,
+        owner_type: impl Into<String>,
+        product_rows: impl IntoIterator<Item = impl Into<SetRequestProductRowsItem>>,
+    ) -> Self {
+        Self {
+            owner_id: owner_id.into(),
+            owner_type: owner_type.into(),
+            product_rows: product_rows.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -1009,35 +1406,130 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestProductRowsItem {
+    /// Wire name "discountRate": number, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<SetRequestProductRowsItemDiscountTypeId>,
+    /// Wire name "measureCode": any JSON, optional.
     #[serde(
         rename = "measureCode",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<SetRequestProductRowsItemTaxIncluded>,
+    /// Wire name "taxRate": number, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestProductRowsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<SetRequestProductRowsItemDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.product_id = value.into();
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<SetRequestProductRowsItemTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestProductRowsItem {
@@ -1097,7 +1589,9 @@ pub type SetRequestProductRowsItemTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponse {
+    /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -1136,6 +1630,10 @@ impl ::bitrix24_runtime::Method for SetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "INVALID_ARG_VALUE", "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1148,12 +1646,40 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1173,35 +1699,130 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "discountRate": number, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<UpdateRequestFieldsDiscountTypeId>,
+    /// Wire name "measureCode": any JSON, optional.
     #[serde(
         rename = "measureCode",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub measure_code: ::serde_json::Value,
+    /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productId": any JSON, optional.
     #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub product_id: ::serde_json::Value,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<UpdateRequestFieldsTaxIncluded>,
+    /// Wire name "taxRate": number, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.product_id = value.into();
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1261,7 +1882,9 @@ pub type UpdateRequestFieldsTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "productRow": object, optional.
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<UpdateResponseProductRow>,
     /// Keys not declared in the spec, kept as received.
@@ -1283,50 +1906,72 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseProductRow {
+    /// Wire name "customized": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customized: Option<String>,
+    /// Wire name "discountRate": integer, optional.
     #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<i64>,
+    /// Wire name "discountSum": number, optional.
     #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
     pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "measureCode": integer, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
     #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
     #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
+    /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// Wire name "priceAccount": integer, optional.
     #[serde(rename = "priceAccount", skip_serializing_if = "Option::is_none")]
     pub price_account: Option<i64>,
+    /// Wire name "priceBrutto": integer, optional.
     #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
     pub price_brutto: Option<i64>,
+    /// Wire name "priceExclusive": number, optional.
     #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
     pub price_exclusive: Option<f64>,
+    /// Wire name "priceNetto": number, optional.
     #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
     pub price_netto: Option<f64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// Wire name "quantity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<String>,
+    /// Wire name "taxRate": integer, optional.
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
+    /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.

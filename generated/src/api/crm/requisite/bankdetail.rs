@@ -13,6 +13,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -25,11 +27,34 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -47,66 +72,273 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COUNTRY_ID": integer, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<i64>,
+    /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
+    /// Wire name "RQ_ACC_NAME": string, optional.
     #[serde(rename = "RQ_ACC_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_acc_name: Option<String>,
+    /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
+    /// Wire name "RQ_ACC_TYPE": string, optional.
     #[serde(rename = "RQ_ACC_TYPE", skip_serializing_if = "Option::is_none")]
     pub rq_acc_type: Option<String>,
+    /// Wire name "RQ_AGENCY_NAME": string, optional.
     #[serde(rename = "RQ_AGENCY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_agency_name: Option<String>,
+    /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
+    /// Wire name "RQ_BANK_CODE": string, optional.
     #[serde(rename = "RQ_BANK_CODE", skip_serializing_if = "Option::is_none")]
     pub rq_bank_code: Option<String>,
+    /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
+    /// Wire name "RQ_BANK_ROUTE_NUM": string, optional.
     #[serde(rename = "RQ_BANK_ROUTE_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_bank_route_num: Option<String>,
+    /// Wire name "RQ_BIC": string, optional.
     #[serde(rename = "RQ_BIC", skip_serializing_if = "Option::is_none")]
     pub rq_bic: Option<String>,
+    /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
+    /// Wire name "RQ_CODEB": string, optional.
     #[serde(rename = "RQ_CODEB", skip_serializing_if = "Option::is_none")]
     pub rq_codeb: Option<String>,
+    /// Wire name "RQ_CODEG": string, optional.
     #[serde(rename = "RQ_CODEG", skip_serializing_if = "Option::is_none")]
     pub rq_codeg: Option<String>,
+    /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
+    /// Wire name "RQ_IBAN": string, optional.
     #[serde(rename = "RQ_IBAN", skip_serializing_if = "Option::is_none")]
     pub rq_iban: Option<String>,
+    /// Wire name "RQ_IIK": string, optional.
     #[serde(rename = "RQ_IIK", skip_serializing_if = "Option::is_none")]
     pub rq_iik: Option<String>,
+    /// Wire name "RQ_MFO": string, optional.
     #[serde(rename = "RQ_MFO", skip_serializing_if = "Option::is_none")]
     pub rq_mfo: Option<String>,
+    /// Wire name "RQ_RIB": string, optional.
     #[serde(rename = "RQ_RIB", skip_serializing_if = "Option::is_none")]
     pub rq_rib: Option<String>,
+    /// Wire name "RQ_SWIFT": string, optional.
     #[serde(rename = "RQ_SWIFT", skip_serializing_if = "Option::is_none")]
     pub rq_swift: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_id: impl Into<i64>, name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            comments: Default::default(),
+            country_id: Default::default(),
+            entity_id: entity_id.into(),
+            name: name.into(),
+            originator_id: Default::default(),
+            rq_acc_currency: Default::default(),
+            rq_acc_name: Default::default(),
+            rq_acc_num: Default::default(),
+            rq_acc_type: Default::default(),
+            rq_agency_name: Default::default(),
+            rq_bank_addr: Default::default(),
+            rq_bank_code: Default::default(),
+            rq_bank_name: Default::default(),
+            rq_bank_route_num: Default::default(),
+            rq_bic: Default::default(),
+            rq_bik: Default::default(),
+            rq_codeb: Default::default(),
+            rq_codeg: Default::default(),
+            rq_cor_acc_num: Default::default(),
+            rq_iban: Default::default(),
+            rq_iik: Default::default(),
+            rq_mfo: Default::default(),
+            rq_rib: Default::default(),
+            rq_swift: Default::default(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY_ID".
+    pub fn country_id(mut self, value: impl Into<i64>) -> Self {
+        self.country_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_CURRENCY".
+    pub fn rq_acc_currency(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_currency = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NAME".
+    pub fn rq_acc_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NUM".
+    pub fn rq_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_TYPE".
+    pub fn rq_acc_type(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_type = Some(value.into());
+        self
+    }
+    /// Sets "RQ_AGENCY_NAME".
+    pub fn rq_agency_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_agency_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ADDR".
+    pub fn rq_bank_addr(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_addr = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_CODE".
+    pub fn rq_bank_code(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_code = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_NAME".
+    pub fn rq_bank_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ROUTE_NUM".
+    pub fn rq_bank_route_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_route_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIC".
+    pub fn rq_bic(mut self, value: impl Into<String>) -> Self {
+        self.rq_bic = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIK".
+    pub fn rq_bik(mut self, value: impl Into<String>) -> Self {
+        self.rq_bik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEB".
+    pub fn rq_codeb(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeb = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEG".
+    pub fn rq_codeg(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COR_ACC_NUM".
+    pub fn rq_cor_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_cor_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IBAN".
+    pub fn rq_iban(mut self, value: impl Into<String>) -> Self {
+        self.rq_iban = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IIK".
+    pub fn rq_iik(mut self, value: impl Into<String>) -> Self {
+        self.rq_iik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_MFO".
+    pub fn rq_mfo(mut self, value: impl Into<String>) -> Self {
+        self.rq_mfo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RIB".
+    pub fn rq_rib(mut self, value: impl Into<String>) -> Self {
+        self.rq_rib = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SWIFT".
+    pub fn rq_swift(mut self, value: impl Into<String>) -> Self {
+        self.rq_swift = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -227,6 +459,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -239,11 +473,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -274,6 +531,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -286,10 +545,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -306,20 +584,27 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.requisite.bankdetail.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -377,6 +662,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -389,11 +676,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -412,92 +722,126 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.requisite.bankdetail.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": any JSON, optional.
     #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "COMMENTS": any JSON, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub comments: ::serde_json::Value,
+    /// Wire name "COUNTRY_ID": string, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<String>,
+    /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
     #[serde(
         rename = "MODIFY_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINATOR_ID": any JSON, optional.
     #[serde(
         rename = "ORIGINATOR_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
+    /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
+    /// Wire name "RQ_ACC_NAME": any JSON, optional.
     #[serde(
         rename = "RQ_ACC_NAME",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub rq_acc_name: ::serde_json::Value,
+    /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
+    /// Wire name "RQ_ACC_TYPE": any JSON, optional.
     #[serde(
         rename = "RQ_ACC_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub rq_acc_type: ::serde_json::Value,
+    /// Wire name "RQ_AGENCY_NAME": any JSON, optional.
     #[serde(
         rename = "RQ_AGENCY_NAME",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub rq_agency_name: ::serde_json::Value,
+    /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
+    /// Wire name "RQ_BANK_CODE": any JSON, optional.
     #[serde(
         rename = "RQ_BANK_CODE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub rq_bank_code: ::serde_json::Value,
+    /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
+    /// Wire name "RQ_BANK_ROUTE_NUM": any JSON, optional.
     #[serde(
         rename = "RQ_BANK_ROUTE_NUM",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub rq_bank_route_num: ::serde_json::Value,
+    /// Wire name "RQ_BIC": any JSON, optional.
     #[serde(rename = "RQ_BIC", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_bic: ::serde_json::Value,
+    /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
+    /// Wire name "RQ_CODEB": any JSON, optional.
     #[serde(rename = "RQ_CODEB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_codeb: ::serde_json::Value,
+    /// Wire name "RQ_CODEG": any JSON, optional.
     #[serde(rename = "RQ_CODEG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_codeg: ::serde_json::Value,
+    /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
+    /// Wire name "RQ_IBAN": any JSON, optional.
     #[serde(rename = "RQ_IBAN", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_iban: ::serde_json::Value,
+    /// Wire name "RQ_IIK": any JSON, optional.
     #[serde(rename = "RQ_IIK", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_iik: ::serde_json::Value,
+    /// Wire name "RQ_MFO": any JSON, optional.
     #[serde(rename = "RQ_MFO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_mfo: ::serde_json::Value,
+    /// Wire name "RQ_RIB": any JSON, optional.
     #[serde(rename = "RQ_RIB", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_rib: ::serde_json::Value,
+    /// Wire name "RQ_SWIFT": any JSON, optional.
     #[serde(rename = "RQ_SWIFT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub rq_swift: ::serde_json::Value,
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -635,6 +979,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -647,18 +993,64 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -684,84 +1076,299 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COUNTRY_ID": integer, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
     #[serde(
         rename = "CREATED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
     #[serde(
         rename = "MODIFY_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
+    /// Wire name "RQ_ACC_NAME": string, optional.
     #[serde(rename = "RQ_ACC_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_acc_name: Option<String>,
+    /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
+    /// Wire name "RQ_ACC_TYPE": string, optional.
     #[serde(rename = "RQ_ACC_TYPE", skip_serializing_if = "Option::is_none")]
     pub rq_acc_type: Option<String>,
+    /// Wire name "RQ_AGENCY_NAME": string, optional.
     #[serde(rename = "RQ_AGENCY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_agency_name: Option<String>,
+    /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
+    /// Wire name "RQ_BANK_CODE": string, optional.
     #[serde(rename = "RQ_BANK_CODE", skip_serializing_if = "Option::is_none")]
     pub rq_bank_code: Option<String>,
+    /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
+    /// Wire name "RQ_BANK_ROUTE_NUM": string, optional.
     #[serde(rename = "RQ_BANK_ROUTE_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_bank_route_num: Option<String>,
+    /// Wire name "RQ_BIC": string, optional.
     #[serde(rename = "RQ_BIC", skip_serializing_if = "Option::is_none")]
     pub rq_bic: Option<String>,
+    /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
+    /// Wire name "RQ_CODEB": string, optional.
     #[serde(rename = "RQ_CODEB", skip_serializing_if = "Option::is_none")]
     pub rq_codeb: Option<String>,
+    /// Wire name "RQ_CODEG": string, optional.
     #[serde(rename = "RQ_CODEG", skip_serializing_if = "Option::is_none")]
     pub rq_codeg: Option<String>,
+    /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
+    /// Wire name "RQ_IBAN": string, optional.
     #[serde(rename = "RQ_IBAN", skip_serializing_if = "Option::is_none")]
     pub rq_iban: Option<String>,
+    /// Wire name "RQ_IIK": string, optional.
     #[serde(rename = "RQ_IIK", skip_serializing_if = "Option::is_none")]
     pub rq_iik: Option<String>,
+    /// Wire name "RQ_MFO": string, optional.
     #[serde(rename = "RQ_MFO", skip_serializing_if = "Option::is_none")]
     pub rq_mfo: Option<String>,
+    /// Wire name "RQ_RIB": string, optional.
     #[serde(rename = "RQ_RIB", skip_serializing_if = "Option::is_none")]
     pub rq_rib: Option<String>,
+    /// Wire name "RQ_SWIFT": string, optional.
     #[serde(rename = "RQ_SWIFT", skip_serializing_if = "Option::is_none")]
     pub rq_swift: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "COUNTRY_ID".
+    pub fn country_id(mut self, value: impl Into<i64>) -> Self {
+        self.country_id = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.created_by_id = value.into();
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFY_BY_ID".
+    pub fn modify_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modify_by_id = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_CURRENCY".
+    pub fn rq_acc_currency(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_currency = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NAME".
+    pub fn rq_acc_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NUM".
+    pub fn rq_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_TYPE".
+    pub fn rq_acc_type(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_type = Some(value.into());
+        self
+    }
+    /// Sets "RQ_AGENCY_NAME".
+    pub fn rq_agency_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_agency_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ADDR".
+    pub fn rq_bank_addr(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_addr = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_CODE".
+    pub fn rq_bank_code(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_code = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_NAME".
+    pub fn rq_bank_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ROUTE_NUM".
+    pub fn rq_bank_route_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_route_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIC".
+    pub fn rq_bic(mut self, value: impl Into<String>) -> Self {
+        self.rq_bic = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIK".
+    pub fn rq_bik(mut self, value: impl Into<String>) -> Self {
+        self.rq_bik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEB".
+    pub fn rq_codeb(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeb = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEG".
+    pub fn rq_codeg(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COR_ACC_NUM".
+    pub fn rq_cor_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_cor_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IBAN".
+    pub fn rq_iban(mut self, value: impl Into<String>) -> Self {
+        self.rq_iban = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IIK".
+    pub fn rq_iik(mut self, value: impl Into<String>) -> Self {
+        self.rq_iik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_MFO".
+    pub fn rq_mfo(mut self, value: impl Into<String>) -> Self {
+        self.rq_mfo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RIB".
+    pub fn rq_rib(mut self, value: impl Into<String>) -> Self {
+        self.rq_rib = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SWIFT".
+    pub fn rq_swift(mut self, value: impl Into<String>) -> Self {
+        self.rq_swift = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -885,79 +1492,111 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "COUNTRY_ID": integer, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
     #[serde(
         rename = "CREATED_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub created_by_id: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
     #[serde(
         rename = "MODIFY_BY_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
+    /// Wire name "RQ_ACC_NAME": string, optional.
     #[serde(rename = "RQ_ACC_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_acc_name: Option<String>,
+    /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
+    /// Wire name "RQ_ACC_TYPE": string, optional.
     #[serde(rename = "RQ_ACC_TYPE", skip_serializing_if = "Option::is_none")]
     pub rq_acc_type: Option<String>,
+    /// Wire name "RQ_AGENCY_NAME": string, optional.
     #[serde(rename = "RQ_AGENCY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_agency_name: Option<String>,
+    /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
+    /// Wire name "RQ_BANK_CODE": string, optional.
     #[serde(rename = "RQ_BANK_CODE", skip_serializing_if = "Option::is_none")]
     pub rq_bank_code: Option<String>,
+    /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
+    /// Wire name "RQ_BANK_ROUTE_NUM": string, optional.
     #[serde(rename = "RQ_BANK_ROUTE_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_bank_route_num: Option<String>,
+    /// Wire name "RQ_BIC": string, optional.
     #[serde(rename = "RQ_BIC", skip_serializing_if = "Option::is_none")]
     pub rq_bic: Option<String>,
+    /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
+    /// Wire name "RQ_CODEB": string, optional.
     #[serde(rename = "RQ_CODEB", skip_serializing_if = "Option::is_none")]
     pub rq_codeb: Option<String>,
+    /// Wire name "RQ_CODEG": string, optional.
     #[serde(rename = "RQ_CODEG", skip_serializing_if = "Option::is_none")]
     pub rq_codeg: Option<String>,
+    /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
+    /// Wire name "RQ_IBAN": string, optional.
     #[serde(rename = "RQ_IBAN", skip_serializing_if = "Option::is_none")]
     pub rq_iban: Option<String>,
+    /// Wire name "RQ_IIK": string, optional.
     #[serde(rename = "RQ_IIK", skip_serializing_if = "Option::is_none")]
     pub rq_iik: Option<String>,
+    /// Wire name "RQ_MFO": string, optional.
     #[serde(rename = "RQ_MFO", skip_serializing_if = "Option::is_none")]
     pub rq_mfo: Option<String>,
+    /// Wire name "RQ_RIB": string, optional.
     #[serde(rename = "RQ_RIB", skip_serializing_if = "Option::is_none")]
     pub rq_rib: Option<String>,
+    /// Wire name "RQ_SWIFT": string, optional.
     #[serde(rename = "RQ_SWIFT", skip_serializing_if = "Option::is_none")]
     pub rq_swift: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1093,6 +1732,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1105,12 +1746,37 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1130,62 +1796,237 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
+    /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
+    /// Wire name "RQ_ACC_NAME": string, optional.
     #[serde(rename = "RQ_ACC_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_acc_name: Option<String>,
+    /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
+    /// Wire name "RQ_ACC_TYPE": string, optional.
     #[serde(rename = "RQ_ACC_TYPE", skip_serializing_if = "Option::is_none")]
     pub rq_acc_type: Option<String>,
+    /// Wire name "RQ_AGENCY_NAME": string, optional.
     #[serde(rename = "RQ_AGENCY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_agency_name: Option<String>,
+    /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
+    /// Wire name "RQ_BANK_CODE": string, optional.
     #[serde(rename = "RQ_BANK_CODE", skip_serializing_if = "Option::is_none")]
     pub rq_bank_code: Option<String>,
+    /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
+    /// Wire name "RQ_BANK_ROUTE_NUM": string, optional.
     #[serde(rename = "RQ_BANK_ROUTE_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_bank_route_num: Option<String>,
+    /// Wire name "RQ_BIC": string, optional.
     #[serde(rename = "RQ_BIC", skip_serializing_if = "Option::is_none")]
     pub rq_bic: Option<String>,
+    /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
+    /// Wire name "RQ_CODEB": string, optional.
     #[serde(rename = "RQ_CODEB", skip_serializing_if = "Option::is_none")]
     pub rq_codeb: Option<String>,
+    /// Wire name "RQ_CODEG": string, optional.
     #[serde(rename = "RQ_CODEG", skip_serializing_if = "Option::is_none")]
     pub rq_codeg: Option<String>,
+    /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
+    /// Wire name "RQ_IBAN": string, optional.
     #[serde(rename = "RQ_IBAN", skip_serializing_if = "Option::is_none")]
     pub rq_iban: Option<String>,
+    /// Wire name "RQ_IIK": string, optional.
     #[serde(rename = "RQ_IIK", skip_serializing_if = "Option::is_none")]
     pub rq_iik: Option<String>,
+    /// Wire name "RQ_MFO": string, optional.
     #[serde(rename = "RQ_MFO", skip_serializing_if = "Option::is_none")]
     pub rq_mfo: Option<String>,
+    /// Wire name "RQ_RIB": string, optional.
     #[serde(rename = "RQ_RIB", skip_serializing_if = "Option::is_none")]
     pub rq_rib: Option<String>,
+    /// Wire name "RQ_SWIFT": string, optional.
     #[serde(rename = "RQ_SWIFT", skip_serializing_if = "Option::is_none")]
     pub rq_swift: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COMMENTS".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_CURRENCY".
+    pub fn rq_acc_currency(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_currency = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NAME".
+    pub fn rq_acc_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_NUM".
+    pub fn rq_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACC_TYPE".
+    pub fn rq_acc_type(mut self, value: impl Into<String>) -> Self {
+        self.rq_acc_type = Some(value.into());
+        self
+    }
+    /// Sets "RQ_AGENCY_NAME".
+    pub fn rq_agency_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_agency_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ADDR".
+    pub fn rq_bank_addr(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_addr = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_CODE".
+    pub fn rq_bank_code(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_code = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_NAME".
+    pub fn rq_bank_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BANK_ROUTE_NUM".
+    pub fn rq_bank_route_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_bank_route_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIC".
+    pub fn rq_bic(mut self, value: impl Into<String>) -> Self {
+        self.rq_bic = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIK".
+    pub fn rq_bik(mut self, value: impl Into<String>) -> Self {
+        self.rq_bik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEB".
+    pub fn rq_codeb(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeb = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CODEG".
+    pub fn rq_codeg(mut self, value: impl Into<String>) -> Self {
+        self.rq_codeg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COR_ACC_NUM".
+    pub fn rq_cor_acc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_cor_acc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IBAN".
+    pub fn rq_iban(mut self, value: impl Into<String>) -> Self {
+        self.rq_iban = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IIK".
+    pub fn rq_iik(mut self, value: impl Into<String>) -> Self {
+        self.rq_iik = Some(value.into());
+        self
+    }
+    /// Sets "RQ_MFO".
+    pub fn rq_mfo(mut self, value: impl Into<String>) -> Self {
+        self.rq_mfo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RIB".
+    pub fn rq_rib(mut self, value: impl Into<String>) -> Self {
+        self.rq_rib = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SWIFT".
+    pub fn rq_swift(mut self, value: impl Into<String>) -> Self {
+        self.rq_swift = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

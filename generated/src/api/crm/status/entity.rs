@@ -9,6 +9,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "400".
+///
+/// Build the request with `ItemsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 pub async fn items(
     client: &::bitrix24_runtime::Client,
@@ -21,12 +25,35 @@ pub async fn items(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ItemsRequest {
+    /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ItemsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_id: impl Into<String>) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
@@ -58,6 +85,8 @@ impl ::bitrix24_runtime::Method for ItemsRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `TypesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 pub async fn types(
     client: &::bitrix24_runtime::Client,
@@ -70,10 +99,29 @@ pub async fn types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TypesRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TypesRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TypesRequest {
@@ -92,29 +140,42 @@ impl ::bitrix24_runtime::loose::Loose for TypesRequest {
 pub type TypesResponse = Vec<TypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TypesResponseItem {
+    /// Wire name "CATEGORY_ID": integer, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
+    /// Wire name "CATEGORY_NAME": string, optional.
     #[serde(rename = "CATEGORY_NAME", skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
+    /// Wire name "CATEGORY_SORT": integer, optional.
     #[serde(rename = "CATEGORY_SORT", skip_serializing_if = "Option::is_none")]
     pub category_sort: Option<i64>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
     #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
+    /// Wire name "FIELD_ATTRIBUTE_SCOPE": string, optional.
     #[serde(rename = "FIELD_ATTRIBUTE_SCOPE", skip_serializing_if = "Option::is_none")]
     pub field_attribute_scope: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IS_DEFAULT_CATEGORY": boolean, optional.
     #[serde(rename = "IS_DEFAULT_CATEGORY", skip_serializing_if = "Option::is_none")]
     pub is_default_category: Option<bool>,
+    /// Wire name "IS_ENABLED": boolean, optional.
     #[serde(rename = "IS_ENABLED", skip_serializing_if = "Option::is_none")]
     pub is_enabled: Option<bool>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Wire name "PREFIX": string, optional.
     #[serde(rename = "PREFIX", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    /// Wire name "SEMANTIC_INFO": any JSON, optional.
     #[serde(
         rename = "SEMANTIC_INFO",
         skip_serializing_if = "::serde_json::Value::is_null"

@@ -11,6 +11,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `BindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-bind.html>.
 pub async fn bind(
     client: &::bitrix24_runtime::Client,
@@ -23,11 +25,34 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindRequest {
+    /// Wire name "fields": object, required.
     pub fields: BindRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<BindRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindRequest {
@@ -45,16 +70,49 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct BindRequestFields {
+    /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company", "order".
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: BindRequestFieldsEntityType,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type: impl Into<BindRequestFieldsEntityType>,
+        owner_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            owner_id: owner_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for BindRequestFields {
@@ -96,6 +154,10 @@ impl ::bitrix24_runtime::Method for BindRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -108,10 +170,29 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
@@ -128,11 +209,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.timeline.bindings.fields`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company", "order".
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: FieldsResponseEntityType,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -179,6 +266,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -191,14 +280,45 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, required.
     pub filter: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            filter: filter.into(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -220,11 +340,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -263,6 +387,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `UnbindRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-unbind.html>.
 pub async fn unbind(
     client: &::bitrix24_runtime::Client,
@@ -275,11 +401,34 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindRequest {
+    /// Wire name "fields": object, required.
     pub fields: UnbindRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<UnbindRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
@@ -297,16 +446,49 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnbindRequestFields {
+    /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company", "order".
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: UnbindRequestFieldsEntityType,
+    /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnbindRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type: impl Into<UnbindRequestFieldsEntityType>,
+        owner_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            owner_id: owner_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnbindRequestFields {

@@ -10,6 +10,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND", "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -22,18 +26,54 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "itemId": integer, required.
     #[serde(rename = "itemId")]
     pub item_id: i64,
+    /// Wire name "itemType": integer, required.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "itemType")]
     pub item_type: DeleteRequestItemType,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        item_id: impl Into<i64>,
+        item_type: impl Into<DeleteRequestItemType>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            item_id: item_id.into(),
+            item_type: item_type.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -79,6 +119,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND", "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -91,18 +135,54 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "itemId": integer, required.
     #[serde(rename = "itemId")]
     pub item_id: i64,
+    /// Wire name "itemType": integer, required.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "itemType")]
     pub item_type: GetRequestItemType,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        item_id: impl Into<i64>,
+        item_type: impl Into<GetRequestItemType>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            item_id: item_id.into(),
+            item_type: item_type.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -135,17 +215,21 @@ pub type GetRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "createdById": integer, optional.
     #[serde(rename = "createdById", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "createdTime": string (`date-time`), optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "updatedById": integer, optional.
     #[serde(rename = "updatedById", skip_serializing_if = "Option::is_none")]
     pub updated_by_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "updatedTime": string (`date-time`), optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -192,6 +276,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "NOT_FOUND", "100", "0".
+///
+/// Build the request with `SaveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 pub async fn save(
     client: &::bitrix24_runtime::Client,
@@ -204,19 +292,58 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveRequest {
+    /// Wire name "itemId": integer, required.
     #[serde(rename = "itemId")]
     pub item_id: i64,
+    /// Wire name "itemType": integer, required.
+    ///
+    /// Allowed values: 1, 2.
     #[serde(rename = "itemType")]
     pub item_type: SaveRequestItemType,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+    /// Wire name "ownerTypeId": integer, required.
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Wire name "text": string, required.
     pub text: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SaveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        item_id: impl Into<i64>,
+        item_type: impl Into<SaveRequestItemType>,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            item_id: item_id.into(),
+            item_type: item_type.into(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            text: text.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SaveRequest {

@@ -9,6 +9,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -21,14 +25,47 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ENTITIES": array of object, optional.
     #[serde(rename = "ENTITIES", skip_serializing_if = "Option::is_none")]
     pub entities: Option<Vec<AddRequestEntitiesItem>>,
+    /// Wire name "TRACE": string, required.
     #[serde(rename = "TRACE")]
     pub trace: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(trace: impl Into<String>) -> Self {
+        Self {
+            entities: Default::default(),
+            trace: trace.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ENTITIES".
+    pub fn entities(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestEntitiesItem>>,
+    ) -> Self {
+        self.entities = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -51,15 +88,44 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestEntitiesItem {
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "COMPANY", "CONTACT", "DEAL", "LEAD", "QUOTE".
     #[serde(rename = "TYPE")]
     pub type_: AddRequestEntitiesItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestEntitiesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        id: impl Into<i64>,
+        type_: impl Into<AddRequestEntitiesItemType>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestEntitiesItem {
@@ -95,6 +161,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CORE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -107,11 +177,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {

@@ -9,6 +9,10 @@
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `EditRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-edit.html>.
 pub async fn edit(
     client: &::bitrix24_runtime::Client,
@@ -21,22 +25,80 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EditRequest {
+    /// Wire name "communicationType": string, required.
+    ///
+    /// Allowed values: "CHAT", "CHANNEL", "COLLAB".
     #[serde(rename = "communicationType")]
     pub communication_type: EditRequestCommunicationType,
+    /// Wire name "createDefault": boolean, optional.
     #[serde(rename = "createDefault", skip_serializing_if = "Option::is_none")]
     pub create_default: Option<bool>,
+    /// Wire name "ids": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub ids: ::serde_json::Value,
+    /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
+    /// Wire name "removeIds": any JSON, optional.
     #[serde(rename = "removeIds", skip_serializing_if = "::serde_json::Value::is_null")]
     pub remove_ids: ::serde_json::Value,
+    /// Wire name "withChildren": boolean, optional.
     #[serde(rename = "withChildren", skip_serializing_if = "Option::is_none")]
     pub with_children: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EditRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        communication_type: impl Into<EditRequestCommunicationType>,
+        node_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            communication_type: communication_type.into(),
+            create_default: Default::default(),
+            ids: Default::default(),
+            node_id: node_id.into(),
+            remove_ids: Default::default(),
+            with_children: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "createDefault".
+    pub fn create_default(mut self, value: impl Into<bool>) -> Self {
+        self.create_default = Some(value.into());
+        self
+    }
+    /// Sets "ids".
+    pub fn ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ids = value.into();
+        self
+    }
+    /// Sets "removeIds".
+    pub fn remove_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.remove_ids = value.into();
+        self
+    }
+    /// Sets "withChildren".
+    pub fn with_children(mut self, value: impl Into<bool>) -> Self {
+        self.with_children = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EditRequest {
@@ -81,7 +143,9 @@ pub type EditRequestCommunicationType = super::super::super::enums::ChatChannelC
 
 /// The `result` of `humanresources.node.communication.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EditResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -119,6 +183,10 @@ impl ::bitrix24_runtime::Method for EditRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -131,11 +199,34 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -154,17 +245,24 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `humanresources.node.communication.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "channels": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "channelsNoAccess": integer, optional.
     #[serde(rename = "channelsNoAccess", skip_serializing_if = "Option::is_none")]
     pub channels_no_access: Option<i64>,
+    /// Wire name "chats": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chats: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "chatsNoAccess": integer, optional.
     #[serde(rename = "chatsNoAccess", skip_serializing_if = "Option::is_none")]
     pub chats_no_access: Option<i64>,
+    /// Wire name "collabs": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collabs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "collabsNoAccess": integer, optional.
     #[serde(rename = "collabsNoAccess", skip_serializing_if = "Option::is_none")]
     pub collabs_no_access: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -14,6 +14,10 @@ pub mod field;
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -26,15 +30,48 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
+    /// Wire name "role": string, required.
+    ///
+    /// Allowed values: "MEMBER_HEAD", "MEMBER_DEPUTY_HEAD", "MEMBER_EMPLOYEE".
     pub role: AddRequestRole,
+    /// Wire name "userIds": any JSON, required.
     #[serde(rename = "userIds")]
     pub user_ids: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        node_id: impl Into<i64>,
+        role: impl Into<AddRequestRole>,
+        user_ids: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            node_id: node_id.into(),
+            role: role.into(),
+            user_ids: user_ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -64,7 +101,9 @@ pub type AddRequestRole = super::super::super::enums::MemberHeadMemberDeputyHead
 
 /// The `result` of `humanresources.node.member.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -103,6 +142,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `MoveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
@@ -115,16 +158,53 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveRequest {
+    /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
+    /// Wire name "role": string, optional.
+    ///
+    /// Allowed values: "MEMBER_HEAD", "MEMBER_DEPUTY_HEAD", "MEMBER_EMPLOYEE".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MoveRequestRole>,
+    /// Wire name "userIds": any JSON, required.
     #[serde(rename = "userIds")]
     pub user_ids: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        node_id: impl Into<i64>,
+        user_ids: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            node_id: node_id.into(),
+            role: Default::default(),
+            user_ids: user_ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<MoveRequestRole>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveRequest {
@@ -153,7 +233,9 @@ pub type MoveRequestRole = super::super::super::enums::MemberHeadMemberDeputyHea
 
 /// The `result` of `humanresources.node.member.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -192,6 +274,10 @@ impl ::bitrix24_runtime::Method for MoveRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `RemoveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 pub async fn remove(
     client: &::bitrix24_runtime::Client,
@@ -204,14 +290,42 @@ pub async fn remove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveRequest {
+    /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
+    /// Wire name "userIds": any JSON, required.
     #[serde(rename = "userIds")]
     pub user_ids: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemoveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        node_id: impl Into<i64>,
+        user_ids: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            node_id: node_id.into(),
+            user_ids: user_ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
@@ -236,9 +350,12 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
 
 /// The `result` of `humanresources.node.member.remove`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveResponse {
+    /// Wire name "failed": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "removed": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
@@ -282,6 +399,10 @@ impl ::bitrix24_runtime::Method for RemoveRequest {
 ///
 /// Scope `humanresources`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -294,14 +415,39 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
+    /// Wire name "userIds": object, required.
     #[serde(rename = "userIds")]
     pub user_ids: SetRequestUserIds,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(node_id: impl Into<i64>, user_ids: impl Into<SetRequestUserIds>) -> Self {
+        Self {
+            node_id: node_id.into(),
+            user_ids: user_ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -325,32 +471,39 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestUserIds {
+    /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_DEPUTY_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_EMPLOYEE": any JSON, optional.
     #[serde(
         rename = "MEMBER_EMPLOYEE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_DEPUTY_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_team_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_EMPLOYEE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_team_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_HEAD",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -359,6 +512,60 @@ pub struct SetRequestUserIds {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestUserIds {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MEMBER_DEPUTY_HEAD".
+    pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_EMPLOYEE".
+    pub fn member_employee(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_HEAD".
+    pub fn member_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
+    pub fn member_team_deputy_head(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_EMPLOYEE".
+    pub fn member_team_employee(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_HEAD".
+    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_team_head = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
@@ -399,7 +606,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponse {
+    /// Wire name "success": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.

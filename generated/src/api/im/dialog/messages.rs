@@ -9,6 +9,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY", "FIRST_ID_STRING", "LAST_ID_STRING", "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -21,18 +25,64 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: GetRequestDialogId,
+    /// Wire name "FIRST_ID": integer, optional.
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            first_id: Default::default(),
+            last_id: Default::default(),
+            limit: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FIRST_ID".
+    pub fn first_id(mut self, value: impl Into<i64>) -> Self {
+        self.first_id = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -62,13 +112,18 @@ pub type GetRequestDialogId = super::super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "files": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<GetResponseFilesItem>>,
+    /// Wire name "messages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<GetResponseMessagesItem>>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<GetResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -99,47 +154,66 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFilesItem {
+    /// Wire name "authorId": integer, optional.
     #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "authorName": string, optional.
     #[serde(rename = "authorName", skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "extension": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "image": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<GetResponseFilesItemImage>,
+    /// Wire name "isTranscribable": boolean, optional.
     #[serde(rename = "isTranscribable", skip_serializing_if = "Option::is_none")]
     pub is_transcribable: Option<bool>,
+    /// Wire name "isVideoNote": boolean, optional.
     #[serde(rename = "isVideoNote", skip_serializing_if = "Option::is_none")]
     pub is_video_note: Option<bool>,
+    /// Wire name "isVoiceNote": boolean, optional.
     #[serde(rename = "isVoiceNote", skip_serializing_if = "Option::is_none")]
     pub is_voice_note: Option<bool>,
+    /// Wire name "mediaUrl": object, optional.
     #[serde(rename = "mediaUrl", skip_serializing_if = "Option::is_none")]
     pub media_url: Option<GetResponseFilesItemMediaUrl>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "progress": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<i64>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "urlDownload": string, optional.
     #[serde(rename = "urlDownload", skip_serializing_if = "Option::is_none")]
     pub url_download: Option<String>,
+    /// Wire name "urlPreview": string, optional.
     #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
+    /// Wire name "urlShow": string, optional.
     #[serde(rename = "urlShow", skip_serializing_if = "Option::is_none")]
     pub url_show: Option<String>,
+    /// Wire name "viewerAttrs": object, optional.
     #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
     pub viewer_attrs: Option<GetResponseFilesItemViewerAttrs>,
     /// Keys not declared in the spec, kept as received.
@@ -226,9 +300,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFilesItemImage {
+    /// Wire name "height": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
+    /// Wire name "width": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -251,7 +328,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemImage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFilesItemMediaUrl {
+    /// Wire name "preview": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub preview: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -273,23 +352,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemMediaUrl);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFilesItemViewerAttrs {
+    /// Wire name "actions": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<String>,
+    /// Wire name "imChatId": integer, optional.
     #[serde(rename = "imChatId", skip_serializing_if = "Option::is_none")]
     pub im_chat_id: Option<i64>,
+    /// Wire name "objectId": string, optional.
     #[serde(rename = "objectId", skip_serializing_if = "Option::is_none")]
     pub object_id: Option<String>,
+    /// Wire name "src": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "viewer": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer: Option<String>,
+    /// Wire name "viewerGroupBy": string, optional.
     #[serde(rename = "viewerGroupBy", skip_serializing_if = "Option::is_none")]
     pub viewer_group_by: Option<String>,
+    /// Wire name "viewerResized": string, optional.
     #[serde(rename = "viewerResized", skip_serializing_if = "Option::is_none")]
     pub viewer_resized: Option<String>,
+    /// Wire name "viewerType": string, optional.
     #[serde(rename = "viewerType", skip_serializing_if = "Option::is_none")]
     pub viewer_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -343,27 +432,36 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemViewerAttrs {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemViewerAttrs);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMessagesItem {
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "disappearing_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disappearing_date: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetResponseMessagesItemParams>,
+    /// Wire name "replaces": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub replaces: ::serde_json::Value,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "unread": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<bool>,
+    /// Wire name "uuid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -420,11 +518,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMessagesItemParams {
+    /// Wire name "CODE": any JSON, optional.
     #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub code: ::serde_json::Value,
+    /// Wire name "LIKE": any JSON, optional.
     #[serde(rename = "LIKE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub like: ::serde_json::Value,
+    /// Wire name "NOTIFY": string, optional.
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -453,65 +555,92 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUsersItem {
+    /// Wire name "absent": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "avatar_hr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "bot_data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_data: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    ///
+    /// Allowed values: "M", "F".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<GetResponseUsersItemGender>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "idle": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<bool>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub phones: ::serde_json::Value,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "website": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -640,6 +769,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "ACCESS_ERROR".
+///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -652,27 +785,85 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
-    /// Format: `date-time`.
+    /// Wire name "DATE": string (`date-time`), optional.
     #[serde(rename = "DATE", skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_TO": string (`date-time`), optional.
     #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "ORDER": any JSON, optional.
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "SEARCH_MESSAGE": string, optional.
     #[serde(rename = "SEARCH_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub search_message: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DATE".
+    pub fn date(mut self, value: impl Into<String>) -> Self {
+        self.date = Some(value.into());
+        self
+    }
+    /// Sets "DATE_FROM".
+    pub fn date_from(mut self, value: impl Into<String>) -> Self {
+        self.date_from = Some(value.into());
+        self
+    }
+    /// Sets "DATE_TO".
+    pub fn date_to(mut self, value: impl Into<String>) -> Self {
+        self.date_to = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "SEARCH_MESSAGE".
+    pub fn search_message(mut self, value: impl Into<String>) -> Self {
+        self.search_message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
@@ -716,23 +907,33 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `im.dialog.messages.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponse {
+    /// Wire name "additionalMessages": array of any JSON, optional.
     #[serde(rename = "additionalMessages", skip_serializing_if = "Option::is_none")]
     pub additional_messages: Option<Vec<::serde_json::Value>>,
+    /// Wire name "copilot": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub copilot: ::serde_json::Value,
+    /// Wire name "files": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<::serde_json::Value>>,
+    /// Wire name "messages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "reactions": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Vec<::serde_json::Value>>,
+    /// Wire name "stickers": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stickers: Option<Vec<::serde_json::Value>>,
+    /// Wire name "tariffRestrictions": object, optional.
     #[serde(rename = "tariffRestrictions", skip_serializing_if = "Option::is_none")]
     pub tariff_restrictions: Option<SearchResponseTariffRestrictions>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "usersShort": array of any JSON, optional.
     #[serde(rename = "usersShort", skip_serializing_if = "Option::is_none")]
     pub users_short: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -786,7 +987,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponseTariffRestrictions {
+    /// Wire name "isHistoryLimitExceeded": boolean, optional.
     #[serde(rename = "isHistoryLimitExceeded", skip_serializing_if = "Option::is_none")]
     pub is_history_limit_exceeded: Option<bool>,
     /// Keys not declared in the spec, kept as received.

@@ -10,6 +10,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "FILES_ERROR", "SAVE_ERROR", "ACCESS_ERROR".
+///
+/// Build the request with `CommitRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-commit.html>.
 pub async fn commit(
     client: &::bitrix24_runtime::Client,
@@ -22,24 +26,85 @@ pub async fn commit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-commit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CommitRequest {
+    /// Wire name "AS_FILE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "AS_FILE", skip_serializing_if = "Option::is_none")]
     pub as_file: Option<CommitRequestAsFile>,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: CommitRequestDialogId,
+    /// Wire name "FILE_ID": integer, required.
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "SILENT_MODE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SILENT_MODE", skip_serializing_if = "Option::is_none")]
     pub silent_mode: Option<CommitRequestSilentMode>,
+    /// Wire name "UPLOAD_ID": integer, required.
     #[serde(rename = "UPLOAD_ID")]
     pub upload_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CommitRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        chat_id: impl Into<i64>,
+        dialog_id: impl Into<CommitRequestDialogId>,
+        file_id: impl Into<i64>,
+        upload_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            as_file: Default::default(),
+            chat_id: chat_id.into(),
+            dialog_id: dialog_id.into(),
+            file_id: file_id.into(),
+            message: Default::default(),
+            silent_mode: Default::default(),
+            upload_id: upload_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "AS_FILE".
+    pub fn as_file(mut self, value: impl Into<CommitRequestAsFile>) -> Self {
+        self.as_file = Some(value.into());
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "SILENT_MODE".
+    pub fn silent_mode(mut self, value: impl Into<CommitRequestSilentMode>) -> Self {
+        self.silent_mode = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CommitRequest {
@@ -93,16 +158,21 @@ pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.disk.file.commit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CommitResponse {
+    /// Wire name "DISK_ID": any JSON, optional.
     #[serde(rename = "DISK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub disk_id: ::serde_json::Value,
+    /// Wire name "FILES": any JSON, optional.
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "FILE_MODELS": any JSON, optional.
     #[serde(
         rename = "FILE_MODELS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub file_models: ::serde_json::Value,
+    /// Wire name "MESSAGE_ID": integer, optional.
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -150,6 +220,10 @@ impl ::bitrix24_runtime::Method for CommitRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "FILE_ID_EMPTY".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -162,14 +236,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "FILE_ID": integer, required.
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, file_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            file_id: file_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -207,6 +306,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "FILE_ID_EMPTY", "FILE_SAVE_ERROR".
+///
+/// Build the request with `SaveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-save.html>.
 pub async fn save(
     client: &::bitrix24_runtime::Client,
@@ -219,12 +322,35 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveRequest {
+    /// Wire name "FILE_ID": integer, required.
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SaveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(file_id: impl Into<i64>) -> Self {
+        Self {
+            file_id: file_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SaveRequest {
@@ -243,9 +369,12 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
 
 /// The `result` of `im.disk.file.save`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveResponse {
+    /// Wire name "file": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<SaveResponseFile>,
+    /// Wire name "folder": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<SaveResponseFolder>,
     /// Keys not declared in the spec, kept as received.
@@ -268,9 +397,12 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponse {
 ::bitrix24_runtime::loose_deserialize!(SaveResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveResponseFile {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -293,9 +425,12 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFile {
 ::bitrix24_runtime::loose_deserialize!(SaveResponseFile);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveResponseFolder {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.

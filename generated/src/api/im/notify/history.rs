@@ -8,6 +8,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "SEARCH_TEXT_ERROR", "LAST_ID_STRING".
+///
+/// Build the request with `SearchRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-history-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -20,30 +24,42 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-history-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "CONVERT_TEXT": string, optional.
     #[serde(rename = "CONVERT_TEXT", skip_serializing_if = "Option::is_none")]
     pub convert_text: Option<String>,
+    /// Wire name "GROUP_TAG": string, optional.
     #[serde(rename = "GROUP_TAG", skip_serializing_if = "Option::is_none")]
     pub group_tag: Option<String>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "SEARCH_AUTHORS": any JSON, optional.
     #[serde(
         rename = "SEARCH_AUTHORS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub search_authors: ::serde_json::Value,
+    /// Wire name "SEARCH_DATE": string, optional.
     #[serde(rename = "SEARCH_DATE", skip_serializing_if = "Option::is_none")]
     pub search_date: Option<String>,
+    /// Wire name "SEARCH_DATE_FROM": string, optional.
     #[serde(rename = "SEARCH_DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub search_date_from: Option<String>,
+    /// Wire name "SEARCH_DATE_TO": string, optional.
     #[serde(rename = "SEARCH_DATE_TO", skip_serializing_if = "Option::is_none")]
     pub search_date_to: Option<String>,
+    /// Wire name "SEARCH_TEXT": string, optional.
     #[serde(rename = "SEARCH_TEXT", skip_serializing_if = "Option::is_none")]
     pub search_text: Option<String>,
+    /// Wire name "SEARCH_TYPE": string, optional.
     #[serde(rename = "SEARCH_TYPE", skip_serializing_if = "Option::is_none")]
     pub search_type: Option<String>,
+    /// Wire name "SEARCH_TYPES": any JSON, optional.
     #[serde(
         rename = "SEARCH_TYPES",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -52,6 +68,79 @@ pub struct SearchRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CONVERT_TEXT".
+    pub fn convert_text(mut self, value: impl Into<String>) -> Self {
+        self.convert_text = Some(value.into());
+        self
+    }
+    /// Sets "GROUP_TAG".
+    pub fn group_tag(mut self, value: impl Into<String>) -> Self {
+        self.group_tag = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_AUTHORS".
+    pub fn search_authors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.search_authors = value.into();
+        self
+    }
+    /// Sets "SEARCH_DATE".
+    pub fn search_date(mut self, value: impl Into<String>) -> Self {
+        self.search_date = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_DATE_FROM".
+    pub fn search_date_from(mut self, value: impl Into<String>) -> Self {
+        self.search_date_from = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_DATE_TO".
+    pub fn search_date_to(mut self, value: impl Into<String>) -> Self {
+        self.search_date_to = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_TEXT".
+    pub fn search_text(mut self, value: impl Into<String>) -> Self {
+        self.search_text = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_TYPE".
+    pub fn search_type(mut self, value: impl Into<String>) -> Self {
+        self.search_type = Some(value.into());
+        self
+    }
+    /// Sets "SEARCH_TYPES".
+    pub fn search_types(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.search_types = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
@@ -107,13 +196,18 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `im.notify.history.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponse {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "notifications": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<SearchResponseNotificationsItem>>,
+    /// Wire name "total_results": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_results: Option<i64>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<SearchResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -145,35 +239,51 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponseNotificationsItem {
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "notify_buttons": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_buttons: Option<String>,
+    /// Wire name "notify_event": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_event: Option<String>,
+    /// Wire name "notify_module": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_module: Option<String>,
+    /// Wire name "notify_read": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_read: Option<String>,
+    /// Wire name "notify_sub_tag": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_sub_tag: Option<String>,
+    /// Wire name "notify_tag": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_tag: Option<String>,
+    /// Wire name "notify_title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_title: Option<String>,
+    /// Wire name "notify_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
+    /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
+    /// Wire name "setting_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -245,67 +355,90 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseNotificationsItem {
 ::bitrix24_runtime::loose_deserialize!(SearchResponseNotificationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponseUsersItem {
-    /// Format: `date-time`.
+    /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "avatar_hr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "bot_data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_data: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "idle": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<SearchResponseUsersItemPhones>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "website": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -416,11 +549,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SearchResponseUsersItemPhones {
+    /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
+    /// Wire name "personal_mobile": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "work_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "USER_ID_EMPTY", "MESSAGE_EMPTY", "ATTACH_OVERSIZE", "ATTACH_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-personal-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -20,24 +24,84 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-personal-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "MESSAGE_OUT": string, optional.
     #[serde(rename = "MESSAGE_OUT", skip_serializing_if = "Option::is_none")]
     pub message_out: Option<String>,
+    /// Wire name "SUB_TAG": string, optional.
     #[serde(rename = "SUB_TAG", skip_serializing_if = "Option::is_none")]
     pub sub_tag: Option<String>,
+    /// Wire name "TAG": string, optional.
     #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(message: impl Into<String>, user_id: impl Into<i64>) -> Self {
+        Self {
+            attach: Default::default(),
+            client_id: Default::default(),
+            message: message.into(),
+            message_out: Default::default(),
+            sub_tag: Default::default(),
+            tag: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "MESSAGE_OUT".
+    pub fn message_out(mut self, value: impl Into<String>) -> Self {
+        self.message_out = Some(value.into());
+        self
+    }
+    /// Sets "SUB_TAG".
+    pub fn sub_tag(mut self, value: impl Into<String>) -> Self {
+        self.sub_tag = Some(value.into());
+        self
+    }
+    /// Sets "TAG".
+    pub fn tag(mut self, value: impl Into<String>) -> Self {
+        self.tag = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

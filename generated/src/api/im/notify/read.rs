@@ -9,6 +9,8 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `AllRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-all.html>.
 pub async fn all(
     client: &::bitrix24_runtime::Client,
@@ -21,10 +23,29 @@ pub async fn all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AllRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AllRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AllRequest {
@@ -41,9 +62,12 @@ impl ::bitrix24_runtime::loose::Loose for AllRequest {
 
 /// The `result` of `im.notify.read.all`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AllResponse {
+    /// Wire name "newCounter": integer, optional.
     #[serde(rename = "newCounter", skip_serializing_if = "Option::is_none")]
     pub new_counter: Option<i64>,
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -80,6 +104,10 @@ impl ::bitrix24_runtime::Method for AllRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "PARAMS_ERROR".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -92,14 +120,46 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "ACTION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<ListRequestAction>,
+    /// Wire name "IDS": any JSON, required.
     #[serde(rename = "IDS")]
     pub ids: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(ids: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            action: Default::default(),
+            ids: ids.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<ListRequestAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {

@@ -10,6 +10,10 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "FIND_SHORT".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-chat-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,21 +26,71 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-chat-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FIND": string, optional.
     #[serde(rename = "FIND", skip_serializing_if = "Option::is_none")]
     pub find: Option<String>,
+    /// Wire name "FIND_LINES": string, optional.
     #[serde(rename = "FIND_LINES", skip_serializing_if = "Option::is_none")]
     pub find_lines: Option<String>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "OFFSET": integer, optional.
     #[serde(rename = "OFFSET", skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FIND".
+    pub fn find(mut self, value: impl Into<String>) -> Self {
+        self.find = Some(value.into());
+        self
+    }
+    /// Sets "FIND_LINES".
+    pub fn find_lines(mut self, value: impl Into<String>) -> Self {
+        self.find_lines = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -67,74 +121,108 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "background_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_id: Option<i64>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counter: Option<i64>,
+    /// Wire name "date_create": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "disk_folder_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_folder_id: Option<i64>,
+    /// Wire name "entity_data_1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
+    /// Wire name "entity_data_2": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
+    /// Wire name "entity_data_3": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
+    /// Wire name "entity_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<ListResponseItemEntityLink>,
+    /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "is_new": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
+    /// Wire name "last_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "last_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<i64>,
+    /// Wire name "marked_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
+    /// Wire name "message_count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
+    /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// Wire name "mute_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mute_list: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
+    /// Wire name "parent_chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_chat_id: Option<i64>,
+    /// Wire name "parent_message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_message_id: Option<i64>,
+    /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<ListResponseItemPermissions>,
+    /// Wire name "public": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<ListResponseItemPublic>,
+    /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<ListResponseItemRestrictions>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "text_field_enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "unread_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread_id: Option<i64>,
+    /// Wire name "user_counter": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -263,12 +351,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemEntityLink {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -292,17 +383,24 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEntityLink {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemPermissions {
+    /// Wire name "can_post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_post: Option<String>,
+    /// Wire name "manage_messages": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_messages: Option<String>,
+    /// Wire name "manage_settings": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_settings: Option<String>,
+    /// Wire name "manage_ui": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_ui: Option<String>,
+    /// Wire name "manage_users_add": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_add: Option<String>,
+    /// Wire name "manage_users_delete": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -347,9 +445,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPermissions {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemPublic {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "link": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -372,27 +473,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPublic {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPublic);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItemRestrictions {
+    /// Wire name "avatar": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<bool>,
+    /// Wire name "call": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
+    /// Wire name "extend": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<bool>,
+    /// Wire name "leave": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "leave_owner": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_owner: Option<bool>,
+    /// Wire name "mute": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
+    /// Wire name "path": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Wire name "path_title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_title: Option<String>,
+    /// Wire name "rename": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rename: Option<bool>,
+    /// Wire name "send": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<bool>,
+    /// Wire name "user_list": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
     /// Keys not declared in the spec, kept as received.

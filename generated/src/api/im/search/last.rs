@@ -10,6 +10,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,37 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: AddRequestDialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<AddRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -61,6 +90,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "DIALOG_ID_EMPTY".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -73,12 +106,37 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "DIALOG_ID": string, required.
+    ///
+    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: DeleteRequestDialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<DeleteRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -112,6 +170,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -124,16 +184,59 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "SKIP_CHAT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_CHAT", skip_serializing_if = "Option::is_none")]
     pub skip_chat: Option<GetRequestSkipChat>,
+    /// Wire name "SKIP_DIALOG": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_DIALOG", skip_serializing_if = "Option::is_none")]
     pub skip_dialog: Option<GetRequestSkipDialog>,
+    /// Wire name "SKIP_OPENLINES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SKIP_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub skip_openlines: Option<GetRequestSkipOpenlines>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "SKIP_CHAT".
+    pub fn skip_chat(mut self, value: impl Into<GetRequestSkipChat>) -> Self {
+        self.skip_chat = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_DIALOG".
+    pub fn skip_dialog(mut self, value: impl Into<GetRequestSkipDialog>) -> Self {
+        self.skip_dialog = Some(value.into());
+        self
+    }
+    /// Sets "SKIP_OPENLINES".
+    pub fn skip_openlines(mut self, value: impl Into<GetRequestSkipOpenlines>) -> Self {
+        self.skip_openlines = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -166,18 +269,24 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "avatar": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<GetResponseItemAvatar>,
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<GetResponseItemChat>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseItemUser>,
     /// Keys not declared in the spec, kept as received.
@@ -212,9 +321,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemAvatar {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -237,36 +349,51 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemChat {
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "date_create": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "entity_data_1": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_1: Option<String>,
+    /// Wire name "entity_data_2": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_2: Option<String>,
+    /// Wire name "entity_data_3": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
+    /// Wire name "entity_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
+    /// Wire name "mute_list": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub mute_list: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -338,67 +465,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemUser {
-    /// Format: `date-time`.
+    /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "avatar_hr": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "bot_data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bot_data: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
-    /// Format: `date-time`.
+    /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
+    /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "idle": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "last_activity_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "mobile_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<GetResponseItemUserPhones>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "website": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -509,11 +659,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemUserPhones {
+    /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
+    /// Wire name "personal_mobile": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "work_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
     /// Keys not declared in the spec, kept as received.

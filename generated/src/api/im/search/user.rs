@@ -10,6 +10,10 @@
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Documented error codes: "FIND_SHORT".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-user-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,21 +26,75 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "BUSINESS": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "BUSINESS", skip_serializing_if = "Option::is_none")]
     pub business: Option<ListRequestBusiness>,
+    /// Wire name "FIND": string, required.
     #[serde(rename = "FIND")]
     pub find: String,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "OFFSET": integer, optional.
     #[serde(rename = "OFFSET", skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(find: impl Into<String>) -> Self {
+        Self {
+            business: Default::default(),
+            find: find.into(),
+            limit: Default::default(),
+            offset: Default::default(),
+            start: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BUSINESS".
+    pub fn business(mut self, value: impl Into<ListRequestBusiness>) -> Self {
+        self.business = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -68,47 +126,69 @@ pub type ListRequestBusiness = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.search.user.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "absent": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "birthday": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
+    /// Wire name "departments": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub departments: ::serde_json::Value,
+    /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extranet: Option<bool>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "idle": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<String>,
+    /// Wire name "last_activity_date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "mobile_last_date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_last_date: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<ListResponsePhones>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -198,11 +278,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponsePhones {
+    /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
+    /// Wire name "personal_mobile": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_mobile: Option<String>,
+    /// Wire name "work_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -12,6 +12,8 @@ pub mod idle;
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -24,10 +26,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -56,6 +77,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "STATUS_ERROR".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -68,12 +93,37 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "STATUS": string, required.
+    ///
+    /// Allowed values: "online", "dnd", "away", "break".
     #[serde(rename = "STATUS")]
     pub status: SetRequestStatus,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(status: impl Into<SetRequestStatus>) -> Self {
+        Self {
+            status: status.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

@@ -9,6 +9,10 @@
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "FILE_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `DownloadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
@@ -21,14 +25,39 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequest {
+    /// Wire name "dialogId": string, required.
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<String>, file_id: impl Into<i64>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            file_id: file_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
@@ -53,7 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 /// The `result` of `im.v2.File.download`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadResponse {
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -86,6 +117,10 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 ///
 /// Scope `im`; at most 2 calls per second.
 ///
+/// Documented error codes: "FILE_EMPTY", "FILE_INVALID_CONTENT", "CHAT_NOT_FOUND", "FOLDER_ERROR", "UPLOAD_FAILED", "SEND_FAILED", "FILE_TOO_LARGE", "ACCESS_DENIED".
+///
+/// Build the request with `UploadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html>.
 pub async fn upload(
     client: &::bitrix24_runtime::Client,
@@ -98,13 +133,41 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequest {
+    /// Wire name "dialogId": string, required.
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Wire name "fields": object, required.
     pub fields: UploadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        dialog_id: impl Into<String>,
+        fields: impl Into<UploadRequestFields>,
+    ) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequest {
@@ -128,14 +191,46 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequestFields {
+    /// Wire name "content": string, required.
     pub content: String,
+    /// Wire name "message": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "name": string, required.
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            message: Default::default(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "message".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
@@ -162,13 +257,18 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 /// The `result` of `im.v2.File.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponse {
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "dialogId": string, optional.
     #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "file": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<UploadResponseFile>,
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -199,46 +299,66 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponseFile {
+    /// Wire name "authorId": integer, optional.
     #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
+    /// Wire name "authorName": string, optional.
     #[serde(rename = "authorName", skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "extension": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "image": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<bool>,
+    /// Wire name "isTranscribable": boolean, optional.
     #[serde(rename = "isTranscribable", skip_serializing_if = "Option::is_none")]
     pub is_transcribable: Option<bool>,
+    /// Wire name "isVideoNote": boolean, optional.
     #[serde(rename = "isVideoNote", skip_serializing_if = "Option::is_none")]
     pub is_video_note: Option<bool>,
+    /// Wire name "isVoiceNote": boolean, optional.
     #[serde(rename = "isVoiceNote", skip_serializing_if = "Option::is_none")]
     pub is_voice_note: Option<bool>,
+    /// Wire name "mediaUrl": object, optional.
     #[serde(rename = "mediaUrl", skip_serializing_if = "Option::is_none")]
     pub media_url: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "progress": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<i64>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "urlDownload": string, optional.
     #[serde(rename = "urlDownload", skip_serializing_if = "Option::is_none")]
     pub url_download: Option<String>,
+    /// Wire name "urlPreview": string, optional.
     #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
+    /// Wire name "urlShow": string, optional.
     #[serde(rename = "urlShow", skip_serializing_if = "Option::is_none")]
     pub url_show: Option<String>,
+    /// Wire name "viewerAttrs": object, optional.
     #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
     pub viewer_attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.

@@ -12,6 +12,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "PARAMS_REQUIRED", "BOT_NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -24,16 +28,53 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "botId": integer, optional.
     #[serde(rename = "botId", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "botId".
+    pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.bot_id = Some(value.into());
+        self
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -58,9 +99,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imbot.v2.Bot.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<GetResponseBot>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -83,37 +127,51 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseBot {
+    /// Wire name "backgroundId": any JSON, optional.
     #[serde(
         rename = "backgroundId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub background_id: ::serde_json::Value,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "countChat": integer, optional.
     #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
     pub count_chat: Option<i64>,
+    /// Wire name "countCommand": integer, optional.
     #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
     pub count_command: Option<i64>,
+    /// Wire name "countMessage": integer, optional.
     #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
     pub count_message: Option<i64>,
+    /// Wire name "countUser": integer, optional.
     #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
     pub count_user: Option<i64>,
+    /// Wire name "eventMode": string, optional.
     #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
     pub event_mode: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isHidden": boolean, optional.
     #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
     pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
     #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
     #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
     pub is_support_openline: Option<bool>,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -197,6 +255,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -209,18 +271,61 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -247,11 +352,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `imbot.v2.Bot.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "bots": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bots: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "hasNextPage": boolean, optional.
     #[serde(rename = "hasNextPage", skip_serializing_if = "Option::is_none")]
     pub has_next_page: Option<bool>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -291,6 +400,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_CODE_REQUIRED", "BOT_PROPERTIES_REQUIRED", "BOT_CODE_ALREADY_TAKEN", "BOT_INVALID_TYPE", "BOT_INVALID_EVENT_MODE", "BOT_WEBHOOK_URL_REQUIRED", "BOT_REGISTER_FAILED", "BOT_INVALID_CALLBACK", "BOT_LIMIT_EXCEEDED", "BOT_AVATAR_INCORRECT_TYPE", "BOT_AVATAR_INCORRECT_SIZE".
+///
+/// Build the request with `RegisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -303,11 +416,34 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequest {
+    /// Wire name "fields": object, required.
     pub fields: RegisterRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<RegisterRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
@@ -325,29 +461,117 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestFields {
+    /// Wire name "backgroundId": string, optional.
     #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
     pub background_id: Option<String>,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "code": string, required.
     pub code: String,
+    /// Wire name "eventMode": string, optional.
+    ///
+    /// Allowed values: "fetch", "webhook".
     #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
     pub event_mode: Option<RegisterRequestFieldsEventMode>,
+    /// Wire name "isHidden": boolean, optional.
     #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
     pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
     #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
     #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
     pub is_support_openline: Option<bool>,
+    /// Wire name "properties": object, required.
     pub properties: RegisterRequestFieldsProperties,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "webhookUrl": string, optional.
     #[serde(rename = "webhookUrl", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        properties: impl Into<RegisterRequestFieldsProperties>,
+    ) -> Self {
+        Self {
+            background_id: Default::default(),
+            bot_token: Default::default(),
+            code: code.into(),
+            event_mode: Default::default(),
+            is_hidden: Default::default(),
+            is_reactions_enabled: Default::default(),
+            is_support_openline: Default::default(),
+            properties: properties.into(),
+            type_: Default::default(),
+            webhook_url: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "backgroundId".
+    pub fn background_id(mut self, value: impl Into<String>) -> Self {
+        self.background_id = Some(value.into());
+        self
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "eventMode".
+    pub fn event_mode(
+        mut self,
+        value: impl Into<RegisterRequestFieldsEventMode>,
+    ) -> Self {
+        self.event_mode = Some(value.into());
+        self
+    }
+    /// Sets "isHidden".
+    pub fn is_hidden(mut self, value: impl Into<bool>) -> Self {
+        self.is_hidden = Some(value.into());
+        self
+    }
+    /// Sets "isReactionsEnabled".
+    pub fn is_reactions_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_reactions_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isSupportOpenline".
+    pub fn is_support_openline(mut self, value: impl Into<bool>) -> Self {
+        self.is_support_openline = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "webhookUrl".
+    pub fn webhook_url(mut self, value: impl Into<String>) -> Self {
+        self.webhook_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
@@ -403,21 +627,79 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 pub type RegisterRequestFieldsEventMode = super::super::super::enums::FetchWebhook;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterRequestFieldsProperties {
+    /// Wire name "avatar": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub avatar: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "workPosition": string, optional.
     #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestFieldsProperties {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            avatar: Default::default(),
+            color: Default::default(),
+            gender: Default::default(),
+            last_name: Default::default(),
+            name: name.into(),
+            work_position: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "avatar".
+    pub fn avatar(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.avatar = value.into();
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
@@ -450,9 +732,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
 
 /// The `result` of `imbot.v2.Bot.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponse {
+    /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<RegisterResponseBot>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -475,37 +760,51 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RegisterResponseBot {
+    /// Wire name "backgroundId": any JSON, optional.
     #[serde(
         rename = "backgroundId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub background_id: ::serde_json::Value,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "countChat": integer, optional.
     #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
     pub count_chat: Option<i64>,
+    /// Wire name "countCommand": integer, optional.
     #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
     pub count_command: Option<i64>,
+    /// Wire name "countMessage": integer, optional.
     #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
     pub count_message: Option<i64>,
+    /// Wire name "countUser": integer, optional.
     #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
     pub count_user: Option<i64>,
+    /// Wire name "eventMode": string, optional.
     #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
     pub event_mode: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isHidden": boolean, optional.
     #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
     pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
     #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
     #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
     pub is_support_openline: Option<bool>,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -598,6 +897,10 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "BOT_UNREGISTER_FAILED".
+///
+/// Build the request with `UnregisterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -610,14 +913,44 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnregisterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
@@ -641,7 +974,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 /// The `result` of `imbot.v2.Bot.unregister`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnregisterResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -680,6 +1015,10 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "BOT_INVALID_EVENT_MODE", "BOT_INVALID_CALLBACK", "BOT_AVATAR_INCORRECT_TYPE", "BOT_AVATAR_INCORRECT_SIZE", "BOT_TOKEN_ROTATION_FAILED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -692,15 +1031,47 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -726,26 +1097,96 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "backgroundId": string, optional.
     #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
     pub background_id: Option<String>,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "eventMode": string, optional.
     #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
     pub event_mode: Option<String>,
+    /// Wire name "isHidden": boolean, optional.
     #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
     pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
     #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
     #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
     pub is_support_openline: Option<bool>,
+    /// Wire name "properties": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
+    /// Wire name "webhookUrl": string, optional.
     #[serde(rename = "webhookUrl", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "backgroundId".
+    pub fn background_id(mut self, value: impl Into<String>) -> Self {
+        self.background_id = Some(value.into());
+        self
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "eventMode".
+    pub fn event_mode(mut self, value: impl Into<String>) -> Self {
+        self.event_mode = Some(value.into());
+        self
+    }
+    /// Sets "isHidden".
+    pub fn is_hidden(mut self, value: impl Into<bool>) -> Self {
+        self.is_hidden = Some(value.into());
+        self
+    }
+    /// Sets "isReactionsEnabled".
+    pub fn is_reactions_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_reactions_enabled = Some(value.into());
+        self
+    }
+    /// Sets "isSupportOpenline".
+    pub fn is_support_openline(mut self, value: impl Into<bool>) -> Self {
+        self.is_support_openline = Some(value.into());
+        self
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<UpdateRequestFieldsProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "webhookUrl".
+    pub fn webhook_url(mut self, value: impl Into<String>) -> Self {
+        self.webhook_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -791,22 +1232,77 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
+    /// Wire name "avatar": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub avatar: ::serde_json::Value,
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "workPosition": string, optional.
     #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsProperties {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "avatar".
+    pub fn avatar(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.avatar = value.into();
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
@@ -838,9 +1334,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
 
 /// The `result` of `imbot.v2.Bot.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<UpdateResponseBot>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
@@ -863,37 +1362,51 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponseBot {
+    /// Wire name "backgroundId": any JSON, optional.
     #[serde(
         rename = "backgroundId",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub background_id: ::serde_json::Value,
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "countChat": integer, optional.
     #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
     pub count_chat: Option<i64>,
+    /// Wire name "countCommand": integer, optional.
     #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
     pub count_command: Option<i64>,
+    /// Wire name "countMessage": integer, optional.
     #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
     pub count_message: Option<i64>,
+    /// Wire name "countUser": integer, optional.
     #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
     pub count_user: Option<i64>,
+    /// Wire name "eventMode": string, optional.
     #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
     pub event_mode: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "isHidden": boolean, optional.
     #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
     pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
     #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
     pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
     #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
     pub is_support_openline: Option<bool>,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.

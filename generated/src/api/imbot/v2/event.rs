@@ -8,6 +8,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "SCOPE_ERROR", "AUTH_ERROR", "USER_NOT_SUBSCRIBED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,20 +24,71 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "withUserEvents": boolean, optional.
     #[serde(rename = "withUserEvents", skip_serializing_if = "Option::is_none")]
     pub with_user_events: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            limit: Default::default(),
+            offset: Default::default(),
+            with_user_events: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "withUserEvents".
+    pub fn with_user_events(mut self, value: impl Into<bool>) -> Self {
+        self.with_user_events = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -64,11 +119,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imbot.v2.Event.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "events": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "hasMore": boolean, optional.
     #[serde(rename = "hasMore", skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// Wire name "nextOffset": integer, optional.
     #[serde(rename = "nextOffset", skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -9,6 +9,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "FILE_ACCESS_ERROR", "FILE_NOT_FOUND".
+///
+/// Build the request with `DownloadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
@@ -21,16 +25,48 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DownloadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>, file_id: impl Into<i64>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            file_id: file_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
@@ -57,7 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 /// The `result` of `imbot.v2.File.download`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DownloadResponse {
+    /// Wire name "downloadUrl": string, optional.
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -97,6 +135,10 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "FILE_EMPTY", "FILE_INVALID_CONTENT", "FILE_FOLDER_ERROR", "FILE_UPLOAD_FAILED", "FILE_SEND_FAILED", "FILE_TOO_LARGE".
+///
+/// Build the request with `UploadRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html>.
 pub async fn upload(
     client: &::bitrix24_runtime::Client,
@@ -109,17 +151,55 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "dialogId": string, required.
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Wire name "fields": object, required.
     pub fields: UploadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<String>,
+        fields: impl Into<UploadRequestFields>,
+    ) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            dialog_id: dialog_id.into(),
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequest {
@@ -148,14 +228,46 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadRequestFields {
+    /// Wire name "content": string, required.
     pub content: String,
+    /// Wire name "message": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Wire name "name": string, required.
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            message: Default::default(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "message".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
@@ -182,13 +294,18 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 /// The `result` of `imbot.v2.File.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponse {
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "dialogId": string, optional.
     #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "file": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<UploadResponseFile>,
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -219,15 +336,21 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UploadResponseFile {
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "extension": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `imconnector`; at most 2 calls per second.
 ///
+/// Documented error codes: "NOT_ACTIVE_LINE", "IMCONNECTOR_NO_CORRECT_PROVIDER", "ERROR_ARGUMENT", "CHAT_RENAMING_FAILED".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -20,20 +24,61 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "CHAT_ID": string, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: String,
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "USER_ID": string, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        chat_id: impl Into<String>,
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            connector: connector.into(),
+            line: line.into(),
+            name: name.into(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<String>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -66,9 +111,12 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 /// The `result` of `imconnector.chat.name.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponse {
+    /// Wire name "DATA": any JSON, optional.
     #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.

@@ -9,6 +9,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT", "IMCONNECTOR_NO_CORRECT_PROVIDER".
+///
+/// Build the request with `DeliveryRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-delivery.html>.
 pub async fn delivery(
     client: &::bitrix24_runtime::Client,
@@ -21,16 +25,47 @@ pub async fn delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryRequest {
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<DeliveryRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeliveryRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+        messages: impl IntoIterator<Item = impl Into<DeliveryRequestMessagesItem>>,
+    ) -> Self {
+        Self {
+            connector: connector.into(),
+            line: line.into(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
@@ -57,16 +92,56 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryRequestMessagesItem {
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<DeliveryRequestMessagesItemChat>,
+    /// Wire name "im": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub im: Option<DeliveryRequestMessagesItemIm>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<DeliveryRequestMessagesItemMessage>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeliveryRequestMessagesItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<DeliveryRequestMessagesItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "im".
+    pub fn im(mut self, value: impl Into<DeliveryRequestMessagesItemIm>) -> Self {
+        self.im = Some(value.into());
+        self
+    }
+    /// Sets "message".
+    pub fn message(
+        mut self,
+        value: impl Into<DeliveryRequestMessagesItemMessage>,
+    ) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
@@ -90,12 +165,37 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryRequestMessagesItemChat {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeliveryRequestMessagesItemChat {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
@@ -112,14 +212,45 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryRequestMessagesItemIm {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeliveryRequestMessagesItemIm {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat_id".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "message_id".
+    pub fn message_id(mut self, value: impl Into<i64>) -> Self {
+        self.message_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
@@ -141,14 +272,45 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemIm);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryRequestMessagesItemMessage {
+    /// Wire name "date": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeliveryRequestMessagesItemMessage {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "date".
+    pub fn date(mut self, value: impl Into<i64>) -> Self {
+        self.date = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
@@ -167,9 +329,12 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
 
 /// The `result` of `imconnector.send.status.delivery`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeliveryResponse {
+    /// Wire name "DATA": any JSON, optional.
     #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -207,6 +372,10 @@ impl ::bitrix24_runtime::Method for DeliveryRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "ERROR_ARGUMENT", "IMCONNECTOR_NO_CORRECT_PROVIDER".
+///
+/// Build the request with `ReadingRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-reading.html>.
 pub async fn reading(
     client: &::bitrix24_runtime::Client,
@@ -219,16 +388,47 @@ pub async fn reading(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-reading.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingRequest {
+    /// Wire name "CONNECTOR": string, required.
     #[serde(rename = "CONNECTOR")]
     pub connector: String,
+    /// Wire name "LINE": integer, required.
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<ReadingRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadingRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        connector: impl Into<String>,
+        line: impl Into<i64>,
+        messages: impl IntoIterator<Item = impl Into<ReadingRequestMessagesItem>>,
+    ) -> Self {
+        Self {
+            connector: connector.into(),
+            line: line.into(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
@@ -255,16 +455,56 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingRequestMessagesItem {
+    /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<ReadingRequestMessagesItemChat>,
+    /// Wire name "im": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub im: Option<ReadingRequestMessagesItemIm>,
+    /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<ReadingRequestMessagesItemMessage>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadingRequestMessagesItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<ReadingRequestMessagesItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "im".
+    pub fn im(mut self, value: impl Into<ReadingRequestMessagesItemIm>) -> Self {
+        self.im = Some(value.into());
+        self
+    }
+    /// Sets "message".
+    pub fn message(
+        mut self,
+        value: impl Into<ReadingRequestMessagesItemMessage>,
+    ) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
@@ -288,12 +528,37 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingRequestMessagesItemChat {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadingRequestMessagesItemChat {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
@@ -310,14 +575,45 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingRequestMessagesItemIm {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadingRequestMessagesItemIm {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "chat_id".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "message_id".
+    pub fn message_id(mut self, value: impl Into<i64>) -> Self {
+        self.message_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
@@ -339,12 +635,37 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemIm);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingRequestMessagesItemMessage {
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ReadingRequestMessagesItemMessage {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
@@ -362,9 +683,12 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
 
 /// The `result` of `imconnector.send.status.reading`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ReadingResponse {
+    /// Wire name "DATA": any JSON, optional.
     #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Keys not declared in the spec, kept as received.

@@ -13,6 +13,10 @@ pub mod message;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "BOT_ID_ERROR", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `FinishRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-finish.html>.
 pub async fn finish(
     client: &::bitrix24_runtime::Client,
@@ -25,14 +29,44 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FinishRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FinishRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for FinishRequest {
@@ -73,6 +107,10 @@ impl ::bitrix24_runtime::Method for FinishRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "WRONG_CHAT", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `OperatorRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-operator.html>.
 pub async fn operator(
     client: &::bitrix24_runtime::Client,
@@ -85,12 +123,35 @@ pub async fn operator(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-operator.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct OperatorRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl OperatorRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for OperatorRequest {
@@ -126,6 +187,10 @@ impl ::bitrix24_runtime::Method for OperatorRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID_EMPTY", "USER_ID_EMPTY", "QUEUE_ID_EMPTY", "TRANSFER_ID_EMPTY", "BOT_ID_ERROR", "OPERATOR_WRONG", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `TransferRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-transfer.html>.
 pub async fn transfer(
     client: &::bitrix24_runtime::Client,
@@ -138,22 +203,80 @@ pub async fn transfer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-transfer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TransferRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Wire name "LEAVE": boolean, optional.
     #[serde(rename = "LEAVE", skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "QUEUE_ID": integer, optional.
     #[serde(rename = "QUEUE_ID", skip_serializing_if = "Option::is_none")]
     pub queue_id: Option<i64>,
+    /// Wire name "TRANSFER_ID": string, optional.
     #[serde(rename = "TRANSFER_ID", skip_serializing_if = "Option::is_none")]
     pub transfer_id: Option<String>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TransferRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            client_id: Default::default(),
+            leave: Default::default(),
+            queue_id: Default::default(),
+            transfer_id: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CLIENT_ID".
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAVE".
+    pub fn leave(mut self, value: impl Into<bool>) -> Self {
+        self.leave = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE_ID".
+    pub fn queue_id(mut self, value: impl Into<i64>) -> Self {
+        self.queue_id = Some(value.into());
+        self
+    }
+    /// Sets "TRANSFER_ID".
+    pub fn transfer_id(mut self, value: impl Into<String>) -> Self {
+        self.transfer_id = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TransferRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "INVALID_FORMAT".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,45 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "OPTIONS": object, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<GetRequestOptions>,
+    /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<GetRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "OPTIONS".
+    pub fn options(mut self, value: impl Into<GetRequestOptions>) -> Self {
+        self.options = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<GetRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -49,16 +84,60 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestOptions {
+    /// Wire name "CHECK_PERMISSION": string, optional.
     #[serde(rename = "CHECK_PERMISSION", skip_serializing_if = "Option::is_none")]
     pub check_permission: Option<String>,
+    /// Wire name "CONFIG_QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<GetRequestOptionsConfigQueue>,
+    /// Wire name "QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<GetRequestOptionsQueue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestOptions {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CHECK_PERMISSION".
+    pub fn check_permission(mut self, value: impl Into<String>) -> Self {
+        self.check_permission = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG_QUEUE".
+    pub fn config_queue(
+        mut self,
+        value: impl Into<GetRequestOptionsConfigQueue>,
+    ) -> Self {
+        self.config_queue = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE".
+    pub fn queue(mut self, value: impl Into<GetRequestOptionsQueue>) -> Self {
+        self.queue = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestOptions {
@@ -86,20 +165,72 @@ pub type GetRequestOptionsConfigQueue = ::bitrix24_runtime::YesNo;
 pub type GetRequestOptionsQueue = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParams {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetRequestParamsSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
@@ -127,78 +258,133 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParamsSelectItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetRequestParamsSelectItemActive>,
+    /// Wire name "AGREEMENT_ID": string, optional.
     #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
+    /// Wire name "AGREEMENT_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetRequestParamsSelectItemAgreementMessage>,
+    /// Wire name "AUTO_CLOSE_BOT_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_FORM_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_RULE": string, optional.
     #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
+    /// Wire name "AUTO_CLOSE_TEXT": string, optional.
     #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
+    /// Wire name "AUTO_CLOSE_TIME": string, optional.
     #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
+    /// Wire name "AUTO_EXPIRE_TIME": string, optional.
     #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
+    /// Wire name "CATEGORY_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetRequestParamsSelectItemCategoryEnable>,
+    /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
+    /// Wire name "CHECK_AVAILABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetRequestParamsSelectItemCheckAvailable>,
+    /// Wire name "CLOSE_BOT_ID": string, optional.
     #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
+    /// Wire name "CLOSE_FORM_ID": string, optional.
     #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
+    /// Wire name "CLOSE_RULE": string, optional.
     #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
+    /// Wire name "CLOSE_TEXT": string, optional.
     #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
+    /// Wire name "CONFIG_QUEUE": array of object, optional.
     #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
+    /// Wire name "CONFIRM_CLOSE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetRequestParamsSelectItemConfirmClose>,
+    /// Wire name "CRM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetRequestParamsSelectItemCrm>,
+    /// Wire name "CRM_CHAT_TRACKER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetRequestParamsSelectItemCrmChatTracker>,
+    /// Wire name "CRM_CREATE": string, optional.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
+    /// Wire name "CRM_CREATE_SECOND": string, optional.
     #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
+    /// Wire name "CRM_CREATE_THIRD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetRequestParamsSelectItemCrmCreateThird>,
+    /// Wire name "CRM_FORWARD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetRequestParamsSelectItemCrmForward>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "CRM_TRANSFER_CHANGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetRequestParamsSelectItemCrmTransferChange>,
+    /// Wire name "DATE_CREATE": any JSON, optional.
     #[serde(
         rename = "DATE_CREATE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create: ::serde_json::Value,
+    /// Wire name "DATE_MODIFY": any JSON, optional.
     #[serde(
         rename = "DATE_MODIFY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify: ::serde_json::Value,
+    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
     #[serde(
         rename = "DEFAULT_OPERATOR_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_operator_data: ::serde_json::Value,
+    /// Wire name "FULL_CLOSE_TIME": string, optional.
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IGNORE_WELCOME_FORM_RESPONSIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
         skip_serializing_if = "Option::is_none"
@@ -206,6 +392,9 @@ pub struct GetRequestParamsSelectItem {
     pub ignore_welcome_form_responsible: Option<
         GetRequestParamsSelectItemIgnoreWelcomeFormResponsible,
     >,
+    /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
         skip_serializing_if = "Option::is_none"
@@ -213,17 +402,26 @@ pub struct GetRequestParamsSelectItem {
     pub kpi_check_operator_activity: Option<
         GetRequestParamsSelectItemKpiCheckOperatorActivity,
     >,
+    /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+    /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FIRST_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_first_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FIRST_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
+    /// Wire name "KPI_FIRST_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
         skip_serializing_if = "Option::is_none"
@@ -231,45 +429,66 @@ pub struct GetRequestParamsSelectItem {
     pub kpi_further_answer_alert: Option<
         GetRequestParamsSelectItemKpiFurtherAnswerAlert,
     >,
+    /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FURTHER_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_further_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FURTHER_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "LINE_NAME": string, optional.
     #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
+    /// Wire name "MAX_CHAT": string, optional.
     #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
+    /// Wire name "MODIFY_USER_ID": string, optional.
     #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
+    /// Wire name "NO_ANSWER_BOT_ID": string, optional.
     #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
+    /// Wire name "NO_ANSWER_FORM_ID": string, optional.
     #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
+    /// Wire name "NO_ANSWER_RULE": string, optional.
     #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
+    /// Wire name "NO_ANSWER_TEXT": string, optional.
     #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
+    /// Wire name "NO_ANSWER_TIME": string, optional.
     #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
+    /// Wire name "OPERATOR_DATA": string, optional.
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
+    /// Wire name "QUEUE": any JSON, optional.
     #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE_TIME": string, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
+    /// Wire name "QUEUE_TYPE": string, optional.
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
+    /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetRequestParamsSelectItemQueueUsersFields>,
+    /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
+    /// Wire name "SEND_NOTIFICATION_EMPTY_QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
         skip_serializing_if = "Option::is_none"
@@ -277,6 +496,9 @@ pub struct GetRequestParamsSelectItem {
     pub send_notification_empty_queue: Option<
         GetRequestParamsSelectItemSendNotificationEmptyQueue,
     >,
+    /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
         skip_serializing_if = "Option::is_none"
@@ -284,85 +506,714 @@ pub struct GetRequestParamsSelectItem {
     pub send_welcome_each_session: Option<
         GetRequestParamsSelectItemSendWelcomeEachSession,
     >,
+    /// Wire name "SESSION_PRIORITY": string, optional.
     #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
+    /// Wire name "TEMPORARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetRequestParamsSelectItemTemporary>,
+    /// Wire name "TYPE_MAX_CHAT": string, optional.
     #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
+    /// Wire name "USE_WELCOME_FORM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetRequestParamsSelectItemUseWelcomeForm>,
+    /// Wire name "VOTE_BEFORE_FINISH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetRequestParamsSelectItemVoteBeforeFinish>,
+    /// Wire name "VOTE_CLOSING_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetRequestParamsSelectItemVoteClosingDelay>,
+    /// Wire name "VOTE_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetRequestParamsSelectItemVoteMessage>,
+    /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
+    /// Wire name "VOTE_TIME_LIMIT": string, optional.
     #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
+    /// Wire name "WATCH_TYPING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetRequestParamsSelectItemWatchTyping>,
+    /// Wire name "WELCOME_BOT_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetRequestParamsSelectItemWelcomeBotEnable>,
+    /// Wire name "WELCOME_BOT_ID": string, optional.
     #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
+    /// Wire name "WELCOME_BOT_JOIN": string, optional.
     #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
+    /// Wire name "WELCOME_BOT_LEFT": string, optional.
     #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
+    /// Wire name "WELCOME_BOT_TIME": string, optional.
     #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
+    /// Wire name "WELCOME_FORM_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetRequestParamsSelectItemWelcomeFormDelay>,
+    /// Wire name "WELCOME_FORM_ID": string, optional.
     #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
+    /// Wire name "WELCOME_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetRequestParamsSelectItemWelcomeMessage>,
+    /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
     #[serde(
         rename = "WORKTIME_DAYOFF",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF_BOT_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_FORM_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_RULE": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_TEXT": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
+    /// Wire name "WORKTIME_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetRequestParamsSelectItemWorktimeEnable>,
+    /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_HOLIDAYS": any JSON, optional.
     #[serde(
         rename = "WORKTIME_HOLIDAYS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_holidays: ::serde_json::Value,
+    /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
+    /// Wire name "WORKTIME_TO": string, optional.
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetRequestParamsSelectItemXmlId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<GetRequestParamsSelectItemActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AGREEMENT_ID".
+    pub fn agreement_id(mut self, value: impl Into<String>) -> Self {
+        self.agreement_id = Some(value.into());
+        self
+    }
+    /// Sets "AGREEMENT_MESSAGE".
+    pub fn agreement_message(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemAgreementMessage>,
+    ) -> Self {
+        self.agreement_message = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_BOT_ID".
+    pub fn auto_close_bot_id(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_FORM_ID".
+    pub fn auto_close_form_id(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_RULE".
+    pub fn auto_close_rule(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_rule = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TEXT".
+    pub fn auto_close_text(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_text = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TIME".
+    pub fn auto_close_time(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_time = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_EXPIRE_TIME".
+    pub fn auto_expire_time(mut self, value: impl Into<String>) -> Self {
+        self.auto_expire_time = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ENABLE".
+    pub fn category_enable(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCategoryEnable>,
+    ) -> Self {
+        self.category_enable = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<String>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "CHECK_AVAILABLE".
+    pub fn check_available(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCheckAvailable>,
+    ) -> Self {
+        self.check_available = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_BOT_ID".
+    pub fn close_bot_id(mut self, value: impl Into<String>) -> Self {
+        self.close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_FORM_ID".
+    pub fn close_form_id(mut self, value: impl Into<String>) -> Self {
+        self.close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_RULE".
+    pub fn close_rule(mut self, value: impl Into<String>) -> Self {
+        self.close_rule = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_TEXT".
+    pub fn close_text(mut self, value: impl Into<String>) -> Self {
+        self.close_text = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG_QUEUE".
+    pub fn config_queue(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<GetRequestParamsSelectItemConfigQueueItem>,
+        >,
+    ) -> Self {
+        self.config_queue = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "CONFIRM_CLOSE".
+    pub fn confirm_close(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemConfirmClose>,
+    ) -> Self {
+        self.confirm_close = Some(value.into());
+        self
+    }
+    /// Sets "CRM".
+    pub fn crm(mut self, value: impl Into<GetRequestParamsSelectItemCrm>) -> Self {
+        self.crm = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CHAT_TRACKER".
+    pub fn crm_chat_tracker(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCrmChatTracker>,
+    ) -> Self {
+        self.crm_chat_tracker = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE".
+    pub fn crm_create(mut self, value: impl Into<String>) -> Self {
+        self.crm_create = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_SECOND".
+    pub fn crm_create_second(mut self, value: impl Into<String>) -> Self {
+        self.crm_create_second = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_THIRD".
+    pub fn crm_create_third(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCrmCreateThird>,
+    ) -> Self {
+        self.crm_create_third = Some(value.into());
+        self
+    }
+    /// Sets "CRM_FORWARD".
+    pub fn crm_forward(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCrmForward>,
+    ) -> Self {
+        self.crm_forward = Some(value.into());
+        self
+    }
+    /// Sets "CRM_SOURCE".
+    pub fn crm_source(mut self, value: impl Into<String>) -> Self {
+        self.crm_source = Some(value.into());
+        self
+    }
+    /// Sets "CRM_TRANSFER_CHANGE".
+    pub fn crm_transfer_change(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemCrmTransferChange>,
+    ) -> Self {
+        self.crm_transfer_change = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.date_create = value.into();
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.date_modify = value.into();
+        self
+    }
+    /// Sets "DEFAULT_OPERATOR_DATA".
+    pub fn default_operator_data(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.default_operator_data = value.into();
+        self
+    }
+    /// Sets "FULL_CLOSE_TIME".
+    pub fn full_close_time(mut self, value: impl Into<String>) -> Self {
+        self.full_close_time = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "IGNORE_WELCOME_FORM_RESPONSIBLE".
+    pub fn ignore_welcome_form_responsible(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemIgnoreWelcomeFormResponsible>,
+    ) -> Self {
+        self.ignore_welcome_form_responsible = Some(value.into());
+        self
+    }
+    /// Sets "KPI_CHECK_OPERATOR_ACTIVITY".
+    pub fn kpi_check_operator_activity(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
+    ) -> Self {
+        self.kpi_check_operator_activity = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_ALERT".
+    pub fn kpi_first_answer_alert(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+    ) -> Self {
+        self.kpi_first_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_LIST".
+    pub fn kpi_first_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_first_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TEXT".
+    pub fn kpi_first_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_first_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TIME".
+    pub fn kpi_first_answer_time(mut self, value: impl Into<String>) -> Self {
+        self.kpi_first_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_ALERT".
+    pub fn kpi_further_answer_alert(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
+    ) -> Self {
+        self.kpi_further_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_LIST".
+    pub fn kpi_further_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_further_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TEXT".
+    pub fn kpi_further_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_further_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TIME".
+    pub fn kpi_further_answer_time(mut self, value: impl Into<String>) -> Self {
+        self.kpi_further_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "LANGUAGE_ID".
+    pub fn language_id(mut self, value: impl Into<String>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
+    /// Sets "LINE_NAME".
+    pub fn line_name(mut self, value: impl Into<String>) -> Self {
+        self.line_name = Some(value.into());
+        self
+    }
+    /// Sets "MAX_CHAT".
+    pub fn max_chat(mut self, value: impl Into<String>) -> Self {
+        self.max_chat = Some(value.into());
+        self
+    }
+    /// Sets "MODIFY_USER_ID".
+    pub fn modify_user_id(mut self, value: impl Into<String>) -> Self {
+        self.modify_user_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_BOT_ID".
+    pub fn no_answer_bot_id(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_FORM_ID".
+    pub fn no_answer_form_id(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_form_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_RULE".
+    pub fn no_answer_rule(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_rule = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TEXT".
+    pub fn no_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TIME".
+    pub fn no_answer_time(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "OPERATOR_DATA".
+    pub fn operator_data(mut self, value: impl Into<String>) -> Self {
+        self.operator_data = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE".
+    pub fn queue(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.queue = value.into();
+        self
+    }
+    /// Sets "QUEUE_TIME".
+    pub fn queue_time(mut self, value: impl Into<String>) -> Self {
+        self.queue_time = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE_TYPE".
+    pub fn queue_type(mut self, value: impl Into<String>) -> Self {
+        self.queue_type = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE_USERS_FIELDS".
+    pub fn queue_users_fields(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemQueueUsersFields>,
+    ) -> Self {
+        self.queue_users_fields = Some(value.into());
+        self
+    }
+    /// Sets "QUICK_ANSWERS_IBLOCK_ID".
+    pub fn quick_answers_iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.quick_answers_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "SEND_NOTIFICATION_EMPTY_QUEUE".
+    pub fn send_notification_empty_queue(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
+    ) -> Self {
+        self.send_notification_empty_queue = Some(value.into());
+        self
+    }
+    /// Sets "SEND_WELCOME_EACH_SESSION".
+    pub fn send_welcome_each_session(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemSendWelcomeEachSession>,
+    ) -> Self {
+        self.send_welcome_each_session = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_PRIORITY".
+    pub fn session_priority(mut self, value: impl Into<String>) -> Self {
+        self.session_priority = Some(value.into());
+        self
+    }
+    /// Sets "TEMPORARY".
+    pub fn temporary(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemTemporary>,
+    ) -> Self {
+        self.temporary = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_MAX_CHAT".
+    pub fn type_max_chat(mut self, value: impl Into<String>) -> Self {
+        self.type_max_chat = Some(value.into());
+        self
+    }
+    /// Sets "USE_WELCOME_FORM".
+    pub fn use_welcome_form(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemUseWelcomeForm>,
+    ) -> Self {
+        self.use_welcome_form = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_BEFORE_FINISH".
+    pub fn vote_before_finish(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemVoteBeforeFinish>,
+    ) -> Self {
+        self.vote_before_finish = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_CLOSING_DELAY".
+    pub fn vote_closing_delay(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemVoteClosingDelay>,
+    ) -> Self {
+        self.vote_closing_delay = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE".
+    pub fn vote_message(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemVoteMessage>,
+    ) -> Self {
+        self.vote_message = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_DISLIKE".
+    pub fn vote_message_1_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_LIKE".
+    pub fn vote_message_1_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_TEXT".
+    pub fn vote_message_1_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_DISLIKE".
+    pub fn vote_message_2_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_LIKE".
+    pub fn vote_message_2_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_TEXT".
+    pub fn vote_message_2_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_TIME_LIMIT".
+    pub fn vote_time_limit(mut self, value: impl Into<String>) -> Self {
+        self.vote_time_limit = Some(value.into());
+        self
+    }
+    /// Sets "WATCH_TYPING".
+    pub fn watch_typing(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemWatchTyping>,
+    ) -> Self {
+        self.watch_typing = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ENABLE".
+    pub fn welcome_bot_enable(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemWelcomeBotEnable>,
+    ) -> Self {
+        self.welcome_bot_enable = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ID".
+    pub fn welcome_bot_id(mut self, value: impl Into<String>) -> Self {
+        self.welcome_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_JOIN".
+    pub fn welcome_bot_join(mut self, value: impl Into<String>) -> Self {
+        self.welcome_bot_join = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_LEFT".
+    pub fn welcome_bot_left(mut self, value: impl Into<String>) -> Self {
+        self.welcome_bot_left = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_TIME".
+    pub fn welcome_bot_time(mut self, value: impl Into<String>) -> Self {
+        self.welcome_bot_time = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_DELAY".
+    pub fn welcome_form_delay(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemWelcomeFormDelay>,
+    ) -> Self {
+        self.welcome_form_delay = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_ID".
+    pub fn welcome_form_id(mut self, value: impl Into<String>) -> Self {
+        self.welcome_form_id = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE".
+    pub fn welcome_message(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemWelcomeMessage>,
+    ) -> Self {
+        self.welcome_message = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE_TEXT".
+    pub fn welcome_message_text(mut self, value: impl Into<String>) -> Self {
+        self.welcome_message_text = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF".
+    pub fn worktime_dayoff(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.worktime_dayoff = value.into();
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_BOT_ID".
+    pub fn worktime_dayoff_bot_id(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_FORM_ID".
+    pub fn worktime_dayoff_form_id(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_form_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_RULE".
+    pub fn worktime_dayoff_rule(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_rule = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_TEXT".
+    pub fn worktime_dayoff_text(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_text = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_ENABLE".
+    pub fn worktime_enable(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemWorktimeEnable>,
+    ) -> Self {
+        self.worktime_enable = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_FROM".
+    pub fn worktime_from(mut self, value: impl Into<String>) -> Self {
+        self.worktime_from = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_HOLIDAYS".
+    pub fn worktime_holidays(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.worktime_holidays = value.into();
+        self
+    }
+    /// Sets "WORKTIME_TIMEZONE".
+    pub fn worktime_timezone(mut self, value: impl Into<String>) -> Self {
+        self.worktime_timezone = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_TO".
+    pub fn worktime_to(mut self, value: impl Into<String>) -> Self {
+        self.worktime_to = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<GetRequestParamsSelectItemXmlId>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
@@ -671,14 +1522,45 @@ pub type GetRequestParamsSelectItemCategoryEnable = ::bitrix24_runtime::YesNo;
 pub type GetRequestParamsSelectItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParamsSelectItemConfigQueueItem {
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsSelectItemConfigQueueItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
@@ -720,13 +1602,24 @@ pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::Yes
 pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParamsSelectItemQueueUsersFields {
+    /// Wire name "USER_AVATAR": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
+    /// Wire name "USER_AVATAR_ID": string, optional.
     #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
+    /// Wire name "USER_NAME": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
+    /// Wire name "USER_WORK_POSITION": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<
         GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
@@ -734,6 +1627,53 @@ pub struct GetRequestParamsSelectItemQueueUsersFields {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsSelectItemQueueUsersFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "USER_AVATAR".
+    pub fn user_avatar(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
+    ) -> Self {
+        self.user_avatar = Some(value.into());
+        self
+    }
+    /// Sets "USER_AVATAR_ID".
+    pub fn user_avatar_id(mut self, value: impl Into<String>) -> Self {
+        self.user_avatar_id = Some(value.into());
+        self
+    }
+    /// Sets "USER_NAME".
+    pub fn user_name(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
+    ) -> Self {
+        self.user_name = Some(value.into());
+        self
+    }
+    /// Sets "USER_WORK_POSITION".
+    pub fn user_work_position(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition>,
+    ) -> Self {
+        self.user_work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
@@ -797,78 +1737,133 @@ pub type GetRequestParamsSelectItemXmlId = super::super::super::enums::StringNul
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<GetResponseItemActive>,
+    /// Wire name "AGREEMENT_ID": string, optional.
     #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
+    /// Wire name "AGREEMENT_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub agreement_message: Option<GetResponseItemAgreementMessage>,
+    /// Wire name "AUTO_CLOSE_BOT_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_FORM_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_form_id: Option<String>,
+    /// Wire name "AUTO_CLOSE_RULE": string, optional.
     #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub auto_close_rule: Option<String>,
+    /// Wire name "AUTO_CLOSE_TEXT": string, optional.
     #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub auto_close_text: Option<String>,
+    /// Wire name "AUTO_CLOSE_TIME": string, optional.
     #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_close_time: Option<String>,
+    /// Wire name "AUTO_EXPIRE_TIME": string, optional.
     #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
     pub auto_expire_time: Option<String>,
+    /// Wire name "CATEGORY_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
     pub category_enable: Option<GetResponseItemCategoryEnable>,
+    /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
+    /// Wire name "CHECK_AVAILABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
     pub check_available: Option<GetResponseItemCheckAvailable>,
+    /// Wire name "CLOSE_BOT_ID": string, optional.
     #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
+    /// Wire name "CLOSE_FORM_ID": string, optional.
     #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub close_form_id: Option<String>,
+    /// Wire name "CLOSE_RULE": string, optional.
     #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
     pub close_rule: Option<String>,
+    /// Wire name "CLOSE_TEXT": string, optional.
     #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
     pub close_text: Option<String>,
+    /// Wire name "CONFIG_QUEUE": array of object, optional.
     #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
     pub config_queue: Option<Vec<GetResponseItemConfigQueueItem>>,
+    /// Wire name "CONFIRM_CLOSE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
     pub confirm_close: Option<GetResponseItemConfirmClose>,
+    /// Wire name "CRM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
     pub crm: Option<GetResponseItemCrm>,
+    /// Wire name "CRM_CHAT_TRACKER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
     pub crm_chat_tracker: Option<GetResponseItemCrmChatTracker>,
+    /// Wire name "CRM_CREATE": string, optional.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
+    /// Wire name "CRM_CREATE_SECOND": string, optional.
     #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
     pub crm_create_second: Option<String>,
+    /// Wire name "CRM_CREATE_THIRD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
     pub crm_create_third: Option<GetResponseItemCrmCreateThird>,
+    /// Wire name "CRM_FORWARD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
     pub crm_forward: Option<GetResponseItemCrmForward>,
+    /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
+    /// Wire name "CRM_TRANSFER_CHANGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseItemCrmTransferChange>,
+    /// Wire name "DATE_CREATE": any JSON, optional.
     #[serde(
         rename = "DATE_CREATE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_create: ::serde_json::Value,
+    /// Wire name "DATE_MODIFY": any JSON, optional.
     #[serde(
         rename = "DATE_MODIFY",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub date_modify: ::serde_json::Value,
+    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
     #[serde(
         rename = "DEFAULT_OPERATOR_DATA",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub default_operator_data: ::serde_json::Value,
+    /// Wire name "FULL_CLOSE_TIME": string, optional.
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "IGNORE_WELCOME_FORM_RESPONSIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
         skip_serializing_if = "Option::is_none"
@@ -876,150 +1871,243 @@ pub struct GetResponseItem {
     pub ignore_welcome_form_responsible: Option<
         GetResponseItemIgnoreWelcomeFormResponsible,
     >,
+    /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_CHECK_OPERATOR_ACTIVITY",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<GetResponseItemKpiCheckOperatorActivity>,
+    /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseItemKpiFirstAnswerAlert>,
+    /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FIRST_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_first_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FIRST_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
+    /// Wire name "KPI_FIRST_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_time: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "KPI_FURTHER_ANSWER_ALERT",
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseItemKpiFurtherAnswerAlert>,
+    /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FURTHER_ANSWER_LIST",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub kpi_further_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FURTHER_ANSWER_TEXT": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_TIME": string, optional.
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_time: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
     #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
+    /// Wire name "LINE_NAME": string, optional.
     #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
+    /// Wire name "MAX_CHAT": string, optional.
     #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub max_chat: Option<String>,
+    /// Wire name "MODIFY_USER_ID": string, optional.
     #[serde(rename = "MODIFY_USER_ID", skip_serializing_if = "Option::is_none")]
     pub modify_user_id: Option<String>,
+    /// Wire name "NO_ANSWER_BOT_ID": string, optional.
     #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_bot_id: Option<String>,
+    /// Wire name "NO_ANSWER_FORM_ID": string, optional.
     #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub no_answer_form_id: Option<String>,
+    /// Wire name "NO_ANSWER_RULE": string, optional.
     #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
     pub no_answer_rule: Option<String>,
+    /// Wire name "NO_ANSWER_TEXT": string, optional.
     #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub no_answer_text: Option<String>,
+    /// Wire name "NO_ANSWER_TIME": string, optional.
     #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<String>,
+    /// Wire name "OPERATOR_DATA": string, optional.
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
+    /// Wire name "QUEUE": any JSON, optional.
     #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE_TIME": string, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
+    /// Wire name "QUEUE_TYPE": string, optional.
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
     pub queue_type: Option<String>,
+    /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
     pub queue_users_fields: Option<GetResponseItemQueueUsersFields>,
+    /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
+    /// Wire name "SEND_NOTIFICATION_EMPTY_QUEUE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_NOTIFICATION_EMPTY_QUEUE",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<GetResponseItemSendNotificationEmptyQueue>,
+    /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "SEND_WELCOME_EACH_SESSION",
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<GetResponseItemSendWelcomeEachSession>,
+    /// Wire name "SESSION_PRIORITY": string, optional.
     #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
     pub session_priority: Option<String>,
+    /// Wire name "TEMPORARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
     pub temporary: Option<GetResponseItemTemporary>,
+    /// Wire name "TYPE_MAX_CHAT": string, optional.
     #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
+    /// Wire name "USE_WELCOME_FORM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
     pub use_welcome_form: Option<GetResponseItemUseWelcomeForm>,
+    /// Wire name "VOTE_BEFORE_FINISH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
     pub vote_before_finish: Option<GetResponseItemVoteBeforeFinish>,
+    /// Wire name "VOTE_CLOSING_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
     pub vote_closing_delay: Option<GetResponseItemVoteClosingDelay>,
+    /// Wire name "VOTE_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub vote_message: Option<GetResponseItemVoteMessage>,
+    /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_text: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_LIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_TEXT": string, optional.
     #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
     pub vote_message_2_text: Option<String>,
+    /// Wire name "VOTE_TIME_LIMIT": string, optional.
     #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
     pub vote_time_limit: Option<String>,
+    /// Wire name "WATCH_TYPING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
     pub watch_typing: Option<GetResponseItemWatchTyping>,
+    /// Wire name "WELCOME_BOT_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_enable: Option<GetResponseItemWelcomeBotEnable>,
+    /// Wire name "WELCOME_BOT_ID": string, optional.
     #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
+    /// Wire name "WELCOME_BOT_JOIN": string, optional.
     #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_join: Option<String>,
+    /// Wire name "WELCOME_BOT_LEFT": string, optional.
     #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_left: Option<String>,
+    /// Wire name "WELCOME_BOT_TIME": string, optional.
     #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_time: Option<String>,
+    /// Wire name "WELCOME_FORM_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
     pub welcome_form_delay: Option<GetResponseItemWelcomeFormDelay>,
+    /// Wire name "WELCOME_FORM_ID": string, optional.
     #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
+    /// Wire name "WELCOME_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub welcome_message: Option<GetResponseItemWelcomeMessage>,
+    /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
     #[serde(
         rename = "WORKTIME_DAYOFF",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF_BOT_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_FORM_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_form_id: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_RULE": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_rule: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF_TEXT": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_text: Option<String>,
+    /// Wire name "WORKTIME_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
     pub worktime_enable: Option<GetResponseItemWorktimeEnable>,
+    /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_HOLIDAYS": any JSON, optional.
     #[serde(
         rename = "WORKTIME_HOLIDAYS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub worktime_holidays: ::serde_json::Value,
+    /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
+    /// Wire name "WORKTIME_TO": string, optional.
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseItemXmlId>,
     /// Keys not declared in the spec, kept as received.
@@ -1333,9 +2421,12 @@ pub type GetResponseItemCategoryEnable = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemConfigQueueItem {
+    /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1382,13 +2473,24 @@ pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItemQueueUsersFields {
+    /// Wire name "USER_AVATAR": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
     pub user_avatar: Option<GetResponseItemQueueUsersFieldsUserAvatar>,
+    /// Wire name "USER_AVATAR_ID": string, optional.
     #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
+    /// Wire name "USER_NAME": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
     pub user_name: Option<GetResponseItemQueueUsersFieldsUserName>,
+    /// Wire name "USER_WORK_POSITION": string, optional.
+    ///
+    /// Allowed values: "string", "null".
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
     /// Keys not declared in the spec, kept as received.

@@ -12,6 +12,10 @@ pub mod user;
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ARGUMENT".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -24,16 +28,55 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "ACTIVE_ONLY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE_ONLY", skip_serializing_if = "Option::is_none")]
     pub active_only: Option<GetRequestActiveOnly>,
+    /// Wire name "CRM_ENTITY": integer, required.
     #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
+    /// Wire name "CRM_ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "company", "contact".
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetRequestCrmEntityType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        crm_entity: impl Into<i64>,
+        crm_entity_type: impl Into<GetRequestCrmEntityType>,
+    ) -> Self {
+        Self {
+            active_only: Default::default(),
+            crm_entity: crm_entity.into(),
+            crm_entity_type: crm_entity_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE_ONLY".
+    pub fn active_only(mut self, value: impl Into<GetRequestActiveOnly>) -> Self {
+        self.active_only = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -66,11 +109,15 @@ pub type GetRequestCrmEntityType = super::super::super::enums::LeadDealCompanyCo
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseItem {
+    /// Wire name "CHAT_ID": string, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
+    /// Wire name "CONNECTOR_ID": string, optional.
     #[serde(rename = "CONNECTOR_ID", skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
+    /// Wire name "CONNECTOR_TITLE": string, optional.
     #[serde(rename = "CONNECTOR_TITLE", skip_serializing_if = "Option::is_none")]
     pub connector_title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -110,6 +157,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CRM_CHAT_EMPTY_CRM_DATA", "ERROR_ARGUMENT".
+///
+/// Build the request with `GetLastIdRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get-last-id.html>.
 pub async fn get_last_id(
     client: &::bitrix24_runtime::Client,
@@ -122,14 +173,44 @@ pub async fn get_last_id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get-last-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetLastIdRequest {
+    /// Wire name "CRM_ENTITY": integer, required.
     #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
+    /// Wire name "CRM_ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "company", "contact".
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetLastIdRequestCrmEntityType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetLastIdRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        crm_entity: impl Into<i64>,
+        crm_entity_type: impl Into<GetLastIdRequestCrmEntityType>,
+    ) -> Self {
+        Self {
+            crm_entity: crm_entity.into(),
+            crm_entity_type: crm_entity_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetLastIdRequest {

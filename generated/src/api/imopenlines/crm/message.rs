@@ -7,6 +7,10 @@
 /// Calls `imopenlines.crm.message.add`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ARGUMENT", "CHAT_NOT_IN_CRM", "MESSAGE_ADD_ERROR".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,17 +20,45 @@ pub async fn add(
 
 /// Parameters of `imopenlines.crm.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CRM_ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "company", "contact".
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: AddRequestCrmEntityType,
+    /// Wire name "CRM_ENTITY": integer, required.
     #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        crm_entity_type: impl Into<AddRequestCrmEntityType>,
+        crm_entity: impl Into<i64>,
+        user_id: impl Into<i64>,
+        chat_id: impl Into<i64>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            crm_entity_type: crm_entity_type.into(),
+            crm_entity: crm_entity.into(),
+            user_id: user_id.into(),
+            chat_id: chat_id.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "CHAT_ID", "CHAT_TYPE", "CANT_SAVE_QUICK_ANSWER", "ACCESS_DENIED".
+///
+/// Build the request with `SaveRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html>.
 pub async fn save(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,39 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SaveRequest {
+    /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SaveRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i64>, message_id: impl Into<i64>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            message_id: message_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SaveRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "WRONG_AUTH_TYPE", "CODE", "IMBOT_ERROR", "NOT_FOUND", "USER_ID_EMPTY", "USER_MESSAGE_LIMIT", "MESSAGE_EMPTY", "ATTACH_OVERSIZE", "ATTACH_ERROR", "KEYBOARD_ERROR", "WRONG_REQUEST".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-message-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -20,22 +24,74 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "URL_PREVIEW": string, optional.
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            attach: Default::default(),
+            code: code.into(),
+            keyboard: Default::default(),
+            message: message.into(),
+            url_preview: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ATTACH".
+    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attach = value.into();
+        self
+    }
+    /// Sets "KEYBOARD".
+    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.keyboard = value.into();
+        self
+    }
+    /// Sets "URL_PREVIEW".
+    pub fn url_preview(mut self, value: impl Into<String>) -> Self {
+        self.url_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

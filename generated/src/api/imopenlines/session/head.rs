@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "EMPTY_SESSION_ID", "EMPTY_VOTE_PARAMS", "ACCESS_DENIED".
+///
+/// Build the request with `VoteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html>.
 pub async fn vote(
     client: &::bitrix24_runtime::Client,
@@ -20,16 +24,53 @@ pub async fn vote(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct VoteRequest {
+    /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Wire name "RATING": integer, optional.
     #[serde(rename = "RATING", skip_serializing_if = "Option::is_none")]
     pub rating: Option<i64>,
+    /// Wire name "SESSION_ID": integer, required.
     #[serde(rename = "SESSION_ID")]
     pub session_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl VoteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(session_id: impl Into<i64>) -> Self {
+        Self {
+            comment: Default::default(),
+            rating: Default::default(),
+            session_id: session_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "COMMENT".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "RATING".
+    pub fn rating(mut self, value: impl Into<i64>) -> Self {
+        self.rating = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for VoteRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "MISSING_REQUIRED_PARAM", "INVALID_SESSION_ID", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-history-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,45 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-history-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "SESSION_ID": integer, optional.
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_ID".
+    pub fn session_id(mut self, value: impl Into<i64>) -> Self {
+        self.session_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -50,48 +85,66 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imopenlines.session.history.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "canJoin": string, optional.
     #[serde(rename = "canJoin", skip_serializing_if = "Option::is_none")]
     pub can_join: Option<String>,
+    /// Wire name "canVoteHead": string, optional.
     #[serde(rename = "canVoteHead", skip_serializing_if = "Option::is_none")]
     pub can_vote_head: Option<String>,
+    /// Wire name "chat": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub chat: ::serde_json::Value,
+    /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "message": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub message: ::serde_json::Value,
+    /// Wire name "openlines": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub openlines: Option<GetResponseOpenlines>,
+    /// Wire name "sessionCommentHead": string, optional.
     #[serde(rename = "sessionCommentHead", skip_serializing_if = "Option::is_none")]
     pub session_comment_head: Option<String>,
+    /// Wire name "sessionId": integer, optional.
     #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
+    /// Wire name "sessionVoteHead": integer, optional.
     #[serde(rename = "sessionVoteHead", skip_serializing_if = "Option::is_none")]
     pub session_vote_head: Option<i64>,
+    /// Wire name "userBlockChat": any JSON, optional.
     #[serde(
         rename = "userBlockChat",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub user_block_chat: ::serde_json::Value,
+    /// Wire name "userId": string, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Wire name "userInChat": any JSON, optional.
     #[serde(rename = "userInChat", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_in_chat: ::serde_json::Value,
+    /// Wire name "userInGroup": any JSON, optional.
     #[serde(
         rename = "userInGroup",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub user_in_group: ::serde_json::Value,
+    /// Wire name "users": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Wire name "usersMessage": any JSON, optional.
     #[serde(
         rename = "usersMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub users_message: ::serde_json::Value,
+    /// Wire name "woUserInGroup": any JSON, optional.
     #[serde(
         rename = "woUserInGroup",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -172,7 +225,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseOpenlines {
+    /// Wire name "canvoteashead": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub canvoteashead: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_REQUIRED_PARAMETERS_MISSING", "ERROR_IBLOCK_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-type-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +24,58 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-type-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FIELD_ID": integer, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<i64>,
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Wire name "IBLOCK_TYPE_ID": string, required.
+    ///
+    /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        iblock_code: impl Into<String>,
+        iblock_id: impl Into<i64>,
+        iblock_type_id: impl Into<GetRequestIblockTypeId>,
+    ) -> Self {
+        Self {
+            field_id: Default::default(),
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            iblock_type_id: iblock_type_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FIELD_ID".
+    pub fn field_id(mut self, value: impl Into<i64>) -> Self {
+        self.field_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {

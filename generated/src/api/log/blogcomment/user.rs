@@ -8,6 +8,8 @@
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-user-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +22,61 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-user-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "FIRST_ID": integer, optional.
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "FIRST_ID".
+    pub fn first_id(mut self, value: impl Into<i64>) -> Self {
+        self.first_id = Some(value.into());
+        self
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -58,9 +103,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `log.blogcomment.user.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "comments": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<Vec<::serde_json::Value>>,
+    /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.

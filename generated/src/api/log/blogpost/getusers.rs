@@ -8,6 +8,8 @@
 ///
 /// Scope `log`; at most 2 calls per second.
 ///
+/// Build the request with `ImportantRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 pub async fn important(
     client: &::bitrix24_runtime::Client,
@@ -20,12 +22,35 @@ pub async fn important(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ImportantRequest {
+    /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ImportantRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(post_id: impl Into<i64>) -> Self {
+        Self {
+            post_id: post_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ImportantRequest {

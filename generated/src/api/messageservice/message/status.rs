@@ -8,6 +8,10 @@
 ///
 /// Scope `messageservice`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_SENDER_VALIDATION_FAILURE", "ERROR_MESSAGE_NOT_FOUND", "ERROR_MESSAGE_STATUS_INCORRECT", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/messageservice/messageservice-message-status-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -20,16 +24,49 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/messageservice/messageservice-message-status-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "MESSAGE_ID": string, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: String,
+    /// Wire name "STATUS": string, required.
+    ///
+    /// Allowed values: "queued", "sent", "delivered", "undelivered", "failed".
     #[serde(rename = "STATUS")]
     pub status: UpdateRequestStatus,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        message_id: impl Into<String>,
+        status: impl Into<UpdateRequestStatus>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            message_id: message_id.into(),
+            status: status.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

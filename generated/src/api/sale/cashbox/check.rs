@@ -8,6 +8,10 @@
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CHECK_NOT_FOUND", "ERROR_CHECK_APPLY".
+///
+/// Build the request with `ApplyRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 pub async fn apply(
     client: &::bitrix24_runtime::Client,
@@ -20,26 +24,98 @@ pub async fn apply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ApplyRequest {
+    /// Wire name "FISCAL_DOC_ATTR": string, optional.
     #[serde(rename = "FISCAL_DOC_ATTR", skip_serializing_if = "Option::is_none")]
     pub fiscal_doc_attr: Option<String>,
+    /// Wire name "FISCAL_DOC_NUMBER": string, optional.
     #[serde(rename = "FISCAL_DOC_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fiscal_doc_number: Option<String>,
+    /// Wire name "FISCAL_RECEIPT_NUMBER": string, optional.
     #[serde(rename = "FISCAL_RECEIPT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fiscal_receipt_number: Option<String>,
+    /// Wire name "FN_NUMBER": string, optional.
     #[serde(rename = "FN_NUMBER", skip_serializing_if = "Option::is_none")]
     pub fn_number: Option<String>,
+    /// Wire name "PRINT_END_TIME": string, optional.
     #[serde(rename = "PRINT_END_TIME", skip_serializing_if = "Option::is_none")]
     pub print_end_time: Option<String>,
+    /// Wire name "REG_NUMBER_KKT": string, optional.
     #[serde(rename = "REG_NUMBER_KKT", skip_serializing_if = "Option::is_none")]
     pub reg_number_kkt: Option<String>,
+    /// Wire name "SHIFT_NUMBER": string, optional.
     #[serde(rename = "SHIFT_NUMBER", skip_serializing_if = "Option::is_none")]
     pub shift_number: Option<String>,
+    /// Wire name "UUID": string, required.
     #[serde(rename = "UUID")]
     pub uuid: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ApplyRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(uuid: impl Into<String>) -> Self {
+        Self {
+            fiscal_doc_attr: Default::default(),
+            fiscal_doc_number: Default::default(),
+            fiscal_receipt_number: Default::default(),
+            fn_number: Default::default(),
+            print_end_time: Default::default(),
+            reg_number_kkt: Default::default(),
+            shift_number: Default::default(),
+            uuid: uuid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FISCAL_DOC_ATTR".
+    pub fn fiscal_doc_attr(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_doc_attr = Some(value.into());
+        self
+    }
+    /// Sets "FISCAL_DOC_NUMBER".
+    pub fn fiscal_doc_number(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_doc_number = Some(value.into());
+        self
+    }
+    /// Sets "FISCAL_RECEIPT_NUMBER".
+    pub fn fiscal_receipt_number(mut self, value: impl Into<String>) -> Self {
+        self.fiscal_receipt_number = Some(value.into());
+        self
+    }
+    /// Sets "FN_NUMBER".
+    pub fn fn_number(mut self, value: impl Into<String>) -> Self {
+        self.fn_number = Some(value.into());
+        self
+    }
+    /// Sets "PRINT_END_TIME".
+    pub fn print_end_time(mut self, value: impl Into<String>) -> Self {
+        self.print_end_time = Some(value.into());
+        self
+    }
+    /// Sets "REG_NUMBER_KKT".
+    pub fn reg_number_kkt(mut self, value: impl Into<String>) -> Self {
+        self.reg_number_kkt = Some(value.into());
+        self
+    }
+    /// Sets "SHIFT_NUMBER".
+    pub fn shift_number(mut self, value: impl Into<String>) -> Self {
+        self.shift_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ApplyRequest {

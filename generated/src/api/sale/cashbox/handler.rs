@@ -11,6 +11,10 @@
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_ALREADY_EXIST", "ERROR_HANDLER_ADD".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,20 +27,70 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "SUPPORTS_FFD105": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
     pub supports_ffd105: Option<AddRequestSupportsFfd105>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        settings: impl Into<AddRequestSettings>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            settings: settings.into(),
+            sort: Default::default(),
+            supports_ffd105: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "SUPPORTS_FFD105".
+    pub fn supports_ffd105(
+        mut self,
+        value: impl Into<AddRequestSupportsFfd105>,
+    ) -> Self {
+        self.supports_ffd105 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -68,18 +122,56 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettings {
+    /// Wire name "CHECK_URL": string, required.
     #[serde(rename = "CHECK_URL")]
     pub check_url: String,
+    /// Wire name "CONFIG": object, required.
     #[serde(rename = "CONFIG")]
     pub config: AddRequestSettingsConfig,
+    /// Wire name "HTTP_VERSION": string, optional.
     #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
     pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, required.
     #[serde(rename = "PRINT_URL")]
     pub print_url: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        check_url: impl Into<String>,
+        config: impl Into<AddRequestSettingsConfig>,
+        print_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            check_url: check_url.into(),
+            config: config.into(),
+            http_version: Default::default(),
+            print_url: print_url.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
@@ -108,14 +200,42 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsConfig {
+    /// Wire name "ITEMS": object, required.
     #[serde(rename = "ITEMS")]
     pub items: AddRequestSettingsConfigItems,
+    /// Wire name "LABEL": string, required.
     #[serde(rename = "LABEL")]
     pub label: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfig {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        items: impl Into<AddRequestSettingsConfigItems>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
@@ -135,27 +255,109 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsConfigItems {
+    /// Wire name "DISABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
     pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
+    /// Wire name "LABEL": string, required.
     #[serde(rename = "LABEL")]
     pub label: String,
+    /// Wire name "MULTILINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
     pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
+    /// Wire name "OPTIONS": any JSON, required.
     #[serde(rename = "OPTIONS")]
     pub options: ::serde_json::Value,
+    /// Wire name "REQUIRED": string, required.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "REQUIRED")]
     pub required: AddRequestSettingsConfigItemsRequired,
+    /// Wire name "TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<AddRequestSettingsConfigItemsTime>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
     #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemsType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigItems {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        label: impl Into<String>,
+        options: impl Into<::serde_json::Value>,
+        required: impl Into<AddRequestSettingsConfigItemsRequired>,
+        type_: impl Into<AddRequestSettingsConfigItemsType>,
+    ) -> Self {
+        Self {
+            disabled: Default::default(),
+            label: label.into(),
+            multiline: Default::default(),
+            multiple: Default::default(),
+            options: options.into(),
+            required: required.into(),
+            time: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DISABLED".
+    pub fn disabled(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsDisabled>,
+    ) -> Self {
+        self.disabled = Some(value.into());
+        self
+    }
+    /// Sets "MULTILINE".
+    pub fn multiline(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiline>,
+    ) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<AddRequestSettingsConfigItemsTime>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
@@ -238,6 +440,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_NOT_FOUND", "ERROR_HANDLER_DELETE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -250,12 +456,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -292,6 +521,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -304,10 +537,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -337,6 +589,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `cashbox`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_NOT_FOUND", "ERROR_HANDLER_UPDATE".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -349,14 +605,42 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": any JSON, required.
     #[serde(rename = "FIELDS")]
     pub fields: ::serde_json::Value,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<::serde_json::Value>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {

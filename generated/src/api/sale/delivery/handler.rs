@@ -11,6 +11,10 @@
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_CHECK_FAILURE", "ERROR_HANDLER_ADD", "ERROR_HANDLER_ALREADY_EXIST", "ACCESS_DENIED".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,22 +27,70 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "DESCRIPTION": integer, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<i64>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "PROFILES": array of object, required.
     #[serde(rename = "PROFILES")]
     pub profiles: Vec<AddRequestProfilesItem>,
+    /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        profiles: impl IntoIterator<Item = impl Into<AddRequestProfilesItem>>,
+        settings: impl Into<AddRequestSettings>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            description: Default::default(),
+            name: name.into(),
+            profiles: profiles.into_iter().map(Into::into).collect(),
+            settings: settings.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<i64>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -73,16 +125,48 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestProfilesItem {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestProfilesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            description: Default::default(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
@@ -108,21 +192,29 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestProfilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettings {
+    /// Wire name "CALCULATE_URL": string, required.
     #[serde(rename = "CALCULATE_URL")]
     pub calculate_url: String,
+    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CANCEL_DELIVERY_REQUEST_URL",
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_delivery_request_url: Option<String>,
+    /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<AddRequestSettingsConfigItem>>,
+    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
         skip_serializing_if = "Option::is_none"
     )]
     pub create_delivery_request_url: Option<String>,
+    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "HAS_CALLBACK_TRACKING_SUPPORT",
         skip_serializing_if = "Option::is_none"
@@ -133,6 +225,57 @@ pub struct AddRequestSettings {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(calculate_url: impl Into<String>) -> Self {
+        Self {
+            calculate_url: calculate_url.into(),
+            cancel_delivery_request_url: Default::default(),
+            config: Default::default(),
+            create_delivery_request_url: Default::default(),
+            has_callback_tracking_support: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CANCEL_DELIVERY_REQUEST_URL".
+    pub fn cancel_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.cancel_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestSettingsConfigItem>>,
+    ) -> Self {
+        self.config = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "CREATE_DELIVERY_REQUEST_URL".
+    pub fn create_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.create_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "HAS_CALLBACK_TRACKING_SUPPORT".
+    pub fn has_callback_tracking_support(
+        mut self,
+        value: impl Into<AddRequestSettingsHasCallbackTrackingSupport>,
+    ) -> Self {
+        self.has_callback_tracking_support = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
@@ -170,19 +313,58 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsConfigItem {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "OPTIONS": any JSON, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
     #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        type_: impl Into<AddRequestSettingsConfigItemType>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            options: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "OPTIONS".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
@@ -234,6 +416,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_HANDLER_NOT_FOUND", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_DELETE", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -246,12 +432,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -288,6 +497,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -300,10 +513,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -333,6 +565,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "ERROR_HANDLER_NOT_FOUND", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_UPDATE", "ERROR_HANDLER_ALREADY_EXIST", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -345,24 +581,92 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "PROFILES": array of object, optional.
     #[serde(rename = "PROFILES", skip_serializing_if = "Option::is_none")]
     pub profiles: Option<Vec<UpdateRequestProfilesItem>>,
+    /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestSettings>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            code: Default::default(),
+            description: Default::default(),
+            id: id.into(),
+            name: Default::default(),
+            profiles: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PROFILES".
+    pub fn profiles(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestProfilesItem>>,
+    ) -> Self {
+        self.profiles = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<UpdateRequestSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -398,16 +702,48 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestProfilesItem {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestProfilesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            description: Default::default(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
@@ -433,21 +769,29 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestProfilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestSettings {
+    /// Wire name "CALCULATE_URL": string, required.
     #[serde(rename = "CALCULATE_URL")]
     pub calculate_url: String,
+    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CANCEL_DELIVERY_REQUEST_URL",
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_delivery_request_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
     pub config: Option<UpdateRequestSettingsConfig>,
+    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
         skip_serializing_if = "Option::is_none"
     )]
     pub create_delivery_request_url: Option<String>,
+    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(
         rename = "HAS_CALLBACK_TRACKING_SUPPORT",
         skip_serializing_if = "Option::is_none"
@@ -458,6 +802,54 @@ pub struct UpdateRequestSettings {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestSettings {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(calculate_url: impl Into<String>) -> Self {
+        Self {
+            calculate_url: calculate_url.into(),
+            cancel_delivery_request_url: Default::default(),
+            config: Default::default(),
+            create_delivery_request_url: Default::default(),
+            has_callback_tracking_support: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CANCEL_DELIVERY_REQUEST_URL".
+    pub fn cancel_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.cancel_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
+        self.config = Some(value.into());
+        self
+    }
+    /// Sets "CREATE_DELIVERY_REQUEST_URL".
+    pub fn create_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.create_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "HAS_CALLBACK_TRACKING_SUPPORT".
+    pub fn has_callback_tracking_support(
+        mut self,
+        value: impl Into<UpdateRequestSettingsHasCallbackTrackingSupport>,
+    ) -> Self {
+        self.has_callback_tracking_support = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
@@ -495,19 +887,58 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestSettingsConfig {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "OPTIONS": any JSON, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
     #[serde(rename = "TYPE")]
     pub type_: UpdateRequestSettingsConfigType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestSettingsConfig {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        type_: impl Into<UpdateRequestSettingsConfigType>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            options: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "OPTIONS".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {

@@ -10,6 +10,10 @@
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "DELIVERY_ID_NOT_SPECIFIED", "DELIVERY_NOT_FOUND", "REQUEST_ID_NOT_SPECIFIED", "REQUEST_NOT_FOUND", "DELETE_REQUEST_INTERNAL_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -22,14 +26,42 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "DELIVERY_ID": any JSON, required.
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "REQUEST_ID": string, required.
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        delivery_id: impl Into<::serde_json::Value>,
+        request_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            delivery_id: delivery_id.into(),
+            request_id: request_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -74,6 +106,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "DELIVERY_ID_NOT_SPECIFIED", "DELIVERY_NOT_FOUND", "REQUEST_ID_NOT_SPECIFIED", "REQUEST_NOT_FOUND", "ADDRESSEE_IS_NOT_SPECIFIED", "ADDRESSEE_UNEXPECTED_VALUE", "MESSAGE_NOT_SPECIFIED", "MESSAGE_STATUS_NOT_SPECIFIED", "MESSAGE_STATUS_SEMANTIC_NOT_SPECIFIED", "UNEXPECTED_MESSAGE_STATUS_SEMANTIC", "REQUEST_SHIPMENT_NOT_FOUND", "ACCESS_DENIED".
+///
+/// Build the request with `SendmessageRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 pub async fn sendmessage(
     client: &::bitrix24_runtime::Client,
@@ -86,18 +122,54 @@ pub async fn sendmessage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendmessageRequest {
+    /// Wire name "ADDRESSEE": string, required.
+    ///
+    /// Allowed values: "MANAGER", "RECIPIENT".
     #[serde(rename = "ADDRESSEE")]
     pub addressee: SendmessageRequestAddressee,
+    /// Wire name "DELIVERY_ID": any JSON, required.
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "MESSAGE": object, required.
     #[serde(rename = "MESSAGE")]
     pub message: SendmessageRequestMessage,
+    /// Wire name "REQUEST_ID": string, required.
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendmessageRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        addressee: impl Into<SendmessageRequestAddressee>,
+        delivery_id: impl Into<::serde_json::Value>,
+        message: impl Into<SendmessageRequestMessage>,
+        request_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            addressee: addressee.into(),
+            delivery_id: delivery_id.into(),
+            message: message.into(),
+            request_id: request_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
@@ -129,21 +201,60 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
 pub type SendmessageRequestAddressee = super::super::super::enums::ManagerRecipient;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendmessageRequestMessage {
+    /// Wire name "BODY": string, required.
     #[serde(rename = "BODY")]
     pub body: String,
+    /// Wire name "MONEY_VALUES": any JSON, optional.
     #[serde(
         rename = "MONEY_VALUES",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub money_values: ::serde_json::Value,
+    /// Wire name "STATUS": object, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<SendmessageRequestMessageStatus>,
+    /// Wire name "SUBJECT": string, required.
     #[serde(rename = "SUBJECT")]
     pub subject: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendmessageRequestMessage {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(body: impl Into<String>, subject: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            money_values: Default::default(),
+            status: Default::default(),
+            subject: subject.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "MONEY_VALUES".
+    pub fn money_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.money_values = value.into();
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<SendmessageRequestMessageStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
@@ -171,14 +282,44 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
 ::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendmessageRequestMessageStatus {
+    /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
+    /// Wire name "SEMANTIC": string, required.
+    ///
+    /// Allowed values: "success", "process", "error".
     #[serde(rename = "SEMANTIC")]
     pub semantic: SendmessageRequestMessageStatusSemantic,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendmessageRequestMessageStatus {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        message: impl Into<String>,
+        semantic: impl Into<SendmessageRequestMessageStatusSemantic>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            semantic: semantic.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
@@ -231,6 +372,10 @@ impl ::bitrix24_runtime::Method for SendmessageRequest {
 ///
 /// Scope `delivery`; at most 2 calls per second.
 ///
+/// Documented error codes: "DELIVERY_ID_NOT_SPECIFIED", "DELIVERY_NOT_FOUND", "REQUEST_ID_NOT_SPECIFIED", "REQUEST_NOT_FOUND", "STATUS_UNEXPECTED_FORMAT", "STATUS_TEXT_NOT_SPECIFIED", "STATUS_SEMANTIC_NOT_SPECIFIED", "PROPERTIES_UNEXPECTED_FORMAT", "PROPERTY_VALUE_UNEXPECTED_FORMAT", "PROPERTY_VALUE_TAGS_UNEXPECTED_FORMAT", "PROPERTY_VALUE_TAG_UNEXPECTED_FORMAT", "UNEXPECTED_REQUEST_FINALIZE_INDICATOR_VALUE", "UNEXPECTED_OVERWRITE_PROPERTIES_VALUE", "UPDATE_REQUEST_INTERNAL_ERROR", "EMPTY_UPDATE_PAYLOAD", "ACCESS_DENIED".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -243,22 +388,88 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "DELIVERY_ID": any JSON, required.
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "FINALIZE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "FINALIZE", skip_serializing_if = "Option::is_none")]
     pub finalize: Option<UpdateRequestFinalize>,
+    /// Wire name "OVERWRITE_PROPERTIES": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "OVERWRITE_PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub overwrite_properties: Option<UpdateRequestOverwriteProperties>,
+    /// Wire name "PROPERTIES": array of object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<UpdateRequestPropertiesItem>>,
+    /// Wire name "REQUEST_ID": string, required.
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
+    /// Wire name "STATUS": object, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<UpdateRequestStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        delivery_id: impl Into<::serde_json::Value>,
+        request_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            delivery_id: delivery_id.into(),
+            finalize: Default::default(),
+            overwrite_properties: Default::default(),
+            properties: Default::default(),
+            request_id: request_id.into(),
+            status: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "FINALIZE".
+    pub fn finalize(mut self, value: impl Into<UpdateRequestFinalize>) -> Self {
+        self.finalize = Some(value.into());
+        self
+    }
+    /// Sets "OVERWRITE_PROPERTIES".
+    pub fn overwrite_properties(
+        mut self,
+        value: impl Into<UpdateRequestOverwriteProperties>,
+    ) -> Self {
+        self.overwrite_properties = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTIES".
+    pub fn properties(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestPropertiesItem>>,
+    ) -> Self {
+        self.properties = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<UpdateRequestStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -304,16 +515,48 @@ pub type UpdateRequestFinalize = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestOverwriteProperties = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestPropertiesItem {
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "TAGS": array of string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Wire name "VALUE": string, required.
     #[serde(rename = "VALUE")]
     pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestPropertiesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            tags: Default::default(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "TAGS".
+    pub fn tags(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
@@ -339,14 +582,44 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertiesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestStatus {
+    /// Wire name "SEMANTIC": string, required.
+    ///
+    /// Allowed values: "process", "success".
     #[serde(rename = "SEMANTIC")]
     pub semantic: UpdateRequestStatusSemantic,
+    /// Wire name "TEXT": string, required.
     #[serde(rename = "TEXT")]
     pub text: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestStatus {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        semantic: impl Into<UpdateRequestStatusSemantic>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            semantic: semantic.into(),
+            text: text.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {

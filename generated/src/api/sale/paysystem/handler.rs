@@ -11,6 +11,10 @@
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_ALREADY_EXIST", "ERROR_HANDLER_ADD".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,18 +27,56 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        settings: impl Into<AddRequestSettings>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            settings: settings.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -63,22 +105,94 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettings {
+    /// Wire name "CHECKOUT_DATA": object, optional.
     #[serde(rename = "CHECKOUT_DATA", skip_serializing_if = "Option::is_none")]
     pub checkout_data: Option<AddRequestSettingsCheckoutData>,
+    /// Wire name "CLIENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "b2c", "b2b".
     #[serde(rename = "CLIENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub client_type: Option<AddRequestSettingsClientType>,
+    /// Wire name "CODES": object, required.
     #[serde(rename = "CODES")]
     pub codes: AddRequestSettingsCodes,
+    /// Wire name "CURRENCY": array of any JSON, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
     pub currency: Option<Vec<::serde_json::Value>>,
+    /// Wire name "FORM_DATA": object, optional.
     #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
     pub form_data: Option<AddRequestSettingsFormData>,
+    /// Wire name "IFRAME_DATA": object, optional.
     #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
     pub iframe_data: Option<AddRequestSettingsIframeData>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(codes: impl Into<AddRequestSettingsCodes>) -> Self {
+        Self {
+            checkout_data: Default::default(),
+            client_type: Default::default(),
+            codes: codes.into(),
+            currency: Default::default(),
+            form_data: Default::default(),
+            iframe_data: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CHECKOUT_DATA".
+    pub fn checkout_data(
+        mut self,
+        value: impl Into<AddRequestSettingsCheckoutData>,
+    ) -> Self {
+        self.checkout_data = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TYPE".
+    pub fn client_type(
+        mut self,
+        value: impl Into<AddRequestSettingsClientType>,
+    ) -> Self {
+        self.client_type = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.currency = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FORM_DATA".
+    pub fn form_data(mut self, value: impl Into<AddRequestSettingsFormData>) -> Self {
+        self.form_data = Some(value.into());
+        self
+    }
+    /// Sets "IFRAME_DATA".
+    pub fn iframe_data(
+        mut self,
+        value: impl Into<AddRequestSettingsIframeData>,
+    ) -> Self {
+        self.iframe_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
@@ -119,25 +233,80 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsCheckoutData {
+    /// Wire name "CURRENCY": string, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Wire name "EXTERNAL_PAYMENT_ID": string, optional.
     #[serde(rename = "EXTERNAL_PAYMENT_ID", skip_serializing_if = "Option::is_none")]
     pub external_payment_id: Option<String>,
+    /// Wire name "PAYMENT_ID": any JSON, optional.
     #[serde(rename = "PAYMENT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub payment_id: ::serde_json::Value,
+    /// Wire name "PAYSYSTEM_ID": any JSON, optional.
     #[serde(
         rename = "PAYSYSTEM_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub paysystem_id: ::serde_json::Value,
+    /// Wire name "RETURN_URL": string, optional.
     #[serde(rename = "RETURN_URL", skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// Wire name "SUM": number, optional.
     #[serde(rename = "SUM", skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCheckoutData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "EXTERNAL_PAYMENT_ID".
+    pub fn external_payment_id(mut self, value: impl Into<String>) -> Self {
+        self.external_payment_id = Some(value.into());
+        self
+    }
+    /// Sets "PAYMENT_ID".
+    pub fn payment_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.payment_id = value.into();
+        self
+    }
+    /// Sets "PAYSYSTEM_ID".
+    pub fn paysystem_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.paysystem_id = value.into();
+        self
+    }
+    /// Sets "RETURN_URL".
+    pub fn return_url(mut self, value: impl Into<String>) -> Self {
+        self.return_url = Some(value.into());
+        self
+    }
+    /// Sets "SUM".
+    pub fn sum(mut self, value: impl Into<f64>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
@@ -179,22 +348,77 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
 pub type AddRequestSettingsClientType = super::super::super::enums::B2cB2b;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsCodes {
+    /// Wire name "DEFAULT": object, optional.
     #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
     pub default: Option<AddRequestSettingsCodesDefault>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "GROUP": string, optional.
     #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Wire name "INPUT": any JSON, optional.
     #[serde(rename = "INPUT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub input: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCodes {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "DEFAULT".
+    pub fn default(mut self, value: impl Into<AddRequestSettingsCodesDefault>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "GROUP".
+    pub fn group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "INPUT".
+    pub fn input(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.input = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
@@ -225,14 +449,45 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodes);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsCodesDefault {
+    /// Wire name "PROVIDER_KEY": string, optional.
     #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
     pub provider_key: Option<String>,
+    /// Wire name "PROVIDER_VALUE": string, optional.
     #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
     pub provider_value: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCodesDefault {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "PROVIDER_KEY".
+    pub fn provider_key(mut self, value: impl Into<String>) -> Self {
+        self.provider_key = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_VALUE".
+    pub fn provider_value(mut self, value: impl Into<String>) -> Self {
+        self.provider_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
@@ -254,17 +509,48 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodesDefault);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsFormData {
+    /// Wire name "BX_PAYSYSTEM_ID": any JSON, optional.
     #[serde(
         rename = "BX_PAYSYSTEM_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub bx_paysystem_id: ::serde_json::Value,
+    /// Wire name "BX_RETURN_URL": string, optional.
     #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
     pub bx_return_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsFormData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BX_PAYSYSTEM_ID".
+    pub fn bx_paysystem_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_paysystem_id = value.into();
+        self
+    }
+    /// Sets "BX_RETURN_URL".
+    pub fn bx_return_url(mut self, value: impl Into<String>) -> Self {
+        self.bx_return_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
@@ -286,12 +572,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestSettingsIframeData {
+    /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
     #[serde(
         rename = "BX_COMPUTED_STYLE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub bx_computed_style: ::serde_json::Value,
+    /// Wire name "BX_SYSTEM_PARAMS": any JSON, optional.
     #[serde(
         rename = "BX_SYSTEM_PARAMS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -300,6 +589,34 @@ pub struct AddRequestSettingsIframeData {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsIframeData {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "BX_COMPUTED_STYLE".
+    pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_computed_style = value.into();
+        self
+    }
+    /// Sets "BX_SYSTEM_PARAMS".
+    pub fn bx_system_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_system_params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
@@ -340,6 +657,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_PAY_SYSTEM_DELETE", "ERROR_HANDLER_NOT_FOUND", "ERROR_HANDLER_DELETE".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -352,12 +673,35 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -394,6 +738,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -406,10 +754,29 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -439,6 +806,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_NOT_FOUND", "ERROR_HANDLER_UPDATE", "ERROR_UNEXPECTED_ANSWER".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -451,14 +822,42 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Wire name "ID": any JSON, required.
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateRequestFields>,
+        id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -478,18 +877,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
+    /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {

@@ -9,6 +9,10 @@
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_PAY_INVOICE_NOT_SUPPORTED", "ERROR_INTERNAL_INVOICE_NOT_FOUND", "ERROR_PROCESS_REQUEST_RESULT".
+///
+/// Build the request with `InvoiceRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 pub async fn invoice(
     client: &::bitrix24_runtime::Client,
@@ -21,11 +25,15 @@ pub async fn invoice(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct InvoiceRequest {
+    /// Wire name "BX_REST_HANDLER": string, optional.
     #[serde(rename = "BX_REST_HANDLER", skip_serializing_if = "Option::is_none")]
     pub bx_rest_handler: Option<String>,
+    /// Wire name "INVOICE_ID": integer, required.
     #[serde(rename = "INVOICE_ID")]
     pub invoice_id: i64,
+    /// Wire name "PAY_SYSTEM_ID": any JSON, optional.
     #[serde(
         rename = "PAY_SYSTEM_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -34,6 +42,39 @@ pub struct InvoiceRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl InvoiceRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(invoice_id: impl Into<i64>) -> Self {
+        Self {
+            bx_rest_handler: Default::default(),
+            invoice_id: invoice_id.into(),
+            pay_system_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BX_REST_HANDLER".
+    pub fn bx_rest_handler(mut self, value: impl Into<String>) -> Self {
+        self.bx_rest_handler = Some(value.into());
+        self
+    }
+    /// Sets "PAY_SYSTEM_ID".
+    pub fn pay_system_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pay_system_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
@@ -78,6 +119,10 @@ impl ::bitrix24_runtime::Method for InvoiceRequest {
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_PROCESS_REQUEST_RESULT".
+///
+/// Build the request with `PaymentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 pub async fn payment(
     client: &::bitrix24_runtime::Client,
@@ -90,14 +135,42 @@ pub async fn payment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PaymentRequest {
+    /// Wire name "PAYMENT_ID": any JSON, required.
     #[serde(rename = "PAYMENT_ID")]
     pub payment_id: ::serde_json::Value,
+    /// Wire name "PAY_SYSTEM_ID": any JSON, required.
     #[serde(rename = "PAY_SYSTEM_ID")]
     pub pay_system_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PaymentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        payment_id: impl Into<::serde_json::Value>,
+        pay_system_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            payment_id: payment_id.into(),
+            pay_system_id: pay_system_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PaymentRequest {

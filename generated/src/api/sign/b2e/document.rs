@@ -9,6 +9,10 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "WRONG_AUTH_TYPE", "INTERNAL_ERROR", "-".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -21,14 +25,45 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Sets "uid".
+    pub fn uid(mut self, value: impl Into<String>) -> Self {
+        self.uid = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -47,11 +82,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sign.b2e.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<GetResponseMembersItem>>,
+    /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseState>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -80,15 +119,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMembersItem {
+    /// Wire name "party": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<i64>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseMembersItemState>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseMembersItemUser>,
     /// Keys not declared in the spec, kept as received.
@@ -121,9 +166,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMembersItemState {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -146,11 +194,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMembersItemUser {
+    /// Wire name "employeeCode": string, optional.
     #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
     pub employee_code: Option<String>,
+    /// Wire name "employeeId": integer, optional.
     #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -179,9 +231,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseState {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -220,6 +275,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "WRONG_AUTH_TYPE", "BAD_REQUEST", "INTERNAL_ERROR", "-".
+///
+/// Build the request with `SendRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
@@ -232,13 +291,43 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequest {
+    /// Wire name "fields": object, required.
     pub fields: SendRequestFields,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<SendRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            language: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequest {
@@ -261,22 +350,72 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFields {
+    /// Wire name "company": object, required.
     pub company: SendRequestFieldsCompany,
+    /// Wire name "companyProviderUid": string, required.
     #[serde(rename = "companyProviderUid")]
     pub company_provider_uid: String,
+    /// Wire name "externalSettings": object, required.
     #[serde(rename = "externalSettings")]
     pub external_settings: SendRequestFieldsExternalSettings,
+    /// Wire name "files": array of object, required.
     pub files: Vec<SendRequestFieldsFilesItem>,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "members": array of object, required.
     pub members: Vec<SendRequestFieldsMembersItem>,
+    /// Wire name "regionDocumentType": string, required.
     #[serde(rename = "regionDocumentType")]
     pub region_document_type: String,
+    /// Wire name "responsible": object, required.
     pub responsible: SendRequestFieldsResponsible,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        company: impl Into<SendRequestFieldsCompany>,
+        company_provider_uid: impl Into<String>,
+        external_settings: impl Into<SendRequestFieldsExternalSettings>,
+        files: impl IntoIterator<Item = impl Into<SendRequestFieldsFilesItem>>,
+        members: impl IntoIterator<Item = impl Into<SendRequestFieldsMembersItem>>,
+        region_document_type: impl Into<String>,
+        responsible: impl Into<SendRequestFieldsResponsible>,
+    ) -> Self {
+        Self {
+            company: company.into(),
+            company_provider_uid: company_provider_uid.into(),
+            external_settings: external_settings.into(),
+            files: files.into_iter().map(Into::into).collect(),
+            language: Default::default(),
+            members: members.into_iter().map(Into::into).collect(),
+            region_document_type: region_document_type.into(),
+            responsible: responsible.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
@@ -329,13 +468,38 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFieldsCompany {
+    /// Wire name "crmId": integer, required.
     #[serde(rename = "crmId")]
     pub crm_id: i64,
+    /// Wire name "uuid": string, required.
     pub uuid: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsCompany {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(crm_id: impl Into<i64>, uuid: impl Into<String>) -> Self {
+        Self {
+            crm_id: crm_id.into(),
+            uuid: uuid.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
@@ -355,14 +519,42 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsCompany);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFieldsExternalSettings {
+    /// Wire name "externalDateCreate": string, required.
     #[serde(rename = "externalDateCreate")]
     pub external_date_create: String,
+    /// Wire name "externalId": string, required.
     #[serde(rename = "externalId")]
     pub external_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsExternalSettings {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        external_date_create: impl Into<String>,
+        external_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            external_date_create: external_date_create.into(),
+            external_id: external_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
@@ -386,16 +578,47 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsExternalSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFieldsFilesItem {
+    /// Wire name "fileContent": string, required.
     #[serde(rename = "fileContent")]
     pub file_content: String,
+    /// Wire name "fileName": string, required.
     #[serde(rename = "fileName")]
     pub file_name: String,
+    /// Wire name "fileType": string, required.
     #[serde(rename = "fileType")]
     pub file_type: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsFilesItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        file_content: impl Into<String>,
+        file_name: impl Into<String>,
+        file_type: impl Into<String>,
+    ) -> Self {
+        Self {
+            file_content: file_content.into(),
+            file_name: file_name.into(),
+            file_type: file_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
@@ -422,17 +645,53 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsFilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFieldsMembersItem {
+    /// Wire name "employeeCode": string, required.
     #[serde(rename = "employeeCode")]
     pub employee_code: String,
+    /// Wire name "employeeId": integer, required.
     #[serde(rename = "employeeId")]
     pub employee_id: i64,
+    /// Wire name "role": string, required.
+    ///
+    /// Allowed values: "signer", "assignee", "reviewer", "editor".
     pub role: SendRequestFieldsMembersItemRole,
+    /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsMembersItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        employee_code: impl Into<String>,
+        employee_id: impl Into<i64>,
+        role: impl Into<SendRequestFieldsMembersItemRole>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            employee_code: employee_code.into(),
+            employee_id: employee_id.into(),
+            role: role.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
@@ -464,18 +723,58 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
 pub type SendRequestFieldsMembersItemRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFieldsResponsible {
+    /// Wire name "employeeCode": string, required.
     #[serde(rename = "employeeCode")]
     pub employee_code: String,
+    /// Wire name "employeeId": integer, required.
     #[serde(rename = "employeeId")]
     pub employee_id: i64,
+    /// Wire name "role": string, optional.
+    ///
+    /// Allowed values: "signer", "assignee", "reviewer", "editor".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<SendRequestFieldsResponsibleRole>,
+    /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsResponsible {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        employee_code: impl Into<String>,
+        employee_id: impl Into<i64>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            employee_code: employee_code.into(),
+            employee_id: employee_id.into(),
+            role: Default::default(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<SendRequestFieldsResponsibleRole>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
@@ -507,11 +806,15 @@ pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAs
 
 /// The `result` of `sign.b2e.document.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponse {
+    /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<SendResponseMembersItem>>,
+    /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseState>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -540,15 +843,21 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponseMembersItem {
+    /// Wire name "party": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<i64>,
+    /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseMembersItemState>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<SendResponseMembersItemUser>,
     /// Keys not declared in the spec, kept as received.
@@ -581,9 +890,12 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponseMembersItemState {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -606,11 +918,15 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponseMembersItemUser {
+    /// Wire name "employeeCode": string, optional.
     #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
     pub employee_code: Option<String>,
+    /// Wire name "employeeId": integer, optional.
     #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -639,9 +955,12 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponseState {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.

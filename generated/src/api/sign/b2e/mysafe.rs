@@ -8,6 +8,8 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 ///
+/// Build the request with `TailRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-mysafe-tail.html>.
 pub async fn tail(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +22,45 @@ pub async fn tail(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-mysafe-tail.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TailRequest {
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TailRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for TailRequest {
@@ -48,23 +81,35 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
 pub type TailResponse = Vec<TailResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct TailResponseItem {
+    /// Wire name "create_date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_date: Option<String>,
+    /// Wire name "creator_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
+    /// Wire name "file_url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
+    /// Wire name "folderName": string, optional.
     #[serde(rename = "folderName", skip_serializing_if = "Option::is_none")]
     pub folder_name: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "member_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_id: Option<i64>,
+    /// Wire name "role": string, optional.
+    ///
+    /// Allowed values: "editor", "reviewer", "assignee", "signer".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<TailResponseItemRole>,
+    /// Wire name "signed_date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_date: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.

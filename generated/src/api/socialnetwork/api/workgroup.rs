@@ -9,6 +9,10 @@
 ///
 /// Scope `socialnetwork`; at most 2 calls per second.
 ///
+/// Documented error codes: "SONET_CONTROLLER_WORKGROUP_EMPTY", "SONET_CONTROLLER_WORKGROUP_NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -21,11 +25,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "params": object, required.
     pub params: GetRequestParams,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(params: impl Into<GetRequestParams>) -> Self {
+        Self {
+            params: params.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -43,16 +70,56 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParams {
+    /// Wire name "groupId": integer, required.
     #[serde(rename = "groupId")]
     pub group_id: i64,
+    /// Wire name "mode": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParams {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(group_id: impl Into<i64>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            mode: Default::default(),
+            select: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "mode".
+    pub fn mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetRequestParamsSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
@@ -77,49 +144,176 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestParamsSelectItem {
+    /// Wire name "ACTIONS": string, optional.
     #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
     pub actions: Option<String>,
+    /// Wire name "AVATAR": string, optional.
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "AVATAR_DATA": string, optional.
     #[serde(rename = "AVATAR_DATA", skip_serializing_if = "Option::is_none")]
     pub avatar_data: Option<String>,
+    /// Wire name "AVATAR_TYPES": string, optional.
     #[serde(rename = "AVATAR_TYPES", skip_serializing_if = "Option::is_none")]
     pub avatar_types: Option<String>,
+    /// Wire name "COUNTERS": string, optional.
     #[serde(rename = "COUNTERS", skip_serializing_if = "Option::is_none")]
     pub counters: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DEPARTMENTS": string, optional.
     #[serde(rename = "DEPARTMENTS", skip_serializing_if = "Option::is_none")]
     pub departments: Option<String>,
+    /// Wire name "EFFICIENCY": string, optional.
     #[serde(rename = "EFFICIENCY", skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<String>,
+    /// Wire name "FEATURES": string, optional.
     #[serde(rename = "FEATURES", skip_serializing_if = "Option::is_none")]
     pub features: Option<String>,
+    /// Wire name "GROUP_MEMBERS_LIST": string, optional.
     #[serde(rename = "GROUP_MEMBERS_LIST", skip_serializing_if = "Option::is_none")]
     pub group_members_list: Option<String>,
+    /// Wire name "LIST_OF_MEMBERS": string, optional.
     #[serde(rename = "LIST_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub list_of_members: Option<String>,
+    /// Wire name "LIST_OF_MEMBERS_AWAITING_INVITE": string, optional.
     #[serde(
         rename = "LIST_OF_MEMBERS_AWAITING_INVITE",
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<String>,
+    /// Wire name "OWNER_DATA": string, optional.
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<String>,
+    /// Wire name "PIN": string, optional.
     #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
+    /// Wire name "PRIVACY_TYPE": string, optional.
     #[serde(rename = "PRIVACY_TYPE", skip_serializing_if = "Option::is_none")]
     pub privacy_type: Option<String>,
+    /// Wire name "SUBJECT_DATA": string, optional.
     #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<String>,
+    /// Wire name "TAGS": string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+    /// Wire name "USER_DATA": string, optional.
     #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIONS".
+    pub fn actions(mut self, value: impl Into<String>) -> Self {
+        self.actions = Some(value.into());
+        self
+    }
+    /// Sets "AVATAR".
+    pub fn avatar(mut self, value: impl Into<String>) -> Self {
+        self.avatar = Some(value.into());
+        self
+    }
+    /// Sets "AVATAR_DATA".
+    pub fn avatar_data(mut self, value: impl Into<String>) -> Self {
+        self.avatar_data = Some(value.into());
+        self
+    }
+    /// Sets "AVATAR_TYPES".
+    pub fn avatar_types(mut self, value: impl Into<String>) -> Self {
+        self.avatar_types = Some(value.into());
+        self
+    }
+    /// Sets "COUNTERS".
+    pub fn counters(mut self, value: impl Into<String>) -> Self {
+        self.counters = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DEPARTMENTS".
+    pub fn departments(mut self, value: impl Into<String>) -> Self {
+        self.departments = Some(value.into());
+        self
+    }
+    /// Sets "EFFICIENCY".
+    pub fn efficiency(mut self, value: impl Into<String>) -> Self {
+        self.efficiency = Some(value.into());
+        self
+    }
+    /// Sets "FEATURES".
+    pub fn features(mut self, value: impl Into<String>) -> Self {
+        self.features = Some(value.into());
+        self
+    }
+    /// Sets "GROUP_MEMBERS_LIST".
+    pub fn group_members_list(mut self, value: impl Into<String>) -> Self {
+        self.group_members_list = Some(value.into());
+        self
+    }
+    /// Sets "LIST_OF_MEMBERS".
+    pub fn list_of_members(mut self, value: impl Into<String>) -> Self {
+        self.list_of_members = Some(value.into());
+        self
+    }
+    /// Sets "LIST_OF_MEMBERS_AWAITING_INVITE".
+    pub fn list_of_members_awaiting_invite(mut self, value: impl Into<String>) -> Self {
+        self.list_of_members_awaiting_invite = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_DATA".
+    pub fn owner_data(mut self, value: impl Into<String>) -> Self {
+        self.owner_data = Some(value.into());
+        self
+    }
+    /// Sets "PIN".
+    pub fn pin(mut self, value: impl Into<String>) -> Self {
+        self.pin = Some(value.into());
+        self
+    }
+    /// Sets "PRIVACY_TYPE".
+    pub fn privacy_type(mut self, value: impl Into<String>) -> Self {
+        self.privacy_type = Some(value.into());
+        self
+    }
+    /// Sets "SUBJECT_DATA".
+    pub fn subject_data(mut self, value: impl Into<String>) -> Self {
+        self.subject_data = Some(value.into());
+        self
+    }
+    /// Sets "TAGS".
+    pub fn tags(mut self, value: impl Into<String>) -> Self {
+        self.tags = Some(value.into());
+        self
+    }
+    /// Sets "USER_DATA".
+    pub fn user_data(mut self, value: impl Into<String>) -> Self {
+        self.user_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
@@ -196,133 +390,192 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
 
 /// The `result` of `socialnetwork.api.workgroup.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ACTIONS": object, optional.
     #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
     pub actions: Option<GetResponseActions>,
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "ADDITIONAL_DATA": object, optional.
     #[serde(rename = "ADDITIONAL_DATA", skip_serializing_if = "Option::is_none")]
     pub additional_data: Option<GetResponseAdditionalData>,
+    /// Wire name "AVATAR": string, optional.
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "AVATAR_DATA": object, optional.
     #[serde(rename = "AVATAR_DATA", skip_serializing_if = "Option::is_none")]
     pub avatar_data: Option<GetResponseAvatarData>,
+    /// Wire name "AVATAR_TYPE": string, optional.
     #[serde(rename = "AVATAR_TYPE", skip_serializing_if = "Option::is_none")]
     pub avatar_type: Option<String>,
+    /// Wire name "AVATAR_TYPES": object, optional.
     #[serde(rename = "AVATAR_TYPES", skip_serializing_if = "Option::is_none")]
     pub avatar_types: Option<GetResponseAvatarTypes>,
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "CLOSED": boolean, optional.
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<bool>,
+    /// Wire name "COUNTERS": object, optional.
     #[serde(rename = "COUNTERS", skip_serializing_if = "Option::is_none")]
     pub counters: Option<GetResponseCounters>,
+    /// Wire name "DATE_ACTIVITY": string, optional.
     #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
+    /// Wire name "DATE_UPDATE": string, optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "DEPARTMENTS": any JSON, optional.
     #[serde(
         rename = "DEPARTMENTS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub departments: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "DIALOG_ID": string, optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Wire name "EFFICIENCY": integer, optional.
     #[serde(rename = "EFFICIENCY", skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
+    /// Wire name "FEATURES": object, optional.
     #[serde(rename = "FEATURES", skip_serializing_if = "Option::is_none")]
     pub features: Option<GetResponseFeatures>,
+    /// Wire name "GROUP_MEMBERS_LIST": object, optional.
     #[serde(rename = "GROUP_MEMBERS_LIST", skip_serializing_if = "Option::is_none")]
     pub group_members_list: Option<GetResponseGroupMembersList>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IMAGE_ID": integer, optional.
     #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "INITIATE_PERMS": string, optional.
+    ///
+    /// Allowed values: "A", "E", "K".
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<GetResponseInitiatePerms>,
+    /// Wire name "INVITED_MEMBERS": any JSON, optional.
     #[serde(
         rename = "INVITED_MEMBERS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub invited_members: ::serde_json::Value,
+    /// Wire name "IS_PIN": boolean, optional.
     #[serde(rename = "IS_PIN", skip_serializing_if = "Option::is_none")]
     pub is_pin: Option<bool>,
+    /// Wire name "KEYWORDS": string, optional.
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+    /// Wire name "LANDING": boolean, optional.
     #[serde(rename = "LANDING", skip_serializing_if = "Option::is_none")]
     pub landing: Option<bool>,
+    /// Wire name "LIST_OF_MEMBERS": object, optional.
     #[serde(rename = "LIST_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub list_of_members: Option<GetResponseListOfMembers>,
+    /// Wire name "LIST_OF_MEMBERS_AWAITING_INVITE": object, optional.
     #[serde(
         rename = "LIST_OF_MEMBERS_AWAITING_INVITE",
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<GetResponseListOfMembersAwaitingInvite>,
+    /// Wire name "MEMBERS": any JSON, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub members: ::serde_json::Value,
+    /// Wire name "MODERATOR_MEMBERS": any JSON, optional.
     #[serde(
         rename = "MODERATOR_MEMBERS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub moderator_members: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "NUMBER_OF_MEMBERS": integer, optional.
     #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub number_of_members: Option<i64>,
+    /// Wire name "NUMBER_OF_MODERATORS": integer, optional.
     #[serde(rename = "NUMBER_OF_MODERATORS", skip_serializing_if = "Option::is_none")]
     pub number_of_moderators: Option<i64>,
+    /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "ORDINARY_MEMBERS": any JSON, optional.
     #[serde(
         rename = "ORDINARY_MEMBERS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub ordinary_members: ::serde_json::Value,
+    /// Wire name "OWNER_DATA": object, optional.
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
+    /// Wire name "OWNER_ID": any JSON, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub owner_id: ::serde_json::Value,
+    /// Wire name "PRIVACY_CODE": string, optional.
+    ///
+    /// Allowed values: "open", "closed", "secret".
     #[serde(rename = "PRIVACY_CODE", skip_serializing_if = "Option::is_none")]
     pub privacy_code: Option<GetResponsePrivacyCode>,
+    /// Wire name "PROJECT": boolean, optional.
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<bool>,
+    /// Wire name "PROJECT_DATE_FINISH": any JSON, optional.
     #[serde(
         rename = "PROJECT_DATE_FINISH",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub project_date_finish: ::serde_json::Value,
+    /// Wire name "PROJECT_DATE_START": any JSON, optional.
     #[serde(
         rename = "PROJECT_DATE_START",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub project_date_start: ::serde_json::Value,
+    /// Wire name "SCRUM_MASTER_ID": integer, optional.
     #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
+    /// Wire name "SCRUM_SPRINT_DURATION": integer, optional.
     #[serde(rename = "SCRUM_SPRINT_DURATION", skip_serializing_if = "Option::is_none")]
     pub scrum_sprint_duration: Option<i64>,
+    /// Wire name "SCRUM_TASK_RESPONSIBLE": string, optional.
     #[serde(rename = "SCRUM_TASK_RESPONSIBLE", skip_serializing_if = "Option::is_none")]
     pub scrum_task_responsible: Option<String>,
+    /// Wire name "SEARCH_INDEX": string, optional.
     #[serde(rename = "SEARCH_INDEX", skip_serializing_if = "Option::is_none")]
     pub search_index: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SITE_IDS": any JSON, optional.
     #[serde(rename = "SITE_IDS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub site_ids: ::serde_json::Value,
+    /// Wire name "SUBJECT_DATA": object, optional.
     #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<GetResponseSubjectData>,
+    /// Wire name "SUBJECT_ID": integer, optional.
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
+    /// Wire name "TAGS": any JSON, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub tags: ::serde_json::Value,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "group", "project", "scrum", "collab".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
+    /// Wire name "USER_DATA": object, optional.
     #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<GetResponseUserData>,
+    /// Wire name "VISIBLE": boolean, optional.
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -508,21 +761,30 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseActions {
+    /// Wire name "DELETE": boolean, optional.
     #[serde(rename = "DELETE", skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
+    /// Wire name "EDIT": boolean, optional.
     #[serde(rename = "EDIT", skip_serializing_if = "Option::is_none")]
     pub edit: Option<bool>,
+    /// Wire name "EDIT_FEATURES": boolean, optional.
     #[serde(rename = "EDIT_FEATURES", skip_serializing_if = "Option::is_none")]
     pub edit_features: Option<bool>,
+    /// Wire name "FOLLOW": boolean, optional.
     #[serde(rename = "FOLLOW", skip_serializing_if = "Option::is_none")]
     pub follow: Option<bool>,
+    /// Wire name "INVITE": boolean, optional.
     #[serde(rename = "INVITE", skip_serializing_if = "Option::is_none")]
     pub invite: Option<bool>,
+    /// Wire name "JOIN": boolean, optional.
     #[serde(rename = "JOIN", skip_serializing_if = "Option::is_none")]
     pub join: Option<bool>,
+    /// Wire name "LEAVE": boolean, optional.
     #[serde(rename = "LEAVE", skip_serializing_if = "Option::is_none")]
     pub leave: Option<bool>,
+    /// Wire name "PIN": boolean, optional.
     #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -573,9 +835,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseActions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseActions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAdditionalData {
+    /// Wire name "INITIATED_BY_TYPE": string, optional.
     #[serde(rename = "INITIATED_BY_TYPE", skip_serializing_if = "Option::is_none")]
     pub initiated_by_type: Option<String>,
+    /// Wire name "ROLE": string, optional.
     #[serde(rename = "ROLE", skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -602,10 +867,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAdditionalData {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAdditionalData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAvatarData {
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "icon", "image".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseAvatarDataType>,
     /// Keys not declared in the spec, kept as received.
@@ -630,13 +899,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarData {
 pub type GetResponseAvatarDataType = super::super::super::enums::IconImage;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseAvatarTypes {
+    /// Wire name "entitySelectorUrl": string, optional.
     #[serde(rename = "entitySelectorUrl", skip_serializing_if = "Option::is_none")]
     pub entity_selector_url: Option<String>,
+    /// Wire name "mobileUrl": string, optional.
     #[serde(rename = "mobileUrl", skip_serializing_if = "Option::is_none")]
     pub mobile_url: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "webCssClass": string, optional.
     #[serde(rename = "webCssClass", skip_serializing_if = "Option::is_none")]
     pub web_css_class: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -668,9 +942,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarTypes {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAvatarTypes);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseCounters {
+    /// Wire name "workgroup_requests_in": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_requests_in: Option<i64>,
+    /// Wire name "workgroup_requests_out": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_requests_out: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -697,15 +974,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCounters {
 ::bitrix24_runtime::loose_deserialize!(GetResponseCounters);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFeatures {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "customName": string, optional.
     #[serde(rename = "customName", skip_serializing_if = "Option::is_none")]
     pub custom_name: Option<String>,
+    /// Wire name "featureName": string, optional.
     #[serde(rename = "featureName", skip_serializing_if = "Option::is_none")]
     pub feature_name: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -738,13 +1021,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFeatures);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseGroupMembersList {
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "invited": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invited: Option<bool>,
+    /// Wire name "isAwaiting": boolean, optional.
     #[serde(rename = "isAwaiting", skip_serializing_if = "Option::is_none")]
     pub is_awaiting: Option<bool>,
+    /// Wire name "isMember": boolean, optional.
     #[serde(rename = "isMember", skip_serializing_if = "Option::is_none")]
     pub is_member: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -777,23 +1065,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseGroupMembersList {
 pub type GetResponseInitiatePerms = super::super::super::enums::AEK;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseListOfMembers {
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "isAutoMember": boolean, optional.
     #[serde(rename = "isAutoMember", skip_serializing_if = "Option::is_none")]
     pub is_auto_member: Option<bool>,
+    /// Wire name "isModerator": boolean, optional.
     #[serde(rename = "isModerator", skip_serializing_if = "Option::is_none")]
     pub is_moderator: Option<bool>,
+    /// Wire name "isOwner": boolean, optional.
     #[serde(rename = "isOwner", skip_serializing_if = "Option::is_none")]
     pub is_owner: Option<bool>,
+    /// Wire name "isScrumMaster": boolean, optional.
     #[serde(rename = "isScrumMaster", skip_serializing_if = "Option::is_none")]
     pub is_scrum_master: Option<bool>,
+    /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "photo": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// Wire name "position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -847,11 +1145,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembers);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseListOfMembersAwaitingInvite {
+    /// Wire name "id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "photo": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -880,11 +1182,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembersAwaitingInvite);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseOwnerData {
+    /// Wire name "FORMATTED_NAME": string, optional.
     #[serde(rename = "FORMATTED_NAME", skip_serializing_if = "Option::is_none")]
     pub formatted_name: Option<String>,
+    /// Wire name "ID": any JSON, optional.
     #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
+    /// Wire name "PHOTO": string, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -915,9 +1221,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOwnerData {
 pub type GetResponsePrivacyCode = super::super::super::enums::OpenClosedSecret;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseSubjectData {
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -942,14 +1251,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSubjectData {
 pub type GetResponseType = super::super::super::enums::GroupProjectScrumCollab;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUserData {
+    /// Wire name "INITIATED_BY_TYPE": any JSON, optional.
     #[serde(
         rename = "INITIATED_BY_TYPE",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub initiated_by_type: ::serde_json::Value,
+    /// Wire name "IS_SUBSCRIBED": boolean, optional.
     #[serde(rename = "IS_SUBSCRIBED", skip_serializing_if = "Option::is_none")]
     pub is_subscribed: Option<bool>,
+    /// Wire name "ROLE": any JSON, optional.
     #[serde(rename = "ROLE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub role: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -994,6 +1307,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1006,20 +1321,72 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
+    /// Wire name "select": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "params".
+    pub fn params(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -1047,39 +1414,133 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "CLOSED": string, optional.
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVITY": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_UPDATE": string (`date-time`), optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "PROJECT": string, optional.
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Wire name "SUBJECT_ID": integer, optional.
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
+    /// Wire name "VISIBLE": string, optional.
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CLOSED".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVITY".
+    pub fn date_activity(mut self, value: impl Into<String>) -> Self {
+        self.date_activity = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_UPDATE".
+    pub fn date_update(mut self, value: impl Into<String>) -> Self {
+        self.date_update = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT".
+    pub fn project(mut self, value: impl Into<String>) -> Self {
+        self.project = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "SUBJECT_ID".
+    pub fn subject_id(mut self, value: impl Into<i64>) -> Self {
+        self.subject_id = Some(value.into());
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<String>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -1140,25 +1601,85 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestParams {
+    /// Wire name "IS_ADMIN": string, optional.
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
+    /// Wire name "features": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub features: ::serde_json::Value,
+    /// Wire name "mandatoryFeatures": any JSON, optional.
     #[serde(
         rename = "mandatoryFeatures",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub mandatory_features: ::serde_json::Value,
+    /// Wire name "mode": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// Wire name "shouldSelectDialogId": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "shouldSelectDialogId", skip_serializing_if = "Option::is_none")]
     pub should_select_dialog_id: Option<ListRequestParamsShouldSelectDialogId>,
+    /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParams {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IS_ADMIN".
+    pub fn is_admin(mut self, value: impl Into<String>) -> Self {
+        self.is_admin = Some(value.into());
+        self
+    }
+    /// Sets "features".
+    pub fn features(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.features = value.into();
+        self
+    }
+    /// Sets "mandatoryFeatures".
+    pub fn mandatory_features(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.mandatory_features = value.into();
+        self
+    }
+    /// Sets "mode".
+    pub fn mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Sets "shouldSelectDialogId".
+    pub fn should_select_dialog_id(
+        mut self,
+        value: impl Into<ListRequestParamsShouldSelectDialogId>,
+    ) -> Self {
+        self.should_select_dialog_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
@@ -1200,72 +1721,253 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 pub type ListRequestParamsShouldSelectDialogId = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestSelectItem {
+    /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
+    /// Wire name "AVATAR": string, optional.
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "AVATAR_TYPE": string, optional.
     #[serde(rename = "AVATAR_TYPE", skip_serializing_if = "Option::is_none")]
     pub avatar_type: Option<String>,
+    /// Wire name "CLOSED": string, optional.
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_ACTIVITY": string (`date-time`), optional.
     #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
     pub date_activity: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "DATE_UPDATE": string (`date-time`), optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "IMAGE_ID": integer, optional.
     #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<i64>,
+    /// Wire name "INITIATE_PERMS": string, optional.
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<String>,
+    /// Wire name "KEYWORDS": string, optional.
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+    /// Wire name "LANDING": string, optional.
     #[serde(rename = "LANDING", skip_serializing_if = "Option::is_none")]
     pub landing: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "NUMBER_OF_MEMBERS": integer, optional.
     #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub number_of_members: Option<i64>,
+    /// Wire name "NUMBER_OF_MODERATORS": integer, optional.
     #[serde(rename = "NUMBER_OF_MODERATORS", skip_serializing_if = "Option::is_none")]
     pub number_of_moderators: Option<i64>,
+    /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
+    /// Wire name "OWNER_ID": integer, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "PROJECT": string, optional.
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_FINISH": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_FINISH", skip_serializing_if = "Option::is_none")]
     pub project_date_finish: Option<String>,
-    /// Format: `date-time`.
+    /// Wire name "PROJECT_DATE_START": string (`date-time`), optional.
     #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
+    /// Wire name "SCRUM_MASTER_ID": integer, optional.
     #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
+    /// Wire name "SCRUM_OWNER_ID": integer, optional.
     #[serde(rename = "SCRUM_OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_owner_id: Option<i64>,
+    /// Wire name "SCRUM_SPRINT_DURATION": integer, optional.
     #[serde(rename = "SCRUM_SPRINT_DURATION", skip_serializing_if = "Option::is_none")]
     pub scrum_sprint_duration: Option<i64>,
+    /// Wire name "SCRUM_TASK_RESPONSIBLE": string, optional.
     #[serde(rename = "SCRUM_TASK_RESPONSIBLE", skip_serializing_if = "Option::is_none")]
     pub scrum_task_responsible: Option<String>,
+    /// Wire name "SUBJECT_ID": integer, optional.
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "VISIBLE": string, optional.
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestSelectItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AVATAR".
+    pub fn avatar(mut self, value: impl Into<String>) -> Self {
+        self.avatar = Some(value.into());
+        self
+    }
+    /// Sets "AVATAR_TYPE".
+    pub fn avatar_type(mut self, value: impl Into<String>) -> Self {
+        self.avatar_type = Some(value.into());
+        self
+    }
+    /// Sets "CLOSED".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "DATE_ACTIVITY".
+    pub fn date_activity(mut self, value: impl Into<String>) -> Self {
+        self.date_activity = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_UPDATE".
+    pub fn date_update(mut self, value: impl Into<String>) -> Self {
+        self.date_update = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "IMAGE_ID".
+    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
+        self.image_id = Some(value.into());
+        self
+    }
+    /// Sets "INITIATE_PERMS".
+    pub fn initiate_perms(mut self, value: impl Into<String>) -> Self {
+        self.initiate_perms = Some(value.into());
+        self
+    }
+    /// Sets "KEYWORDS".
+    pub fn keywords(mut self, value: impl Into<String>) -> Self {
+        self.keywords = Some(value.into());
+        self
+    }
+    /// Sets "LANDING".
+    pub fn landing(mut self, value: impl Into<String>) -> Self {
+        self.landing = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "NUMBER_OF_MEMBERS".
+    pub fn number_of_members(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_members = Some(value.into());
+        self
+    }
+    /// Sets "NUMBER_OF_MODERATORS".
+    pub fn number_of_moderators(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_moderators = Some(value.into());
+        self
+    }
+    /// Sets "OPENED".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT".
+    pub fn project(mut self, value: impl Into<String>) -> Self {
+        self.project = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_FINISH".
+    pub fn project_date_finish(mut self, value: impl Into<String>) -> Self {
+        self.project_date_finish = Some(value.into());
+        self
+    }
+    /// Sets "PROJECT_DATE_START".
+    pub fn project_date_start(mut self, value: impl Into<String>) -> Self {
+        self.project_date_start = Some(value.into());
+        self
+    }
+    /// Sets "SCRUM_MASTER_ID".
+    pub fn scrum_master_id(mut self, value: impl Into<i64>) -> Self {
+        self.scrum_master_id = Some(value.into());
+        self
+    }
+    /// Sets "SCRUM_OWNER_ID".
+    pub fn scrum_owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.scrum_owner_id = Some(value.into());
+        self
+    }
+    /// Sets "SCRUM_SPRINT_DURATION".
+    pub fn scrum_sprint_duration(mut self, value: impl Into<i64>) -> Self {
+        self.scrum_sprint_duration = Some(value.into());
+        self
+    }
+    /// Sets "SCRUM_TASK_RESPONSIBLE".
+    pub fn scrum_task_responsible(mut self, value: impl Into<String>) -> Self {
+        self.scrum_task_responsible = Some(value.into());
+        self
+    }
+    /// Sets "SUBJECT_ID".
+    pub fn subject_id(mut self, value: impl Into<i64>) -> Self {
+        self.subject_id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "VISIBLE".
+    pub fn visible(mut self, value: impl Into<String>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
@@ -1372,7 +2074,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 
 /// The `result` of `socialnetwork.api.workgroup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "workgroups": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroups: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.

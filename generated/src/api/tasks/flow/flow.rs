@@ -14,6 +14,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `ActivateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 pub async fn activate(
     client: &::bitrix24_runtime::Client,
@@ -26,12 +30,35 @@ pub async fn activate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ActivateRequest {
+    /// Wire name "flowId": integer, required.
     #[serde(rename = "flowId")]
     pub flow_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ActivateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(flow_id: impl Into<i64>) -> Self {
+        Self {
+            flow_id: flow_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
@@ -63,6 +90,10 @@ impl ::bitrix24_runtime::Method for ActivateRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `CreateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 pub async fn create(
     client: &::bitrix24_runtime::Client,
@@ -75,12 +106,35 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreateRequest {
+    /// Wire name "flowData": object, required.
     #[serde(rename = "flowData")]
     pub flow_data: CreateRequestFlowData,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(flow_data: impl Into<CreateRequestFlowData>) -> Self {
+        Self {
+            flow_data: flow_data.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreateRequest {
@@ -98,53 +152,176 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreateRequestFlowData {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "distributionType": string, required.
+    ///
+    /// Allowed values: "manually", "queue", "himself".
     #[serde(rename = "distributionType")]
     pub distribution_type: CreateRequestFlowDataDistributionType,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "matchWorkTime": integer, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<i64>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "notifyAtHalfTime": integer, optional.
     #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<i64>,
+    /// Wire name "notifyOnQueueOverflow": integer, optional.
     #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
+    /// Wire name "notifyOnTasksInProgressOverflow": integer, optional.
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
+    /// Wire name "notifyWhenEfficiencyDecreases": integer, optional.
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_when_efficiency_decreases: Option<i64>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "plannedCompletionTime": integer, required.
     #[serde(rename = "plannedCompletionTime")]
     pub planned_completion_time: i64,
+    /// Wire name "responsibleCanChangeDeadline": integer, optional.
     #[serde(
         rename = "responsibleCanChangeDeadline",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
+    /// Wire name "responsibleList": any JSON, required.
     #[serde(rename = "responsibleList")]
     pub responsible_list: ::serde_json::Value,
+    /// Wire name "taskControl": integer, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
+    /// Wire name "taskCreators": any JSON, optional.
     #[serde(
         rename = "taskCreators",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub task_creators: ::serde_json::Value,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreateRequestFlowData {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        distribution_type: impl Into<CreateRequestFlowDataDistributionType>,
+        name: impl Into<String>,
+        planned_completion_time: impl Into<i64>,
+        responsible_list: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            description: Default::default(),
+            distribution_type: distribution_type.into(),
+            group_id: Default::default(),
+            match_work_time: Default::default(),
+            name: name.into(),
+            notify_at_half_time: Default::default(),
+            notify_on_queue_overflow: Default::default(),
+            notify_on_tasks_in_progress_overflow: Default::default(),
+            notify_when_efficiency_decreases: Default::default(),
+            owner_id: Default::default(),
+            planned_completion_time: planned_completion_time.into(),
+            responsible_can_change_deadline: Default::default(),
+            responsible_list: responsible_list.into(),
+            task_control: Default::default(),
+            task_creators: Default::default(),
+            template_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(mut self, value: impl Into<i64>) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "notifyAtHalfTime".
+    pub fn notify_at_half_time(mut self, value: impl Into<i64>) -> Self {
+        self.notify_at_half_time = Some(value.into());
+        self
+    }
+    /// Sets "notifyOnQueueOverflow".
+    pub fn notify_on_queue_overflow(mut self, value: impl Into<i64>) -> Self {
+        self.notify_on_queue_overflow = Some(value.into());
+        self
+    }
+    /// Sets "notifyOnTasksInProgressOverflow".
+    pub fn notify_on_tasks_in_progress_overflow(
+        mut self,
+        value: impl Into<i64>,
+    ) -> Self {
+        self.notify_on_tasks_in_progress_overflow = Some(value.into());
+        self
+    }
+    /// Sets "notifyWhenEfficiencyDecreases".
+    pub fn notify_when_efficiency_decreases(mut self, value: impl Into<i64>) -> Self {
+        self.notify_when_efficiency_decreases = Some(value.into());
+        self
+    }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCanChangeDeadline".
+    pub fn responsible_can_change_deadline(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_can_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(mut self, value: impl Into<i64>) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "taskCreators".
+    pub fn task_creators(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_creators = value.into();
+        self
+    }
+    /// Sets "templateId".
+    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
+        self.template_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowData {
@@ -223,62 +400,87 @@ pub type CreateRequestFlowDataDistributionType = super::super::super::enums::Man
 
 /// The `result` of `tasks.flow.Flow.create`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CreateResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "activity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Wire name "creatorId": integer, optional.
     #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
+    /// Wire name "demo": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "distributionType": string, optional.
     #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
+    /// Wire name "efficiency": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "matchWorkTime": boolean, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "notifyAtHalfTime": boolean, optional.
     #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
+    /// Wire name "notifyOnQueueOverflow": integer, optional.
     #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
+    /// Wire name "notifyOnTasksInProgressOverflow": integer, optional.
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
+    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "plannedCompletionTime": integer, optional.
     #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
+    /// Wire name "responsibleCanChangeDeadline": boolean, optional.
     #[serde(
         rename = "responsibleCanChangeDeadline",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
+    /// Wire name "responsibleList": array of array of any JSON, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
+    /// Wire name "taskCreators": array of array of any JSON, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "team": array of array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "trialFeatureEnabled": boolean, optional.
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -389,6 +591,10 @@ impl ::bitrix24_runtime::Method for CreateRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -401,14 +607,42 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "flowData": any JSON, required.
     #[serde(rename = "flowData")]
     pub flow_data: ::serde_json::Value,
+    /// Wire name "flowData.id": integer, required.
     #[serde(rename = "flowData.id")]
     pub flow_data_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        flow_data: impl Into<::serde_json::Value>,
+        flow_data_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            flow_data: flow_data.into(),
+            flow_data_id: flow_data_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -433,7 +667,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 /// The `result` of `tasks.flow.Flow.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteResponse {
+    /// Wire name "deleted": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -466,6 +702,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -478,12 +718,35 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "flowId": integer, required.
     #[serde(rename = "flowId")]
     pub flow_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(flow_id: impl Into<i64>) -> Self {
+        Self {
+            flow_id: flow_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -502,62 +765,87 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `tasks.flow.Flow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "activity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Wire name "creatorId": integer, optional.
     #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
+    /// Wire name "demo": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "distributionType": string, optional.
     #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
+    /// Wire name "efficiency": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "matchWorkTime": boolean, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "notifyAtHalfTime": boolean, optional.
     #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
+    /// Wire name "notifyOnQueueOverflow": integer, optional.
     #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
+    /// Wire name "notifyOnTasksInProgressOverflow": integer, optional.
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
+    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "plannedCompletionTime": integer, optional.
     #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
+    /// Wire name "responsibleCanChangeDeadline": boolean, optional.
     #[serde(
         rename = "responsibleCanChangeDeadline",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
+    /// Wire name "responsibleList": array of array of any JSON, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
+    /// Wire name "taskCreators": array of array of any JSON, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "team": array of array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "trialFeatureEnabled": boolean, optional.
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -668,6 +956,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `IsExistsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 pub async fn is_exists(
     client: &::bitrix24_runtime::Client,
@@ -680,15 +972,50 @@ pub async fn is_exists(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsExistsRequest {
+    /// Wire name "flowData": any JSON, required.
     #[serde(rename = "flowData")]
     pub flow_data: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, required.
     pub name: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsExistsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        flow_data: impl Into<::serde_json::Value>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            flow_data: flow_data.into(),
+            id: Default::default(),
+            name: name.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
@@ -715,7 +1042,9 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
 
 /// The `result` of `tasks.flow.Flow.isExists`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IsExistsResponse {
+    /// Wire name "exists": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -748,6 +1077,10 @@ impl ::bitrix24_runtime::Method for IsExistsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `PinRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 pub async fn pin(
     client: &::bitrix24_runtime::Client,
@@ -760,12 +1093,35 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PinRequest {
+    /// Wire name "flowId": integer, required.
     #[serde(rename = "flowId")]
     pub flow_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PinRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(flow_id: impl Into<i64>) -> Self {
+        Self {
+            flow_id: flow_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for PinRequest {
@@ -797,6 +1153,10 @@ impl ::bitrix24_runtime::Method for PinRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -809,12 +1169,35 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "flowData": object, required.
     #[serde(rename = "flowData")]
     pub flow_data: UpdateRequestFlowData,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(flow_data: impl Into<UpdateRequestFlowData>) -> Self {
+        Self {
+            flow_data: flow_data.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -832,55 +1215,185 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFlowData {
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "distributionType": string, required.
+    ///
+    /// Allowed values: "manually", "queue", "himself".
     #[serde(rename = "distributionType")]
     pub distribution_type: UpdateRequestFlowDataDistributionType,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "id": integer, required.
     pub id: i64,
+    /// Wire name "matchWorkTime": integer, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "notifyAtHalfTime": integer, optional.
     #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<i64>,
+    /// Wire name "notifyOnQueueOverflow": integer, optional.
     #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
+    /// Wire name "notifyOnTasksInProgressOverflow": integer, optional.
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
+    /// Wire name "notifyWhenEfficiencyDecreases": integer, optional.
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_when_efficiency_decreases: Option<i64>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "plannedCompletionTime": integer, required.
     #[serde(rename = "plannedCompletionTime")]
     pub planned_completion_time: i64,
+    /// Wire name "responsibleCanChangeDeadline": integer, optional.
     #[serde(
         rename = "responsibleCanChangeDeadline",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
+    /// Wire name "responsibleList": any JSON, required.
     #[serde(rename = "responsibleList")]
     pub responsible_list: ::serde_json::Value,
+    /// Wire name "taskControl": integer, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
+    /// Wire name "taskCreators": any JSON, optional.
     #[serde(
         rename = "taskCreators",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub task_creators: ::serde_json::Value,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFlowData {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        distribution_type: impl Into<UpdateRequestFlowDataDistributionType>,
+        id: impl Into<i64>,
+        planned_completion_time: impl Into<i64>,
+        responsible_list: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            description: Default::default(),
+            distribution_type: distribution_type.into(),
+            group_id: Default::default(),
+            id: id.into(),
+            match_work_time: Default::default(),
+            name: Default::default(),
+            notify_at_half_time: Default::default(),
+            notify_on_queue_overflow: Default::default(),
+            notify_on_tasks_in_progress_overflow: Default::default(),
+            notify_when_efficiency_decreases: Default::default(),
+            owner_id: Default::default(),
+            planned_completion_time: planned_completion_time.into(),
+            responsible_can_change_deadline: Default::default(),
+            responsible_list: responsible_list.into(),
+            task_control: Default::default(),
+            task_creators: Default::default(),
+            template_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(mut self, value: impl Into<i64>) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "notifyAtHalfTime".
+    pub fn notify_at_half_time(mut self, value: impl Into<i64>) -> Self {
+        self.notify_at_half_time = Some(value.into());
+        self
+    }
+    /// Sets "notifyOnQueueOverflow".
+    pub fn notify_on_queue_overflow(mut self, value: impl Into<i64>) -> Self {
+        self.notify_on_queue_overflow = Some(value.into());
+        self
+    }
+    /// Sets "notifyOnTasksInProgressOverflow".
+    pub fn notify_on_tasks_in_progress_overflow(
+        mut self,
+        value: impl Into<i64>,
+    ) -> Self {
+        self.notify_on_tasks_in_progress_overflow = Some(value.into());
+        self
+    }
+    /// Sets "notifyWhenEfficiencyDecreases".
+    pub fn notify_when_efficiency_decreases(mut self, value: impl Into<i64>) -> Self {
+        self.notify_when_efficiency_decreases = Some(value.into());
+        self
+    }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCanChangeDeadline".
+    pub fn responsible_can_change_deadline(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_can_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(mut self, value: impl Into<i64>) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "taskCreators".
+    pub fn task_creators(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_creators = value.into();
+        self
+    }
+    /// Sets "templateId".
+    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
+        self.template_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowData {
@@ -962,62 +1475,87 @@ pub type UpdateRequestFlowDataDistributionType = super::super::super::enums::Man
 
 /// The `result` of `tasks.flow.Flow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "activity": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Wire name "creatorId": integer, optional.
     #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
+    /// Wire name "demo": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demo: Option<bool>,
+    /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "distributionType": string, optional.
     #[serde(rename = "distributionType", skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
+    /// Wire name "efficiency": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<i64>,
+    /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "matchWorkTime": boolean, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<bool>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "notifyAtHalfTime": boolean, optional.
     #[serde(rename = "notifyAtHalfTime", skip_serializing_if = "Option::is_none")]
     pub notify_at_half_time: Option<bool>,
+    /// Wire name "notifyOnQueueOverflow": integer, optional.
     #[serde(rename = "notifyOnQueueOverflow", skip_serializing_if = "Option::is_none")]
     pub notify_on_queue_overflow: Option<i64>,
+    /// Wire name "notifyOnTasksInProgressOverflow": integer, optional.
     #[serde(
         rename = "notifyOnTasksInProgressOverflow",
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
+    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
     #[serde(
         rename = "notifyWhenEfficiencyDecreases",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub notify_when_efficiency_decreases: ::serde_json::Value,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "plannedCompletionTime": integer, optional.
     #[serde(rename = "plannedCompletionTime", skip_serializing_if = "Option::is_none")]
     pub planned_completion_time: Option<i64>,
+    /// Wire name "responsibleCanChangeDeadline": boolean, optional.
     #[serde(
         rename = "responsibleCanChangeDeadline",
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
+    /// Wire name "responsibleList": array of array of any JSON, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
     pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
+    /// Wire name "taskCreators": array of array of any JSON, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
     pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "team": array of array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Wire name "trialFeatureEnabled": boolean, optional.
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.

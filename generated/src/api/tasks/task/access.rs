@@ -11,6 +11,10 @@ pub mod field;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-access-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -23,11 +27,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-access-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -46,95 +73,141 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `tasks.task.access.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "addAuditors": boolean, optional.
     #[serde(rename = "addAuditors", skip_serializing_if = "Option::is_none")]
     pub add_auditors: Option<bool>,
+    /// Wire name "admin": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin: Option<bool>,
+    /// Wire name "approve": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approve: Option<bool>,
+    /// Wire name "attachFile": boolean, optional.
     #[serde(rename = "attachFile", skip_serializing_if = "Option::is_none")]
     pub attach_file: Option<bool>,
+    /// Wire name "automate": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub automate: Option<bool>,
+    /// Wire name "changeAccomplices": boolean, optional.
     #[serde(rename = "changeAccomplices", skip_serializing_if = "Option::is_none")]
     pub change_accomplices: Option<bool>,
+    /// Wire name "changeDirector": boolean, optional.
     #[serde(rename = "changeDirector", skip_serializing_if = "Option::is_none")]
     pub change_director: Option<bool>,
+    /// Wire name "changeResponsible": boolean, optional.
     #[serde(rename = "changeResponsible", skip_serializing_if = "Option::is_none")]
     pub change_responsible: Option<bool>,
+    /// Wire name "changeStatus": boolean, optional.
     #[serde(rename = "changeStatus", skip_serializing_if = "Option::is_none")]
     pub change_status: Option<bool>,
+    /// Wire name "checklistAdd": boolean, optional.
     #[serde(rename = "checklistAdd", skip_serializing_if = "Option::is_none")]
     pub checklist_add: Option<bool>,
+    /// Wire name "checklistEdit": boolean, optional.
     #[serde(rename = "checklistEdit", skip_serializing_if = "Option::is_none")]
     pub checklist_edit: Option<bool>,
+    /// Wire name "checklistSave": boolean, optional.
     #[serde(rename = "checklistSave", skip_serializing_if = "Option::is_none")]
     pub checklist_save: Option<bool>,
+    /// Wire name "checklistToggle": boolean, optional.
     #[serde(rename = "checklistToggle", skip_serializing_if = "Option::is_none")]
     pub checklist_toggle: Option<bool>,
+    /// Wire name "complete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complete: Option<bool>,
+    /// Wire name "completeResult": boolean, optional.
     #[serde(rename = "completeResult", skip_serializing_if = "Option::is_none")]
     pub complete_result: Option<bool>,
+    /// Wire name "copy": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<bool>,
+    /// Wire name "createGanttDependence": boolean, optional.
     #[serde(rename = "createGanttDependence", skip_serializing_if = "Option::is_none")]
     pub create_gantt_dependence: Option<bool>,
+    /// Wire name "createResult": boolean, optional.
     #[serde(rename = "createResult", skip_serializing_if = "Option::is_none")]
     pub create_result: Option<bool>,
+    /// Wire name "createSubtask": boolean, optional.
     #[serde(rename = "createSubtask", skip_serializing_if = "Option::is_none")]
     pub create_subtask: Option<bool>,
+    /// Wire name "datePlan": boolean, optional.
     #[serde(rename = "datePlan", skip_serializing_if = "Option::is_none")]
     pub date_plan: Option<bool>,
+    /// Wire name "deadline": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<bool>,
+    /// Wire name "defer": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub defer: Option<bool>,
+    /// Wire name "delegate": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delegate: Option<bool>,
+    /// Wire name "detachFile": boolean, optional.
     #[serde(rename = "detachFile", skip_serializing_if = "Option::is_none")]
     pub detach_file: Option<bool>,
+    /// Wire name "detachParent": boolean, optional.
     #[serde(rename = "detachParent", skip_serializing_if = "Option::is_none")]
     pub detach_parent: Option<bool>,
+    /// Wire name "disapprove": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disapprove: Option<bool>,
+    /// Wire name "edit": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit: Option<bool>,
+    /// Wire name "elapsedTime": boolean, optional.
     #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
     pub elapsed_time: Option<bool>,
+    /// Wire name "favorite": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<bool>,
+    /// Wire name "mark": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<bool>,
+    /// Wire name "mute": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute: Option<bool>,
+    /// Wire name "pause": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pause: Option<bool>,
+    /// Wire name "read": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read: Option<bool>,
+    /// Wire name "reminder": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reminder: Option<bool>,
+    /// Wire name "remove": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove: Option<bool>,
+    /// Wire name "removeResult": boolean, optional.
     #[serde(rename = "removeResult", skip_serializing_if = "Option::is_none")]
     pub remove_result: Option<bool>,
+    /// Wire name "renew": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renew: Option<bool>,
+    /// Wire name "resultEdit": boolean, optional.
     #[serde(rename = "resultEdit", skip_serializing_if = "Option::is_none")]
     pub result_edit: Option<bool>,
+    /// Wire name "resultRead": boolean, optional.
     #[serde(rename = "resultRead", skip_serializing_if = "Option::is_none")]
     pub result_read: Option<bool>,
+    /// Wire name "saveAsTemplate": boolean, optional.
     #[serde(rename = "saveAsTemplate", skip_serializing_if = "Option::is_none")]
     pub save_as_template: Option<bool>,
+    /// Wire name "sort": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<bool>,
+    /// Wire name "start": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<bool>,
+    /// Wire name "take": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub take: Option<bool>,
+    /// Wire name "timeTracking": boolean, optional.
     #[serde(rename = "timeTracking", skip_serializing_if = "Option::is_none")]
     pub time_tracking: Option<bool>,
+    /// Wire name "watch": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<bool>,
     /// Keys not declared in the spec, kept as received.

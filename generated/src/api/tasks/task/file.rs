@@ -11,6 +11,10 @@ pub mod field;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION".
+///
+/// Build the request with `AttachRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 pub async fn attach(
     client: &::bitrix24_runtime::Client,
@@ -23,14 +27,42 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachRequest {
+    /// Wire name "fileIds": array of integer, required.
     #[serde(rename = "fileIds")]
     pub file_ids: Vec<i64>,
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AttachRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        file_ids: impl IntoIterator<Item = impl Into<i64>>,
+        task_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            file_ids: file_ids.into_iter().map(Into::into).collect(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AttachRequest {

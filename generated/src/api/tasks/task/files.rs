@@ -8,6 +8,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0", "ERROR_CORE".
+///
+/// Build the request with `AttachRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-files-attach.html>.
 pub async fn attach(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,39 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-files-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachRequest {
+    /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AttachRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(file_id: impl Into<i64>, task_id: impl Into<i64>) -> Self {
+        Self {
+            file_id: file_id.into(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AttachRequest {
@@ -52,7 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 
 /// The `result` of `tasks.task.files.attach`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AttachResponse {
+    /// Wire name "attachmentId": integer, optional.
     #[serde(rename = "attachmentId", skip_serializing_if = "Option::is_none")]
     pub attachment_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -19,6 +19,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -31,13 +35,41 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<AddRequestFields>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -61,22 +93,75 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": any JSON, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub members: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, required.
     #[serde(rename = "PARENT_ID")]
     pub parent_id: i64,
+    /// Wire name "SORT_INDEX": integer, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(parent_id: impl Into<i64>, title: impl Into<String>) -> Self {
+        Self {
+            is_complete: Default::default(),
+            is_important: Default::default(),
+            members: Default::default(),
+            parent_id: parent_id.into(),
+            sort_index: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
@@ -119,7 +204,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `tasks.template.checklist.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -158,6 +245,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddAttachmentByContentRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachment-by-content.html>.
 pub async fn add_attachment_by_content(
     client: &::bitrix24_runtime::Client,
@@ -170,16 +261,49 @@ pub async fn add_attachment_by_content(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachment-by-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddAttachmentByContentRequest {
+    /// Wire name "attachmentParameters": object, required.
     #[serde(rename = "attachmentParameters")]
     pub attachment_parameters: AddAttachmentByContentRequestAttachmentParameters,
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddAttachmentByContentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        attachment_parameters: impl Into<
+            AddAttachmentByContentRequestAttachmentParameters,
+        >,
+        check_list_item_id: impl Into<i64>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            attachment_parameters: attachment_parameters.into(),
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
@@ -208,14 +332,45 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentByContentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddAttachmentByContentRequestAttachmentParameters {
+    /// Wire name "CONTENT": string, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddAttachmentByContentRequestAttachmentParameters {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose
@@ -237,7 +392,9 @@ for AddAttachmentByContentRequestAttachmentParameters {
 
 /// The `result` of `tasks.template.checklist.addAttachmentByContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddAttachmentByContentResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -276,6 +433,10 @@ impl ::bitrix24_runtime::Method for AddAttachmentByContentRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `AddAttachmentsFromDiskRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachments-from-disk.html>.
 pub async fn add_attachments_from_disk(
     client: &::bitrix24_runtime::Client,
@@ -288,16 +449,47 @@ pub async fn add_attachments_from_disk(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachments-from-disk.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddAttachmentsFromDiskRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "filesIds": any JSON, required.
     #[serde(rename = "filesIds")]
     pub files_ids: ::serde_json::Value,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddAttachmentsFromDiskRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        check_list_item_id: impl Into<i64>,
+        files_ids: impl Into<::serde_json::Value>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            files_ids: files_ids.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
@@ -325,7 +517,9 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
 
 /// The `result` of `tasks.template.checklist.addAttachmentsFromDisk`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddAttachmentsFromDiskResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -364,6 +558,10 @@ impl ::bitrix24_runtime::Method for AddAttachmentsFromDiskRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `CompleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-complete.html>.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
@@ -376,14 +574,39 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
@@ -408,7 +631,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 /// The `result` of `tasks.template.checklist.complete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CompleteResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -447,6 +672,10 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -459,14 +688,39 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -504,6 +758,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -516,14 +774,39 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -548,7 +831,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `tasks.template.checklist.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -587,6 +872,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -599,18 +888,62 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(template_id: impl Into<i64>) -> Self {
+        Self {
+            filter: Default::default(),
+            order: Default::default(),
+            select: Default::default(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.select = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -638,7 +971,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `tasks.template.checklist.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "checkListItems": any JSON, optional.
     #[serde(
         rename = "checkListItems",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -677,6 +1012,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `MoveAfterRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-after.html>.
 pub async fn move_after(
     client: &::bitrix24_runtime::Client,
@@ -689,16 +1028,47 @@ pub async fn move_after(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-after.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveAfterRequest {
+    /// Wire name "afterItemId": integer, required.
     #[serde(rename = "afterItemId")]
     pub after_item_id: i64,
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveAfterRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        after_item_id: impl Into<i64>,
+        check_list_item_id: impl Into<i64>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            after_item_id: after_item_id.into(),
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
@@ -726,7 +1096,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
 
 /// The `result` of `tasks.template.checklist.moveAfter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveAfterResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -765,6 +1137,10 @@ impl ::bitrix24_runtime::Method for MoveAfterRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `MoveBeforeRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-before.html>.
 pub async fn move_before(
     client: &::bitrix24_runtime::Client,
@@ -777,16 +1153,47 @@ pub async fn move_before(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-before.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveBeforeRequest {
+    /// Wire name "beforeItemId": integer, required.
     #[serde(rename = "beforeItemId")]
     pub before_item_id: i64,
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MoveBeforeRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        before_item_id: impl Into<i64>,
+        check_list_item_id: impl Into<i64>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            before_item_id: before_item_id.into(),
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
@@ -814,7 +1221,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
 
 /// The `result` of `tasks.template.checklist.moveBefore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MoveBeforeResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -853,6 +1262,10 @@ impl ::bitrix24_runtime::Method for MoveBeforeRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `RemoveAttachmentsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-remove-attachments.html>.
 pub async fn remove_attachments(
     client: &::bitrix24_runtime::Client,
@@ -865,16 +1278,47 @@ pub async fn remove_attachments(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-remove-attachments.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveAttachmentsRequest {
+    /// Wire name "attachmentsIds": any JSON, required.
     #[serde(rename = "attachmentsIds")]
     pub attachments_ids: ::serde_json::Value,
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RemoveAttachmentsRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        attachments_ids: impl Into<::serde_json::Value>,
+        check_list_item_id: impl Into<i64>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            attachments_ids: attachments_ids.into(),
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
@@ -902,7 +1346,9 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
 
 /// The `result` of `tasks.template.checklist.removeAttachments`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RemoveAttachmentsResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -941,6 +1387,10 @@ impl ::bitrix24_runtime::Method for RemoveAttachmentsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `RenewRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-renew.html>.
 pub async fn renew(
     client: &::bitrix24_runtime::Client,
@@ -953,14 +1403,39 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RenewRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for RenewRequest {
@@ -985,7 +1460,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 
 /// The `result` of `tasks.template.checklist.renew`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct RenewResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -1024,6 +1501,10 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "100", "0".
+///
+/// Build the request with `UpdateRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1036,15 +1517,46 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
+    /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        check_list_item_id: impl Into<i64>,
+        fields: impl Into<UpdateRequestFields>,
+        template_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            check_list_item_id: check_list_item_id.into(),
+            fields: fields.into(),
+            template_id: template_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
@@ -1071,22 +1583,77 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
     #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
     pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": any JSON, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub members: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// Wire name "SORT_INDEX": integer, optional.
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
@@ -1127,7 +1694,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateResponse {
+    /// Wire name "checkListItem": any JSON, optional.
     #[serde(
         rename = "checkListItem",
         skip_serializing_if = "::serde_json::Value::is_null"

@@ -8,6 +8,10 @@
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR", "TEXT_EMPTY".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -20,21 +24,70 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CALENDAR": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "CALENDAR", skip_serializing_if = "Option::is_none")]
     pub calendar: Option<AddRequestCalendar>,
+    /// Wire name "REPORT_ID": integer, required.
     #[serde(rename = "REPORT_ID")]
     pub report_id: i64,
+    /// Wire name "TEXT": string, required.
     #[serde(rename = "TEXT")]
     pub text: String,
-    /// Wire name "TYPE".
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "WORK", "PRIVATE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+    /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(report_id: impl Into<i64>, text: impl Into<String>) -> Self {
+        Self {
+            calendar: Default::default(),
+            report_id: report_id.into(),
+            text: text.into(),
+            type_: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CALENDAR".
+    pub fn calendar(mut self, value: impl Into<AddRequestCalendar>) -> Self {
+        self.calendar = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "USER_ID".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {

@@ -14,6 +14,10 @@ pub mod users;
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR", "USER_ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -26,20 +30,65 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "IDLE_MINUTES": integer, optional.
     #[serde(rename = "IDLE_MINUTES", skip_serializing_if = "Option::is_none")]
     pub idle_minutes: Option<i64>,
+    /// Wire name "MONTH": integer, required.
     #[serde(rename = "MONTH")]
     pub month: i64,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Wire name "WORKDAY_HOURS": integer, optional.
     #[serde(rename = "WORKDAY_HOURS", skip_serializing_if = "Option::is_none")]
     pub workday_hours: Option<i64>,
+    /// Wire name "YEAR": integer, required.
     #[serde(rename = "YEAR")]
     pub year: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        month: impl Into<i64>,
+        user_id: impl Into<i64>,
+        year: impl Into<i64>,
+    ) -> Self {
+        Self {
+            idle_minutes: Default::default(),
+            month: month.into(),
+            user_id: user_id.into(),
+            workday_hours: Default::default(),
+            year: year.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "IDLE_MINUTES".
+    pub fn idle_minutes(mut self, value: impl Into<i64>) -> Self {
+        self.idle_minutes = Some(value.into());
+        self
+    }
+    /// Sets "WORKDAY_HOURS".
+    pub fn workday_hours(mut self, value: impl Into<i64>) -> Self {
+        self.workday_hours = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -72,11 +121,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `timeman.timecontrol.reports.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "report": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<GetResponseReport>,
+    /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<GetResponseTime>,
+    /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseUser>,
     /// Keys not declared in the spec, kept as received.
@@ -105,13 +158,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseReport {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "days": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<Vec<::serde_json::Value>>,
+    /// Wire name "month_title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_title: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -142,21 +200,30 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReport {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReport);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseTime {
+    /// Wire name "date_finish": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "duration": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// Wire name "finish": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish: Option<f64>,
+    /// Wire name "operating": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating: Option<i64>,
+    /// Wire name "operating_reset_at": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operating_reset_at: Option<i64>,
+    /// Wire name "processing": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<f64>,
+    /// Wire name "start": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// Keys not declared in the spec, kept as received.
@@ -207,23 +274,33 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTime {
 ::bitrix24_runtime::loose_deserialize!(GetResponseTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUser {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Wire name "first_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "last_activity_date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_date: Option<String>,
+    /// Wire name "last_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "personal_gender": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_gender: Option<String>,
+    /// Wire name "work_position": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
     /// Keys not declared in the spec, kept as received.

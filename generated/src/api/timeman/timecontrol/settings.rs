@@ -9,6 +9,10 @@
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -21,10 +25,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -41,27 +64,39 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `timeman.timecontrol.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "minimum_idle_for_report": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_idle_for_report: Option<i64>,
+    /// Wire name "register_desktop": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_desktop: Option<bool>,
+    /// Wire name "register_idle": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_idle: Option<bool>,
+    /// Wire name "register_offline": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_offline: Option<bool>,
+    /// Wire name "report_full_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_full_type: Option<String>,
+    /// Wire name "report_full_users": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_full_users: Option<Vec<::serde_json::Value>>,
+    /// Wire name "report_request_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_request_type: Option<String>,
+    /// Wire name "report_request_users": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_request_users: Option<Vec<::serde_json::Value>>,
+    /// Wire name "report_simple_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_simple_type: Option<String>,
+    /// Wire name "report_simple_users": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_simple_users: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -132,6 +167,10 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_ERROR".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -144,33 +183,51 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-set.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "MINIMUM_IDLE_FOR_REPORT": integer, optional.
     #[serde(rename = "MINIMUM_IDLE_FOR_REPORT", skip_serializing_if = "Option::is_none")]
     pub minimum_idle_for_report: Option<i64>,
+    /// Wire name "REGISTER_DESKTOP": boolean, optional.
     #[serde(rename = "REGISTER_DESKTOP", skip_serializing_if = "Option::is_none")]
     pub register_desktop: Option<bool>,
+    /// Wire name "REGISTER_IDLE": boolean, optional.
     #[serde(rename = "REGISTER_IDLE", skip_serializing_if = "Option::is_none")]
     pub register_idle: Option<bool>,
+    /// Wire name "REGISTER_OFFLINE": boolean, optional.
     #[serde(rename = "REGISTER_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub register_offline: Option<bool>,
+    /// Wire name "REPORT_FULL_TYPE": string, optional.
+    ///
+    /// Allowed values: "all", "user", "none".
     #[serde(rename = "REPORT_FULL_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_full_type: Option<SetRequestReportFullType>,
+    /// Wire name "REPORT_FULL_USERS": any JSON, optional.
     #[serde(
         rename = "REPORT_FULL_USERS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub report_full_users: ::serde_json::Value,
+    /// Wire name "REPORT_REQUEST_TYPE": string, optional.
+    ///
+    /// Allowed values: "all", "user", "none".
     #[serde(rename = "REPORT_REQUEST_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_request_type: Option<SetRequestReportRequestType>,
+    /// Wire name "REPORT_REQUEST_USERS": any JSON, optional.
     #[serde(
         rename = "REPORT_REQUEST_USERS",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub report_request_users: ::serde_json::Value,
+    /// Wire name "REPORT_SIMPLE_TYPE": string, optional.
+    ///
+    /// Allowed values: "all", "user", "none".
     #[serde(rename = "REPORT_SIMPLE_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_simple_type: Option<SetRequestReportSimpleType>,
+    /// Wire name "REPORT_SIMPLE_USERS": any JSON, optional.
     #[serde(
         rename = "REPORT_SIMPLE_USERS",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -179,6 +236,91 @@ pub struct SetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<bool>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "MINIMUM_IDLE_FOR_REPORT".
+    pub fn minimum_idle_for_report(mut self, value: impl Into<i64>) -> Self {
+        self.minimum_idle_for_report = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_DESKTOP".
+    pub fn register_desktop(mut self, value: impl Into<bool>) -> Self {
+        self.register_desktop = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_IDLE".
+    pub fn register_idle(mut self, value: impl Into<bool>) -> Self {
+        self.register_idle = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_OFFLINE".
+    pub fn register_offline(mut self, value: impl Into<bool>) -> Self {
+        self.register_offline = Some(value.into());
+        self
+    }
+    /// Sets "REPORT_FULL_TYPE".
+    pub fn report_full_type(
+        mut self,
+        value: impl Into<SetRequestReportFullType>,
+    ) -> Self {
+        self.report_full_type = Some(value.into());
+        self
+    }
+    /// Sets "REPORT_FULL_USERS".
+    pub fn report_full_users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.report_full_users = value.into();
+        self
+    }
+    /// Sets "REPORT_REQUEST_TYPE".
+    pub fn report_request_type(
+        mut self,
+        value: impl Into<SetRequestReportRequestType>,
+    ) -> Self {
+        self.report_request_type = Some(value.into());
+        self
+    }
+    /// Sets "REPORT_REQUEST_USERS".
+    pub fn report_request_users(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.report_request_users = value.into();
+        self
+    }
+    /// Sets "REPORT_SIMPLE_TYPE".
+    pub fn report_simple_type(
+        mut self,
+        value: impl Into<SetRequestReportSimpleType>,
+    ) -> Self {
+        self.report_simple_type = Some(value.into());
+        self
+    }
+    /// Sets "REPORT_SIMPLE_USERS".
+    pub fn report_simple_users(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.report_simple_users = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `vote`; at most 2 calls per second.
 ///
+/// Documented error codes: "403", "400".
+///
+/// Build the request with `SendRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
@@ -20,16 +24,51 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequest {
+    /// Wire name "IM_MESSAGE_VOTE_DATA": object, required.
     #[serde(rename = "IM_MESSAGE_VOTE_DATA")]
     pub im_message_vote_data: SendRequestImMessageVoteData,
+    /// Wire name "chatId": integer, required.
     #[serde(rename = "chatId")]
     pub chat_id: i64,
+    /// Wire name "templateId": string, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        im_message_vote_data: impl Into<SendRequestImMessageVoteData>,
+        chat_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            im_message_vote_data: im_message_vote_data.into(),
+            chat_id: chat_id.into(),
+            template_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "templateId".
+    pub fn template_id(mut self, value: impl Into<String>) -> Self {
+        self.template_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequest {
@@ -55,16 +94,67 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestImMessageVoteData {
+    /// Wire name "ANONYMITY": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<SendRequestImMessageVoteDataAnonymity>,
+    /// Wire name "OPTIONS": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<SendRequestImMessageVoteDataOptions>,
+    /// Wire name "QUESTIONS": array of object, required.
     #[serde(rename = "QUESTIONS")]
     pub questions: Vec<SendRequestImMessageVoteDataQuestionsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestImMessageVoteData {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        questions: impl IntoIterator<
+            Item = impl Into<SendRequestImMessageVoteDataQuestionsItem>,
+        >,
+    ) -> Self {
+        Self {
+            anonymity: Default::default(),
+            options: Default::default(),
+            questions: questions.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ANONYMITY".
+    pub fn anonymity(
+        mut self,
+        value: impl Into<SendRequestImMessageVoteDataAnonymity>,
+    ) -> Self {
+        self.anonymity = Some(value.into());
+        self
+    }
+    /// Sets "OPTIONS".
+    pub fn options(
+        mut self,
+        value: impl Into<SendRequestImMessageVoteDataOptions>,
+    ) -> Self {
+        self.options = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
@@ -93,16 +183,63 @@ pub type SendRequestImMessageVoteDataAnonymity = super::super::super::enums::Int
 pub type SendRequestImMessageVoteDataOptions = super::super::super::enums::IntV0V1;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItem {
+    /// Wire name "ANSWERS": array of object, optional.
     #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
     pub answers: Option<Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>>,
+    /// Wire name "FIELD_TYPE": integer, optional.
+    ///
+    /// Allowed values: 0, 1.
     #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
     pub field_type: Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
+    /// Wire name "QUESTION": string, optional.
     #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestImMessageVoteDataQuestionsItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "ANSWERS".
+    pub fn answers(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<SendRequestImMessageVoteDataQuestionsItemAnswersItem>,
+        >,
+    ) -> Self {
+        self.answers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FIELD_TYPE".
+    pub fn field_type(
+        mut self,
+        value: impl Into<SendRequestImMessageVoteDataQuestionsItemFieldType>,
+    ) -> Self {
+        self.field_type = Some(value.into());
+        self
+    }
+    /// Sets "QUESTION".
+    pub fn question(mut self, value: impl Into<String>) -> Self {
+        self.question = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
@@ -126,12 +263,37 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsI
 ::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteDataQuestionsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
+    /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestImMessageVoteDataQuestionsItemAnswersItem {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose
@@ -154,9 +316,12 @@ pub type SendRequestImMessageVoteDataQuestionsItemFieldType = super::super::supe
 
 /// The `result` of `vote.Integration.Im.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponse {
+    /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Wire name "voteId": integer, optional.
     #[serde(rename = "voteId", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED".
+///
+/// Build the request with `StatusRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-connector-status.html>.
 pub async fn status(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +24,29 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-connector-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StatusRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for StatusRequest {
@@ -40,9 +63,12 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `voximplant.sip.connector.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct StatusResponse {
+    /// Wire name "FREE_MINUTES": integer, optional.
     #[serde(rename = "FREE_MINUTES", skip_serializing_if = "Option::is_none")]
     pub free_minutes: Option<i64>,
+    /// Wire name "PAID": boolean, optional.
     #[serde(rename = "PAID", skip_serializing_if = "Option::is_none")]
     pub paid: Option<bool>,
     /// Keys not declared in the spec, kept as received.

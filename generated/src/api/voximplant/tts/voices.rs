@@ -8,6 +8,8 @@
 ///
 /// Scope `telephony`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-tts-voices-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-tts-voices-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -40,89 +61,132 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `voximplant.tts.voices.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "auenglishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auenglishfemale: Option<String>,
+    /// Wire name "brportuguesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brportuguesefemale: Option<String>,
+    /// Wire name "caenglishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caenglishfemale: Option<String>,
+    /// Wire name "cafrenchfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cafrenchfemale: Option<String>,
+    /// Wire name "cafrenchmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cafrenchmale: Option<String>,
+    /// Wire name "chchinesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chchinesefemale: Option<String>,
+    /// Wire name "chchinesemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chchinesemale: Option<String>,
+    /// Wire name "eurcatalanfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurcatalanfemale: Option<String>,
+    /// Wire name "eurczechfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurczechfemale: Option<String>,
+    /// Wire name "eurdanishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurdanishfemale: Option<String>,
+    /// Wire name "eurdutchfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurdutchfemale: Option<String>,
+    /// Wire name "eurfinnishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurfinnishfemale: Option<String>,
+    /// Wire name "eurfrenchfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurfrenchfemale: Option<String>,
+    /// Wire name "eurfrenchmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurfrenchmale: Option<String>,
+    /// Wire name "eurgermanfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurgermanfemale: Option<String>,
+    /// Wire name "eurgermanmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurgermanmale: Option<String>,
+    /// Wire name "euritalianfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub euritalianfemale: Option<String>,
+    /// Wire name "euritalianmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub euritalianmale: Option<String>,
+    /// Wire name "eurnorwegianfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurnorwegianfemale: Option<String>,
+    /// Wire name "eurpolishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurpolishfemale: Option<String>,
+    /// Wire name "eurportuguesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurportuguesefemale: Option<String>,
+    /// Wire name "eurportuguesemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurportuguesemale: Option<String>,
+    /// Wire name "eurspanishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurspanishfemale: Option<String>,
+    /// Wire name "eurspanishmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurspanishmale: Option<String>,
+    /// Wire name "eurturkishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurturkishfemale: Option<String>,
+    /// Wire name "eurturkishmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eurturkishmale: Option<String>,
+    /// Wire name "hkchinesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hkchinesefemale: Option<String>,
+    /// Wire name "huhungarianfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub huhungarianfemale: Option<String>,
+    /// Wire name "jpjapanesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jpjapanesefemale: Option<String>,
+    /// Wire name "jpjapanesemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jpjapanesemale: Option<String>,
+    /// Wire name "krkoreanfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub krkoreanfemale: Option<String>,
+    /// Wire name "krkoreanmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub krkoreanmale: Option<String>,
+    /// Wire name "ruinternalfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruinternalfemale: Option<String>,
+    /// Wire name "ruinternalmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ruinternalmale: Option<String>,
+    /// Wire name "swswedishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swswedishfemale: Option<String>,
+    /// Wire name "twchinesefemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub twchinesefemale: Option<String>,
+    /// Wire name "ukenglishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ukenglishfemale: Option<String>,
+    /// Wire name "ukenglishmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ukenglishmale: Option<String>,
+    /// Wire name "usenglishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usenglishfemale: Option<String>,
+    /// Wire name "usenglishmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usenglishmale: Option<String>,
+    /// Wire name "usspanishfemale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usspanishfemale: Option<String>,
+    /// Wire name "usspanishmale": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usspanishmale: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -7,6 +7,8 @@
 /// Calls `crm.item.delivery.list`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -16,11 +18,30 @@ pub async fn list(
 
 /// Parameters of `crm.item.delivery.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
+    /// Wire name "entityTypeId": integer, required.
+    ///
+    /// Allowed values: 2, 31.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: ListRequestEntityTypeId,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<ListRequestEntityTypeId>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+        }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -44,18 +65,26 @@ pub type ListRequestEntityTypeId = super::super::super::enums::IntV2V31;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
+    /// Wire name "deducted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<ListResponseItemDeducted>,
-    /// Format: `date-time`.
+    /// Wire name "dateDeducted": string (`date-time`), optional.
     #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
 }

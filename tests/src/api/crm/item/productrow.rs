@@ -9,6 +9,8 @@
 /// Calls `crm.item.productrow.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `FieldsRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
@@ -18,7 +20,16 @@ pub async fn fields(
 
 /// Parameters of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsRequest {}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
     fn from_loose(
@@ -33,7 +44,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldInfo>>,
 }
@@ -51,18 +64,24 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FieldsResponseFieldInfo {
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Wire name "isRequired": boolean, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
     #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
     pub is_read_only: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
     #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -101,6 +120,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.item.productrow.getAvailableForPayment`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `GetAvailableForPaymentRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get_available_for_payment(
     client: &::bitrix24_runtime::Client,
     request: &GetAvailableForPaymentRequest,
@@ -110,11 +131,30 @@ pub async fn get_available_for_payment(
 
 /// Parameters of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAvailableForPaymentRequest {
+    /// Wire name "ownerType": string, required.
+    ///
+    /// Allowed values: "D".
     #[serde(rename = "ownerType")]
     pub owner_type: GetAvailableForPaymentRequestOwnerType,
+    /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetAvailableForPaymentRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        owner_type: impl Into<GetAvailableForPaymentRequestOwnerType>,
+        owner_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            owner_type: owner_type.into(),
+            owner_id: owner_id.into(),
+        }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
@@ -136,7 +176,9 @@ pub type GetAvailableForPaymentRequestOwnerType = super::super::super::enums::D;
 
 /// The `result` of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAvailableForPaymentResponse {
+    /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<GetAvailableForPaymentResponseProductRowsItem>>,
 }
@@ -154,11 +196,15 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetAvailableForPaymentResponseProductRowsItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
 }
@@ -189,6 +235,8 @@ impl ::bitrix24_runtime::Method for GetAvailableForPaymentRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -198,12 +246,41 @@ pub async fn list(
 
 /// Parameters of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object, required.
     pub filter: ListRequestFilter,
+    /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
+        Self {
+            filter: filter.into(),
+            order: Default::default(),
+            start: Default::default(),
+        }
+    }
+    /// Sets "order".
+    pub fn order(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<i64>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -222,11 +299,30 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequestFilter {
+    /// Wire name "=ownerType": string, required.
+    ///
+    /// Allowed values: "L", "D", "Q", "SI", "T", "DO".
     #[serde(rename = "=ownerType")]
     pub owner_type: ListRequestFilterOwnerType,
+    /// Wire name "=ownerId": integer, required.
     #[serde(rename = "=ownerId")]
     pub owner_id: i64,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestFilter {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        owner_type: impl Into<ListRequestFilterOwnerType>,
+        owner_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            owner_type: owner_type.into(),
+            owner_id: owner_id.into(),
+        }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
@@ -249,7 +345,9 @@ pub type ListRequestFilterOwnerType = super::super::super::enums::LDQEtc;
 
 /// The `result` of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<ListResponseProductRow>>,
 }
@@ -267,24 +365,35 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseProductRow {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
     #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
+    /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    /// Format: `double`.
+    /// Wire name "price": number (`double`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<ListResponseProductRowTaxIncluded>,
+    /// Wire name "measureCode": integer, optional.
     #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
     pub measure_code: Option<i64>,
 }

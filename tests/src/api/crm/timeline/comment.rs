@@ -7,6 +7,8 @@
 /// Calls `crm.timeline.comment.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,8 +18,18 @@ pub async fn add(
 
 /// Parameters of `crm.timeline.comment.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+        Self { fields: fields.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -34,11 +46,35 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestComment {
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Wire name "replies": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replies: Option<Vec<AddRequestComment>>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestComment {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "replies".
+    pub fn replies(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestComment>>,
+    ) -> Self {
+        self.replies = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestComment {
@@ -55,20 +91,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestComment {
 ::bitrix24_runtime::loose_deserialize!(AddRequestComment);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "contact", "company", "order".
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: AddRequestFieldsEntityType,
+    /// Wire name "COMMENT": string, required.
     #[serde(rename = "COMMENT")]
     pub comment: String,
+    /// Wire name "AUTHOR_ID": integer, optional.
     #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// Pairs of file name and base64 content.
+    ///
+    /// Wire name "FILES": array of array of string, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<Vec<String>>>,
+    /// Wire name "thread": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<AddRequestComment>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type: impl Into<AddRequestFieldsEntityType>,
+        comment: impl Into<String>,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.into(),
+            entity_type: entity_type.into(),
+            comment: comment.into(),
+            author_id: Default::default(),
+            files: Default::default(),
+            thread: Default::default(),
+        }
+    }
+    /// Sets "AUTHOR_ID".
+    pub fn author_id(mut self, value: impl Into<i64>) -> Self {
+        self.author_id = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "thread".
+    pub fn thread(mut self, value: impl Into<AddRequestComment>) -> Self {
+        self.thread = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {

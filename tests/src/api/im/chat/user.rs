@@ -7,6 +7,8 @@
 /// Calls `im.chat.user.list`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -16,10 +18,19 @@ pub async fn list(
 
 /// Parameters of `im.chat.user.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
-    /// Format: `int32`.
+    /// Wire name "CHAT_ID": integer (`int32`), required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i32,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(chat_id: impl Into<i32>) -> Self {
+        Self { chat_id: chat_id.into() }
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {

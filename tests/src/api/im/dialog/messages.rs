@@ -7,6 +7,8 @@
 /// Calls `im.dialog.messages.get`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -16,16 +18,50 @@ pub async fn get(
 
 /// Parameters of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// A chat as "chatNNN" or a user id.
+    ///
+    /// Wire name "DIALOG_ID": one of several shapes, required.
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: GetRequestDialogId,
+    /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Wire name "FIRST_ID": integer, optional.
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
+    /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+        Self {
+            dialog_id: dialog_id.into(),
+            last_id: Default::default(),
+            first_id: Default::default(),
+            limit: Default::default(),
+        }
+    }
+    /// Sets "LAST_ID".
+    pub fn last_id(mut self, value: impl Into<i64>) -> Self {
+        self.last_id = Some(value.into());
+        self
+    }
+    /// Sets "FIRST_ID".
+    pub fn first_id(mut self, value: impl Into<i64>) -> Self {
+        self.first_id = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -52,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// A chat as "chatNNN" or a user id.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetRequestDialogId {
     String(String),
     Integer(i64),
@@ -80,13 +117,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "messages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<GetResponseMessagesItem>>,
+    /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<GetResponseUsersItem>>,
+    /// Wire name "files": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<::std::collections::BTreeMap<String, GetResponseFilesValue>>,
 }
@@ -112,19 +154,26 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseMessagesItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "chat_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "author_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    /// Format: `date-time`.
+    /// Wire name "date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Either an object of message params or an empty array.
+    ///
+    /// Wire name "params": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetResponseMessagesItemParams>,
 }
@@ -156,6 +205,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 /// Either an object of message params or an empty array.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum GetResponseMessagesItemParams {
     Object(::serde_json::Map<String, ::serde_json::Value>),
     Array(Vec<::serde_json::Value>),
@@ -188,12 +238,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseUsersItem {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Format: `uri`.
+    /// Wire name "avatar": string (`uri`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
 }
@@ -213,11 +266,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseFilesValue {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "size": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }

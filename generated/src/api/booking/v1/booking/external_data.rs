@@ -10,6 +10,10 @@
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1021", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,35 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "bookingId": integer, required.
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(booking_id: impl Into<i64>) -> Self {
+        Self {
+            booking_id: booking_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -46,11 +73,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `booking.v1.booking.externalData.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "entityTypeId": string, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<String>,
+    /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
+    /// Wire name "value": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -90,6 +121,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1021", "100".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -102,14 +137,42 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "bookingId": integer, required.
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
+    /// Wire name "externalData": array of object, required.
     #[serde(rename = "externalData")]
     pub external_data: Vec<SetRequestExternalDataItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        booking_id: impl Into<i64>,
+        external_data: impl IntoIterator<Item = impl Into<SetRequestExternalDataItem>>,
+    ) -> Self {
+        Self {
+            booking_id: booking_id.into(),
+            external_data: external_data.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -133,15 +196,46 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestExternalDataItem {
+    /// Wire name "entityTypeId": string, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: String,
+    /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Wire name "value": string, required.
     pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestExternalDataItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        entity_type_id: impl Into<String>,
+        module_id: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            module_id: module_id.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
@@ -182,6 +276,10 @@ impl ::bitrix24_runtime::Method for SetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1021", "100".
+///
+/// Build the request with `UnsetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-unset.html>.
 pub async fn unset(
     client: &::bitrix24_runtime::Client,
@@ -194,12 +292,35 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnsetRequest {
+    /// Wire name "bookingId": integer, required.
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnsetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(booking_id: impl Into<i64>) -> Self {
+        Self {
+            booking_id: booking_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnsetRequest {

@@ -10,6 +10,10 @@
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1009", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,35 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "resourceId": integer, required.
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(resource_id: impl Into<i64>) -> Self {
+        Self {
+            resource_id: resource_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -46,17 +73,24 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `booking.v1.resource.slots.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "from": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<i64>,
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "slotSize": integer, optional.
     #[serde(rename = "slotSize", skip_serializing_if = "Option::is_none")]
     pub slot_size: Option<i64>,
+    /// Wire name "timezone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Wire name "to": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<i64>,
+    /// Wire name "weekDays": any JSON, optional.
     #[serde(rename = "weekDays", skip_serializing_if = "::serde_json::Value::is_null")]
     pub week_days: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -103,6 +137,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1009", "0", "100".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -115,13 +153,41 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "resourceId": integer, required.
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
+    /// Wire name "slots": array of object, required.
     pub slots: Vec<SetRequestSlotsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        resource_id: impl Into<i64>,
+        slots: impl IntoIterator<Item = impl Into<SetRequestSlotsItem>>,
+    ) -> Self {
+        Self {
+            resource_id: resource_id.into(),
+            slots: slots.into_iter().map(Into::into).collect(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -145,17 +211,54 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestSlotsItem {
+    /// Wire name "from": integer, required.
     pub from: i64,
+    /// Wire name "slotSize": integer, required.
     #[serde(rename = "slotSize")]
     pub slot_size: i64,
+    /// Wire name "timezone": string, required.
     pub timezone: String,
+    /// Wire name "to": integer, required.
     pub to: i64,
+    /// Wire name "weekDays": any JSON, required.
     #[serde(rename = "weekDays")]
     pub week_days: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestSlotsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        from: impl Into<i64>,
+        slot_size: impl Into<i64>,
+        timezone: impl Into<String>,
+        to: impl Into<i64>,
+        week_days: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            from: from.into(),
+            slot_size: slot_size.into(),
+            timezone: timezone.into(),
+            to: to.into(),
+            week_days: week_days.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
@@ -202,6 +305,10 @@ impl ::bitrix24_runtime::Method for SetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1009", "100".
+///
+/// Build the request with `UnsetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html>.
 pub async fn unset(
     client: &::bitrix24_runtime::Client,
@@ -214,12 +321,35 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnsetRequest {
+    /// Wire name "resourceId": integer, required.
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnsetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(resource_id: impl Into<i64>) -> Self {
+        Self {
+            resource_id: resource_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnsetRequest {

@@ -10,6 +10,10 @@
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1040", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -22,12 +26,35 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(wait_list_id: impl Into<i64>) -> Self {
+        Self {
+            wait_list_id: wait_list_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -46,10 +73,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `booking.v1.waitlist.client.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": any JSON, optional.
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -83,6 +112,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "1040", "100".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -95,13 +128,41 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "clients": array of object, required.
     pub clients: Vec<SetRequestClientsItem>,
+    /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        clients: impl IntoIterator<Item = impl Into<SetRequestClientsItem>>,
+        wait_list_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            clients: clients.into_iter().map(Into::into).collect(),
+            wait_list_id: wait_list_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -125,14 +186,38 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestClientsItem {
+    /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "type".
+    /// Wire name "type": any JSON, required.
     #[serde(rename = "type")]
     pub type_: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestClientsItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>, type_: impl Into<::serde_json::Value>) -> Self {
+        Self {
+            id: id.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
@@ -166,6 +251,10 @@ impl ::bitrix24_runtime::Method for SetRequest {
 ///
 /// Scope `booking`; at most 2 calls per second.
 ///
+/// Documented error codes: "1040", "100".
+///
+/// Build the request with `UnsetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-unset.html>.
 pub async fn unset(
     client: &::bitrix24_runtime::Client,
@@ -178,12 +267,35 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/client/booking-v1-waitlist-client-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UnsetRequest {
+    /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UnsetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(wait_list_id: impl Into<i64>) -> Self {
+        Self {
+            wait_list_id: wait_list_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UnsetRequest {

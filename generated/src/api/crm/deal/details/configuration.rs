@@ -11,6 +11,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ForceCommonScopeForAllRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn force_common_scope_for_all(
@@ -24,12 +26,40 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
+    /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ForceCommonScopeForAllRequestExtras>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ForceCommonScopeForAllRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "extras".
+    pub fn extras(
+        mut self,
+        value: impl Into<ForceCommonScopeForAllRequestExtras>,
+    ) -> Self {
+        self.extras = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
@@ -46,12 +76,37 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ForceCommonScopeForAllRequestExtras {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
@@ -84,6 +139,8 @@ impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
@@ -97,16 +154,55 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<GetRequestExtras>,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<GetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<GetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -130,12 +226,37 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestExtras {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
@@ -170,6 +291,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ResetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn reset(
@@ -183,16 +306,55 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ResetRequest {
+    /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ResetRequestExtras>,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<ResetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<ResetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ResetRequest {
@@ -216,12 +378,37 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ResetRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResetRequestExtras {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
@@ -256,6 +443,8 @@ impl ::bitrix24_runtime::Method for ResetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
@@ -269,17 +458,63 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "data": array of any JSON, required.
     pub data: Vec<::serde_json::Value>,
+    /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<SetRequestExtras>,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(data: impl IntoIterator<Item = impl Into<::serde_json::Value>>) -> Self {
+        Self {
+            data: data.into_iter().map(Into::into).collect(),
+            extras: Default::default(),
+            scope: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<SetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<SetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -306,12 +541,37 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestExtras {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {

@@ -11,6 +11,8 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ForceCommonScopeForAllRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-forceCommonScopeForAll.html>.
 pub async fn force_common_scope_for_all(
     client: &::bitrix24_runtime::Client,
@@ -23,14 +25,44 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-forceCommonScopeForAll.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "extras": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub extras: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ForceCommonScopeForAllRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            extras: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extras = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
@@ -66,6 +98,8 @@ impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -78,18 +112,64 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "extras": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub extras: ::serde_json::Value,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            extras: Default::default(),
+            scope: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extras = value.into();
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<GetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -131,6 +211,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `ResetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-reset.html>.
 pub async fn reset(
     client: &::bitrix24_runtime::Client,
@@ -143,18 +225,64 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ResetRequest {
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "extras": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub extras: ::serde_json::Value,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            extras: Default::default(),
+            scope: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extras = value.into();
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<ResetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ResetRequest {
@@ -196,6 +324,8 @@ impl ::bitrix24_runtime::Method for ResetRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -208,19 +338,70 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "data": array of any JSON, required.
     pub data: Vec<::serde_json::Value>,
+    /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Wire name "extras": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub extras: ::serde_json::Value,
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
+    /// Wire name "userId": any JSON, optional.
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        data: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        entity_type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            data: data.into_iter().map(Into::into).collect(),
+            entity_type_id: entity_type_id.into(),
+            extras: Default::default(),
+            scope: Default::default(),
+            user_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.extras = value.into();
+        self
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<SetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {

@@ -11,6 +11,10 @@
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -23,14 +27,42 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "deliveryId": any JSON, required.
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "paymentId": any JSON, required.
     #[serde(rename = "paymentId")]
     pub payment_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        delivery_id: impl Into<::serde_json::Value>,
+        payment_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            delivery_id: delivery_id.into(),
+            payment_id: payment_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -68,6 +100,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -80,11 +116,34 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -116,6 +175,10 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -128,15 +191,50 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": any JSON, required.
     pub filter: ::serde_json::Value,
+    /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Wire name "paymentId": any JSON, required.
     #[serde(rename = "paymentId")]
     pub payment_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        filter: impl Into<::serde_json::Value>,
+        payment_id: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            filter: filter.into(),
+            order: Default::default(),
+            payment_id: payment_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.order = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -176,6 +274,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
 ///
 /// Scope `crm`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "100".
+///
+/// Build the request with `SetDeliveryRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-set-delivery.html>.
 pub async fn set_delivery(
     client: &::bitrix24_runtime::Client,
@@ -188,13 +290,38 @@ pub async fn set_delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-set-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetDeliveryRequest {
+    /// Wire name "deliveryId": any JSON, required.
     #[serde(rename = "deliveryId")]
     pub delivery_id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetDeliveryRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(delivery_id: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+        Self {
+            delivery_id: delivery_id.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetDeliveryRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `humanresources.hcmlink`; at most 2 calls per second.
 ///
+/// Documented error codes: "0", "-", "ACCESS_DENIED", "WRONG_AUTH_TYPE".
+///
+/// Build the request with `SetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-field-value-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,49 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-field-value-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "company": string, required.
     pub company: String,
+    /// Wire name "data": array of object, required.
     pub data: Vec<SetRequestDataItem>,
+    /// Wire name "job": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<SetRequestJob>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        company: impl Into<String>,
+        data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>,
+    ) -> Self {
+        Self {
+            company: company.into(),
+            data: data.into_iter().map(Into::into).collect(),
+            job: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "job".
+    pub fn job(mut self, value: impl Into<SetRequestJob>) -> Self {
+        self.job = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
@@ -53,13 +92,44 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestDataItem {
+    /// Wire name "employee": string, required.
     pub employee: String,
+    /// Wire name "field": string, required.
     pub field: String,
+    /// Wire name "value": string, required.
     pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestDataItem {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        employee: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            employee: employee.into(),
+            field: field.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
@@ -86,12 +156,37 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestJob {
+    /// Wire name "fields": object, required.
     pub fields: SetRequestJobFields,
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestJob {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<SetRequestJobFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
@@ -111,17 +206,63 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetRequestJobFields {
+    /// Wire name "data": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
+    /// Wire name "sent": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent: Option<i64>,
+    /// Wire name "status": string, required.
+    ///
+    /// Allowed values: "IN_PROGRESS", "DONE", "CANCELED".
     pub status: SetRequestJobFieldsStatus,
+    /// Wire name "total": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestJobFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(status: impl Into<SetRequestJobFieldsStatus>) -> Self {
+        Self {
+            data: Default::default(),
+            sent: Default::default(),
+            status: status.into(),
+            total: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "sent".
+    pub fn sent(mut self, value: impl Into<i64>) -> Self {
+        self.sent = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<i64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
@@ -151,9 +292,14 @@ pub type SetRequestJobFieldsStatus = super::super::super::super::enums::InProgre
 
 /// The `result` of `humanresources.hcmlink.field.value.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SetResponse {
+    /// Wire name "errors": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub errors: ::serde_json::Value,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "ok", "error".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<SetResponseStatus>,
     /// Keys not declared in the spec, kept as received.

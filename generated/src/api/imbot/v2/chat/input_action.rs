@@ -8,6 +8,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `NotifyRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 pub async fn notify(
     client: &::bitrix24_runtime::Client,
@@ -20,20 +24,66 @@ pub async fn notify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NotifyRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "dialogId": string, required.
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Wire name "duration": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
+    /// Wire name "statusMessageCode": string, optional.
     #[serde(rename = "statusMessageCode", skip_serializing_if = "Option::is_none")]
     pub status_message_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl NotifyRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            dialog_id: dialog_id.into(),
+            duration: Default::default(),
+            status_message_code: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "duration".
+    pub fn duration(mut self, value: impl Into<i64>) -> Self {
+        self.duration = Some(value.into());
+        self
+    }
+    /// Sets "statusMessageCode".
+    pub fn status_message_code(mut self, value: impl Into<String>) -> Self {
+        self.status_message_code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
@@ -65,7 +115,9 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
 
 /// The `result` of `imbot.v2.Chat.InputAction.notify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct NotifyResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.

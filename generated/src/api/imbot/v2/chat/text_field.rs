@@ -8,6 +8,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "ACCESS_DENIED".
+///
+/// Build the request with `EnabledRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 pub async fn enabled(
     client: &::bitrix24_runtime::Client,
@@ -20,18 +24,57 @@ pub async fn enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnabledRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "dialogId": string, required.
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Wire name "enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl EnabledRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            dialog_id: dialog_id.into(),
+            enabled: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Sets "enabled".
+    pub fn enabled(mut self, value: impl Into<bool>) -> Self {
+        self.enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
@@ -60,7 +103,9 @@ impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
 
 /// The `result` of `imbot.v2.Chat.TextField.enabled`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct EnabledResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.

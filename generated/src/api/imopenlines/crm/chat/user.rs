@@ -9,6 +9,10 @@
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_ARGUMENT", "IM_NOT_INSTALLED", "CHAT_NOT_IN_CRM", "CRM_CHAT_USER_NOT_ACTIVE", "WRONG_REQUEST".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -21,18 +25,58 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "CRM_ENTITY": integer, required.
     #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
+    /// Wire name "CRM_ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "company", "contact".
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: AddRequestCrmEntityType,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        crm_entity: impl Into<i64>,
+        crm_entity_type: impl Into<AddRequestCrmEntityType>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            chat_id: Default::default(),
+            crm_entity: crm_entity.into(),
+            crm_entity_type: crm_entity_type.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -85,6 +129,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "CRM_CHAT_EMPTY_USER", "CRM_CHAT_EMPTY_CRM_DATA", "ERROR_ARGUMENT", "IM_NOT_INSTALLED", "CHAT_NOT_IN_CRM", "CHAT_DELETE_USER_PERMISSION_DENIED", "CRM_CHAT_USER_NOT_ACTIVE", "WRONG_REQUEST".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -97,18 +145,58 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Wire name "CRM_ENTITY": integer, required.
     #[serde(rename = "CRM_ENTITY")]
     pub crm_entity: i64,
+    /// Wire name "CRM_ENTITY_TYPE": string, required.
+    ///
+    /// Allowed values: "lead", "deal", "company", "contact".
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: DeleteRequestCrmEntityType,
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        crm_entity: impl Into<i64>,
+        crm_entity_type: impl Into<DeleteRequestCrmEntityType>,
+        user_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            chat_id: Default::default(),
+            crm_entity: crm_entity.into(),
+            crm_entity_type: crm_entity_type.into(),
+            user_id: user_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {

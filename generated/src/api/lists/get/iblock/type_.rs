@@ -8,6 +8,8 @@
 ///
 /// Scope `lists`; at most 2 calls per second.
 ///
+/// Build the request with `IdRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 pub async fn id(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +22,39 @@ pub async fn id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct IdRequest {
+    /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
+    /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IdRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(iblock_code: impl Into<String>, iblock_id: impl Into<i64>) -> Self {
+        Self {
+            iblock_code: iblock_code.into(),
+            iblock_id: iblock_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for IdRequest {

@@ -8,6 +8,10 @@
 ///
 /// Scope `pay_system`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_INTERNAL_INVOICE_NOT_FOUND".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-settings-invoice-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,14 +24,18 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-settings-invoice-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "BX_REST_HANDLER": any JSON, optional.
     #[serde(
         rename = "BX_REST_HANDLER",
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub bx_rest_handler: ::serde_json::Value,
+    /// Wire name "INVOICE_ID": integer, required.
     #[serde(rename = "INVOICE_ID")]
     pub invoice_id: i64,
+    /// Wire name "PAY_SYSTEM_ID": any JSON, optional.
     #[serde(
         rename = "PAY_SYSTEM_ID",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -36,6 +44,39 @@ pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(invoice_id: impl Into<i64>) -> Self {
+        Self {
+            bx_rest_handler: Default::default(),
+            invoice_id: invoice_id.into(),
+            pay_system_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "BX_REST_HANDLER".
+    pub fn bx_rest_handler(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_rest_handler = value.into();
+        self
+    }
+    /// Sets "PAY_SYSTEM_ID".
+    pub fn pay_system_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.pay_system_id = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -61,11 +102,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.paysystem.settings.invoice.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "PS_WORK_MODE_IFRAME": string, optional.
     #[serde(rename = "PS_WORK_MODE_IFRAME", skip_serializing_if = "Option::is_none")]
     pub ps_work_mode_iframe: Option<String>,
+    /// Wire name "REST_SERVICE_ID_IFRAME": string, optional.
     #[serde(rename = "REST_SERVICE_ID_IFRAME", skip_serializing_if = "Option::is_none")]
     pub rest_service_id_iframe: Option<String>,
+    /// Wire name "REST_SERVICE_KEY_IFRAME": string, optional.
     #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
     pub rest_service_key_iframe: Option<String>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,10 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "WRONG_AUTH_TYPE", "510", "-".
+///
+/// Build the request with `ListRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-company-provider-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -20,20 +24,66 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-company-provider-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "companyCrmId": integer, required.
     #[serde(rename = "companyCrmId")]
     pub company_crm_id: i64,
+    /// Wire name "companyUuid": string, required.
     #[serde(rename = "companyUuid")]
     pub company_uuid: String,
+    /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(company_crm_id: impl Into<i64>, company_uuid: impl Into<String>) -> Self {
+        Self {
+            company_crm_id: company_crm_id.into(),
+            company_uuid: company_uuid.into(),
+            language: Default::default(),
+            limit: Default::default(),
+            offset: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
@@ -67,15 +117,21 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct ListResponseItem {
+    /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "expires": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Keys not declared in the spec, kept as received.

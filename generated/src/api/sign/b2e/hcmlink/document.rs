@@ -8,6 +8,10 @@
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
 ///
+/// Documented error codes: "ACCESS_DENIED", "WRONG_AUTH_TYPE", "SIGN_HCMLINK_DOCUMENT_NOT_FOUND", "SIGN_HCMLINK_DOCUMENT_NOT_LINKED", "SIGN_HCMLINK_NO_SIGNED_FILE_EXIST".
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-hcmlink-document-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,11 +24,34 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-hcmlink-document-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -43,11 +70,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sign.b2e.hcmlink.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "company": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<GetResponseDocument>,
+    /// Wire name "employee": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employee: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -76,17 +107,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseDocument {
+    /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Wire name "documentUid": string, optional.
     #[serde(rename = "documentUid", skip_serializing_if = "Option::is_none")]
     pub document_uid: Option<String>,
+    /// Wire name "fileName": string, optional.
     #[serde(rename = "fileName", skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+    /// Wire name "fileUrl": string, optional.
     #[serde(rename = "fileUrl", skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "uid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Keys not declared in the spec, kept as received.

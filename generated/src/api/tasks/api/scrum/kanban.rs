@@ -14,6 +14,10 @@
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `AddStageRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-stage.html>.
 pub async fn add_stage(
     client: &::bitrix24_runtime::Client,
@@ -26,11 +30,34 @@ pub async fn add_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddStageRequest {
+    /// Wire name "fields": object, required.
     pub fields: AddStageRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddStageRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<AddStageRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
@@ -48,20 +75,65 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
 ::bitrix24_runtime::loose_deserialize!(AddStageRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddStageRequestFields {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "sprintId": integer, required.
     #[serde(rename = "sprintId")]
     pub sprint_id: i64,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddStageRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(name: impl Into<String>, sprint_id: impl Into<i64>) -> Self {
+        Self {
+            color: Default::default(),
+            name: name.into(),
+            sort: Default::default(),
+            sprint_id: sprint_id.into(),
+            type_: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddStageRequestFields {
@@ -105,6 +177,10 @@ impl ::bitrix24_runtime::Method for AddStageRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `AddTaskRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-task.html>.
 pub async fn add_task(
     client: &::bitrix24_runtime::Client,
@@ -117,16 +193,47 @@ pub async fn add_task(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddTaskRequest {
+    /// Wire name "sprintId": integer, required.
     #[serde(rename = "sprintId")]
     pub sprint_id: i64,
+    /// Wire name "stageId": integer, required.
     #[serde(rename = "stageId")]
     pub stage_id: i64,
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddTaskRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        sprint_id: impl Into<i64>,
+        stage_id: impl Into<i64>,
+        task_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            sprint_id: sprint_id.into(),
+            stage_id: stage_id.into(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddTaskRequest {
@@ -167,6 +274,10 @@ impl ::bitrix24_runtime::Method for AddTaskRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `DeleteStageRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-stage.html>.
 pub async fn delete_stage(
     client: &::bitrix24_runtime::Client,
@@ -179,12 +290,35 @@ pub async fn delete_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteStageRequest {
+    /// Wire name "stageId": integer, required.
     #[serde(rename = "stageId")]
     pub stage_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteStageRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(stage_id: impl Into<i64>) -> Self {
+        Self {
+            stage_id: stage_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteStageRequest {
@@ -216,6 +350,10 @@ impl ::bitrix24_runtime::Method for DeleteStageRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `DeleteTaskRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-task.html>.
 pub async fn delete_task(
     client: &::bitrix24_runtime::Client,
@@ -228,14 +366,39 @@ pub async fn delete_task(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteTaskRequest {
+    /// Wire name "sprintId": integer, required.
     #[serde(rename = "sprintId")]
     pub sprint_id: i64,
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteTaskRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(sprint_id: impl Into<i64>, task_id: impl Into<i64>) -> Self {
+        Self {
+            sprint_id: sprint_id.into(),
+            task_id: task_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteTaskRequest {
@@ -273,6 +436,8 @@ impl ::bitrix24_runtime::Method for DeleteTaskRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Build the request with `GetFieldsRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
@@ -285,10 +450,29 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetFieldsRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
@@ -305,7 +489,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `tasks.api.scrum.kanban.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponse {
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<GetFieldsResponseFields>,
     /// Keys not declared in the spec, kept as received.
@@ -327,16 +513,21 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetFieldsResponseFields {
+    /// Wire name "color": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "sprintId": object, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
     pub sprint_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type".
+    /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
@@ -379,6 +570,10 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `GetStagesRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-stages.html>.
 pub async fn get_stages(
     client: &::bitrix24_runtime::Client,
@@ -391,12 +586,35 @@ pub async fn get_stages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-stages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetStagesRequest {
+    /// Wire name "sprintId": integer, required.
     #[serde(rename = "sprintId")]
     pub sprint_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetStagesRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(sprint_id: impl Into<i64>) -> Self {
+        Self {
+            sprint_id: sprint_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
@@ -417,18 +635,24 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
 pub type GetStagesResponse = Vec<GetStagesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetStagesResponseItem {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "sprintId": string, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
     pub sprint_id: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -474,6 +698,10 @@ impl ::bitrix24_runtime::Method for GetStagesRequest {
 ///
 /// Scope `task`; at most 2 calls per second.
 ///
+/// Documented error codes: "0".
+///
+/// Build the request with `UpdateStageRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-update-stage.html>.
 pub async fn update_stage(
     client: &::bitrix24_runtime::Client,
@@ -486,13 +714,41 @@ pub async fn update_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-update-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateStageRequest {
+    /// Wire name "fields": object, required.
     pub fields: UpdateStageRequestFields,
+    /// Wire name "stageId": integer, required.
     #[serde(rename = "stageId")]
     pub stage_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateStageRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        fields: impl Into<UpdateStageRequestFields>,
+        stage_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            fields: fields.into(),
+            stage_id: stage_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
@@ -516,21 +772,69 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateStageRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct UpdateStageRequestFields {
+    /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "sprintId": integer, optional.
     #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
     pub sprint_id: Option<i64>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateStageRequestFields {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<i64>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdateStageRequestFields {

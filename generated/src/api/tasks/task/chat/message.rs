@@ -11,6 +11,10 @@ pub mod field;
 ///
 /// Scope `tasks`; at most 2 calls per second.
 ///
+/// Documented error codes: "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION".
+///
+/// Build the request with `SendRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-chat-message-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
@@ -23,11 +27,34 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-chat-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequest {
+    /// Wire name "fields": object, required.
     pub fields: SendRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(fields: impl Into<SendRequestFields>) -> Self {
+        Self {
+            fields: fields.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequest {
@@ -45,13 +72,38 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendRequestFields {
+    /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Wire name "text": string, required.
     pub text: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFields {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(task_id: impl Into<i64>, text: impl Into<String>) -> Self {
+        Self {
+            task_id: task_id.into(),
+            text: text.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
@@ -72,7 +124,9 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 
 /// The `result` of `tasks.task.chat.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct SendResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.

@@ -8,6 +8,8 @@
 ///
 /// Scope `timeman`; at most 2 calls per second.
 ///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-settings-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -20,10 +22,29 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -40,19 +61,27 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `timeman.timecontrol.reports.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Wire name "departments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Wire name "minimum_idle_for_report": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_idle_for_report: Option<i64>,
+    /// Wire name "report_view_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_view_type: Option<String>,
+    /// Wire name "user_admin": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_admin: Option<bool>,
+    /// Wire name "user_head": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_head: Option<bool>,
+    /// Wire name "user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.

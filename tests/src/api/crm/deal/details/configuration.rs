@@ -7,6 +7,8 @@
 /// Calls `crm.deal.details.configuration.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Build the request with `GetRequest::new` and its setters; send it with this function or with `Client::call`.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -16,13 +18,42 @@ pub async fn get(
 
 /// Parameters of `crm.deal.details.configuration.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "scope": string, optional.
+    ///
+    /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
+    /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<GetRequestExtras>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequest {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "scope".
+    pub fn scope(mut self, value: impl Into<GetRequestScope>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "extras".
+    pub fn extras(mut self, value: impl Into<GetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
@@ -42,9 +73,24 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestExtras {
+    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
@@ -63,14 +109,20 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 pub type GetResponse = Vec<GetResponseSection>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseSection {
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "type".
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "section".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseSectionType>,
+    /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elements: Option<Vec<GetResponseElement>>,
 }
@@ -96,16 +148,23 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
 ::bitrix24_runtime::loose_deserialize!(GetResponseSection);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct GetResponseElement {
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "optionFlags": integer, optional.
     #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
     pub option_flags: Option<i64>,
+    /// Wire name "options": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<::std::collections::BTreeMap<String, String>>,
     /// Back-reference to the owning section.
+    ///
+    /// Wire name "parent": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<GetResponseSection>,
 }

@@ -9,6 +9,10 @@
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "ACCESS_DENIED", "REACTION_NOT_FOUND", "REACTION_ALREADY_SET".
+///
+/// Build the request with `AddRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -21,17 +25,55 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Wire name "reaction": string, required.
     pub reaction: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bot_id: impl Into<i64>,
+        message_id: impl Into<i64>,
+        reaction: impl Into<String>,
+    ) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            message_id: message_id.into(),
+            reaction: reaction.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
@@ -61,7 +103,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 /// The `result` of `imbot.v2.Chat.Message.Reaction.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct AddResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
@@ -102,6 +146,10 @@ impl ::bitrix24_runtime::Method for AddRequest {
 ///
 /// Scope `imbot`; at most 2 calls per second.
 ///
+/// Documented error codes: "BOT_TOKEN_NOT_SPECIFIED", "BOT_ID_REQUIRED", "BOT_NOT_FOUND", "BOT_OWNERSHIP_ERROR", "ACCESS_DENIED", "REACTION_NOT_FOUND".
+///
+/// Build the request with `DeleteRequest::new` and its setters; send it with this function or with `Client::call`.
+///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -114,17 +162,55 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "botId": integer, required.
     #[serde(rename = "botId")]
     pub bot_id: i64,
+    /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Wire name "messageId": integer, required.
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Wire name "reaction": string, required.
     pub reaction: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequest {
+    /// A request with its required parameters; the optional ones start unset.
+    pub fn new(
+        bot_id: impl Into<i64>,
+        message_id: impl Into<i64>,
+        reaction: impl Into<String>,
+    ) -> Self {
+        Self {
+            bot_id: bot_id.into(),
+            bot_token: Default::default(),
+            message_id: message_id.into(),
+            reaction: reaction.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "botToken".
+    pub fn bot_token(mut self, value: impl Into<String>) -> Self {
+        self.bot_token = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
@@ -154,7 +240,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 /// The `result` of `imbot.v2.Chat.Message.Reaction.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteResponse {
+    /// Wire name "result": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// Keys not declared in the spec, kept as received.
