@@ -50,6 +50,7 @@ impl Emitter<'_> {
             quote! {
                 #cfg
                 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
                 pub enum #name {
                     #variants
                     /// A value the spec does not list, kept as received.
@@ -62,6 +63,7 @@ impl Emitter<'_> {
             quote! {
                 #cfg
                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                #[non_exhaustive]
                 pub enum #name {
                     #variants
                     /// A value the spec does not list, kept as received.
@@ -114,6 +116,7 @@ impl Emitter<'_> {
         quote! {
             #cfg
             #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
             pub enum #name {
                 #variants
                 /// A value the spec does not list, kept as received.

@@ -5,6 +5,7 @@
 
 #[cfg(any(feature = "socialnetwork", feature = "sonet"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AEK {
     /// The value "A".
     A,
@@ -21,6 +22,7 @@ pub enum AEK {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ASMEtc {
     /// The value "A".
     A,
@@ -43,6 +45,7 @@ pub enum ASMEtc {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AU {
     /// The value "A".
     A,
@@ -57,6 +60,7 @@ pub enum AU {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Address2AddressCityAddressPostalCodeEtc {
     /// The value "ADDRESS_2".
     Address2,
@@ -114,6 +118,7 @@ pub enum Address2AddressCityAddressPostalCodeEtc {
 
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AllUserNone {
     /// The value "all".
     All,
@@ -132,6 +137,7 @@ pub enum AllUserNone {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AllV39V612 {
     /// The value "all".
     All,
@@ -150,6 +156,7 @@ pub enum AllV39V612 {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AnsweredAnsweredNewClosed {
     /// The value "answered".
     Answered,
@@ -169,6 +176,7 @@ pub enum AnsweredAnsweredNewClosed {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApproveActivityReviewActivityRequestInformationActivityEtc {
     /// The value "ApproveActivity".
     ApproveActivity,
@@ -192,6 +200,7 @@ pub enum ApproveActivityReviewActivityRequestInformationActivityEtc {
 
 #[cfg(any(feature = "call", feature = "task"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AscDescH35027119 {
     /// The value "asc".
     Asc,
@@ -206,6 +215,7 @@ pub enum AscDescH35027119 {
 
 #[cfg(any(feature = "department", feature = "telephony", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AscDescHf7817ab9 {
     /// The value "ASC".
     Asc,
@@ -220,6 +230,7 @@ pub enum AscDescHf7817ab9 {
 
 #[cfg(any(feature = "im", feature = "imbot"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AutoPlusMinus {
     /// The value "auto".
     Auto,
@@ -238,6 +249,7 @@ pub enum AutoPlusMinus {
 
 #[cfg(feature = "pay_system")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum B2cB2b {
     /// The value "b2c".
     B2c,
@@ -252,6 +264,7 @@ pub enum B2cB2b {
 
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BOHS {
     /// The value "B".
     B,
@@ -270,6 +283,7 @@ pub enum BOHS {
 
 #[cfg(feature = "call")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BbHtmlNone {
     /// The value "bb".
     Bb,
@@ -288,6 +302,7 @@ pub enum BbHtmlNone {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BlueGreenCyanEtc {
     /// The value "blue".
     Blue,
@@ -313,6 +328,7 @@ pub enum BlueGreenCyanEtc {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BusyAbsentQuestFree {
     /// The value "busy".
     Busy,
@@ -334,6 +350,7 @@ pub enum BusyAbsentQuestFree {
 
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BxFirstofdBxPlatformaofdBxYarusofdEtc {
     /// The value "bx_firstofd".
     BxFirstofd,
@@ -363,6 +380,7 @@ pub enum BxFirstofdBxPlatformaofdBxYarusofdEtc {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChatChannelCollab {
     /// The value "CHAT".
     Chat,
@@ -381,6 +399,7 @@ pub enum ChatChannelCollab {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChatTaskPostCalend {
     /// The value "CHAT".
     Chat,
@@ -402,6 +421,7 @@ pub enum ChatTaskPostCalend {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChatXxxSgXxxXxx {
     /// The value "chatXXX".
     ChatXxx,
@@ -420,6 +440,7 @@ pub enum ChatXxxSgXxxXxx {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudOffice {
     /// The value "cloud".
     Cloud,
@@ -436,6 +457,7 @@ pub enum CloudOffice {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CompanyContactDealEtc {
     /// The value "COMPANY".
     Company,
@@ -459,6 +481,7 @@ pub enum CompanyContactDealEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContactCompany {
     /// The value "CONTACT".
     Contact,
@@ -475,6 +498,7 @@ pub enum ContactCompany {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContactCompanyLead {
     /// The value "CONTACT".
     Contact,
@@ -493,6 +517,7 @@ pub enum ContactCompanyLead {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CpcCpm {
     /// The value "CPC".
     Cpc,
@@ -507,6 +532,7 @@ pub enum CpcCpm {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CrmLinesLivechatEtc {
     /// The value "CRM".
     Crm,
@@ -532,6 +558,7 @@ pub enum CrmLinesLivechatEtc {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CrmListsDisk {
     /// The value "crm".
     Crm,
@@ -550,6 +577,7 @@ pub enum CrmListsDisk {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DailyWeeklyMonthlyYearly {
     /// The value "DAILY".
     Daily,
@@ -571,6 +599,7 @@ pub enum DailyWeeklyMonthlyYearly {
 
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DateName {
     /// The value "DATE".
     Date,
@@ -585,6 +614,7 @@ pub enum DateName {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DateTimeMoneySkuEtc {
     /// The value "DateTime".
     DateTime,
@@ -631,6 +661,7 @@ pub enum DateTimeMoneySkuEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DayWeekMonthYear {
     /// The value "day".
     Day,
@@ -651,6 +682,7 @@ pub enum DayWeekMonthYear {
 
 #[cfg(feature = "user.userfield")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DealsUfUsrDeals {
     /// The value "DEALS".
     Deals,
@@ -667,6 +699,7 @@ pub enum DealsUfUsrDeals {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DepartmentTeam {
     /// The value "DEPARTMENT".
     Department,
@@ -683,6 +716,7 @@ pub enum DepartmentTeam {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailPicturePreviewPictureMorePhoto {
     /// The value "DETAIL_PICTURE".
     DetailPicture,
@@ -702,6 +736,7 @@ pub enum DetailPicturePreviewPictureMorePhoto {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DetailPicturePreviewPicturePropertyN {
     /// The value "DETAIL_PICTURE".
     DetailPicture,
@@ -721,6 +756,7 @@ pub enum DetailPicturePreviewPicturePropertyN {
 
 #[cfg(feature = "disk")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DiskAccessReadDiskAccessAddDiskAccessEditEtc {
     /// The value "disk_access_read".
     DiskAccessRead,
@@ -743,6 +779,7 @@ pub enum DiskAccessReadDiskAccessAddDiskAccessEditEtc {
 
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DocumentIdCollectionIdTitleEtc {
     /// The value "documentId".
     DocumentId,
@@ -769,6 +806,7 @@ pub enum DocumentIdCollectionIdTitleEtc {
 
 #[cfg(feature = "sonet")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EK {
     /// The value "E".
     E,
@@ -783,6 +821,7 @@ pub enum EK {
 
 #[cfg(feature = "userfieldconfig")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b {
     /// The value "editFormLabel".
     EditFormLabel,
@@ -807,6 +846,7 @@ pub enum EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63 {
     /// The value "EDIT_FORM_LABEL".
     EditFormLabel,
@@ -832,6 +872,7 @@ pub enum EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63 {
 
 #[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EditorReviewerAssigneeSigner {
     /// The value "editor".
     Editor,
@@ -853,6 +894,7 @@ pub enum EditorReviewerAssigneeSigner {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EmailPhone {
     /// The value "EMAIL".
     Email,
@@ -867,6 +909,7 @@ pub enum EmailPhone {
 
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EnumCheckboxQuantity {
     /// The value "enum".
     Enum,
@@ -886,6 +929,7 @@ pub enum EnumCheckboxQuantity {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EvenlyStrictlyAll {
     /// The value "evenly".
     Evenly,
@@ -904,6 +948,7 @@ pub enum EvenlyStrictlyAll {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FKP {
     /// The value "F".
     F,
@@ -920,6 +965,7 @@ pub enum FKP {
 
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FetchWebhook {
     /// The value "fetch".
     Fetch,
@@ -936,6 +982,7 @@ pub enum FetchWebhook {
 
 #[cfg(feature = "disk")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FileFolderAll {
     /// The value "file".
     File,
@@ -954,6 +1001,7 @@ pub enum FileFolderAll {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FirstAlways {
     /// The value "first".
     First,
@@ -970,6 +1018,7 @@ pub enum FirstAlways {
 
 #[cfg(feature = "socialnetwork")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GroupProjectScrumCollab {
     /// The value "group".
     Group,
@@ -991,6 +1040,7 @@ pub enum GroupProjectScrumCollab {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HDWEtc {
     /// The value "H".
     H,
@@ -1017,6 +1067,7 @@ pub enum HDWEtc {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HighNormalLow {
     /// The value "high".
     High,
@@ -1035,6 +1086,7 @@ pub enum HighNormalLow {
 
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IE {
     /// The value "I".
     I,
@@ -1049,6 +1101,7 @@ pub enum IE {
 
 #[cfg(feature = "socialnetwork")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IconImage {
     /// The value "icon".
     Icon,
@@ -1063,6 +1116,7 @@ pub enum IconImage {
 
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdCollectionIdParentIdEtcH0bc6efd8 {
     /// The value "id".
     Id,
@@ -1098,6 +1152,7 @@ pub enum IdCollectionIdParentIdEtcH0bc6efd8 {
 
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdCollectionIdParentIdEtcH27a453b8 {
     /// The value "id".
     Id,
@@ -1124,6 +1179,7 @@ pub enum IdCollectionIdParentIdEtcH27a453b8 {
 
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdDocumentIdNameEtc {
     /// The value "id".
     Id,
@@ -1152,6 +1208,7 @@ pub enum IdDocumentIdNameEtc {
 
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdEmailName {
     /// The value "id".
     Id,
@@ -1170,6 +1227,7 @@ pub enum IdEmailName {
 
 #[cfg(feature = "user.userfield")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdFieldNameUserTypeIdEtc {
     /// The value "ID".
     Id,
@@ -1207,6 +1265,7 @@ pub enum IdFieldNameUserTypeIdEtc {
 
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdMailboxIdMailboxEmailEtc {
     /// The value "id".
     Id,
@@ -1248,6 +1307,7 @@ pub enum IdMailboxIdMailboxEmailEtc {
 
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdNameEmailSenderName {
     /// The value "id".
     Id,
@@ -1269,6 +1329,7 @@ pub enum IdNameEmailSenderName {
 
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdNamePositionEtc {
     /// The value "id".
     Id,
@@ -1299,6 +1360,7 @@ pub enum IdNamePositionEtc {
 
 #[cfg(feature = "department")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdNameSortEtc {
     /// The value "ID".
     Id,
@@ -1322,6 +1384,7 @@ pub enum IdNameSortEtc {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdNameTypeEtc {
     /// The value "id".
     Id,
@@ -1363,6 +1426,7 @@ pub enum IdNameTypeEtc {
 
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdUserIdStartTimeEtc {
     /// The value "id".
     Id,
@@ -1393,6 +1457,7 @@ pub enum IdUserIdStartTimeEtc {
 
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImBlog {
     /// The value "im".
     Im,
@@ -1407,6 +1472,7 @@ pub enum ImBlog {
 
 #[cfg(feature = "humanresources.hcmlink")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InProgressDoneCanceled {
     /// The value "IN_PROGRESS".
     InProgress,
@@ -1426,6 +1492,7 @@ pub enum InProgressDoneCanceled {
 
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InanimateAnimate {
     /// The value "inanimate".
     Inanimate,
@@ -1442,6 +1509,7 @@ pub enum InanimateAnimate {
 
 #[cfg(any(feature = "telephony", feature = "vote"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV0V1 {
     /// The value 0.
     V0,
@@ -1456,6 +1524,7 @@ pub enum IntV0V1 {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV0V1V2Etc {
     /// The value 0.
     V0,
@@ -1478,6 +1547,7 @@ pub enum IntV0V1V2Etc {
 
 #[cfg(any(feature = "bizproc", feature = "task"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV0V1V2V3 {
     /// The value 0.
     V0,
@@ -1496,6 +1566,7 @@ pub enum IntV0V1V2V3 {
 
 #[cfg(any(feature = "crm", feature = "documentgenerator"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V0 {
     /// The value 1.
     V1,
@@ -1510,6 +1581,7 @@ pub enum IntV1V0 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2 {
     /// The value 1.
     V1,
@@ -1524,6 +1596,7 @@ pub enum IntV1V2 {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3 {
     /// The value 1.
     V1,
@@ -1540,6 +1613,7 @@ pub enum IntV1V2V3 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcH1f6c1107 {
     /// The value 1.
     V1,
@@ -1562,6 +1636,7 @@ pub enum IntV1V2V3EtcH1f6c1107 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcH4c544266 {
     /// The value 1.
     V1,
@@ -1589,6 +1664,7 @@ pub enum IntV1V2V3EtcH4c544266 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcHa6e5af5e {
     /// The value 1.
     V1,
@@ -1616,6 +1692,7 @@ pub enum IntV1V2V3EtcHa6e5af5e {
 
 #[cfg(any(feature = "task", feature = "telephony"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcHd3671c35 {
     /// The value 1.
     V1,
@@ -1638,6 +1715,7 @@ pub enum IntV1V2V3EtcHd3671c35 {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3V4 {
     /// The value 1.
     V1,
@@ -1656,6 +1734,7 @@ pub enum IntV1V2V3V4 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3V5 {
     /// The value 1.
     V1,
@@ -1674,6 +1753,7 @@ pub enum IntV1V2V3V5 {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V4 {
     /// The value 1.
     V1,
@@ -1690,6 +1770,7 @@ pub enum IntV1V2V4 {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V3 {
     /// The value 1.
     V1,
@@ -1704,6 +1785,7 @@ pub enum IntV1V3 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V3V4 {
     /// The value 1.
     V1,
@@ -1720,6 +1802,7 @@ pub enum IntV1V3V4 {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LC {
     /// The value "L".
     L,
@@ -1734,6 +1817,7 @@ pub enum LC {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadContactCompany {
     /// The value "LEAD".
     Lead,
@@ -1752,6 +1836,7 @@ pub enum LeadContactCompany {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadContactCompanyEtc {
     /// The value "LEAD".
     Lead,
@@ -1780,6 +1865,7 @@ pub enum LeadContactCompanyEtc {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadDealCompanyContact {
     /// The value "lead".
     Lead,
@@ -1801,6 +1887,7 @@ pub enum LeadDealCompanyContact {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadDealContactEtc {
     /// The value "lead".
     Lead,
@@ -1824,6 +1911,7 @@ pub enum LeadDealContactEtc {
 
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ListsBitrixProcessesListsSocnet {
     /// The value "lists".
     Lists,
@@ -1843,6 +1931,7 @@ pub enum ListsBitrixProcessesListsSocnet {
 
 #[cfg(any(feature = "im", feature = "task"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MF {
     /// The value "M".
     M,
@@ -1857,6 +1946,7 @@ pub enum MF {
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MainpageCatalogPersonalEtc {
     /// The value "mainpage".
     Mainpage,
@@ -1887,6 +1977,7 @@ pub enum MainpageCatalogPersonalEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ManagerNoteUfManagerNoteUfCrmManagerNote {
     /// The value "MANAGER_NOTE".
     ManagerNote,
@@ -1906,6 +1997,7 @@ pub enum ManagerNoteUfManagerNoteUfCrmManagerNote {
 
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ManagerRecipient {
     /// The value "MANAGER".
     Manager,
@@ -1922,6 +2014,7 @@ pub enum ManagerRecipient {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ManuallyQueueHimself {
     /// The value "manually".
     Manually,
@@ -1941,6 +2034,7 @@ pub enum ManuallyQueueHimself {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MemberHeadMemberDeputyHeadMemberEmployee {
     /// The value "MEMBER_HEAD".
     MemberHead,
@@ -1960,6 +2054,7 @@ pub enum MemberHeadMemberDeputyHeadMemberEmployee {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MinHourDay {
     /// The value "min".
     Min,
@@ -1978,6 +2073,7 @@ pub enum MinHourDay {
 
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MoveSpamDelete {
     /// The value "move".
     Move,
@@ -1996,6 +2092,7 @@ pub enum MoveSpamDelete {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NDT {
     /// The value "N".
     N,
@@ -2012,6 +2109,7 @@ pub enum NDT {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NIES {
     /// The value "N".
     N,
@@ -2030,6 +2128,7 @@ pub enum NIES {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NSLEtc {
     /// The value "N".
     N,
@@ -2054,6 +2153,7 @@ pub enum NSLEtc {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NYYaYr {
     /// The value "N".
     N,
@@ -2074,6 +2174,7 @@ pub enum NYYaYr {
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NameLastNameWorkPositionEtc {
     /// The value "NAME".
     Name,
@@ -2098,6 +2199,7 @@ pub enum NameLastNameWorkPositionEtc {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NoneText {
     /// The value "none".
     None,
@@ -2112,6 +2214,7 @@ pub enum NoneText {
 
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OD {
     /// The value "O".
     O,
@@ -2126,6 +2229,7 @@ pub enum OD {
 
 #[cfg(feature = "humanresources.hcmlink")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OkError {
     /// The value "ok".
     Ok,
@@ -2140,6 +2244,7 @@ pub enum OkError {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OnlineDndAwayBreak {
     /// The value "online".
     Online,
@@ -2161,6 +2266,7 @@ pub enum OnlineDndAwayBreak {
 
 #[cfg(any(feature = "im", feature = "imbot"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpenChat {
     /// The value "OPEN".
     Open,
@@ -2175,6 +2281,7 @@ pub enum OpenChat {
 
 #[cfg(feature = "socialnetwork")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpenClosedSecret {
     /// The value "open".
     Open,
@@ -2193,6 +2300,7 @@ pub enum OpenClosedSecret {
 
 #[cfg(feature = "pay_system")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrderCrmInvoiceCrmQuote {
     /// The value "ORDER".
     Order,
@@ -2212,6 +2320,7 @@ pub enum OrderCrmInvoiceCrmQuote {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PC {
     /// The value "P".
     P,
@@ -2226,6 +2335,7 @@ pub enum PC {
 
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PDLT {
     /// The value "P".
     P,
@@ -2244,6 +2354,7 @@ pub enum PDLT {
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PageStoreKnowledgeEtc {
     /// The value "page".
     Page,
@@ -2267,6 +2378,7 @@ pub enum PageStoreKnowledgeEtc {
 
 #[cfg(feature = "sonet")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PhotoCalendarTasksEtc {
     /// The value "photo".
     Photo,
@@ -2290,6 +2402,7 @@ pub enum PhotoCalendarTasksEtc {
 
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProcessSuccess {
     /// The value "process".
     Process,
@@ -2306,6 +2419,7 @@ pub enum ProcessSuccess {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProfileQueueHide {
     /// The value "profile".
     Profile,
@@ -2324,6 +2438,7 @@ pub enum ProfileQueueHide {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum QueueClose {
     /// The value "queue".
     Queue,
@@ -2338,6 +2453,7 @@ pub enum QueueClose {
 
 #[cfg(feature = "messageservice")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum QueuedSentDeliveredEtc {
     /// The value "queued".
     Queued,
@@ -2361,6 +2477,7 @@ pub enum QueuedSentDeliveredEtc {
 
 #[cfg(any(feature = "im", feature = "imbot"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RedGreenMintEtc {
     /// The value "RED".
     Red,
@@ -2408,6 +2525,7 @@ pub enum RedGreenMintEtc {
 
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RestOfflineExtendedRestAuthConnector {
     /// The value "rest_offline_extended".
     RestOfflineExtended,
@@ -2425,6 +2543,7 @@ pub enum RestOfflineExtendedRestAuthConnector {
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SL {
     /// The value "S".
     S,
@@ -2439,6 +2558,7 @@ pub enum SL {
 
 #[cfg(feature = "entity")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SN {
     /// The value "S".
     S,
@@ -2453,6 +2573,7 @@ pub enum SN {
 
 #[cfg(feature = "entity")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SNF {
     /// The value "S".
     S,
@@ -2469,6 +2590,7 @@ pub enum SNF {
 
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SNLEtc {
     /// The value "S".
     S,
@@ -2516,6 +2638,7 @@ pub enum SNLEtc {
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SP {
     /// The value "S".
     S,
@@ -2530,6 +2653,7 @@ pub enum SP {
 
 #[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SignerAssigneeReviewerEditor {
     /// The value "signer".
     Signer,
@@ -2551,6 +2675,7 @@ pub enum SignerAssigneeReviewerEditor {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SingleMultiple {
     /// The value "single".
     Single,
@@ -2567,6 +2692,7 @@ pub enum SingleMultiple {
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SmallMediumLarge {
     /// The value "small".
     Small,
@@ -2585,6 +2711,7 @@ pub enum SmallMediumLarge {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringDoubleDatetimeBoolean {
     /// The value "string".
     String,
@@ -2606,6 +2733,7 @@ pub enum StringDoubleDatetimeBoolean {
 
 #[cfg(feature = "humanresources.hcmlink")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringFirstNameLastNameEtc {
     /// The value "STRING".
     String,
@@ -2653,6 +2781,7 @@ pub enum StringFirstNameLastNameEtc {
 
 #[cfg(feature = "user.userfield")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringIntegerDoubleEtc {
     /// The value "string".
     String,
@@ -2701,6 +2830,7 @@ pub enum StringIntegerDoubleEtc {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringNull {
     /// The value "string".
     String,
@@ -2715,6 +2845,7 @@ pub enum StringNull {
 
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringNumberYNEtc {
     /// The value "STRING".
     String,
@@ -2738,6 +2869,7 @@ pub enum StringNumberYNEtc {
 
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringYNNumberEtcH2d79b729 {
     /// The value "STRING".
     String,
@@ -2768,6 +2900,7 @@ pub enum StringYNNumberEtcH2d79b729 {
 
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringYNNumberEtcHe6b4e3e9 {
     /// The value "STRING".
     String,
@@ -2793,6 +2926,7 @@ pub enum StringYNNumberEtcHe6b4e3e9 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SuccessConflictError {
     /// The value "SUCCESS".
     Success,
@@ -2812,6 +2946,7 @@ pub enum SuccessConflictError {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SuccessError {
     /// The value "success".
     Success,
@@ -2828,6 +2963,7 @@ pub enum SuccessError {
 
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SuccessProcessError {
     /// The value "success".
     Success,
@@ -2847,6 +2983,7 @@ pub enum SuccessProcessError {
 
 #[cfg(any(feature = "catalog", feature = "lists"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TextHtml {
     /// The value "text".
     Text,
@@ -2861,6 +2998,7 @@ pub enum TextHtml {
 
 #[cfg(feature = "ai_admin")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TextImageAudioCall {
     /// The value "text".
     Text,
@@ -2882,6 +3020,7 @@ pub enum TextImageAudioCall {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ThisNextAll {
     /// The value "this".
     This,
@@ -2900,6 +3039,7 @@ pub enum ThisNextAll {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TitleDescriptionRealStatusEtc {
     /// The value "TITLE".
     Title,
@@ -3010,6 +3150,7 @@ pub enum TitleDescriptionRealStatusEtc {
 
 #[cfg(feature = "ai_admin")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenSymbol {
     /// The value "token".
     Token,
@@ -3026,6 +3167,7 @@ pub enum TokenSymbol {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UG {
     /// The value "U".
     U,
@@ -3040,6 +3182,7 @@ pub enum UG {
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UfDepartmentUfPhoneInnerIsOnlineEtc {
     /// The value "UF_DEPARTMENT".
     UfDepartment,
@@ -3066,6 +3209,7 @@ pub enum UfDepartmentUfPhoneInnerIsOnlineEtc {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserClient {
     /// The value "User".
     User,
@@ -3080,6 +3224,7 @@ pub enum UserClient {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserGroup {
     /// The value "user".
     User,
@@ -3094,6 +3239,7 @@ pub enum UserGroup {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserGroupCompanyCalendar {
     /// The value "user".
     User,
@@ -3113,6 +3259,7 @@ pub enum UserGroupCompanyCalendar {
 
 #[cfg(any(feature = "im", feature = "imbot"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserIdChatXxx {
     /// The value "USER_ID".
     UserId,
@@ -3129,6 +3276,7 @@ pub enum UserIdChatXxx {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserIdNameWorkPositionEtcH60d48442 {
     /// The value "userId".
     UserId,
@@ -3154,6 +3302,7 @@ pub enum UserIdNameWorkPositionEtcH60d48442 {
 
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserIdNameWorkPositionEtcHf7b22304 {
     /// The value "userId".
     UserId,
@@ -3182,6 +3331,7 @@ pub enum UserIdNameWorkPositionEtcHf7b22304 {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserSystem {
     /// The value "USER".
     User,
@@ -3196,6 +3346,7 @@ pub enum UserSystem {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum V200V304V603Etc {
     /// The value "200".
     V200,
@@ -3236,6 +3387,7 @@ pub enum V200V304V603Etc {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VideoconfAiAssistantPrivateLinesEtcH1c33fe0c {
     /// The value "VIDEOCONF".
     Videoconf,
@@ -3273,6 +3425,7 @@ pub enum VideoconfAiAssistantPrivateLinesEtcH1c33fe0c {
 
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VideoconfAiAssistantPrivateLinesEtcH9533ff77 {
     /// The value "VIDEOCONF".
     Videoconf,
@@ -3313,6 +3466,7 @@ pub enum VideoconfAiAssistantPrivateLinesEtcH9533ff77 {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ViewAllViewRoleResponsibleViewRoleAccompliceEtc {
     /// The value "view_all".
     ViewAll,
@@ -3338,6 +3492,7 @@ pub enum ViewAllViewRoleResponsibleViewRoleAccompliceEtc {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WavMp3 {
     /// The value "wav".
     Wav,
@@ -3352,6 +3507,7 @@ pub enum WavMp3 {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WelcomeDefault {
     /// The value "WELCOME".
     Welcome,
@@ -3368,6 +3524,7 @@ pub enum WelcomeDefault {
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WidgetsCompanyLifeWidgetsNewEmployeesWidgetsTeamEtc {
     /// The value "widgets_company_life".
     WidgetsCompanyLife,
@@ -3415,6 +3572,7 @@ pub enum WidgetsCompanyLifeWidgetsNewEmployeesWidgetsTeamEtc {
 
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WorkPrivate {
     /// The value "WORK".
     Work,
@@ -3431,6 +3589,7 @@ pub enum WorkPrivate {
 
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum XxxChatXxx {
     /// The value "XXX".
     Xxx,
@@ -3445,6 +3604,7 @@ pub enum XxxChatXxx {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum XxxRegXxxSipXxx {
     /// The value "XXX".
     Xxx,
@@ -3463,6 +3623,7 @@ pub enum XxxRegXxxSipXxx {
 
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum YFN {
     /// The value "Y".
     Y,
@@ -3479,6 +3640,7 @@ pub enum YFN {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum YND {
     /// The value "Y".
     Y,
@@ -3495,6 +3657,7 @@ pub enum YND {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum YNQ {
     /// The value "Y".
     Y,

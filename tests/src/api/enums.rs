@@ -5,6 +5,7 @@
 
 #[cfg(feature = "sonet_group")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AEK {
     /// The value "A".
     A,
@@ -21,6 +22,7 @@ pub enum AEK {
 
 #[cfg(feature = "sonet_group")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AEKN {
     /// The value "A".
     A,
@@ -39,6 +41,7 @@ pub enum AEKN {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AscDescAsc2Desc2 {
     /// The value "ASC".
     Asc,
@@ -59,6 +62,7 @@ pub enum AscDescAsc2Desc2 {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AscDescH35027119 {
     /// The value "asc".
     Asc,
@@ -73,6 +77,7 @@ pub enum AscDescH35027119 {
 
 #[cfg(any(feature = "crm", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AscDescHf7817ab9 {
     /// The value "ASC".
     Asc,
@@ -87,6 +92,7 @@ pub enum AscDescHf7817ab9 {
 
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BOSEtc {
     /// The value "B".
     B,
@@ -109,6 +115,7 @@ pub enum BOSEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClientSupplierPartnerEtc {
     /// The value "CLIENT".
     Client,
@@ -132,6 +139,7 @@ pub enum ClientSupplierPartnerEtc {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContactCompanyLead {
     /// The value "CONTACT".
     Contact,
@@ -150,6 +158,7 @@ pub enum ContactCompanyLead {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum D {
     /// The value "D".
     D,
@@ -162,6 +171,7 @@ pub enum D {
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EmployeeExtranetEmail {
     /// The value "employee".
     Employee,
@@ -181,6 +191,7 @@ pub enum EmployeeExtranetEmail {
 
 #[cfg(feature = "disk")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FileFolder {
     /// The value "file".
     File,
@@ -195,6 +206,7 @@ pub enum FileFolder {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdNameBaseEtc {
     /// The value "id".
     Id,
@@ -227,6 +239,7 @@ pub enum IdNameBaseEtc {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IdTitleType {
     /// The value "id".
     Id,
@@ -245,6 +258,7 @@ pub enum IdTitleType {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InProgressInProgress2AEtc {
     /// The value "in-progress".
     InProgress,
@@ -272,6 +286,7 @@ pub enum InProgressInProgress2AEtc {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV0V1 {
     /// The value 0.
     V0,
@@ -286,6 +301,7 @@ pub enum IntV0V1 {
 
 #[cfg(feature = "disk")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV0V3V4 {
     /// The value 0.
     V0,
@@ -302,6 +318,7 @@ pub enum IntV0V3V4 {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1 {
     /// The value 1.
     V1,
@@ -314,6 +331,7 @@ pub enum IntV1 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2 {
     /// The value 1.
     V1,
@@ -328,6 +346,7 @@ pub enum IntV1V2 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3 {
     /// The value 1.
     V1,
@@ -344,6 +363,7 @@ pub enum IntV1V2V3 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcH1a327e7a {
     /// The value 1.
     V1,
@@ -368,6 +388,7 @@ pub enum IntV1V2V3EtcH1a327e7a {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcH3c0a92c0 {
     /// The value 1.
     V1,
@@ -390,6 +411,7 @@ pub enum IntV1V2V3EtcH3c0a92c0 {
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcHd3671c35 {
     /// The value 1.
     V1,
@@ -412,6 +434,7 @@ pub enum IntV1V2V3EtcHd3671c35 {
 
 #[cfg(any(feature = "catalog", feature = "task"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcHe4cf54e6 {
     /// The value 1.
     V1,
@@ -439,6 +462,7 @@ pub enum IntV1V2V3EtcHe4cf54e6 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3EtcHf969969e {
     /// The value 1.
     V1,
@@ -461,6 +485,7 @@ pub enum IntV1V2V3EtcHf969969e {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV1V2V3V4 {
     /// The value 1.
     V1,
@@ -479,6 +504,7 @@ pub enum IntV1V2V3V4 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntV2V31 {
     /// The value 2.
     V2,
@@ -493,6 +519,7 @@ pub enum IntV2V31 {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IntegerStringCharEtc {
     /// The value "integer".
     Integer,
@@ -516,6 +543,7 @@ pub enum IntegerStringCharEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LDQEtc {
     /// The value "L".
     L,
@@ -540,6 +568,7 @@ pub enum LDQEtc {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadDealCompanyContact {
     /// The value "lead".
     Lead,
@@ -561,6 +590,7 @@ pub enum LeadDealCompanyContact {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadDealContactCompany {
     /// The value "lead".
     Lead,
@@ -582,6 +612,7 @@ pub enum LeadDealContactCompany {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LeadDealContactEtc {
     /// The value "lead".
     Lead,
@@ -605,6 +636,7 @@ pub enum LeadDealContactEtc {
 
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ListsBitrixProcessesListsSocnet {
     /// The value "lists".
     Lists,
@@ -624,6 +656,7 @@ pub enum ListsBitrixProcessesListsSocnet {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MinHourDay {
     /// The value "min".
     Min,
@@ -642,6 +675,7 @@ pub enum MinHourDay {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NewInProcessProcessedEtc {
     /// The value "NEW".
     New,
@@ -665,6 +699,7 @@ pub enum NewInProcessProcessedEtc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NovyyVRaboteZavershyonYolka {
     /// The value "Новый".
     Novyy,
@@ -686,6 +721,7 @@ pub enum NovyyVRaboteZavershyonYolka {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PC {
     /// The value "P".
     P,
@@ -700,6 +736,7 @@ pub enum PC {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Phone {
     /// The value "PHONE".
     Phone,
@@ -712,6 +749,7 @@ pub enum Phone {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Section {
     /// The value "section".
     Section,
@@ -724,6 +762,7 @@ pub enum Section {
 
 #[cfg(feature = "user.userfield")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StringIntegerDoubleEtc {
     /// The value "string".
     String,
@@ -763,6 +802,7 @@ pub enum StringIntegerDoubleEtc {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserGroupCompanyCalendar {
     /// The value "user".
     User,
@@ -782,6 +822,7 @@ pub enum UserGroupCompanyCalendar {
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum V1CV2GisManualEtc {
     /// The value "1C".
     V1C,
@@ -807,6 +848,7 @@ pub enum V1CV2GisManualEtc {
 
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum V1YesV2Etc {
     /// The value 1.
     V1,
@@ -878,6 +920,7 @@ impl ::bitrix24_runtime::loose::Loose for V1YesV2Etc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ValueValue2Value3Etc {
     /// The value "\*/".
     Value,
@@ -926,6 +969,7 @@ pub enum ValueValue2Value3Etc {
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WorkMobileHomeEtc {
     /// The value "WORK".
     Work,
@@ -953,6 +997,7 @@ pub enum WorkMobileHomeEtc {
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum YNQH {
     /// The value "Y".
     Y,

@@ -1,0 +1,74 @@
+//! Request types are built with `new(required…)` and chainable setters; what they serialize to
+//! is what a struct literal with the same values serialized to.
+
+use bitrix24_tests::api::crm::{deal, item};
+use bitrix24_tests::api::imopenlines::crm::message;
+use serde_json::json;
+
+#[test]
+fn new_takes_the_required_parameters_with_conversions() {
+    // `&str` into an enum of values, integers of any width, `&str` into `String`.
+    let req = message::AddRequest::new("deal", 288u32, 12, 8773i64, "hello");
+    assert_eq!(
+        serde_json::to_value(&req).unwrap(),
+        json!({"CRM_ENTITY_TYPE": "deal", "CRM_ENTITY": 288, "USER_ID": 12, "CHAT_ID": 8773, "MESSAGE": "hello"})
+    );
+    assert_eq!(
+        req.crm_entity_type,
+        message::AddRequestCrmEntityType::Deal,
+        "a listed value becomes its variant"
+    );
+    // A value the spec does not list still goes out as written.
+    let other = message::AddRequest::new("quote", 1, 1, 1, "x");
+    assert_eq!(
+        serde_json::to_value(&other).unwrap()["CRM_ENTITY_TYPE"],
+        json!("quote")
+    );
+}
+
+#[test]
+fn optional_parameters_are_unset_until_a_setter_runs() {
+    assert_eq!(
+        serde_json::to_value(deal::ListRequest::new()).unwrap(),
+        json!({})
+    );
+    assert_eq!(deal::ListRequest::new(), deal::ListRequest::default());
+    let req = deal::ListRequest::new()
+        .select(["ID", "TITLE"])
+        .start(50)
+        .filter_id(7);
+    assert_eq!(
+        serde_json::to_value(&req).unwrap(),
+        json!({"select": ["ID", "TITLE"], "start": 50, "filter>ID": 7})
+    );
+    // A setter called twice keeps the last value.
+    assert_eq!(req.clone().start(100).start, Some(100));
+}
+
+#[test]
+fn open_maps_take_undeclared_keys_beside_the_declared_ones() {
+    let fields = deal::UpdateRequestFields::new()
+        .additional("UF_CRM_1700000000", "custom")
+        .additional("UF_CRM_LIST", json!([1, 2]));
+    let req = deal::UpdateRequest::new(42, fields).user_id_3(5);
+    let v = serde_json::to_value(&req).unwrap();
+    assert_eq!(v["id"], json!(42));
+    assert_eq!(v["USER_ID"], json!(5));
+    assert_eq!(v["fields"]["UF_CRM_1700000000"], json!("custom"));
+    assert_eq!(v["fields"]["UF_CRM_LIST"], json!([1, 2]));
+}
+
+#[test]
+fn nested_request_types_have_builders_too() {
+    let req = item::AddRequest::new(2, serde_json::Map::new())
+        .crm_entity_type("lead")
+        .title("T")
+        .rows([item::AddRequestRowsItem::new()]);
+    let v = serde_json::to_value(&req).unwrap();
+    assert_eq!(v["entityTypeId"], json!(2));
+    assert_eq!(v["CRM_ENTITY_TYPE"], json!("lead"));
+    assert_eq!(v["rows"], json!([{}]));
+    // A built request reads back as the same request.
+    let back: item::AddRequest = serde_json::from_value(v).unwrap();
+    assert_eq!(back, req);
+}
