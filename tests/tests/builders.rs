@@ -72,3 +72,27 @@ fn nested_request_types_have_builders_too() {
     let back: item::AddRequest = serde_json::from_value(v).unwrap();
     assert_eq!(back, req);
 }
+
+#[test]
+fn fields_named_like_the_builder_keep_working() {
+    // `new` is the constructor, so the property `new` is `new_2`; a property `default` has a
+    // setter `default` beside `Default::default`.
+    let req = item::AddRequest::new(2, serde_json::Map::new())
+        .new_2("n")
+        .default("d");
+    let v = serde_json::to_value(&req).unwrap();
+    assert_eq!(
+        (v["new"].clone(), v["default"].clone()),
+        (json!("n"), json!("d"))
+    );
+    let nested = item::AddRequestNested::new().default("x");
+    assert_eq!(
+        serde_json::to_value(&nested).unwrap(),
+        json!({"default": "x"})
+    );
+    // The inherent setter wins over the trait: `Default` is reached by its full path.
+    assert_eq!(
+        item::AddRequestNested::new(),
+        <item::AddRequestNested as Default>::default()
+    );
+}

@@ -312,7 +312,8 @@ impl Emitter<'_> {
             doc_attr("A request with its required parameters; the optional ones start unset.")
         };
         let body = if all_optional {
-            quote!(Self::default())
+            // Not `Self::default()`: a field named `default` has a setter of that name.
+            quote!(<Self as ::core::default::Default>::default())
         } else {
             quote!(Self { #(#inits),* })
         };

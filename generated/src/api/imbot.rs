@@ -612,7 +612,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CODE".
     pub fn code(mut self, value: impl Into<String>) -> Self {
@@ -753,7 +753,7 @@ pub struct UpdateRequestFieldsProperties {
 impl UpdateRequestFieldsProperties {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "COLOR".
     pub fn color(mut self, value: impl Into<String>) -> Self {

@@ -161,7 +161,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -562,7 +562,7 @@ pub struct RegisterRequestIconDisabled {
 impl RegisterRequestIconDisabled {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "COLOR".
     pub fn color(mut self, value: impl Into<String>) -> Self {

@@ -333,7 +333,7 @@ pub struct MethodsRequest {
 impl MethodsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "full".
     pub fn full(mut self, value: impl Into<bool>) -> Self {
@@ -417,7 +417,7 @@ pub struct ProfileRequest {
 impl ProfileRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -560,7 +560,7 @@ pub struct ScopeRequest {
 impl ScopeRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "full".
     pub fn full(mut self, value: impl Into<bool>) -> Self {

@@ -66,7 +66,7 @@ pub struct CloseRequest {
 impl CloseRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "LAT".
     pub fn lat(mut self, value: impl Into<f64>) -> Self {
@@ -288,7 +288,7 @@ pub struct OpenRequest {
 impl OpenRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "LAT".
     pub fn lat(mut self, value: impl Into<f64>) -> Self {
@@ -499,7 +499,7 @@ pub struct PauseRequest {
 impl PauseRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {
@@ -678,7 +678,7 @@ pub struct SettingsRequest {
 impl SettingsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {
@@ -818,7 +818,7 @@ pub struct StatusRequest {
 impl StatusRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {

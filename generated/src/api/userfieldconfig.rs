@@ -320,7 +320,7 @@ pub struct AddRequestFieldSettings {
 impl AddRequestFieldSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
@@ -1184,7 +1184,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "editInList".
     pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
@@ -1363,7 +1363,7 @@ pub struct ListRequestSelect {
 impl ListRequestSelect {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "editInList".
     pub fn edit_in_list(mut self, value: impl Into<String>) -> Self {
@@ -1850,7 +1850,7 @@ pub struct UpdateRequestField {
 impl UpdateRequestField {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "editFormLabel".
     pub fn edit_form_label(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1995,7 +1995,7 @@ pub struct UpdateRequestFieldSettings {
 impl UpdateRequestFieldSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {

@@ -51,7 +51,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "sort".
     pub fn sort(mut self, value: impl Into<String>) -> Self {
@@ -132,7 +132,7 @@ pub struct GetRequestFilter {
 impl GetRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<bool>) -> Self {

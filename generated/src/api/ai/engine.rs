@@ -41,7 +41,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(
@@ -115,7 +115,7 @@ pub struct ListRequestFilterItem {
 impl ListRequestFilterItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "APP_CODE".
     pub fn app_code(mut self, value: impl Into<String>) -> Self {
@@ -416,7 +416,7 @@ pub struct RegisterRequestSettings {
 impl RegisterRequestSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "code_alias".
     pub fn code_alias(mut self, value: impl Into<String>) -> Self {
@@ -524,7 +524,7 @@ pub struct UnregisterRequest {
 impl UnregisterRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "code".
     pub fn code(mut self, value: impl Into<String>) -> Self {

@@ -248,7 +248,7 @@ pub struct AddRequestProperties {
 impl AddRequestProperties {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "Default".
     pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -465,7 +465,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -713,7 +713,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AUTH_USER_ID".
     pub fn auth_user_id(mut self, value: impl Into<i64>) -> Self {
@@ -869,7 +869,7 @@ pub struct UpdateRequestFieldsProperties {
 impl UpdateRequestFieldsProperties {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "Default".
     pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -278,7 +278,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -431,7 +431,7 @@ pub struct ListRequestSelectItem {
 impl ListRequestSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVITY".
     pub fn activity(mut self, value: impl Into<ListRequestSelectItemActivity>) -> Self {
@@ -682,7 +682,7 @@ pub struct ListRequestSelectItemParameters {
 impl ListRequestSelectItemParameters {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CommentLabel".
     pub fn comment_label(mut self, value: impl Into<String>) -> Self {

@@ -60,7 +60,7 @@ pub struct InstancesRequest {
 impl InstancesRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -405,7 +405,7 @@ pub struct AddRequestMeeting {
 impl AddRequestMeeting {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "allow_invite".
     pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
@@ -483,7 +483,7 @@ pub struct AddRequestRemindItem {
 impl AddRequestRemindItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "count".
     pub fn count(mut self, value: impl Into<i64>) -> Self {
@@ -552,7 +552,7 @@ pub struct AddRequestRrule {
 impl AddRequestRrule {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BYDAY".
     pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -2251,7 +2251,7 @@ pub struct UpdateRequestMeeting {
 impl UpdateRequestMeeting {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "allow_invite".
     pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
@@ -2331,7 +2331,7 @@ pub struct UpdateRequestRemindItem {
 impl UpdateRequestRemindItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "count".
     pub fn count(mut self, value: impl Into<i64>) -> Self {
@@ -2400,7 +2400,7 @@ pub struct UpdateRequestRrule {
 impl UpdateRequestRrule {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BYDAY".
     pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -167,7 +167,7 @@ pub struct AddRequestExport {
 impl AddRequestExport {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ALLOW".
     pub fn allow(mut self, value: impl Into<bool>) -> Self {
@@ -571,7 +571,7 @@ pub struct UpdateRequestExport {
 impl UpdateRequestExport {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ALLOW".
     pub fn allow(mut self, value: impl Into<bool>) -> Self {

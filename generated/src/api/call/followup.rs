@@ -363,7 +363,7 @@ pub struct ListRequestOrder {
 impl ListRequestOrder {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "startDate".
     pub fn start_date(mut self, value: impl Into<ListRequestOrderStartDate>) -> Self {
@@ -415,7 +415,7 @@ pub struct ListRequestPagination {
 impl ListRequestPagination {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "afterCursor".
     pub fn after_cursor(

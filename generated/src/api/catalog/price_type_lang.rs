@@ -482,7 +482,7 @@ pub struct GetFieldsRequest {
 impl GetFieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -627,7 +627,7 @@ pub struct GetLanguagesRequest {
 impl GetLanguagesRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
@@ -746,7 +746,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -944,7 +944,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "catalogGroupId".
     pub fn catalog_group_id(mut self, value: impl Into<::serde_json::Value>) -> Self {

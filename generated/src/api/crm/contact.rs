@@ -56,7 +56,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
@@ -201,7 +201,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -503,7 +503,7 @@ pub struct AddRequestParams {
 impl AddRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "IMPORT".
     pub fn import(mut self, value: impl Into<bool>) -> Self {
@@ -662,7 +662,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1115,7 +1115,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1370,7 +1370,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1664,7 +1664,7 @@ pub struct UpdateRequestParams {
 impl UpdateRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "REGISTER_HISTORY_EVENT".
     pub fn register_history_event(mut self, value: impl Into<bool>) -> Self {

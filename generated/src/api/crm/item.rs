@@ -228,7 +228,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -2456,7 +2456,7 @@ pub struct ImportRequestFields {
 impl ImportRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -3201,7 +3201,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {

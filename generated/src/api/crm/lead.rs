@@ -57,7 +57,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
@@ -242,7 +242,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ADDRESS".
     pub fn address(mut self, value: impl Into<String>) -> Self {
@@ -625,7 +625,7 @@ pub struct AddRequestParams {
 impl AddRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "REGISTER_SONET_EVENT".
     pub fn register_sonet_event(mut self, value: impl Into<bool>) -> Self {
@@ -773,7 +773,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -926,7 +926,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1227,7 +1227,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ADDRESS".
     pub fn address(mut self, value: impl Into<String>) -> Self {
@@ -1610,7 +1610,7 @@ pub struct UpdateRequestParams {
 impl UpdateRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "REGISTER_SONET_EVENT".
     pub fn register_sonet_event(mut self, value: impl Into<String>) -> Self {

@@ -368,7 +368,7 @@ pub struct AddRequestParams {
 impl AddRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "IMPORT".
     pub fn import(mut self, value: impl Into<bool>) -> Self {
@@ -516,7 +516,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1065,7 +1065,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1299,7 +1299,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
     pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1495,7 +1495,7 @@ pub struct UpdateRequestParams {
 impl UpdateRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "REGISTER_HISTORY_EVENT".
     pub fn register_history_event(mut self, value: impl Into<bool>) -> Self {

@@ -374,7 +374,7 @@ pub struct GetFieldsRequest {
 impl GetFieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1065,7 +1065,7 @@ pub struct SearchRequestFilter {
 impl SearchRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FOLDER_ID".
     pub fn folder_id(mut self, value: impl Into<i64>) -> Self {

@@ -166,7 +166,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FORMAT".
     pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -244,7 +244,7 @@ pub struct AddRequestValues {
 impl AddRequestValues {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {
@@ -1259,7 +1259,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1372,7 +1372,7 @@ pub struct ListRequestSelectItem {
 impl ListRequestSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "createTime".
     pub fn create_time(mut self, value: impl Into<String>) -> Self {
@@ -1534,7 +1534,7 @@ pub struct ListRequestSelectItemValues {
 impl ListRequestSelectItemValues {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {
@@ -1934,7 +1934,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FORMAT".
     pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -2015,7 +2015,7 @@ pub struct UpdateRequestValues {
 impl UpdateRequestValues {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {

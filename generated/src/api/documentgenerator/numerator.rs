@@ -157,7 +157,7 @@ pub struct AddRequestFieldsSettings {
 impl AddRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
@@ -234,7 +234,7 @@ pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGene
 impl AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "isDirectNumeration".
     pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {
@@ -870,7 +870,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
@@ -1187,7 +1187,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "name".
     pub fn name(mut self, value: impl Into<String>) -> Self {
@@ -1256,7 +1256,7 @@ pub struct UpdateRequestFieldsSettings {
 impl UpdateRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
@@ -1333,7 +1333,7 @@ pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberG
 impl UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "isDirectNumeration".
     pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {

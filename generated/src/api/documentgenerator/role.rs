@@ -164,7 +164,7 @@ pub struct AddRequestFieldsPermissions {
 impl AddRequestFieldsPermissions {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DOCUMENTS".
     pub fn documents(
@@ -240,7 +240,7 @@ pub struct AddRequestFieldsPermissionsDocuments {
 impl AddRequestFieldsPermissionsDocuments {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {
@@ -293,7 +293,7 @@ pub struct AddRequestFieldsPermissionsSettings {
 impl AddRequestFieldsPermissionsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {
@@ -340,7 +340,7 @@ pub struct AddRequestFieldsPermissionsTemplates {
 impl AddRequestFieldsPermissionsTemplates {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {
@@ -674,7 +674,7 @@ pub struct FillaccessesRequest {
 impl FillaccessesRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "accesses".
     pub fn accesses(
@@ -1068,7 +1068,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
@@ -1265,7 +1265,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "code".
     pub fn code(mut self, value: impl Into<String>) -> Self {
@@ -1338,7 +1338,7 @@ pub struct UpdateRequestFieldsPermissions {
 impl UpdateRequestFieldsPermissions {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DOCUMENTS".
     pub fn documents(
@@ -1414,7 +1414,7 @@ pub struct UpdateRequestFieldsPermissionsDocuments {
 impl UpdateRequestFieldsPermissionsDocuments {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {
@@ -1467,7 +1467,7 @@ pub struct UpdateRequestFieldsPermissionsSettings {
 impl UpdateRequestFieldsPermissionsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {
@@ -1514,7 +1514,7 @@ pub struct UpdateRequestFieldsPermissionsTemplates {
 impl UpdateRequestFieldsPermissionsTemplates {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MODIFY".
     pub fn modify(mut self, value: impl Into<String>) -> Self {

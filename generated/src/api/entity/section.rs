@@ -461,7 +461,7 @@ pub struct GetRequestSort {
 impl GetRequestSort {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {

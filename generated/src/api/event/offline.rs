@@ -248,7 +248,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "auth_connector".
     pub fn auth_connector(mut self, value: impl Into<String>) -> Self {
@@ -422,7 +422,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "auth_connector".
     pub fn auth_connector(mut self, value: impl Into<String>) -> Self {

@@ -283,7 +283,7 @@ pub struct AddRequestSettings {
 impl AddRequestSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BUSINESS_PROC_AUTHORITY".
     pub fn business_proc_authority(
@@ -378,7 +378,7 @@ pub struct AddRequestUserIds {
 impl AddRequestUserIds {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MEMBER_DEPUTY_HEAD".
     pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -725,7 +725,7 @@ pub struct CountRequest {
 impl CountRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.

@@ -81,7 +81,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AVATAR".
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
@@ -451,7 +451,7 @@ pub struct MuteRequest {
 impl MuteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CHAT_ID".
     pub fn chat_id(mut self, value: impl Into<i64>) -> Self {

@@ -282,7 +282,7 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CLIENT_ID".
     pub fn client_id(mut self, value: impl Into<String>) -> Self {
@@ -394,7 +394,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CONVERT_TEXT".
     pub fn convert_text(mut self, value: impl Into<String>) -> Self {
@@ -904,7 +904,7 @@ pub struct ReadRequest {
 impl ReadRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTION".
     pub fn action(mut self, value: impl Into<ReadRequestAction>) -> Self {

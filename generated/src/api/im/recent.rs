@@ -63,7 +63,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "LAST_SYNC_DATE".
     pub fn last_sync_date(mut self, value: impl Into<String>) -> Self {
@@ -1077,7 +1077,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CAN_MANAGE_MESSAGES".
     pub fn can_manage_messages(

@@ -47,7 +47,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AVATAR_HR".
     pub fn avatar_hr(mut self, value: impl Into<String>) -> Self {

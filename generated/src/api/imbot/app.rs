@@ -76,7 +76,7 @@ pub struct RegisterRequest {
 impl RegisterRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BOT_ID".
     pub fn bot_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -241,7 +241,7 @@ pub struct UnregisterRequest {
 impl UnregisterRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "APP_ID".
     pub fn app_id(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -84,7 +84,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AVATAR".
     pub fn avatar(mut self, value: impl Into<String>) -> Self {

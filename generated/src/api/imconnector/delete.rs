@@ -111,7 +111,7 @@ pub struct MessagesRequestMessagesItem {
 impl MessagesRequestMessagesItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "chat".
     pub fn chat(mut self, value: impl Into<MessagesRequestMessagesItemChat>) -> Self {

@@ -45,7 +45,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
@@ -430,7 +430,7 @@ pub struct AddRequestParams {
 impl AddRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<AddRequestParamsActive>) -> Self {

@@ -47,7 +47,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CHAT_ID".
     pub fn chat_id(mut self, value: impl Into<i64>) -> Self {

@@ -704,7 +704,7 @@ pub struct GetbyidRequestParams {
 impl GetbyidRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "deleted".
     pub fn deleted(mut self, value: impl Into<bool>) -> Self {
@@ -1060,7 +1060,7 @@ pub struct GetcontentRequestParams {
 impl GetcontentRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "force_unactive".
     pub fn force_unactive(mut self, value: impl Into<bool>) -> Self {
@@ -1363,7 +1363,7 @@ pub struct GetlistRequestParams {
 impl GetlistRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "deleted".
     pub fn deleted(mut self, value: impl Into<bool>) -> Self {
@@ -1695,7 +1695,7 @@ pub struct GetmanifestRequestParams {
 impl GetmanifestRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "edit_mode".
     pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
@@ -2096,7 +2096,7 @@ pub struct GetrepositoryRequest {
 impl GetrepositoryRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "scope".
     pub fn scope(mut self, value: impl Into<String>) -> Self {
@@ -3085,7 +3085,7 @@ pub struct UpdatenodesRequestAdditional {
 impl UpdatenodesRequestAdditional {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "appendMenu".
     pub fn append_menu(mut self, value: impl Into<bool>) -> Self {
@@ -3275,7 +3275,7 @@ pub struct UploadfileRequestParams {
 impl UploadfileRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "height".
     pub fn height(mut self, value: impl Into<i64>) -> Self {

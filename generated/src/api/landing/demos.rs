@@ -42,7 +42,7 @@ pub struct GetListRequest {
 impl GetListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
@@ -104,7 +104,7 @@ pub struct GetListRequestParams {
 impl GetListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<GetListRequestParamsFilter>) -> Self {
@@ -251,7 +251,7 @@ pub struct GetListRequestParamsFilter {
 impl GetListRequestParamsFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {
@@ -760,7 +760,7 @@ pub struct GetPageListRequestFilter {
 impl GetPageListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<bool>) -> Self {
@@ -1027,7 +1027,7 @@ pub struct GetPageListRequestFilterData {
 impl GetPageListRequestFilterData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "active".
     pub fn active(mut self, value: impl Into<bool>) -> Self {
@@ -1765,7 +1765,7 @@ pub struct GetSiteListRequestFilter {
 impl GetSiteListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<bool>) -> Self {
@@ -2017,7 +2017,7 @@ pub struct GetSiteListRequestFilterData {
 impl GetSiteListRequestFilterData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "active".
     pub fn active(mut self, value: impl Into<bool>) -> Self {
@@ -3141,7 +3141,7 @@ pub struct RegisterRequestDataItemsItems {
 impl RegisterRequestDataItemsItems {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "access".
     pub fn access(mut self, value: impl Into<String>) -> Self {
@@ -3266,7 +3266,7 @@ pub struct RegisterRequestParams {
 impl RegisterRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "lang".
     pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -447,7 +447,7 @@ pub struct AddByTemplateRequestFields {
 impl AddByTemplateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ADD_IN_MENU".
     pub fn add_in_menu(mut self, value: impl Into<String>) -> Self {
@@ -580,7 +580,7 @@ pub struct AddByTemplateRequestFieldsPrepareBlocksData {
 impl AddByTemplateRequestFieldsPrepareBlocksData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTION".
     pub fn action(mut self, value: impl Into<String>) -> Self {
@@ -1086,7 +1086,7 @@ pub struct CopyblockRequestParams {
 impl CopyblockRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AFTER_ID".
     pub fn after_id(mut self, value: impl Into<i64>) -> Self {
@@ -1568,7 +1568,7 @@ pub struct FavoriteBlockRequestMeta {
 impl FavoriteBlockRequestMeta {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "name".
     pub fn name(mut self, value: impl Into<String>) -> Self {
@@ -1680,7 +1680,7 @@ pub struct GetListRequest {
 impl GetListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
@@ -1757,7 +1757,7 @@ pub struct GetListRequestParams {
 impl GetListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "check_area".
     pub fn check_area(mut self, value: impl Into<bool>) -> Self {
@@ -3036,7 +3036,7 @@ pub struct MoveblockRequestParams {
 impl MoveblockRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AFTER_ID".
     pub fn after_id(mut self, value: impl Into<i64>) -> Self {
@@ -3295,7 +3295,7 @@ pub struct RemoveEntitiesRequestData {
 impl RemoveEntitiesRequestData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "blocks".
     pub fn blocks(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
@@ -4009,7 +4009,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ADDITIONAL_FIELDS".
     pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -166,7 +166,7 @@ pub struct GetListRequest {
 impl GetListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
@@ -228,7 +228,7 @@ pub struct GetListRequestParams {
 impl GetListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<GetListRequestParamsFilter>) -> Self {
@@ -356,7 +356,7 @@ pub struct GetListRequestParamsFilter {
 impl GetListRequestParamsFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {

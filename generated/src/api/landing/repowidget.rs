@@ -41,7 +41,7 @@ pub struct DebugRequest {
 impl DebugRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "enable".
     pub fn enable(mut self, value: impl Into<bool>) -> Self {
@@ -170,7 +170,7 @@ pub struct GetlistRequestParams {
 impl GetlistRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -294,7 +294,7 @@ pub struct GetlistRequestParamsSelectItem {
 impl GetlistRequestParamsSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(

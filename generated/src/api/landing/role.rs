@@ -133,7 +133,7 @@ pub struct GetListRequest {
 impl GetListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "scope".
     pub fn scope(mut self, value: impl Into<String>) -> Self {
@@ -363,7 +363,7 @@ pub struct IsEnabledRequest {
 impl IsEnabledRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -624,7 +624,7 @@ pub struct SetRightsRequestRights {
 impl SetRightsRequestRights {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "0".
     pub fn _0(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {

@@ -816,7 +816,7 @@ pub struct FullExportRequestParams {
 impl FullExportRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "code".
     pub fn code(mut self, value: impl Into<String>) -> Self {
@@ -1285,7 +1285,7 @@ pub struct GetFoldersRequestFilter {
 impl GetFoldersRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {
@@ -1553,7 +1553,7 @@ pub struct GetGroupBindingsRequest {
 impl GetGroupBindingsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "groupId".
     pub fn group_id(mut self, value: impl Into<i64>) -> Self {
@@ -1681,7 +1681,7 @@ pub struct GetListRequest {
 impl GetListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
@@ -1749,7 +1749,7 @@ pub struct GetListRequestParams {
 impl GetListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1949,7 +1949,7 @@ pub struct GetMenuBindingsRequest {
 impl GetMenuBindingsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "menuCode".
     pub fn menu_code(mut self, value: impl Into<String>) -> Self {
@@ -3719,7 +3719,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CODE".
     pub fn code(mut self, value: impl Into<String>) -> Self {
@@ -3969,7 +3969,7 @@ pub struct UpdateFolderRequestFields {
 impl UpdateFolderRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {

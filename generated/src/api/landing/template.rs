@@ -200,7 +200,7 @@ pub struct GetlistRequest {
 impl GetlistRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<GetlistRequestParams>) -> Self {
@@ -262,7 +262,7 @@ pub struct GetlistRequestParams {
 impl GetlistRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {

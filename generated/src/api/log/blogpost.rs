@@ -381,7 +381,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FIRST_ID".
     pub fn first_id(mut self, value: impl Into<i64>) -> Self {

@@ -203,7 +203,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "email".
     pub fn email(mut self, value: impl Into<String>) -> Self {
@@ -323,7 +323,7 @@ pub struct SendersRequest {
 impl SendersRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "pagination".
     pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -1092,7 +1092,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dateFrom".
     pub fn date_from(mut self, value: impl Into<String>) -> Self {

@@ -45,7 +45,7 @@ pub struct ListcontactsRequest {
 impl ListcontactsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "pagination".
     pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -657,7 +657,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "pagination".
     pub fn pagination(mut self, value: impl Into<ListRequestPagination>) -> Self {
@@ -707,7 +707,7 @@ pub struct ListRequestPagination {
 impl ListRequestPagination {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "afterCursor".
     pub fn after_cursor(

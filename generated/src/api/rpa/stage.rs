@@ -563,7 +563,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(
@@ -631,7 +631,7 @@ pub struct UpdateRequestFieldsItem {
 impl UpdateRequestFieldsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "code".
     pub fn code(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -48,7 +48,7 @@ pub struct AddUserRequest {
 impl AddUserRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "robotName".
     pub fn robot_name(mut self, value: impl Into<String>) -> Self {
@@ -153,7 +153,7 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "robotName".
     pub fn robot_name(mut self, value: impl Into<String>) -> Self {
@@ -242,7 +242,7 @@ pub struct DoRequest {
 impl DoRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.

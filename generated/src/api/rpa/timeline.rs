@@ -47,7 +47,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
@@ -114,7 +114,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "description".
     pub fn description(mut self, value: impl Into<String>) -> Self {
@@ -283,7 +283,7 @@ pub struct ListForItemRequest {
 impl ListForItemRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "itemId".
     pub fn item_id(mut self, value: impl Into<i64>) -> Self {
@@ -465,7 +465,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
@@ -521,7 +521,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "description".
     pub fn description(mut self, value: impl Into<String>) -> Self {
@@ -611,7 +611,7 @@ pub struct UpdateIsFixedRequest {
 impl UpdateIsFixedRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {

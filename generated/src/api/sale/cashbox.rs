@@ -224,7 +224,7 @@ pub struct AddRequestOfdSettings {
 impl AddRequestOfdSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AUTH".
     pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -411,7 +411,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -590,7 +590,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
@@ -728,7 +728,7 @@ pub struct UpdateRequestFieldsOfdSettings {
 impl UpdateRequestFieldsOfdSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AUTH".
     pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {

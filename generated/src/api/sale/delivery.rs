@@ -472,7 +472,7 @@ pub struct GetlistRequest {
 impl GetlistRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -345,7 +345,7 @@ pub struct AddRequestFieldsSettings {
 impl AddRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "maxlength".
     pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
@@ -1065,7 +1065,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -43,7 +43,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "COMMENTTEXT".
     pub fn commenttext(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -395,7 +395,7 @@ pub struct GetlistRequest {
 impl GetlistRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<GetlistRequestFilter>) -> Self {
@@ -487,7 +487,7 @@ pub struct GetlistRequestFilter {
 impl GetlistRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CREATED_DATE".
     pub fn created_date(mut self, value: impl Into<String>) -> Self {
@@ -583,7 +583,7 @@ pub struct GetlistRequestOrder {
 impl GetlistRequestOrder {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CREATED_DATE".
     pub fn created_date(
@@ -733,7 +733,7 @@ pub struct GetmanifestRequest {
 impl GetmanifestRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -969,7 +969,7 @@ pub struct IsactionallowedRequest {
 impl IsactionallowedRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.

@@ -62,7 +62,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -143,7 +143,7 @@ pub struct AddfileRequest {
 impl AddfileRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CONTENT".
     pub fn content(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -241,7 +241,7 @@ pub struct AddtofavoriteRequest {
 impl AddtofavoriteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -333,7 +333,7 @@ pub struct ApproveRequest {
 impl ApproveRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -408,7 +408,7 @@ pub struct CompleteRequest {
 impl CompleteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -483,7 +483,7 @@ pub struct DeferRequest {
 impl DeferRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -561,7 +561,7 @@ pub struct DelegateRequest {
 impl DelegateRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -642,7 +642,7 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -726,7 +726,7 @@ pub struct DeletefileRequest {
 impl DeletefileRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ATTACHMENT_ID".
     pub fn attachment_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -824,7 +824,7 @@ pub struct DeletefromfavoriteRequest {
 impl DeletefromfavoriteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -916,7 +916,7 @@ pub struct DisapproveRequest {
 impl DisapproveRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -991,7 +991,7 @@ pub struct GetallowedactionsRequest {
 impl GetallowedactionsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1066,7 +1066,7 @@ pub struct GetallowedtaskactionsasstringsRequest {
 impl GetallowedtaskactionsasstringsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1141,7 +1141,7 @@ pub struct GetdataRequest {
 impl GetdataRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1216,7 +1216,7 @@ pub struct GetdependsonRequest {
 impl GetdependsonRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1294,7 +1294,7 @@ pub struct GetdescriptionRequest {
 impl GetdescriptionRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FORMAT".
     pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1375,7 +1375,7 @@ pub struct GetfilesRequest {
 impl GetfilesRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1447,7 +1447,7 @@ pub struct GetmanifestRequest {
 impl GetmanifestRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1519,7 +1519,7 @@ pub struct IsactionallowedRequest {
 impl IsactionallowedRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIONID".
     pub fn actionid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1613,7 +1613,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1712,7 +1712,7 @@ pub struct RenewRequest {
 impl RenewRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1787,7 +1787,7 @@ pub struct StartexecutionRequest {
 impl StartexecutionRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1865,7 +1865,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {

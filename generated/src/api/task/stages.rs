@@ -669,7 +669,7 @@ pub struct UpdateRequestFieldsItem {
 impl UpdateRequestFieldsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AFTER_ID".
     pub fn after_id(mut self, value: impl Into<i64>) -> Self {

@@ -319,7 +319,7 @@ pub struct AddRequestFieldsSettings {
 impl AddRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
@@ -490,7 +490,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -671,7 +671,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
@@ -817,7 +817,7 @@ pub struct UpdateRequestFieldsSettings {
 impl UpdateRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {

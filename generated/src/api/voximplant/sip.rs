@@ -386,7 +386,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
@@ -521,7 +521,7 @@ pub struct GetRequestFilter {
 impl GetRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "APP_ID".
     pub fn app_id(mut self, value: impl Into<String>) -> Self {

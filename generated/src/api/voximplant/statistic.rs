@@ -51,7 +51,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
@@ -211,7 +211,7 @@ pub struct GetRequestFilter {
 impl GetRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CALL_CATEGORY".
     pub fn call_category(mut self, value: impl Into<String>) -> Self {

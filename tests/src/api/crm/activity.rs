@@ -86,7 +86,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "SUBJECT".
     pub fn subject(mut self, value: impl Into<String>) -> Self {
@@ -193,7 +193,7 @@ pub struct AddRequestFieldsCommunicationsItem {
 impl AddRequestFieldsCommunicationsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "VALUE".
     pub fn value(mut self, value: impl Into<String>) -> Self {
@@ -245,7 +245,7 @@ pub struct AddRequestFieldsBindingsItem {
 impl AddRequestFieldsBindingsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "OWNER_ID".
     pub fn owner_id(mut self, value: impl Into<i64>) -> Self {

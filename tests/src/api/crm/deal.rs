@@ -57,7 +57,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
     pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
@@ -140,7 +140,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "\>=DATE_CREATE".
     pub fn date_create(mut self, value: impl Into<String>) -> Self {
@@ -596,7 +596,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
@@ -751,7 +751,7 @@ pub struct UpdateRequestParams {
 impl UpdateRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "REGISTER_SONET_EVENT".
     pub fn register_sonet_event(

@@ -76,7 +76,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ORDER_TOPIC".
     pub fn order_topic(mut self, value: impl Into<String>) -> Self {

@@ -81,6 +81,12 @@ pub struct AddRequest {
     /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "new": string, optional.
+    #[serde(rename = "new", skip_serializing_if = "Option::is_none")]
+    pub new_2: Option<String>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
     /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
@@ -188,6 +194,8 @@ impl AddRequest {
             super_: Default::default(),
             gen_: Default::default(),
             async_: Default::default(),
+            new_2: Default::default(),
+            default: Default::default(),
             match_: Default::default(),
             fn_: Default::default(),
             r_type: Default::default(),
@@ -289,6 +297,16 @@ impl AddRequest {
     /// Sets "async".
     pub fn async_(mut self, value: impl Into<bool>) -> Self {
         self.async_ = Some(value.into());
+        self
+    }
+    /// Sets "new".
+    pub fn new_2(mut self, value: impl Into<String>) -> Self {
+        self.new_2 = Some(value.into());
+        self
+    }
+    /// Sets "default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
         self
     }
     /// Sets "match".
@@ -452,6 +470,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let contact = o.opt("contact")?;
         let crate_ = o.opt("crate")?;
         let data_id = o.opt("data-id")?;
+        let default = o.opt("default")?;
         let entity_type_id = o.req("entityTypeId")?;
         let fields = o.req("fields")?;
         let filter_id = o.opt("filter>ID")?;
@@ -461,6 +480,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let kind = o.opt("kind")?;
         let match_ = o.opt("match")?;
         let nested = o.opt("nested")?;
+        let new_2 = o.opt("new")?;
         let r_type = o.opt("r#type")?;
         let rows = o.opt("rows")?;
         let self_ = o.opt("self")?;
@@ -494,6 +514,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             super_,
             gen_,
             async_,
+            new_2,
+            default,
             match_,
             fn_,
             r_type,
@@ -544,7 +566,7 @@ pub struct AddRequestBase {
 impl AddRequestBase {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ID".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
@@ -670,6 +692,9 @@ pub struct AddRequestNested {
     /// Wire name "async": boolean, optional.
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
     /// Wire name "match": string, optional.
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
@@ -747,7 +772,7 @@ pub struct AddRequestNested {
 impl AddRequestNested {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CRM_ENTITY_TYPE".
     pub fn crm_entity_type(
@@ -841,6 +866,11 @@ impl AddRequestNested {
     /// Sets "async".
     pub fn async_(mut self, value: impl Into<bool>) -> Self {
         self.async_ = Some(value.into());
+        self
+    }
+    /// Sets "default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
         self
     }
     /// Sets "match".
@@ -984,6 +1014,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
                 "super",
                 "gen",
                 "async",
+                "default",
                 "match",
                 "fn",
                 "r#type",
@@ -1029,6 +1060,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
         let async_ = o.opt("async")?;
         let crate_ = o.opt("crate")?;
         let data_id = o.opt("data-id")?;
+        let default = o.opt("default")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let fields = o.opt("fields")?;
         let filter_id = o.opt("filter>ID")?;
@@ -1067,6 +1099,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
             super_,
             gen_,
             async_,
+            default,
             match_,
             fn_,
             r_type,
@@ -1266,7 +1299,7 @@ pub struct AddRequestRowsItem {
 impl AddRequestRowsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CRM_ENTITY_TYPE".
     pub fn crm_entity_type(
@@ -1630,7 +1663,7 @@ pub struct AddRequestContact {
 impl AddRequestContact {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ID".
     pub fn id(mut self, value: impl Into<i64>) -> Self {

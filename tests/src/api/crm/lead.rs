@@ -40,7 +40,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
     pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
@@ -105,7 +105,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "STATUS_ID".
     pub fn status_id(mut self, value: impl Into<ListRequestFilterStatusId>) -> Self {

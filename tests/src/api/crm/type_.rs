@@ -63,7 +63,7 @@ pub struct AddRequestRelation {
 impl AddRequestRelation {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "entityTypeId".
     pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
@@ -228,7 +228,7 @@ pub struct AddRequestFieldsRelations {
 impl AddRequestFieldsRelations {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "parent".
     pub fn parent(
@@ -409,7 +409,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "order".
     pub fn order(

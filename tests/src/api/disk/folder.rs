@@ -118,7 +118,7 @@ pub struct GetchildrenRequestFilter {
 impl GetchildrenRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TYPE".
     pub fn type_(mut self, value: impl Into<GetchildrenRequestFilterType>) -> Self {

@@ -86,7 +86,7 @@ pub struct GetRequestFilter {
 impl GetRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "SECTION".
     pub fn section(mut self, value: impl Into<GetRequestFilterSection>) -> Self {

@@ -180,7 +180,7 @@ pub struct AddRequestKeyboardItem {
 impl AddRequestKeyboardItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "TEXT".
     pub fn text(mut self, value: impl Into<String>) -> Self {

@@ -25,7 +25,7 @@ pub struct GetfieldsRequest {}
 impl GetfieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
 }
 

@@ -122,7 +122,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "POST_MESSAGE".
     pub fn post_message(mut self, value: impl Into<String>) -> Self {

@@ -39,7 +39,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ORDER".
     pub fn order(
@@ -103,7 +103,7 @@ pub struct ListRequestParams {
 impl ListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "NAV_PARAMS".
     pub fn nav_params(mut self, value: impl Into<ListRequestParamsNavParams>) -> Self {
@@ -139,7 +139,7 @@ pub struct ListRequestParamsNavParams {
 impl ListRequestParamsNavParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "nPageSize".
     pub fn n_page_size(mut self, value: impl Into<i64>) -> Self {

@@ -429,7 +429,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "order".
     pub fn order(
@@ -510,7 +510,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "RESPONSIBLE_ID".
     pub fn responsible_id(
@@ -609,7 +609,7 @@ pub struct ListRequestParams {
 impl ListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "WITH_TIMER_INFO".
     pub fn with_timer_info(mut self, value: impl Into<bool>) -> Self {
@@ -822,7 +822,7 @@ pub struct ListV3Request {
 impl ListV3Request {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -182,7 +182,7 @@ pub struct AddRequestFieldsListItem {
 impl AddRequestFieldsListItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "VALUE".
     pub fn value(mut self, value: impl Into<String>) -> Self {

@@ -266,7 +266,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -385,7 +385,7 @@ pub struct ListRequestSelectItem {
 impl ListRequestSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AUTO_EXECUTE".
     pub fn auto_execute(
@@ -774,7 +774,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AUTO_EXECUTE".
     pub fn auto_execute(

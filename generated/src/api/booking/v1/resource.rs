@@ -916,7 +916,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "description".
     pub fn description(mut self, value: impl Into<String>) -> Self {
@@ -1202,7 +1202,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "confirmationCounterDelay".
     pub fn confirmation_counter_delay(mut self, value: impl Into<i64>) -> Self {

@@ -222,7 +222,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
     pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -140,7 +140,7 @@ pub struct AddRequestFieldsItem {
 impl AddRequestFieldsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "badgeCode".
     pub fn badge_code(mut self, value: impl Into<String>) -> Self {

@@ -352,7 +352,7 @@ pub struct AddRequestFieldsSettings {
 impl AddRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
@@ -596,7 +596,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
@@ -697,7 +697,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_IN_LIST".
     pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
@@ -962,7 +962,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
@@ -1127,7 +1127,7 @@ pub struct UpdateRequestFieldsSettings {
 impl UpdateRequestFieldsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {

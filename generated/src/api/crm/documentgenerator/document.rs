@@ -1003,7 +1003,7 @@ pub struct GetfieldsRequestValues {
 impl GetfieldsRequestValues {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ClientEmail".
     pub fn client_email(mut self, value: impl Into<String>) -> Self {
@@ -1272,7 +1272,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
@@ -1403,7 +1403,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "createTime".
     pub fn create_time(mut self, value: impl Into<String>) -> Self {

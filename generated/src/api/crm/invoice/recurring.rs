@@ -43,7 +43,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -118,7 +118,7 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
@@ -193,7 +193,7 @@ pub struct ExposeRequest {
 impl ExposeRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
@@ -265,7 +265,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -436,7 +436,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
@@ -508,7 +508,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -580,7 +580,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -605,7 +605,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "paid".
     pub fn paid(mut self, value: impl Into<UpdateRequestFieldsPaid>) -> Self {

@@ -595,7 +595,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1457,7 +1457,7 @@ pub struct SetRequestProductRowsItem {
 impl SetRequestProductRowsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "discountRate".
     pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
@@ -1750,7 +1750,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "discountRate".
     pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {

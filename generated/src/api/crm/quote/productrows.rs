@@ -212,7 +212,7 @@ pub struct SetRequestRowsItem {
 impl SetRequestRowsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DISCOUNT_RATE".
     pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {

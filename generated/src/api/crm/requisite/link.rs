@@ -37,7 +37,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -325,7 +325,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -414,7 +414,7 @@ pub struct ListRequestSelectItem {
 impl ListRequestSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BANK_DETAIL_ID".
     pub fn bank_detail_id(mut self, value: impl Into<i64>) -> Self {

@@ -883,7 +883,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
@@ -1007,7 +1007,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
@@ -1496,7 +1496,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {

@@ -518,7 +518,7 @@ pub struct SetRequestUserIds {
 impl SetRequestUserIds {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MEMBER_DEPUTY_HEAD".
     pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -53,7 +53,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "LIMIT".
     pub fn limit(mut self, value: impl Into<i64>) -> Self {

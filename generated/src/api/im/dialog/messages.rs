@@ -817,7 +817,7 @@ pub struct SearchRequest {
 impl SearchRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DATE".
     pub fn date(mut self, value: impl Into<String>) -> Self {

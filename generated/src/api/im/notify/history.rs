@@ -74,7 +74,7 @@ pub struct SearchRequest {
 impl SearchRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CONVERT_TEXT".
     pub fn convert_text(mut self, value: impl Into<String>) -> Self {

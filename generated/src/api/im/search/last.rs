@@ -210,7 +210,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "SKIP_CHAT".
     pub fn skip_chat(mut self, value: impl Into<GetRequestSkipChat>) -> Self {

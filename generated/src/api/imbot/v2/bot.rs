@@ -48,7 +48,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "botId".
     pub fn bot_id(mut self, value: impl Into<i64>) -> Self {
@@ -294,7 +294,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "botToken".
     pub fn bot_token(mut self, value: impl Into<String>) -> Self {
@@ -1132,7 +1132,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "backgroundId".
     pub fn background_id(mut self, value: impl Into<String>) -> Self {
@@ -1261,7 +1261,7 @@ pub struct UpdateRequestFieldsProperties {
 impl UpdateRequestFieldsProperties {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "avatar".
     pub fn avatar(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -146,7 +146,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "avatar".
     pub fn avatar(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1284,7 +1284,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "avatar".
     pub fn avatar(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -154,7 +154,7 @@ pub struct AnswerRequestFields {
 impl AnswerRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "attach".
     pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -914,7 +914,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "command".
     pub fn command(mut self, value: impl Into<String>) -> Self {

@@ -114,7 +114,7 @@ pub struct SetRequestData {
 impl SetRequestData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ID".
     pub fn id(mut self, value: impl Into<String>) -> Self {

@@ -112,7 +112,7 @@ pub struct DeliveryRequestMessagesItem {
 impl DeliveryRequestMessagesItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "chat".
     pub fn chat(mut self, value: impl Into<DeliveryRequestMessagesItemChat>) -> Self {
@@ -179,7 +179,7 @@ pub struct DeliveryRequestMessagesItemChat {
 impl DeliveryRequestMessagesItemChat {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<String>) -> Self {
@@ -229,7 +229,7 @@ pub struct DeliveryRequestMessagesItemIm {
 impl DeliveryRequestMessagesItemIm {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "chat_id".
     pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
@@ -289,7 +289,7 @@ pub struct DeliveryRequestMessagesItemMessage {
 impl DeliveryRequestMessagesItemMessage {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "date".
     pub fn date(mut self, value: impl Into<i64>) -> Self {
@@ -475,7 +475,7 @@ pub struct ReadingRequestMessagesItem {
 impl ReadingRequestMessagesItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "chat".
     pub fn chat(mut self, value: impl Into<ReadingRequestMessagesItemChat>) -> Self {
@@ -542,7 +542,7 @@ pub struct ReadingRequestMessagesItemChat {
 impl ReadingRequestMessagesItemChat {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<String>) -> Self {
@@ -592,7 +592,7 @@ pub struct ReadingRequestMessagesItemIm {
 impl ReadingRequestMessagesItemIm {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "chat_id".
     pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
@@ -649,7 +649,7 @@ pub struct ReadingRequestMessagesItemMessage {
 impl ReadingRequestMessagesItemMessage {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -41,7 +41,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "OPTIONS".
     pub fn options(mut self, value: impl Into<GetRequestOptions>) -> Self {
@@ -108,7 +108,7 @@ pub struct GetRequestOptions {
 impl GetRequestOptions {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CHECK_PERMISSION".
     pub fn check_permission(mut self, value: impl Into<String>) -> Self {
@@ -191,7 +191,7 @@ pub struct GetRequestParams {
 impl GetRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -648,7 +648,7 @@ pub struct GetRequestParamsSelectItem {
 impl GetRequestParamsSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<GetRequestParamsSelectItemActive>) -> Self {
@@ -1539,7 +1539,7 @@ pub struct GetRequestParamsSelectItemConfigQueueItem {
 impl GetRequestParamsSelectItemConfigQueueItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ENTITY_ID".
     pub fn entity_id(mut self, value: impl Into<String>) -> Self {
@@ -1633,7 +1633,7 @@ pub struct GetRequestParamsSelectItemQueueUsersFields {
 impl GetRequestParamsSelectItemQueueUsersFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "USER_AVATAR".
     pub fn user_avatar(

@@ -265,7 +265,7 @@ pub struct AddRequestSettingsCheckoutData {
 impl AddRequestSettingsCheckoutData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CURRENCY".
     pub fn currency(mut self, value: impl Into<String>) -> Self {
@@ -377,7 +377,7 @@ pub struct AddRequestSettingsCodes {
 impl AddRequestSettingsCodes {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT".
     pub fn default(mut self, value: impl Into<AddRequestSettingsCodesDefault>) -> Self {
@@ -466,7 +466,7 @@ pub struct AddRequestSettingsCodesDefault {
 impl AddRequestSettingsCodesDefault {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "PROVIDER_KEY".
     pub fn provider_key(mut self, value: impl Into<String>) -> Self {
@@ -529,7 +529,7 @@ pub struct AddRequestSettingsFormData {
 impl AddRequestSettingsFormData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BX_PAYSYSTEM_ID".
     pub fn bx_paysystem_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -595,7 +595,7 @@ pub struct AddRequestSettingsIframeData {
 impl AddRequestSettingsIframeData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "BX_COMPUTED_STYLE".
     pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -765,7 +765,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -900,7 +900,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CODE".
     pub fn code(mut self, value: impl Into<String>) -> Self {

@@ -39,7 +39,7 @@ pub struct TailRequest {
 impl TailRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "limit".
     pub fn limit(mut self, value: impl Into<i64>) -> Self {

@@ -212,7 +212,7 @@ pub struct GetRequestParamsSelectItem {
 impl GetRequestParamsSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIONS".
     pub fn actions(mut self, value: impl Into<String>) -> Self {
@@ -1347,7 +1347,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
@@ -1464,7 +1464,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {
@@ -1635,7 +1635,7 @@ pub struct ListRequestParams {
 impl ListRequestParams {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "IS_ADMIN".
     pub fn is_admin(mut self, value: impl Into<String>) -> Self {
@@ -1816,7 +1816,7 @@ pub struct ListRequestSelectItem {
 impl ListRequestSelectItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {

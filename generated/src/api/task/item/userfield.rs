@@ -251,7 +251,7 @@ pub struct AddRequestParamsEditFormLabel {
 impl AddRequestParamsEditFormLabel {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "en".
     pub fn en(mut self, value: impl Into<String>) -> Self {
@@ -311,7 +311,7 @@ pub struct AddRequestParamsSettings {
 impl AddRequestParamsSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
@@ -778,7 +778,7 @@ pub struct GetfieldsRequest {
 impl GetfieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
@@ -1000,7 +1000,7 @@ pub struct GetlistRequest {
 impl GetlistRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1207,7 +1207,7 @@ pub struct GettypesRequest {
 impl GettypesRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
@@ -1385,7 +1385,7 @@ pub struct UpdateRequestData {
 impl UpdateRequestData {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(
@@ -1494,7 +1494,7 @@ pub struct UpdateRequestDataEditFormLabel {
 impl UpdateRequestDataEditFormLabel {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "en".
     pub fn en(mut self, value: impl Into<String>) -> Self {
@@ -1554,7 +1554,7 @@ pub struct UpdateRequestDataSettings {
 impl UpdateRequestDataSettings {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {

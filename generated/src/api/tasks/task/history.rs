@@ -123,7 +123,7 @@ pub struct ListRequestFilter {
 impl ListRequestFilter {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "createdDate".
     pub fn created_date(mut self, value: impl Into<String>) -> Self {
@@ -215,7 +215,7 @@ pub struct ListRequestFilterUser {
 impl ListRequestFilterUser {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {

@@ -349,7 +349,7 @@ pub struct AddAttachmentByContentRequestAttachmentParameters {
 impl AddAttachmentByContentRequestAttachmentParameters {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "CONTENT".
     pub fn content(mut self, value: impl Into<String>) -> Self {
@@ -1612,7 +1612,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "IS_COMPLETE".
     pub fn is_complete(mut self, value: impl Into<bool>) -> Self {

@@ -205,7 +205,7 @@ pub struct SendRequestImMessageVoteDataQuestionsItem {
 impl SendRequestImMessageVoteDataQuestionsItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "ANSWERS".
     pub fn answers(
@@ -277,7 +277,7 @@ pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
 impl SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "MESSAGE".
     pub fn message(mut self, value: impl Into<String>) -> Self {

@@ -27,7 +27,7 @@ pub struct FieldsRequest {}
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
 }
 

@@ -60,7 +60,7 @@ pub struct AddRequestComment {
 impl AddRequestComment {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "text".
     pub fn text(mut self, value: impl Into<String>) -> Self {

@@ -37,7 +37,7 @@ pub struct ForceCommonScopeForAllRequest {
 impl ForceCommonScopeForAllRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -111,7 +111,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "scope".
     pub fn scope(mut self, value: impl Into<GetRequestScope>) -> Self {
@@ -199,7 +199,7 @@ pub struct ResetRequest {
 impl ResetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "scope".
     pub fn scope(mut self, value: impl Into<ResetRequestScope>) -> Self {

@@ -40,7 +40,7 @@ pub struct ForceCommonScopeForAllRequest {
 impl ForceCommonScopeForAllRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(
@@ -90,7 +90,7 @@ pub struct ForceCommonScopeForAllRequestExtras {
 impl ForceCommonScopeForAllRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dealCategoryId".
     pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
@@ -176,7 +176,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(mut self, value: impl Into<GetRequestExtras>) -> Self {
@@ -240,7 +240,7 @@ pub struct GetRequestExtras {
 impl GetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dealCategoryId".
     pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
@@ -328,7 +328,7 @@ pub struct ResetRequest {
 impl ResetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(mut self, value: impl Into<ResetRequestExtras>) -> Self {
@@ -392,7 +392,7 @@ pub struct ResetRequestExtras {
 impl ResetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dealCategoryId".
     pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
@@ -555,7 +555,7 @@ pub struct SetRequestExtras {
 impl SetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dealCategoryId".
     pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {

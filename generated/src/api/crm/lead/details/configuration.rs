@@ -40,7 +40,7 @@ pub struct ForceCommonScopeForAllRequest {
 impl ForceCommonScopeForAllRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(
@@ -92,7 +92,7 @@ pub struct ForceCommonScopeForAllRequestExtras {
 impl ForceCommonScopeForAllRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "leadCustomerType".
     pub fn lead_customer_type(
@@ -183,7 +183,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(mut self, value: impl Into<GetRequestExtras>) -> Self {
@@ -249,7 +249,7 @@ pub struct GetRequestExtras {
 impl GetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "lead.customer.type".
     pub fn lead_customer_type(
@@ -342,7 +342,7 @@ pub struct ResetRequest {
 impl ResetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "extras".
     pub fn extras(mut self, value: impl Into<ResetRequestExtras>) -> Self {
@@ -408,7 +408,7 @@ pub struct ResetRequestExtras {
 impl ResetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "lead.customer.type".
     pub fn lead_customer_type(
@@ -578,7 +578,7 @@ pub struct SetRequestExtras {
 impl SetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "leadCustomerType".
     pub fn lead_customer_type(

@@ -43,7 +43,7 @@ pub struct FieldsRequest {
 impl FieldsRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "propertyType".
     pub fn property_type(mut self, value: impl Into<::serde_json::Value>) -> Self {

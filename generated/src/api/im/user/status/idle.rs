@@ -34,7 +34,7 @@ pub struct EndRequest {
 impl EndRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -102,7 +102,7 @@ pub struct StartRequest {
 impl StartRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "AGO".
     pub fn ago(mut self, value: impl Into<i64>) -> Self {

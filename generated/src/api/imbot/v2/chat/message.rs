@@ -854,7 +854,7 @@ pub struct SendRequestFields {
 impl SendRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "attach".
     pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1115,7 +1115,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "attach".
     pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {

@@ -36,7 +36,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "DEPARTMENT_ID".
     pub fn department_id(mut self, value: impl Into<i64>) -> Self {

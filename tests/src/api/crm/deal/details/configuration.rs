@@ -37,7 +37,7 @@ pub struct GetRequest {
 impl GetRequest {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "scope".
     pub fn scope(mut self, value: impl Into<GetRequestScope>) -> Self {
@@ -84,7 +84,7 @@ pub struct GetRequestExtras {
 impl GetRequestExtras {
     /// An empty request: every parameter is optional and unset (the same as `Default`).
     pub fn new() -> Self {
-        Self::default()
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "dealCategoryId".
     pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
