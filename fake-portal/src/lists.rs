@@ -1,6 +1,7 @@
 //! Seeded lists: rows sorted by ID, pages of 50 from `start` with `next` and `total`,
 //! `start=-1` without a count, `order` by ID, and `>ID`/`>=ID`/`<ID`/`<=ID`/`ID` filters found
-//! by binary search.
+//! by binary search; conditions on other fields (`>=DATE_MODIFY`, `!STAGE_ID`) checked row by
+//! row.
 
 use std::sync::Arc;
 
@@ -40,6 +41,38 @@ pub fn deals(n: usize) -> Vec<Value> {
         .collect()
 }
 
+/// Whether `row[field] <op> value`: numerically when both sides are numbers (or numeric
+/// strings), else as text, which orders ISO 8601 dates written the same way; `!` is "not
+/// equal". A row without the field matches only `!`.
+fn field_matches(row: &Value, field: &str, op: &str, value: &Value) -> bool {
+    let Some(have) = row
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)))
+        .map(|(_, v)| v)
+    else {
+        return op == "!";
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let number = |v: &Value| text(v).trim().parse::<f64>().ok();
+    let ord = match (number(have), number(value)) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(text(have).cmp(&text(value))),
+    };
+    let Some(ord) = ord else { return false };
+    use std::cmp::Ordering::*;
+    match op {
+        ">=" => ord != Less,
+        "<=" => ord != Greater,
+        ">" => ord == Greater,
+        "<" => ord == Less,
+        "!" => ord != Equal,
+        _ => ord == Equal,
+    }
+}
+
 /// One page of a seeded list.
 pub(crate) fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, FakeError> {
     let get = |k: &str| {
@@ -60,6 +93,8 @@ pub(crate) fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, Fak
         })?,
     };
     let mut conditions: Vec<(&str, i64)> = Vec::new();
+    // Conditions on other fields: checked row by row.
+    let mut by_field: Vec<(&str, &str, &Value)> = Vec::new();
     if let Some(Value::Object(filter)) = get("filter") {
         for (k, v) in filter {
             let (op, field) = if let Some(f) = k.strip_prefix(">=") {
@@ -75,11 +110,14 @@ pub(crate) fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, Fak
             } else {
                 ("=", k.as_str())
             };
-            if !field.eq_ignore_ascii_case("ID") {
-                continue;
-            }
             // An empty value (an unresolved batch reference) leaves the condition out.
             if v.as_str() == Some("") {
+                continue;
+            }
+            if !field.eq_ignore_ascii_case("ID") {
+                let op = if k.starts_with('!') { "!" } else { op };
+                let field = field.trim_start_matches('!');
+                by_field.push((op, field, v));
                 continue;
             }
             let n = loose_i64(v).ok_or_else(|| {
@@ -110,7 +148,22 @@ pub(crate) fn list(rows: &[(i64, Value)], params: &Value) -> Result<Outcome, Fak
         lo = lo.max(l);
         hi = hi.min(h);
     }
-    let slice = if lo < hi { &rows[lo..hi] } else { &rows[..0] };
+    let by_id = if lo < hi { &rows[lo..hi] } else { &rows[..0] };
+    let kept: Vec<(i64, Value)>;
+    let slice = if by_field.is_empty() {
+        by_id
+    } else {
+        kept = by_id
+            .iter()
+            .filter(|r| {
+                by_field
+                    .iter()
+                    .all(|(op, f, v)| field_matches(&r.1, f, op, v))
+            })
+            .cloned()
+            .collect();
+        &kept[..]
+    };
     let total = slice.len();
     // The rows from offset `skip` on, in the requested order (no scan of the skipped rows).
     let ordered = |skip: usize| -> Vec<Value> {

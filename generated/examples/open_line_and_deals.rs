@@ -13,26 +13,11 @@
 //!   BITRIX24_CHAT_ID=8773 cargo run -p bitrix24 --example open_line_and_deals
 //! ```
 
+use bitrix24::api::crm::deal;
 use bitrix24::api::imopenlines::crm::message::{AddRequest, AddRequestCrmEntityType, add};
-use bitrix24::runtime::{Client, FastList, Limits, Method, Pagination};
+use bitrix24::runtime::{Client, FastList, Limits};
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
-
-/// `crm.deal.list` written by hand: the spec corpus of this crate does not hold it yet.
-/// Any request type that implements [`Method`] works with the client's streams.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-struct DealList {
-    select: Vec<String>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    filter: Map<String, Value>,
-}
-
-impl Method for DealList {
-    const NAME: &'static str = "crm.deal.list";
-    const PAGINATION: Pagination = Pagination::Start;
-    const RATE_LIMIT_PER_SEC: f64 = 2.0;
-    type Response = Vec<Map<String, Value>>;
-}
+use serde_json::{Value, json};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,22 +44,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(8773);
-    let request = AddRequest {
-        crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity: 288,
-        user_id: 1,
-        chat_id: chat,
-        message: "Hello from the typed Rust client".into(),
-    };
+    let request = AddRequest::new(
+        AddRequestCrmEntityType::Deal,
+        288,
+        1,
+        chat,
+        "Hello from the typed Rust client",
+    );
     match add(&client, &request).await {
         Ok(id) => println!("message sent, id {id}"),
         Err(e) => println!("message not sent ({:?}): {e}", e.kind()),
     }
 
-    let request = DealList {
-        select: vec!["ID".into(), "TITLE".into(), "OPPORTUNITY".into()],
-        ..DealList::default()
-    };
+    let request = deal::ListRequest::new().select(["ID", "TITLE", "OPPORTUNITY"]);
     // Offset paging: simple, one request per 50 deals.
     let mut pages = 0;
     let mut deals = 0;

@@ -306,10 +306,10 @@ impl Emitter<'_> {
         }
         let new_doc = if all_optional {
             doc_attr(
-                "An empty request: every parameter is optional and unset (the same as `Default`).",
+                "Every field is optional: a value with none of them set (the same as `Default`).",
             )
         } else {
-            doc_attr("A request with its required parameters; the optional ones start unset.")
+            doc_attr("A value with its required fields; the optional ones start unset.")
         };
         let body = if all_optional {
             // Not `Self::default()`: a field named `default` has a setter of that name.

@@ -34,7 +34,7 @@ pub struct NameRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl NameRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(access: impl Into<::serde_json::Value>) -> Self {
         Self {
             access: access.into(),

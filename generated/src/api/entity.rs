@@ -52,7 +52,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             access: Default::default(),
@@ -148,7 +148,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity: impl Into<String>) -> Self {
         Self {
             entity: entity.into(),
@@ -229,7 +229,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -313,7 +313,7 @@ pub struct RightsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RightsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity: impl Into<String>) -> Self {
         Self {
             access: Default::default(),
@@ -405,7 +405,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity: impl Into<String>) -> Self {
         Self {
             access: Default::default(),

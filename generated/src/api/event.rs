@@ -54,7 +54,7 @@ pub struct BindRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl BindRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(event: impl Into<String>, handler: impl Into<String>) -> Self {
         Self {
             auth_connector: Default::default(),
@@ -174,7 +174,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -251,7 +251,7 @@ pub struct UnbindRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnbindRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(event: impl Into<String>, handler: impl Into<String>) -> Self {
         Self {
             auth_type: Default::default(),

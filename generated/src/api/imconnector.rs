@@ -64,7 +64,7 @@ pub struct ActivateRequest {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         active: impl Into<String>,
         connector: impl Into<String>,
@@ -159,7 +159,7 @@ pub struct ListRequest {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -312,7 +312,7 @@ pub struct RegisterRequest {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         icon: impl Into<RegisterRequestIcon>,
         id: impl Into<String>,
@@ -474,7 +474,7 @@ pub struct RegisterRequestIcon {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestIcon {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data_image: impl Into<String>) -> Self {
         Self {
             color: Default::default(),
@@ -560,7 +560,7 @@ pub struct RegisterRequestIconDisabled {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestIconDisabled {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -718,7 +718,7 @@ pub struct StatusRequest {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StatusRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(connector: impl Into<String>) -> Self {
         Self {
             connector: connector.into(),
@@ -860,7 +860,7 @@ pub struct UnregisterRequest {
 #[cfg(feature = "imopenlines")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnregisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),

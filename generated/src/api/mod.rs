@@ -198,7 +198,7 @@ pub struct BatchRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl BatchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(cmd: impl Into<::std::collections::BTreeMap<String, String>>) -> Self {
         Self {
             cmd: cmd.into(),
@@ -331,7 +331,7 @@ pub struct MethodsRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MethodsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -415,7 +415,7 @@ pub struct ProfileRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ProfileRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -558,7 +558,7 @@ pub struct ScopeRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ScopeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

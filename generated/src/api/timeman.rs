@@ -64,7 +64,7 @@ pub struct CloseRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CloseRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -286,7 +286,7 @@ pub struct OpenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl OpenRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -497,7 +497,7 @@ pub struct PauseRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PauseRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -676,7 +676,7 @@ pub struct SettingsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SettingsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -816,7 +816,7 @@ pub struct StatusRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StatusRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

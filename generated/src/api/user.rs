@@ -50,7 +50,7 @@ pub struct AccessRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AccessRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(access: impl Into<::serde_json::Value>) -> Self {
         Self {
             access: access.into(),
@@ -282,7 +282,7 @@ pub struct AddRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(email: impl Into<String>) -> Self {
         Self {
             email: email.into(),
@@ -814,7 +814,7 @@ pub struct AdminRequest {
 #[cfg(feature = "basic")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AdminRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -886,7 +886,7 @@ pub struct CurrentRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CurrentRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1068,7 +1068,7 @@ pub struct FieldsRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1567,7 +1567,7 @@ pub struct GetRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1734,7 +1734,7 @@ pub struct SearchRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -2018,7 +2018,7 @@ pub struct UpdateRequest {
 #[cfg(feature = "user")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             active: Default::default(),

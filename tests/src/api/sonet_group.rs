@@ -61,7 +61,7 @@ pub struct CreateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

@@ -45,7 +45,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(event_token: impl Into<String>) -> Self {
         Self {
             event_token: event_token.into(),

@@ -58,7 +58,7 @@ pub struct InstancesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InstancesRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -159,7 +159,7 @@ pub struct KillRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl KillRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -244,7 +244,7 @@ pub struct StartRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         document_id: impl Into<::serde_json::Value>,
         template_id: impl Into<i64>,
@@ -344,7 +344,7 @@ pub struct TerminateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TerminateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),

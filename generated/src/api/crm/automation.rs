@@ -41,7 +41,7 @@ pub struct TriggerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TriggerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(target: impl Into<String>) -> Self {
         Self {
             code: Default::default(),

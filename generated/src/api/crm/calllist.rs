@@ -51,7 +51,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entities: impl IntoIterator<Item = impl Into<i64>>,
         entity_type: impl Into<AddRequestEntityType>,
@@ -154,7 +154,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -296,7 +296,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -385,7 +385,7 @@ pub struct StatuslistRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StatuslistRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -508,7 +508,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entities: impl Into<::serde_json::Value>,
         entity_type: impl Into<UpdateRequestEntityType>,

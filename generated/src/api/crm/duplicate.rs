@@ -48,7 +48,7 @@ pub struct FindbycommRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FindbycommRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         type_: impl Into<FindbycommRequestType>,
         values: impl IntoIterator<Item = impl Into<String>>,

@@ -35,7 +35,7 @@ pub struct MergeBatchRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MergeBatchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(params: impl Into<MergeBatchRequestParams>) -> Self {
         Self {
             params: params.into(),
@@ -86,7 +86,7 @@ pub struct MergeBatchRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MergeBatchRequestParams {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_ids: impl IntoIterator<Item = impl Into<i64>>,
         entity_type_id: impl Into<MergeBatchRequestParamsEntityTypeId>,

@@ -44,7 +44,7 @@ pub struct ActivitydirectionRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivitydirectionRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -152,7 +152,7 @@ pub struct ActivitynotifytypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivitynotifytypeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -260,7 +260,7 @@ pub struct ActivitypriorityRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivitypriorityRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -368,7 +368,7 @@ pub struct ActivitystatusRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivitystatusRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -476,7 +476,7 @@ pub struct ActivitytypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivitytypeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -583,7 +583,7 @@ pub struct AddresstypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddresstypeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -691,7 +691,7 @@ pub struct ContenttypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ContenttypeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -798,7 +798,7 @@ pub struct FieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -909,7 +909,7 @@ pub struct GetorderownertypesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetorderownertypesRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1016,7 +1016,7 @@ pub struct OwnertypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl OwnertypeRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

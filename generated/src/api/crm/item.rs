@@ -60,7 +60,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
         fields: impl Into<AddRequestFields>,
@@ -226,7 +226,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1071,7 +1071,7 @@ pub struct BatchImportRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl BatchImportRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         data: impl Into<::serde_json::Value>,
         entity_type_id: impl Into<i64>,
@@ -1198,7 +1198,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>, id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -1288,7 +1288,7 @@ pub struct FieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -1636,7 +1636,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>, id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -2291,7 +2291,7 @@ pub struct ImportRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ImportRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
         fields: impl Into<ImportRequestFields>,
@@ -2454,7 +2454,7 @@ pub struct ImportRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ImportRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -2864,7 +2864,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -3033,7 +3033,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
@@ -3199,7 +3199,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

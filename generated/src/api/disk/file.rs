@@ -50,7 +50,7 @@ pub struct CopyToRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CopyToRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -138,7 +138,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -218,7 +218,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -297,7 +297,7 @@ pub struct GetExternalLinkRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetExternalLinkRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -372,7 +372,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -452,7 +452,7 @@ pub struct GetVersionsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetVersionsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             filter: Default::default(),
@@ -550,7 +550,7 @@ pub struct MarkDeletedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkDeletedRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -632,7 +632,7 @@ pub struct MoveToRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveToRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -723,7 +723,7 @@ pub struct RenameRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenameRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -807,7 +807,7 @@ pub struct RestoreRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RestoreRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -889,7 +889,7 @@ pub struct RestoreFromVersionRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RestoreFromVersionRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, version_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -987,7 +987,7 @@ pub struct SearchRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(query: impl Into<String>) -> Self {
         Self {
             filter: Default::default(),
@@ -1063,7 +1063,7 @@ pub struct SearchRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequestFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1301,7 +1301,7 @@ pub struct UploadVersionRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadVersionRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         file_content: impl Into<::serde_json::Value>,
         id: impl Into<i64>,

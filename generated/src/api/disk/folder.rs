@@ -49,7 +49,7 @@ pub struct AddSubFolderRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddSubFolderRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             data: data.into(),
@@ -135,7 +135,7 @@ pub struct CopyToRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CopyToRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -222,7 +222,7 @@ pub struct DeleteTreeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteTreeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -302,7 +302,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -395,7 +395,7 @@ pub struct GetChildrenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetChildrenRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             filter: Default::default(),
@@ -497,7 +497,7 @@ pub struct GetExternalLinkRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetExternalLinkRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -572,7 +572,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -641,7 +641,7 @@ pub struct MarkDeletedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkDeletedRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -724,7 +724,7 @@ pub struct MoveToRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveToRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, target_folder_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -814,7 +814,7 @@ pub struct RenameRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenameRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -896,7 +896,7 @@ pub struct RestoreRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RestoreRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -983,7 +983,7 @@ pub struct ShareToUserRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShareToUserRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
         task_name: impl Into<ShareToUserRequestTaskName>,
@@ -1093,7 +1093,7 @@ pub struct UploadFileRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadFileRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             data: data.into(),

@@ -48,7 +48,7 @@ pub struct AddFolderRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddFolderRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             data: data.into(),
@@ -143,7 +143,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -236,7 +236,7 @@ pub struct GetChildrenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetChildrenRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             filter: Default::default(),
@@ -334,7 +334,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -401,7 +401,7 @@ pub struct GetForAppRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetForAppRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -478,7 +478,7 @@ pub struct GetListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -566,7 +566,7 @@ pub struct GetTypesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetTypesRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -638,7 +638,7 @@ pub struct RenameRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenameRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, new_name: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -727,7 +727,7 @@ pub struct UploadFileRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadFileRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         data: impl Into<::serde_json::Value>,
         file_content: impl Into<::serde_json::Value>,

@@ -44,7 +44,7 @@ pub struct ClearRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ClearRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(process_id: impl Into<String>) -> Self {
         Self {
             id: Default::default(),
@@ -141,7 +141,7 @@ pub struct ErrorRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ErrorRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(process_id: impl Into<String>) -> Self {
         Self {
             message_id: Default::default(),
@@ -246,7 +246,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -420,7 +420,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -39,7 +39,7 @@ pub struct CountRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CountRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -132,7 +132,7 @@ pub struct MultidepartmentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MultidepartmentRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -241,7 +241,7 @@ pub struct SearchRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -363,7 +363,7 @@ pub struct SubordinatesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SubordinatesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),

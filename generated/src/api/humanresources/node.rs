@@ -103,7 +103,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
         parent_id: impl Into<i64>,
@@ -281,7 +281,7 @@ pub struct AddRequestSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestSettings {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -376,7 +376,7 @@ pub struct AddRequestUserIds {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestUserIds {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -616,7 +616,7 @@ pub struct ChildrenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ChildrenRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -723,7 +723,7 @@ pub struct CountRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CountRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -838,7 +838,7 @@ pub struct EditRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl EditRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             color_name: Default::default(),
@@ -1046,7 +1046,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -1271,7 +1271,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(type_: impl Into<ListRequestType>) -> Self {
         Self {
             pagination: Default::default(),
@@ -1400,7 +1400,7 @@ pub struct MoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, parent_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -1590,7 +1590,7 @@ pub struct SearchRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>, type_: impl Into<SearchRequestType>) -> Self {
         Self {
             name: name.into(),

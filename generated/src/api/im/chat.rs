@@ -79,7 +79,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -248,7 +248,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<GetRequestEntityId>,
         entity_type: impl Into<GetRequestEntityType>,
@@ -359,7 +359,7 @@ pub struct LeaveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LeaveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -449,7 +449,7 @@ pub struct MuteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MuteRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -557,7 +557,7 @@ pub struct SetOwnerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetOwnerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -660,7 +660,7 @@ pub struct UpdateAvatarRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateAvatarRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(avatar: impl Into<String>, chat_id: impl Into<i64>) -> Self {
         Self {
             avatar: avatar.into(),
@@ -766,7 +766,7 @@ pub struct UpdateColorRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateColorRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
         color: impl Into<UpdateColorRequestColor>,
@@ -874,7 +874,7 @@ pub struct UpdateTitleRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateTitleRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, title: impl Into<String>) -> Self {
         Self {
             chat_id: chat_id.into(),

@@ -50,7 +50,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -650,7 +650,7 @@ pub struct ReadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<ReadRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -784,7 +784,7 @@ pub struct UnreadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         dialog_id: impl Into<UnreadRequestDialogId>,
         message_id: impl Into<i64>,
@@ -874,7 +874,7 @@ pub struct WritingRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl WritingRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<WritingRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),

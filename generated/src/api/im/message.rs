@@ -68,7 +68,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         dialog_id: impl Into<AddRequestDialogId>,
         message: impl Into<String>,
@@ -242,7 +242,7 @@ pub struct CommandRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CommandRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         command: impl Into<String>,
@@ -346,7 +346,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -427,7 +427,7 @@ pub struct LikeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LikeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             action: Default::default(),
@@ -526,7 +526,7 @@ pub struct ShareRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShareRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         dialog_id: impl Into<ShareRequestDialogId>,
         message_id: impl Into<i64>,
@@ -648,7 +648,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             attach: Default::default(),

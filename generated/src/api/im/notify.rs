@@ -58,7 +58,7 @@ pub struct AnswerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AnswerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(answer_text: impl Into<String>, notify_id: impl Into<i64>) -> Self {
         Self {
             answer_text: answer_text.into(),
@@ -166,7 +166,7 @@ pub struct ConfirmRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ConfirmRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(notify_id: impl Into<i64>, notify_value: impl Into<String>) -> Self {
         Self {
             notify_id: notify_id.into(),
@@ -280,7 +280,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -392,7 +392,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -902,7 +902,7 @@ pub struct ReadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -61,7 +61,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -933,7 +933,7 @@ pub struct HideRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl HideRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<HideRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -1075,7 +1075,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -2240,7 +2240,7 @@ pub struct PinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<PinRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -2334,7 +2334,7 @@ pub struct UnreadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<UnreadRequestDialogId>) -> Self {
         Self {
             action: Default::default(),

@@ -82,7 +82,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -260,7 +260,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_id: impl Into<String>, entity_type: impl Into<String>) -> Self {
         Self {
             entity_id: entity_id.into(),
@@ -372,7 +372,7 @@ pub struct LeaveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LeaveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             bot_id: Default::default(),
@@ -482,7 +482,7 @@ pub struct SendTypingRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendTypingRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<SendTypingRequestDialogId>) -> Self {
         Self {
             bot_id: Default::default(),
@@ -598,7 +598,7 @@ pub struct SetManagerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetManagerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
         Self {
             bot_id: Default::default(),
@@ -724,7 +724,7 @@ pub struct SetOwnerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetOwnerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
         Self {
             bot_id: Default::default(),
@@ -840,7 +840,7 @@ pub struct UpdateAvatarRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateAvatarRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(avatar: impl Into<String>, chat_id: impl Into<i64>) -> Self {
         Self {
             avatar: avatar.into(),
@@ -959,7 +959,7 @@ pub struct UpdateColorRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateColorRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
         color: impl Into<UpdateColorRequestColor>,
@@ -1080,7 +1080,7 @@ pub struct UpdateTitleRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateTitleRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, title: impl Into<String>) -> Self {
         Self {
             bot_id: Default::default(),

@@ -71,7 +71,7 @@ pub struct AnswerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AnswerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         command: impl Into<String>,
         command_id: impl Into<i64>,
@@ -272,7 +272,7 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         command: impl Into<String>,
@@ -397,7 +397,7 @@ pub struct RegisterRequestLangItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestLangItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             language_id: language_id.into(),
@@ -499,7 +499,7 @@ pub struct UnregisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnregisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(command_id: impl Into<i64>) -> Self {
         Self {
             client_id: Default::default(),
@@ -597,7 +597,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         command_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
@@ -677,7 +677,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -774,7 +774,7 @@ pub struct UpdateRequestFieldsLangItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFieldsLangItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             language_id: language_id.into(),

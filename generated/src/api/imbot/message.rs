@@ -81,7 +81,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             attach: Default::default(),
@@ -296,7 +296,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             bot_id: Default::default(),
@@ -418,7 +418,7 @@ pub struct LikeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LikeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             action: Default::default(),
@@ -557,7 +557,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             attach: Default::default(),

@@ -45,7 +45,7 @@ pub struct MessagesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MessagesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         connector: impl Into<String>,
         line: impl Into<i64>,
@@ -112,7 +112,7 @@ pub struct MessagesRequestMessagesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MessagesRequestMessagesItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -184,7 +184,7 @@ pub struct MessagesRequestMessagesItemChat {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MessagesRequestMessagesItemChat {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -259,7 +259,7 @@ pub struct MessagesRequestMessagesItemMessage {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MessagesRequestMessagesItemMessage {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -368,7 +368,7 @@ pub struct MessagesRequestMessagesItemUser {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MessagesRequestMessagesItemUser {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
             email: Default::default(),

@@ -39,7 +39,7 @@ pub struct JoinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl JoinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),

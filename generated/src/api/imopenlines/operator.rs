@@ -43,7 +43,7 @@ pub struct AnswerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AnswerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -124,7 +124,7 @@ pub struct FinishRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FinishRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -205,7 +205,7 @@ pub struct SkipRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SkipRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -287,7 +287,7 @@ pub struct SpamRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SpamRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -377,7 +377,7 @@ pub struct TransferRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TransferRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),

@@ -48,7 +48,7 @@ pub struct InterceptRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InterceptRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -124,7 +124,7 @@ pub struct JoinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl JoinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -205,7 +205,7 @@ pub struct OpenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl OpenRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(user_code: impl Into<String>) -> Self {
         Self {
             user_code: user_code.into(),
@@ -303,7 +303,7 @@ pub struct StartRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),

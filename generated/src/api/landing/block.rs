@@ -64,7 +64,7 @@ pub struct AddcardRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddcardRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         content: impl Into<String>,
@@ -192,7 +192,7 @@ pub struct ChangeAnchorRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ChangeAnchorRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<String>,
@@ -314,7 +314,7 @@ pub struct ChangeNodeNameRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ChangeNodeNameRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<::serde_json::Value>,
@@ -437,7 +437,7 @@ pub struct ClonecardRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ClonecardRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         lid: impl Into<i64>,
@@ -550,7 +550,7 @@ pub struct GetContentFromRepositoryRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetContentFromRepositoryRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -631,7 +631,7 @@ pub struct GetbyidRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetbyidRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -702,7 +702,7 @@ pub struct GetbyidRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetbyidRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -978,7 +978,7 @@ pub struct GetcontentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetcontentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1058,7 +1058,7 @@ pub struct GetcontentRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetcontentRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1290,7 +1290,7 @@ pub struct GetlistRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -1361,7 +1361,7 @@ pub struct GetlistRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1624,7 +1624,7 @@ pub struct GetmanifestRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetmanifestRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1693,7 +1693,7 @@ pub struct GetmanifestRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetmanifestRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1959,7 +1959,7 @@ pub struct GetmanifestfileRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetmanifestfileRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -2094,7 +2094,7 @@ pub struct GetrepositoryRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetrepositoryRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -2392,7 +2392,7 @@ pub struct RemovecardRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemovecardRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         lid: impl Into<i64>,
@@ -2512,7 +2512,7 @@ pub struct UpdateCardsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateCardsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<::serde_json::Value>,
@@ -2626,7 +2626,7 @@ pub struct UpdateStylesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateStylesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<::serde_json::Value>,
@@ -2745,7 +2745,7 @@ pub struct UpdateattrsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateattrsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<::serde_json::Value>,
@@ -2861,7 +2861,7 @@ pub struct UpdatecontentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdatecontentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         content: impl Into<String>,
@@ -2994,7 +2994,7 @@ pub struct UpdatenodesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdatenodesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
         data: impl Into<::serde_json::Value>,
@@ -3083,7 +3083,7 @@ pub struct UpdatenodesRequestAdditional {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdatenodesRequestAdditional {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -3181,7 +3181,7 @@ pub struct UploadfileRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadfileRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, picture: impl Into<String>) -> Self {
         Self {
             block: block.into(),
@@ -3273,7 +3273,7 @@ pub struct UploadfileRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadfileRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -65,7 +65,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -154,7 +154,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(site_id: impl Into<i64>, title: impl Into<String>) -> Self {
         Self {
             additional_fields: Default::default(),
@@ -349,7 +349,7 @@ pub struct AddByTemplateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddByTemplateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>, site_id: impl Into<i64>) -> Self {
         Self {
             code: code.into(),
@@ -445,7 +445,7 @@ pub struct AddByTemplateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddByTemplateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -578,7 +578,7 @@ pub struct AddByTemplateRequestFieldsPrepareBlocksData {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddByTemplateRequestFieldsPrepareBlocksData {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -678,7 +678,7 @@ pub struct AddblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddblockRequestFields>, lid: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -759,7 +759,7 @@ pub struct AddblockRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddblockRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             active: Default::default(),
@@ -889,7 +889,7 @@ pub struct CopyRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CopyRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -1012,7 +1012,7 @@ pub struct CopyblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CopyblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1084,7 +1084,7 @@ pub struct CopyblockRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CopyblockRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1178,7 +1178,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -1272,7 +1272,7 @@ pub struct DeleteblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1375,7 +1375,7 @@ pub struct DownblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1488,7 +1488,7 @@ pub struct FavoriteBlockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FavoriteBlockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -1566,7 +1566,7 @@ pub struct FavoriteBlockRequestMeta {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FavoriteBlockRequestMeta {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1678,7 +1678,7 @@ pub struct GetListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1755,7 +1755,7 @@ pub struct GetListRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1958,7 +1958,7 @@ pub struct GetadditionalfieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetadditionalfieldsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2140,7 +2140,7 @@ pub struct GetpreviewRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetpreviewRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2225,7 +2225,7 @@ pub struct GetpublicurlRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetpublicurlRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2318,7 +2318,7 @@ pub struct HideblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl HideblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -2419,7 +2419,7 @@ pub struct MarkDeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkDeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2520,7 +2520,7 @@ pub struct MarkUnDeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkUnDeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2611,7 +2611,7 @@ pub struct MarkdeletedblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkdeletedblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -2731,7 +2731,7 @@ pub struct MarkundeletedblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MarkundeletedblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -2844,7 +2844,7 @@ pub struct MoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -2962,7 +2962,7 @@ pub struct MoveblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -3034,7 +3034,7 @@ pub struct MoveblockRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveblockRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -3128,7 +3128,7 @@ pub struct PublicationRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PublicationRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -3229,7 +3229,7 @@ pub struct RemoveEntitiesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveEntitiesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl Into<RemoveEntitiesRequestData>, lid: impl Into<i64>) -> Self {
         Self {
             data: data.into(),
@@ -3293,7 +3293,7 @@ pub struct RemoveEntitiesRequestData {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveEntitiesRequestData {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -3350,7 +3350,7 @@ pub struct RemoveEntitiesRequestDataImagesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveEntitiesRequestDataImagesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, image: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -3440,7 +3440,7 @@ pub struct ResolveIdByPublicUrlRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResolveIdByPublicUrlRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(landing_url: impl Into<String>, site_id: impl Into<i64>) -> Self {
         Self {
             landing_url: landing_url.into(),
@@ -3540,7 +3540,7 @@ pub struct ShowblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShowblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -3636,7 +3636,7 @@ pub struct UnFavoriteBlockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnFavoriteBlockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block_id: impl Into<i64>) -> Self {
         Self {
             block_id: block_id.into(),
@@ -3719,7 +3719,7 @@ pub struct UnpublicRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnpublicRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(lid: impl Into<i64>) -> Self {
         Self {
             lid: lid.into(),
@@ -3815,7 +3815,7 @@ pub struct UpblockRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpblockRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(block: impl Into<i64>, lid: impl Into<i64>) -> Self {
         Self {
             block: block.into(),
@@ -3922,7 +3922,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<UpdateRequestFields>, lid: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -4007,7 +4007,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

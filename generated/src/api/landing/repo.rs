@@ -42,7 +42,7 @@ pub struct CheckContentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CheckContentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
@@ -164,7 +164,7 @@ pub struct GetListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -226,7 +226,7 @@ pub struct GetListRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -354,7 +354,7 @@ pub struct GetListRequestParamsFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequestParamsFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -676,7 +676,7 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         fields: impl Into<RegisterRequestFields>,
@@ -761,7 +761,7 @@ pub struct RegisterRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         content: impl Into<String>,
         name: impl Into<String>,
@@ -915,7 +915,7 @@ pub struct UnbindRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnbindRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -1001,7 +1001,7 @@ pub struct UnregisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnregisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>) -> Self {
         Self {
             code: code.into(),

@@ -43,7 +43,7 @@ pub struct EnableRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl EnableRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(mode: impl Into<bool>) -> Self {
         Self {
             mode: mode.into(),
@@ -131,7 +131,7 @@ pub struct GetListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -251,7 +251,7 @@ pub struct GetRightsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRightsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -361,7 +361,7 @@ pub struct IsEnabledRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsEnabledRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -441,7 +441,7 @@ pub struct SetAccessCodesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetAccessCodesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             codes: Default::default(),
@@ -550,7 +550,7 @@ pub struct SetRightsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRightsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, rights: impl Into<SetRightsRequestRights>) -> Self {
         Self {
             additional_2: Default::default(),
@@ -622,7 +622,7 @@ pub struct SetRightsRequestRights {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRightsRequestRights {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

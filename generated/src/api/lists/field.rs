@@ -53,7 +53,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
         iblock_code: impl Into<String>,
@@ -174,7 +174,7 @@ pub struct AddRequestFieldsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFieldsItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
         type_: impl Into<AddRequestFieldsItemType>,
@@ -410,7 +410,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         field_id: impl Into<String>,
         iblock_code: impl Into<String>,
@@ -524,7 +524,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
@@ -644,7 +644,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         field_id: impl Into<String>,
@@ -772,7 +772,7 @@ pub struct UpdateRequestFieldsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFieldsItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
         type_: impl Into<UpdateRequestFieldsItemType>,

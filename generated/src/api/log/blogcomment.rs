@@ -49,7 +49,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(post_id: impl Into<i64>, text: impl Into<String>) -> Self {
         Self {
             files: Default::default(),
@@ -151,7 +151,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(comment_id: impl Into<i64>) -> Self {
         Self {
             comment_id: comment_id.into(),

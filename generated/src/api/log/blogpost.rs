@@ -83,7 +83,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         post_message: impl Into<String>,
         uf: impl Into<::serde_json::Value>,
@@ -282,7 +282,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(post_id: impl Into<i64>) -> Self {
         Self {
             post_id: post_id.into(),
@@ -379,7 +379,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -523,7 +523,7 @@ pub struct ShareRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShareRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dest: impl Into<::serde_json::Value>, post_id: impl Into<i64>) -> Self {
         Self {
             dest: dest.into(),
@@ -645,7 +645,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(post_id: impl Into<i64>, uf: impl Into<::serde_json::Value>) -> Self {
         Self {
             dest: Default::default(),

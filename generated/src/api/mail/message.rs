@@ -63,7 +63,7 @@ pub struct CreatecalendareventRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreatecalendareventRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         date_from: impl Into<String>,
         date_to: impl Into<String>,
@@ -210,7 +210,7 @@ pub struct CreatechatRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreatechatRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -330,7 +330,7 @@ pub struct CreatecrmactivityRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreatecrmactivityRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -413,7 +413,7 @@ pub struct CreatefeedpostRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreatefeedpostRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -548,7 +548,7 @@ pub struct CreatetaskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreatetaskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             description: Default::default(),
@@ -705,7 +705,7 @@ pub struct ForwardRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ForwardRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         body: impl Into<String>,
         forward_message_id: impl Into<i64>,
@@ -855,7 +855,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -1090,7 +1090,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1265,7 +1265,7 @@ pub struct MovetofolderRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MovetofolderRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         action: impl Into<MovetofolderRequestAction>,
         message_ids: impl Into<::serde_json::Value>,
@@ -1400,7 +1400,7 @@ pub struct RemovecrmactivityRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemovecrmactivityRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -1494,7 +1494,7 @@ pub struct ReplyRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReplyRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         body: impl Into<String>,
         from: impl Into<String>,
@@ -1653,7 +1653,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         body: impl Into<String>,
         from: impl Into<String>,
@@ -1797,7 +1797,7 @@ pub struct ThreadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ThreadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),

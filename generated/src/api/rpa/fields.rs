@@ -40,7 +40,7 @@ pub struct GetSettingsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetSettingsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(type_id: impl Into<i64>) -> Self {
         Self {
             stage_id: Default::default(),
@@ -130,7 +130,7 @@ pub struct SetSettingsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetSettingsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<::serde_json::Value>, type_id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -226,7 +226,7 @@ pub struct SetVisibilitySettingsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetVisibilitySettingsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<::serde_json::Value>,
         type_id: impl Into<i64>,

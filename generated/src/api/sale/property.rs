@@ -38,7 +38,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -145,7 +145,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
         person_type_id: impl Into<::serde_json::Value>,
@@ -343,7 +343,7 @@ pub struct AddRequestFieldsSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFieldsSettings {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -443,7 +443,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -525,7 +525,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -824,7 +824,7 @@ pub struct GetfieldsbytypeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetfieldsbytypeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(type_: impl Into<GetfieldsbytypeRequestType>) -> Self {
         Self {
             type_: type_.into(),
@@ -1063,7 +1063,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1196,7 +1196,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateRequestFields>,
         id: impl Into<::serde_json::Value>,
@@ -1298,7 +1298,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             active: Default::default(),

@@ -38,7 +38,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -92,7 +92,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<AddRequestFieldsEntityType>,
@@ -252,7 +252,7 @@ pub struct DeleteByFilterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteByFilterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<DeleteByFilterRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -306,7 +306,7 @@ pub struct DeleteByFilterRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteByFilterRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<DeleteByFilterRequestFieldsEntityType>,
@@ -401,7 +401,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -545,7 +545,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

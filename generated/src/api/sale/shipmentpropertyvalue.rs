@@ -39,7 +39,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -119,7 +119,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -266,7 +266,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -438,7 +438,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -572,7 +572,7 @@ pub struct ModifyRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<ModifyRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -617,7 +617,7 @@ pub struct ModifyRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(shipment: impl Into<ModifyRequestFieldsShipment>) -> Self {
         Self {
             shipment: shipment.into(),
@@ -665,7 +665,7 @@ pub struct ModifyRequestFieldsShipment {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequestFieldsShipment {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<::serde_json::Value>,
         property_values: impl IntoIterator<
@@ -725,7 +725,7 @@ pub struct ModifyRequestFieldsShipmentPropertyValuesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequestFieldsShipmentPropertyValuesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         shipment_props_id: impl Into<::serde_json::Value>,
         value: impl Into<String>,

@@ -35,7 +35,7 @@ pub struct GetPublicUrlRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetPublicUrlRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),

@@ -42,7 +42,7 @@ pub struct AccessRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AccessRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         feature: impl Into<AccessRequestFeature>,
         group_id: impl Into<i64>,

@@ -43,7 +43,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
         user_id: impl Into<::serde_json::Value>,
@@ -129,7 +129,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
         user_id: impl Into<::serde_json::Value>,
@@ -212,7 +212,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -282,7 +282,7 @@ pub struct GroupsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GroupsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -356,7 +356,7 @@ pub struct InviteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InviteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
         user_id: impl Into<::serde_json::Value>,
@@ -450,7 +450,7 @@ pub struct RequestRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RequestRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(group_id: impl Into<i64>) -> Self {
         Self {
             group_id: group_id.into(),
@@ -542,7 +542,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
         role: impl Into<UpdateRequestRole>,

@@ -48,7 +48,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>, taskid: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -112,7 +112,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(title: impl Into<String>) -> Self {
         Self {
             is_complete: Default::default(),
@@ -244,7 +244,7 @@ pub struct CompleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CompleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -326,7 +326,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -408,7 +408,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -717,7 +717,7 @@ pub struct GetlistRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(taskid: impl Into<i64>) -> Self {
         Self {
             order: Default::default(),
@@ -1024,7 +1024,7 @@ pub struct GetmanifestRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetmanifestRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1275,7 +1275,7 @@ pub struct IsactionallowedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsactionallowedRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         actionid: impl Into<IsactionallowedRequestActionid>,
         itemid: impl Into<i64>,
@@ -1374,7 +1374,7 @@ pub struct MoveafteritemRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveafteritemRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         afteritemid: impl Into<i64>,
         itemid: impl Into<i64>,
@@ -1468,7 +1468,7 @@ pub struct RenewRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenewRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -1553,7 +1553,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateRequestFields>,
         itemid: impl Into<i64>,
@@ -1629,7 +1629,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -45,7 +45,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(arfields: impl Into<AddRequestArfields>, taskid: impl Into<i64>) -> Self {
         Self {
             arfields: arfields.into(),
@@ -104,7 +104,7 @@ pub struct AddRequestArfields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestArfields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
         Self {
             comment_text: comment_text.into(),
@@ -203,7 +203,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -290,7 +290,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(itemid: impl Into<i64>, taskid: impl Into<i64>) -> Self {
         Self {
             itemid: itemid.into(),
@@ -393,7 +393,7 @@ pub struct GetlistRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -485,7 +485,7 @@ pub struct GetlistRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequestFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -581,7 +581,7 @@ pub struct GetlistRequestOrder {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetlistRequestOrder {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -731,7 +731,7 @@ pub struct GetmanifestRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetmanifestRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -967,7 +967,7 @@ pub struct IsactionallowedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsactionallowedRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1043,7 +1043,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         arfields: impl Into<UpdateRequestArfields>,
         itemid: impl Into<i64>,
@@ -1110,7 +1110,7 @@ pub struct UpdateRequestArfields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestArfields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
         Self {
             comment_text: comment_text.into(),

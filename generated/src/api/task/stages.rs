@@ -43,7 +43,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -109,7 +109,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(title: impl Into<String>) -> Self {
         Self {
             after_id: Default::default(),
@@ -215,7 +215,7 @@ pub struct CanmovetaskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CanmovetaskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<CanmovetaskRequestEntityType>,
@@ -304,7 +304,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -395,7 +395,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_id: impl Into<i64>) -> Self {
         Self {
             entity_id: entity_id.into(),
@@ -490,7 +490,7 @@ pub struct MovetaskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MovetaskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, stage_id: impl Into<i64>) -> Self {
         Self {
             after: Default::default(),
@@ -597,7 +597,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         id: impl Into<i64>,
@@ -667,7 +667,7 @@ pub struct UpdateRequestFieldsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFieldsItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -90,7 +90,7 @@ pub struct AddRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
         Self {
             fields: fields.into(),
@@ -666,7 +666,7 @@ pub struct AddV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddV3Request {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddV3RequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -721,7 +721,7 @@ pub struct AddV3RequestFields {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddV3RequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         creator_id: impl Into<i64>,
         responsible_id: impl Into<i64>,
@@ -1289,7 +1289,7 @@ pub struct ApproveRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ApproveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -1938,7 +1938,7 @@ pub struct CompleteRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CompleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -2506,7 +2506,7 @@ pub struct DeferRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeferRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -3158,7 +3158,7 @@ pub struct DelegateRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DelegateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -3814,7 +3814,7 @@ pub struct DeleteRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -3896,7 +3896,7 @@ pub struct DeleteV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteV3Request {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -3983,7 +3983,7 @@ pub struct DisapproveRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DisapproveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -4635,7 +4635,7 @@ pub struct GetRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -4877,7 +4877,7 @@ pub struct GetV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetV3Request {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -5437,7 +5437,7 @@ pub struct GetFieldsRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -5960,7 +5960,7 @@ pub struct GetaccessRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetaccessRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -6091,7 +6091,7 @@ pub struct ListRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -6249,7 +6249,7 @@ pub struct ListV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListV3Request {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -6386,7 +6386,7 @@ pub struct MuteRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MuteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -7035,7 +7035,7 @@ pub struct PauseRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PauseRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -7683,7 +7683,7 @@ pub struct PinRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -8278,7 +8278,7 @@ pub struct RenewRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenewRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -8927,7 +8927,7 @@ pub struct StartRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -9576,7 +9576,7 @@ pub struct StartwatchRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartwatchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -10225,7 +10225,7 @@ pub struct StopwatchRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StopwatchRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -10873,7 +10873,7 @@ pub struct UnmuteRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnmuteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -11521,7 +11521,7 @@ pub struct UnpinRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnpinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -12118,7 +12118,7 @@ pub struct UpdateRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<::serde_json::Value>, task_id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -12688,7 +12688,7 @@ pub struct UpdateV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateV3Request {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),

@@ -42,7 +42,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
         Self {
             fields: fields.into(),
@@ -118,7 +118,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(template_id: impl Into<i64>) -> Self {
         Self {
             template_id: template_id.into(),
@@ -189,7 +189,7 @@ pub struct FieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -313,7 +313,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(template_id: impl Into<i64>) -> Self {
         Self {
             params: Default::default(),
@@ -370,7 +370,7 @@ pub struct GetRequestParams {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -788,7 +788,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<::serde_json::Value>,
         template_id: impl Into<i64>,

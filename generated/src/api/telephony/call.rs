@@ -45,7 +45,7 @@ pub struct AttachTranscriptionRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AttachTranscriptionRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         call_id: impl Into<String>,
         messages: impl IntoIterator<
@@ -130,7 +130,7 @@ pub struct AttachTranscriptionRequestMessagesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AttachTranscriptionRequestMessagesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         message: impl Into<String>,
         side: impl Into<AttachTranscriptionRequestMessagesItemSide>,

@@ -52,7 +52,7 @@ pub struct AttachRecordRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AttachRecordRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(call_id: impl Into<String>) -> Self {
         Self {
             call_id: call_id.into(),
@@ -213,7 +213,7 @@ pub struct FinishRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FinishRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         call_id: impl Into<String>,
         user_id: impl Into<i64>,
@@ -545,7 +545,7 @@ pub struct HideRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl HideRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(call_id: impl Into<String>) -> Self {
         Self {
             call_id: call_id.into(),
@@ -680,7 +680,7 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         phone_number: impl Into<String>,
         type_: impl Into<RegisterRequestType>,
@@ -944,7 +944,7 @@ pub struct SearchCrmEntitiesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchCrmEntitiesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(phone_number: impl Into<String>) -> Self {
         Self {
             phone_number: phone_number.into(),
@@ -1021,7 +1021,7 @@ pub struct ShowRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShowRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(call_id: impl Into<String>) -> Self {
         Self {
             call_id: call_id.into(),

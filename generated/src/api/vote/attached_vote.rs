@@ -44,7 +44,7 @@ pub struct DownloadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -124,7 +124,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -349,7 +349,7 @@ pub struct GetAnswerVotedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetAnswerVotedRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(answer_id: impl Into<i64>, attach_id: impl Into<i64>) -> Self {
         Self {
             answer_id: answer_id.into(),
@@ -515,7 +515,7 @@ pub struct GetManyRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetManyRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<String>,
@@ -736,7 +736,7 @@ pub struct GetWithVotedRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetWithVotedRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -1028,7 +1028,7 @@ pub struct RecallRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RecallRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -1231,7 +1231,7 @@ pub struct ResumeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResumeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -1311,7 +1311,7 @@ pub struct StopRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StopRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(attach_id: impl Into<i64>) -> Self {
         Self {
             attach_id: attach_id.into(),
@@ -1393,7 +1393,7 @@ pub struct VoteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl VoteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         attach_id: impl Into<i64>,
         ballot: impl Into<::serde_json::Value>,

@@ -45,7 +45,7 @@ pub struct StartRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         from_line: impl Into<String>,
         text_to_pronounce: impl Into<String>,

@@ -43,7 +43,7 @@ pub struct StartwithsoundRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartwithsoundRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         from_line: impl Into<String>,
         to_number: impl Into<String>,
@@ -173,7 +173,7 @@ pub struct StartwithtextRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl StartwithtextRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         from_line: impl Into<String>,
         text_to_pronounce: impl Into<String>,

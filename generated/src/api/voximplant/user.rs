@@ -36,7 +36,7 @@ pub struct ActivatePhoneRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivatePhoneRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(user_id: impl Into<i64>) -> Self {
         Self {
             user_id: user_id.into(),
@@ -109,7 +109,7 @@ pub struct DeactivatePhoneRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeactivatePhoneRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(user_id: impl Into<i64>) -> Self {
         Self {
             user_id: user_id.into(),
@@ -184,7 +184,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(user_id: impl Into<::serde_json::Value>) -> Self {
         Self {
             user_id: user_id.into(),

@@ -40,7 +40,7 @@ pub struct CompleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CompleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         task_id: impl Into<i64>,
         status: impl Into<CompleteRequestStatus>,

@@ -27,7 +27,7 @@ pub struct GetExternalLinkRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetExternalLinkRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self { id: id.into() }
     }
@@ -88,7 +88,7 @@ pub struct UploadversionRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadversionRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
         file_content: impl IntoIterator<Item = impl Into<String>>,

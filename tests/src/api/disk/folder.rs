@@ -37,7 +37,7 @@ pub struct GetchildrenRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetchildrenRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<GetchildrenRequestId>) -> Self {
         Self {
             id: id.into(),
@@ -116,7 +116,7 @@ pub struct GetchildrenRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetchildrenRequestFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

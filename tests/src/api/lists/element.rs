@@ -47,7 +47,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
         iblock_id: impl Into<AddRequestIblockId>,
@@ -155,7 +155,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

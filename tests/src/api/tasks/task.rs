@@ -41,7 +41,7 @@ pub struct AddRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self { fields: fields.into() }
     }
@@ -82,7 +82,7 @@ pub struct AddRequestFields {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         title: impl Into<String>,
         creator_id: impl Into<i64>,
@@ -233,7 +233,7 @@ pub struct GetRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -427,7 +427,7 @@ pub struct ListRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -508,7 +508,7 @@ pub struct ListRequestFilter {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -607,7 +607,7 @@ pub struct ListRequestParams {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestParams {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -820,7 +820,7 @@ pub struct ListV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListV3Request {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

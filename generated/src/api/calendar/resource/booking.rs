@@ -33,7 +33,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
         Self {
             filter: filter.into(),
@@ -88,7 +88,7 @@ pub struct ListRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilter {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         resource_id_list: impl Into<::serde_json::Value>,
         resource_type_id_list: impl Into<::serde_json::Value>,

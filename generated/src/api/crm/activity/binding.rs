@@ -45,7 +45,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         activity_id: impl Into<i64>,
         entity_id: impl Into<i64>,
@@ -148,7 +148,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         activity_id: impl Into<i64>,
         entity_id: impl Into<i64>,
@@ -246,7 +246,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(activity_id: impl Into<i64>) -> Self {
         Self {
             activity_id: activity_id.into(),
@@ -366,7 +366,7 @@ pub struct MoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         activity_id: impl Into<i64>,
         source_entity_id: impl Into<i64>,

@@ -36,7 +36,7 @@ pub struct GetTranscriptRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetTranscriptRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(activity_id: impl Into<i64>) -> Self {
         Self {
             activity_id: activity_id.into(),

@@ -41,7 +41,7 @@ pub struct FieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -157,7 +157,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -270,7 +270,7 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<RegisterRequestEntityTypeId>,
         field_code: impl Into<String>,
@@ -383,7 +383,7 @@ pub struct UnregisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnregisterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),

@@ -37,7 +37,7 @@ pub struct ItemsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ItemsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_id: impl Into<String>) -> Self {
         Self {
             entity_id: entity_id.into(),
@@ -108,7 +108,7 @@ pub struct TypesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TypesRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

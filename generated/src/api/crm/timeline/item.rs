@@ -42,7 +42,7 @@ pub struct PinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
         owner_id: impl Into<i64>,
@@ -145,7 +145,7 @@ pub struct UnpinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnpinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
         owner_id: impl Into<i64>,

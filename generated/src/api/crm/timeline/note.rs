@@ -49,7 +49,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         item_id: impl Into<i64>,
         item_type: impl Into<DeleteRequestItemType>,
@@ -158,7 +158,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         item_id: impl Into<i64>,
         item_type: impl Into<GetRequestItemType>,
@@ -317,7 +317,7 @@ pub struct SaveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SaveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         item_id: impl Into<i64>,
         item_type: impl Into<SaveRequestItemType>,

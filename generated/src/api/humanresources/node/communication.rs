@@ -54,7 +54,7 @@ pub struct EditRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl EditRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         communication_type: impl Into<EditRequestCommunicationType>,
         node_id: impl Into<i64>,
@@ -210,7 +210,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),

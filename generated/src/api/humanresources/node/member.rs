@@ -49,7 +49,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         node_id: impl Into<i64>,
         role: impl Into<AddRequestRole>,
@@ -178,7 +178,7 @@ pub struct MoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         node_id: impl Into<i64>,
         user_ids: impl Into<::serde_json::Value>,
@@ -305,7 +305,7 @@ pub struct RemoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         node_id: impl Into<i64>,
         user_ids: impl Into<::serde_json::Value>,
@@ -430,7 +430,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(node_id: impl Into<i64>, user_ids: impl Into<SetRequestUserIds>) -> Self {
         Self {
             node_id: node_id.into(),
@@ -516,7 +516,7 @@ pub struct SetRequestUserIds {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestUserIds {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

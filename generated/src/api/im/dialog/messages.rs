@@ -48,7 +48,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -815,7 +815,7 @@ pub struct SearchRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SearchRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -62,7 +62,7 @@ pub struct CommitRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CommitRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
         dialog_id: impl Into<CommitRequestDialogId>,
@@ -251,7 +251,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>, file_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -334,7 +334,7 @@ pub struct SaveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SaveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(file_id: impl Into<i64>) -> Self {
         Self {
             file_id: file_id.into(),

@@ -32,7 +32,7 @@ pub struct AllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AllRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -137,7 +137,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(ids: impl Into<::serde_json::Value>) -> Self {
         Self {
             action: Default::default(),

@@ -54,7 +54,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message: impl Into<String>, user_id: impl Into<i64>) -> Self {
         Self {
             attach: Default::default(),

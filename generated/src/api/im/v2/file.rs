@@ -40,7 +40,7 @@ pub struct DownloadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(dialog_id: impl Into<String>, file_id: impl Into<i64>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
@@ -147,7 +147,7 @@ pub struct UploadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         dialog_id: impl Into<String>,
         fields: impl Into<UploadRequestFields>,
@@ -207,7 +207,7 @@ pub struct UploadRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             content: content.into(),

@@ -61,7 +61,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -144,7 +144,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -565,7 +565,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -941,7 +941,7 @@ pub struct LeaveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LeaveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -1069,7 +1069,7 @@ pub struct SetOwnerRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetOwnerRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         dialog_id: impl Into<String>,
@@ -1204,7 +1204,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         dialog_id: impl Into<String>,
@@ -1282,7 +1282,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -43,7 +43,7 @@ pub struct DownloadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, file_id: impl Into<i64>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -171,7 +171,7 @@ pub struct UploadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         dialog_id: impl Into<String>,
@@ -244,7 +244,7 @@ pub struct UploadRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             content: content.into(),

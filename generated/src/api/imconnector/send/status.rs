@@ -43,7 +43,7 @@ pub struct DeliveryRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeliveryRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         connector: impl Into<String>,
         line: impl Into<i64>,
@@ -110,7 +110,7 @@ pub struct DeliveryRequestMessagesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeliveryRequestMessagesItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -177,7 +177,7 @@ pub struct DeliveryRequestMessagesItemChat {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeliveryRequestMessagesItemChat {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -227,7 +227,7 @@ pub struct DeliveryRequestMessagesItemIm {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeliveryRequestMessagesItemIm {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -287,7 +287,7 @@ pub struct DeliveryRequestMessagesItemMessage {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeliveryRequestMessagesItemMessage {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -406,7 +406,7 @@ pub struct ReadingRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadingRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         connector: impl Into<String>,
         line: impl Into<i64>,
@@ -473,7 +473,7 @@ pub struct ReadingRequestMessagesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadingRequestMessagesItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -540,7 +540,7 @@ pub struct ReadingRequestMessagesItemChat {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadingRequestMessagesItemChat {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -590,7 +590,7 @@ pub struct ReadingRequestMessagesItemIm {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadingRequestMessagesItemIm {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -647,7 +647,7 @@ pub struct ReadingRequestMessagesItemMessage {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadingRequestMessagesItemMessage {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -44,7 +44,7 @@ pub struct FinishRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FinishRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -135,7 +135,7 @@ pub struct OperatorRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl OperatorRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),
@@ -230,7 +230,7 @@ pub struct TransferRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TransferRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),

@@ -50,7 +50,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         crm_entity: impl Into<i64>,
         crm_entity_type: impl Into<GetRequestCrmEntityType>,
@@ -190,7 +190,7 @@ pub struct GetLastIdRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetLastIdRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         crm_entity: impl Into<i64>,
         crm_entity_type: impl Into<GetLastIdRequestCrmEntityType>,

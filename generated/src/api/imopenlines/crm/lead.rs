@@ -36,7 +36,7 @@ pub struct CreateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             chat_id: chat_id.into(),

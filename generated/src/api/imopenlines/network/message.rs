@@ -51,7 +51,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         message: impl Into<String>,

@@ -42,7 +42,7 @@ pub struct VoteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl VoteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(session_id: impl Into<i64>) -> Self {
         Self {
             comment: Default::default(),

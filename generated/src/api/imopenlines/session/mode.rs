@@ -44,7 +44,7 @@ pub struct PinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             activate: Default::default(),
@@ -134,7 +134,7 @@ pub struct PinAllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinAllRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -208,7 +208,7 @@ pub struct SilentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SilentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(chat_id: impl Into<i64>) -> Self {
         Self {
             activate: Default::default(),
@@ -295,7 +295,7 @@ pub struct UnpinAllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnpinAllRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -34,7 +34,7 @@ pub struct ImportantRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ImportantRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(post_id: impl Into<i64>) -> Self {
         Self {
             post_id: post_id.into(),

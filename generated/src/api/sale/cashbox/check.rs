@@ -57,7 +57,7 @@ pub struct ApplyRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ApplyRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(uuid: impl Into<String>) -> Self {
         Self {
             fiscal_doc_attr: Default::default(),

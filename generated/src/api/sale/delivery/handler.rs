@@ -54,7 +54,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
@@ -143,7 +143,7 @@ pub struct AddRequestProfilesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestProfilesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -229,7 +229,7 @@ pub struct AddRequestSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestSettings {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(calculate_url: impl Into<String>) -> Self {
         Self {
             calculate_url: calculate_url.into(),
@@ -336,7 +336,7 @@ pub struct AddRequestSettingsConfigItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestSettingsConfigItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
@@ -444,7 +444,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -522,7 +522,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -611,7 +611,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<::serde_json::Value>) -> Self {
         Self {
             code: Default::default(),
@@ -720,7 +720,7 @@ pub struct UpdateRequestProfilesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestProfilesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             code: code.into(),
@@ -806,7 +806,7 @@ pub struct UpdateRequestSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestSettings {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(calculate_url: impl Into<String>) -> Self {
         Self {
             calculate_url: calculate_url.into(),
@@ -910,7 +910,7 @@ pub struct UpdateRequestSettingsConfig {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestSettingsConfig {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,

@@ -41,7 +41,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         delivery_id: impl Into<::serde_json::Value>,
         request_id: impl Into<String>,
@@ -145,7 +145,7 @@ pub struct SendmessageRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendmessageRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         addressee: impl Into<SendmessageRequestAddressee>,
         delivery_id: impl Into<::serde_json::Value>,
@@ -225,7 +225,7 @@ pub struct SendmessageRequestMessage {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendmessageRequestMessage {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(body: impl Into<String>, subject: impl Into<String>) -> Self {
         Self {
             body: body.into(),
@@ -299,7 +299,7 @@ pub struct SendmessageRequestMessageStatus {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendmessageRequestMessageStatus {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         message: impl Into<String>,
         semantic: impl Into<SendmessageRequestMessageStatusSemantic>,
@@ -419,7 +419,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         delivery_id: impl Into<::serde_json::Value>,
         request_id: impl Into<String>,
@@ -533,7 +533,7 @@ pub struct UpdateRequestPropertiesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestPropertiesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -599,7 +599,7 @@ pub struct UpdateRequestStatus {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestStatus {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         semantic: impl Into<UpdateRequestStatusSemantic>,
         text: impl Into<String>,

@@ -46,7 +46,7 @@ pub struct InvoiceRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InvoiceRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(invoice_id: impl Into<i64>) -> Self {
         Self {
             bx_rest_handler: Default::default(),
@@ -150,7 +150,7 @@ pub struct PaymentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PaymentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         payment_id: impl Into<::serde_json::Value>,
         pay_system_id: impl Into<::serde_json::Value>,

@@ -40,7 +40,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -305,7 +305,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<SendRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -379,7 +379,7 @@ pub struct SendRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         company: impl Into<SendRequestFieldsCompany>,
         company_provider_uid: impl Into<String>,
@@ -482,7 +482,7 @@ pub struct SendRequestFieldsCompany {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsCompany {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(crm_id: impl Into<i64>, uuid: impl Into<String>) -> Self {
         Self {
             crm_id: crm_id.into(),
@@ -534,7 +534,7 @@ pub struct SendRequestFieldsExternalSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsExternalSettings {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         external_date_create: impl Into<String>,
         external_id: impl Into<String>,
@@ -596,7 +596,7 @@ pub struct SendRequestFieldsFilesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsFilesItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         file_content: impl Into<String>,
         file_name: impl Into<String>,
@@ -667,7 +667,7 @@ pub struct SendRequestFieldsMembersItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsMembersItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         employee_code: impl Into<String>,
         employee_id: impl Into<i64>,
@@ -746,7 +746,7 @@ pub struct SendRequestFieldsResponsible {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsResponsible {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         employee_code: impl Into<String>,
         employee_id: impl Into<i64>,

@@ -42,7 +42,7 @@ pub struct ActivateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ActivateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(flow_id: impl Into<i64>) -> Self {
         Self {
             flow_id: flow_id.into(),
@@ -118,7 +118,7 @@ pub struct CreateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(flow_data: impl Into<CreateRequestFlowData>) -> Self {
         Self {
             flow_data: flow_data.into(),
@@ -222,7 +222,7 @@ pub struct CreateRequestFlowData {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CreateRequestFlowData {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         distribution_type: impl Into<CreateRequestFlowDataDistributionType>,
         name: impl Into<String>,
@@ -622,7 +622,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         flow_data: impl Into<::serde_json::Value>,
         flow_data_id: impl Into<i64>,
@@ -730,7 +730,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(flow_id: impl Into<i64>) -> Self {
         Self {
             flow_id: flow_id.into(),
@@ -989,7 +989,7 @@ pub struct IsExistsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsExistsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         flow_data: impl Into<::serde_json::Value>,
         name: impl Into<String>,
@@ -1105,7 +1105,7 @@ pub struct PinRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(flow_id: impl Into<i64>) -> Self {
         Self {
             flow_id: flow_id.into(),
@@ -1181,7 +1181,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(flow_data: impl Into<UpdateRequestFlowData>) -> Self {
         Self {
             flow_data: flow_data.into(),
@@ -1288,7 +1288,7 @@ pub struct UpdateRequestFlowData {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFlowData {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         distribution_type: impl Into<UpdateRequestFlowDataDistributionType>,
         id: impl Into<i64>,

@@ -37,7 +37,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -113,7 +113,7 @@ pub struct RemoveRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),

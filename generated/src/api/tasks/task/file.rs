@@ -42,7 +42,7 @@ pub struct AttachRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AttachRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         file_ids: impl IntoIterator<Item = impl Into<i64>>,
         task_id: impl Into<i64>,

@@ -42,7 +42,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             filter: Default::default(),
@@ -121,7 +121,7 @@ pub struct ListRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilter {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -213,7 +213,7 @@ pub struct ListRequestFilterUser {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilterUser {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -45,7 +45,7 @@ pub struct AddRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -97,7 +97,7 @@ pub struct AddRequestFields {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>, text: impl Into<String>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -301,7 +301,7 @@ pub struct AddFromCommentRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddFromCommentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(comment_id: impl Into<i64>) -> Self {
         Self {
             comment_id: comment_id.into(),
@@ -469,7 +469,7 @@ pub struct AddfromchatmessageRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddfromchatmessageRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddfromchatmessageRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -519,7 +519,7 @@ pub struct AddfromchatmessageRequestFields {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddfromchatmessageRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(message_id: impl Into<i64>) -> Self {
         Self {
             message_id: message_id.into(),
@@ -720,7 +720,7 @@ pub struct DeleteRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -831,7 +831,7 @@ pub struct DeleteFromCommentRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteFromCommentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(comment_id: impl Into<i64>) -> Self {
         Self {
             comment_id: comment_id.into(),
@@ -914,7 +914,7 @@ pub struct ListRequest {
 #[cfg(feature = "task")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>) -> Self {
         Self {
             task_id: task_id.into(),
@@ -1005,7 +1005,7 @@ pub struct ListV3Request {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListV3Request {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
         Self {
             filter: filter.into(),
@@ -1150,7 +1150,7 @@ pub struct UpdateRequest {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -1202,7 +1202,7 @@ pub struct UpdateRequestFields {
 #[cfg(feature = "tasks")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),

@@ -49,7 +49,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<AddRequestFields>,
         template_id: impl Into<i64>,
@@ -120,7 +120,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(parent_id: impl Into<i64>, title: impl Into<String>) -> Self {
         Self {
             is_complete: Default::default(),
@@ -279,7 +279,7 @@ pub struct AddAttachmentByContentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddAttachmentByContentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         attachment_parameters: impl Into<
             AddAttachmentByContentRequestAttachmentParameters,
@@ -347,7 +347,7 @@ pub struct AddAttachmentByContentRequestAttachmentParameters {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddAttachmentByContentRequestAttachmentParameters {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -467,7 +467,7 @@ pub struct AddAttachmentsFromDiskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddAttachmentsFromDiskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_list_item_id: impl Into<i64>,
         files_ids: impl Into<::serde_json::Value>,
@@ -589,7 +589,7 @@ pub struct CompleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CompleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
         Self {
             check_list_item_id: check_list_item_id.into(),
@@ -703,7 +703,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
         Self {
             check_list_item_id: check_list_item_id.into(),
@@ -789,7 +789,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
         Self {
             check_list_item_id: check_list_item_id.into(),
@@ -909,7 +909,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(template_id: impl Into<i64>) -> Self {
         Self {
             filter: Default::default(),
@@ -1046,7 +1046,7 @@ pub struct MoveAfterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveAfterRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         after_item_id: impl Into<i64>,
         check_list_item_id: impl Into<i64>,
@@ -1171,7 +1171,7 @@ pub struct MoveBeforeRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl MoveBeforeRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         before_item_id: impl Into<i64>,
         check_list_item_id: impl Into<i64>,
@@ -1296,7 +1296,7 @@ pub struct RemoveAttachmentsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RemoveAttachmentsRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         attachments_ids: impl Into<::serde_json::Value>,
         check_list_item_id: impl Into<i64>,
@@ -1418,7 +1418,7 @@ pub struct RenewRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RenewRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(check_list_item_id: impl Into<i64>, template_id: impl Into<i64>) -> Self {
         Self {
             check_list_item_id: check_list_item_id.into(),
@@ -1534,7 +1534,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_list_item_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
@@ -1610,7 +1610,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

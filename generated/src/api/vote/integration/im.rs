@@ -42,7 +42,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         im_message_vote_data: impl Into<SendRequestImMessageVoteData>,
         chat_id: impl Into<i64>,
@@ -116,7 +116,7 @@ pub struct SendRequestImMessageVoteData {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestImMessageVoteData {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         questions: impl IntoIterator<
             Item = impl Into<SendRequestImMessageVoteDataQuestionsItem>,
@@ -203,7 +203,7 @@ pub struct SendRequestImMessageVoteDataQuestionsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestImMessageVoteDataQuestionsItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -275,7 +275,7 @@ pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestImMessageVoteDataQuestionsItemAnswersItem {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

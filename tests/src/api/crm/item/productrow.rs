@@ -25,7 +25,7 @@ pub struct FieldsRequest {}
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -145,7 +145,7 @@ pub struct GetAvailableForPaymentRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetAvailableForPaymentRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         owner_type: impl Into<GetAvailableForPaymentRequestOwnerType>,
         owner_id: impl Into<i64>,
@@ -260,7 +260,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
         Self {
             filter: filter.into(),
@@ -313,7 +313,7 @@ pub struct ListRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilter {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         owner_type: impl Into<ListRequestFilterOwnerType>,
         owner_id: impl Into<i64>,

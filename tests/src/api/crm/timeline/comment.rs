@@ -26,7 +26,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self { fields: fields.into() }
     }
@@ -58,7 +58,7 @@ pub struct AddRequestComment {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestComment {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -119,7 +119,7 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<AddRequestFieldsEntityType>,

@@ -38,7 +38,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(booking_id: impl Into<i64>) -> Self {
         Self {
             booking_id: booking_id.into(),
@@ -142,7 +142,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         booking_id: impl Into<i64>,
         clients: impl IntoIterator<Item = impl Into<SetRequestClientsItem>>,
@@ -200,7 +200,7 @@ pub struct SetRequestClientsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestClientsItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>, type_: impl Into<::serde_json::Value>) -> Self {
         Self {
             id: id.into(),
@@ -279,7 +279,7 @@ pub struct UnsetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnsetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(booking_id: impl Into<i64>) -> Self {
         Self {
             booking_id: booking_id.into(),

@@ -38,7 +38,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(resource_id: impl Into<i64>) -> Self {
         Self {
             resource_id: resource_id.into(),
@@ -167,7 +167,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         resource_id: impl Into<i64>,
         slots: impl IntoIterator<Item = impl Into<SetRequestSlotsItem>>,
@@ -232,7 +232,7 @@ pub struct SetRequestSlotsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestSlotsItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         from: impl Into<i64>,
         slot_size: impl Into<i64>,
@@ -333,7 +333,7 @@ pub struct UnsetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnsetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(resource_id: impl Into<i64>) -> Self {
         Self {
             resource_id: resource_id.into(),

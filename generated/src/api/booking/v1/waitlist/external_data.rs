@@ -38,7 +38,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(wait_list_id: impl Into<i64>) -> Self {
         Self {
             wait_list_id: wait_list_id.into(),
@@ -152,7 +152,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         external_data: impl IntoIterator<Item = impl Into<SetRequestExternalDataItem>>,
         wait_list_id: impl Into<i64>,
@@ -213,7 +213,7 @@ pub struct SetRequestExternalDataItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestExternalDataItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<String>,
         module_id: impl Into<String>,
@@ -304,7 +304,7 @@ pub struct UnsetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnsetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(wait_list_id: impl Into<i64>) -> Self {
         Self {
             wait_list_id: wait_list_id.into(),

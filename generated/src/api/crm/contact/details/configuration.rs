@@ -35,7 +35,7 @@ pub struct ForceCommonScopeForAllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ForceCommonScopeForAllRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -107,7 +107,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -233,7 +233,7 @@ pub struct ResetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -319,7 +319,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl IntoIterator<Item = impl Into<::serde_json::Value>>) -> Self {
         Self {
             data: data.into_iter().map(Into::into).collect(),

@@ -37,7 +37,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -112,7 +112,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
@@ -189,7 +189,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
         items: impl IntoIterator<Item = impl Into<SetRequestItemsItem>>,
@@ -249,7 +249,7 @@ pub struct SetRequestItemsItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestItemsItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(contact_id: impl Into<::serde_json::Value>) -> Self {
         Self {
             contact_id: contact_id.into(),

@@ -38,7 +38,7 @@ pub struct ForceCommonScopeForAllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ForceCommonScopeForAllRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -88,7 +88,7 @@ pub struct ForceCommonScopeForAllRequestExtras {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ForceCommonScopeForAllRequestExtras {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -174,7 +174,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -238,7 +238,7 @@ pub struct GetRequestExtras {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequestExtras {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -326,7 +326,7 @@ pub struct ResetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResetRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -390,7 +390,7 @@ pub struct ResetRequestExtras {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResetRequestExtras {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -480,7 +480,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(data: impl IntoIterator<Item = impl Into<::serde_json::Value>>) -> Self {
         Self {
             data: data.into_iter().map(Into::into).collect(),
@@ -553,7 +553,7 @@ pub struct SetRequestExtras {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestExtras {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

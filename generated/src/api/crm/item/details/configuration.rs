@@ -40,7 +40,7 @@ pub struct ForceCommonScopeForAllRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ForceCommonScopeForAllRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -135,7 +135,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -248,7 +248,7 @@ pub struct ResetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ResetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(entity_type_id: impl Into<i64>) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -363,7 +363,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         data: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
         entity_type_id: impl Into<i64>,

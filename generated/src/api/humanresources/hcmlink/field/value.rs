@@ -40,7 +40,7 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         company: impl Into<String>,
         data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>,
@@ -107,7 +107,7 @@ pub struct SetRequestDataItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestDataItem {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         employee: impl Into<String>,
         field: impl Into<String>,
@@ -169,7 +169,7 @@ pub struct SetRequestJob {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestJob {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<SetRequestJobFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
@@ -228,7 +228,7 @@ pub struct SetRequestJobFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestJobFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(status: impl Into<SetRequestJobFieldsStatus>) -> Self {
         Self {
             data: Default::default(),

@@ -53,7 +53,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, message_id: impl Into<i64>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -186,7 +186,7 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, message_id: impl Into<i64>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -451,7 +451,7 @@ pub struct GetContextRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetContextRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, message_id: impl Into<i64>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -607,7 +607,7 @@ pub struct ReadRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -762,7 +762,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -852,7 +852,7 @@ pub struct SendRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -1035,7 +1035,7 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
@@ -1113,7 +1113,7 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -48,7 +48,7 @@ pub struct AddRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         crm_entity: impl Into<i64>,
         crm_entity_type: impl Into<AddRequestCrmEntityType>,
@@ -168,7 +168,7 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         crm_entity: impl Into<i64>,
         crm_entity_type: impl Into<DeleteRequestCrmEntityType>,

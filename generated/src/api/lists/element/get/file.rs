@@ -53,7 +53,7 @@ pub struct UrlRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UrlRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         element_code: impl Into<String>,
         element_id: impl Into<i64>,

@@ -48,7 +48,7 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(company_crm_id: impl Into<i64>, company_uuid: impl Into<String>) -> Self {
         Self {
             company_crm_id: company_crm_id.into(),

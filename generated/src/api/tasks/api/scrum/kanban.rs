@@ -41,7 +41,7 @@ pub struct AddStageRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddStageRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<AddStageRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -98,7 +98,7 @@ pub struct AddStageRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddStageRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>, sprint_id: impl Into<i64>) -> Self {
         Self {
             color: Default::default(),
@@ -211,7 +211,7 @@ pub struct AddTaskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddTaskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         sprint_id: impl Into<i64>,
         stage_id: impl Into<i64>,
@@ -302,7 +302,7 @@ pub struct DeleteStageRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteStageRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(stage_id: impl Into<i64>) -> Self {
         Self {
             stage_id: stage_id.into(),
@@ -381,7 +381,7 @@ pub struct DeleteTaskRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteTaskRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(sprint_id: impl Into<i64>, task_id: impl Into<i64>) -> Self {
         Self {
             sprint_id: sprint_id.into(),
@@ -459,7 +459,7 @@ pub struct GetFieldsRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsRequest {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
@@ -598,7 +598,7 @@ pub struct GetStagesRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetStagesRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(sprint_id: impl Into<i64>) -> Self {
         Self {
             sprint_id: sprint_id.into(),
@@ -728,7 +728,7 @@ pub struct UpdateStageRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateStageRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateStageRequestFields>,
         stage_id: impl Into<i64>,
@@ -796,7 +796,7 @@ pub struct UpdateStageRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateStageRequestFields {
-    /// An empty request: every parameter is optional and unset (the same as `Default`).
+    /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }

@@ -38,7 +38,7 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(fields: impl Into<SendRequestFields>) -> Self {
         Self {
             fields: fields.into(),
@@ -86,7 +86,7 @@ pub struct SendRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFields {
-    /// A request with its required parameters; the optional ones start unset.
+    /// A value with its required fields; the optional ones start unset.
     pub fn new(task_id: impl Into<i64>, text: impl Into<String>) -> Self {
         Self {
             task_id: task_id.into(),
