@@ -1,6 +1,6 @@
 //! A server-side application installed on many portals: the OAuth authorisation-code
 //! exchange, a [`TokenStore`] (in memory, or SQLite with the `sqlite` feature), one
-//! [`Client`] per portal (its own limiter; tokens from the store, rotated tokens stored
+//! [`Client`](crate::Client) per portal (its own limiter; tokens from the store, rotated tokens stored
 //! before use), and [`App::receive`], which parses, verifies and routes every event:
 //! `ONAPPINSTALL` stores the application token once its credentials check out against the
 //! portal, `ONAPPUNINSTALL` is accepted on the token alone and forgets the portal, any other
