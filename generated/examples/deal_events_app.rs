@@ -1,6 +1,6 @@
 //! An application that lives on events: it receives `ONCRMDEALADD`, verified against the
-//! application token stored at install, and fetches the deal with the typed client of that
-//! portal.
+//! application token stored at install and typed (`bitrix24::events::crm::Event`, the deal's
+//! id read from its payload), and fetches the deal with the typed client of that portal.
 //!
 //! It runs against the fake portal (started in this process), which installs the app, binds
 //! nothing by itself and POSTs the event when a deal is added:
@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use bitrix24::api::crm::deal;
 use bitrix24::api::event;
+use bitrix24::events::crm;
 use bitrix24::runtime::app::web::VerifiedEvent;
 use bitrix24::runtime::app::{App, AppConfig, MemoryStore, Received};
 use tokio::sync::mpsc;
@@ -35,13 +36,25 @@ impl FromRef<Web> for App {
 }
 
 /// The handler: only verified events get here (forged ones are answered 403 by the
-/// extractor).
+/// extractor); each is then typed with the crm scope's `Event` enum.
 async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent) -> StatusCode {
+    let received = match received.typed::<crm::Event>() {
+        Ok(r) => r,
+        // A documented event whose `data` does not fit its payload type.
+        Err(e) => {
+            eprintln!("{e}");
+            return StatusCode::UNPROCESSABLE_ENTITY;
+        }
+    };
     match received {
         Received::Installed { member_id, .. } => println!("installed on portal {member_id}"),
         Received::Uninstalled { member_id, .. } => println!("removed from portal {member_id}"),
-        Received::Event { member_id, event } if event.is("ONCRMDEALADD") => {
-            let Some(id) = event.fields_id() else {
+        Received::Event {
+            member_id,
+            event: crm::Event::CrmDealAdd(added),
+        } => {
+            // `data[FIELDS][ID]`, sent as a string, typed as an integer.
+            let Some(id) = added.data.fields.as_ref().and_then(|f| f.id) else {
                 return StatusCode::BAD_REQUEST;
             };
             // The portal's own client: its limiter, its tokens from the store.
@@ -66,7 +79,7 @@ async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent
                 Err(e) => eprintln!("deal {id}: {e}"),
             }
         }
-        Received::Event { event, .. } => println!("event {} ignored", event.event),
+        Received::Event { event, .. } => println!("event {} ignored", event.raw().event),
     }
     StatusCode::OK
 }

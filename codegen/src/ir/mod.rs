@@ -13,8 +13,8 @@ mod events;
 
 use cycles::{box_cycles, newtype_alias_cycles};
 pub use enums::name_enums;
-pub use events::{EventApi, EventDef, EventScope, build_events};
 use enums::{EnumTable, enum_variants};
+pub use events::{EventApi, EventDef, EventScope, build_events};
 
 /// A Rust type expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
