@@ -157,3 +157,66 @@ fn nested_payloads_lists_enums_and_required_fields() {
     let p = path("event=ONIMBOTMESSAGEADD");
     assert!(p.starts_with("data: ") && p.contains("`PARAMS`"), "{p}");
 }
+
+/// Seeded bodies made of event pieces, typed by two scopes' `Event` enums: never a panic,
+/// and a refused payload always names a form key under `data`.
+#[test]
+fn arbitrary_bodies_never_panic_when_typed() {
+    let pieces: &[&str] = &[
+        "event=ONCRMDEALADD",
+        "event=ONIMBOTMESSAGEADD",
+        "&",
+        "data[FIELDS][ID]=",
+        "data[FIELDS]=",
+        "data[PARAMS][MESSAGE_ID]=",
+        "data[PARAMS][FILES][0][ID]=",
+        "data[PARAMS][FILES][1]=",
+        "data[PARAMS][CHAT_TYPE]=",
+        "data[USER][IS_BOT]=",
+        "data[]=",
+        "data=",
+        "[",
+        "]",
+        "7",
+        "-1",
+        "99999999999999999999",
+        "Y",
+        "x",
+        "%00",
+        "%FF",
+    ];
+    // xorshift64: deterministic, no dependency.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut typed = 0;
+    for _ in 0..20_000 {
+        let mut body = String::new();
+        for _ in 0..next(12) {
+            body.push_str(pieces[next(pieces.len())]);
+        }
+        let Ok(raw) = RawEvent::from_form(body.as_bytes()) else {
+            continue;
+        };
+        for r in [
+            crm::Event::from_raw(raw.clone()).map(|e| matches!(e, crm::Event::CrmDealAdd(_))),
+            imbot::Event::from_raw(raw.clone())
+                .map(|e| matches!(e, imbot::Event::Imbotmessageadd(_))),
+        ] {
+            match r {
+                Ok(true) => typed += 1,
+                Ok(false) => {}
+                Err(EventError::Payload { path, .. }) => {
+                    assert!(path.starts_with("data"), "{path} for {body}")
+                }
+                Err(e) => panic!("{e:?} for {body}"),
+            }
+        }
+    }
+    // The pieces do reach the typed variants.
+    assert!(typed > 100, "{typed}");
+}
