@@ -237,8 +237,9 @@ fn render_module(
     (rel, r)
 }
 
-/// The `events.rs` of event specs (`specs/events/`): per scope an `Event` enum (see
-/// `emit::events`), or every diagnostic. `None` when there are no event specs. The output
+/// The `events.rs` of event specs (`specs/events/`): per scope an `Event` enum and the
+/// payload types of its events (see [`ir::build_events`] and `emit::events`), or every
+/// diagnostic. `None` when there are no event specs. The output
 /// does not depend on the order of `sources`.
 pub fn generate_events(
     sources: &[SourceFile],
@@ -273,7 +274,8 @@ pub fn generate_events(
         ));
         d
     })?;
-    let tokens = emit::events::events_file(&specs, &rt);
+    let events = ir::build_events(&specs);
+    let tokens = emit::events::events_file(&events, &rt);
     let header = text::header(&BTreeSet::new(), &format!("{}/events", options.spec_dir));
     text::render(tokens, &header).map(Some).map_err(|e| {
         let mut d = Diagnostics::default();

@@ -65,3 +65,25 @@ fn output_holds_no_machine_specific_text() {
         );
     }
 }
+
+#[test]
+fn event_output_does_not_depend_on_input_order() {
+    let specs = read_event_specs("specs");
+    assert!(specs.len() > 100, "{} event specs", specs.len());
+    let opts = options("::bitrix24_runtime", "specs");
+    let reference = generate_events(&specs, &opts);
+    let mut reversed = specs.clone();
+    reversed.reverse();
+    let mut rotated = specs.clone();
+    rotated.rotate_left(specs.len() / 3);
+    for order in [reversed, rotated] {
+        assert_eq!(generate_events(&order, &opts), reference);
+    }
+    // One typed variant per event spec.
+    assert_eq!(
+        reference
+            .matches("::bitrix24_runtime::events::TypedEvent<")
+            .count(),
+        specs.len()
+    );
+}

@@ -83,3 +83,28 @@ fn fixture_registry() {
         concat(&g, |p, _| p == "registry.rs" || p == "mod.rs")
     );
 }
+
+/// `events.rs` of the fixture event specs: the `Event` enums, the payload types and their
+/// shared enums.
+#[test]
+fn fixture_events() {
+    let dir = "tests/fixtures/specs";
+    let text = generate_events(&read_event_specs(dir), &options("::bitrix24_runtime", dir));
+    insta::assert_snapshot!("fixture_events", text);
+}
+
+/// One real event spec of each payload shape: nested open objects (`onCrmDealAdd`), required
+/// fields (`OnAppInstall`), a list of objects (`OnOpenLineMessageAdd`), no schema at all.
+#[test]
+fn sample_of_event_specs() {
+    const SAMPLE: &[&str] = &[
+        "specs/events/onCrmDealAdd.md",
+        "specs/events/OnAppInstall.md",
+        "specs/events/OnOpenLineMessageAdd.md",
+    ];
+    let mut specs = read_event_specs("specs");
+    specs.retain(|s| SAMPLE.contains(&s.path.as_str()));
+    assert_eq!(specs.len(), SAMPLE.len(), "a sampled event spec is missing");
+    let text = generate_events(&specs, &options("::bitrix24_runtime", "specs"));
+    insta::assert_snapshot!("specs_events_sample", text);
+}

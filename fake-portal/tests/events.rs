@@ -15,6 +15,7 @@ use bitrix24_runtime::app::web::VerifiedEvent;
 use bitrix24_runtime::app::{App, AppConfig, MemoryStore, Received, SqliteStore, TokenStore};
 use bitrix24_runtime::events::{EventError, FormLimits, OfflineEvent, OfflineEvents, parse_form};
 use bitrix24_runtime::{Client, Limits, RetryPolicy};
+use bitrix24_tests::events::crm;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -138,10 +139,17 @@ async fn install_then_deal_events_arrive_verified_and_typed_client_fetches_the_d
             .result
             .as_i64()
             .unwrap();
-        let Received::Event { member_id, event } = next(&mut rx).await else {
+        // Verified, then typed: the generated `Event` enum of the fixture's crm scope.
+        let Received::Event { member_id, event } = next(&mut rx).await.typed().unwrap() else {
             panic!("a deal event")
         };
         assert_eq!(member_id, member);
+        let crm::Event::CrmDealAdd(added) = &event else {
+            panic!("{event:?}")
+        };
+        // `data[FIELDS][ID]` arrived as a string; the payload holds the integer.
+        assert_eq!(added.data.fields.as_ref().and_then(|f| f.id), Some(id));
+        let event = event.into_raw();
         assert!(event.is("onCrmDealAdd"));
         assert_eq!(event.fields_id(), Some(id));
         assert!(event.handler_id.is_some() && event.ts.is_some());

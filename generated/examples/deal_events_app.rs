@@ -1,6 +1,6 @@
 //! An application that lives on events: it receives `ONCRMDEALADD`, verified against the
-//! application token stored at install, and fetches the deal with the typed client of that
-//! portal.
+//! application token stored at install and typed (`bitrix24::events::crm::Event`, the deal's
+//! id read from its payload), and fetches the deal with the typed client of that portal.
 //!
 //! It runs against the fake portal (started in this process), which installs the app, binds
 //! nothing by itself and POSTs the event when a deal is added:
@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use bitrix24::api::crm::deal;
 use bitrix24::api::event;
+use bitrix24::events::crm;
 use bitrix24::runtime::app::web::VerifiedEvent;
 use bitrix24::runtime::app::{App, AppConfig, MemoryStore, Received};
 use tokio::sync::mpsc;
@@ -35,13 +36,25 @@ impl FromRef<Web> for App {
 }
 
 /// The handler: only verified events get here (forged ones are answered 403 by the
-/// extractor).
+/// extractor); each is then typed with the crm scope's `Event` enum.
 async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent) -> StatusCode {
+    let received = match received.typed::<crm::Event>() {
+        Ok(r) => r,
+        // A documented event whose `data` does not fit its payload type.
+        Err(e) => {
+            eprintln!("{e}");
+            return StatusCode::UNPROCESSABLE_ENTITY;
+        }
+    };
     match received {
         Received::Installed { member_id, .. } => println!("installed on portal {member_id}"),
         Received::Uninstalled { member_id, .. } => println!("removed from portal {member_id}"),
-        Received::Event { member_id, event } if event.is("ONCRMDEALADD") => {
-            let Some(id) = event.fields_id() else {
+        Received::Event {
+            member_id,
+            event: crm::Event::CrmDealAdd(added),
+        } => {
+            // `data[FIELDS][ID]`, sent as a string, typed as an integer.
+            let Some(id) = added.data.fields.as_ref().and_then(|f| f.id) else {
                 return StatusCode::BAD_REQUEST;
             };
             // The portal's own client: its limiter, its tokens from the store.
@@ -49,14 +62,7 @@ async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent
                 return StatusCode::INTERNAL_SERVER_ERROR;
             };
             #[allow(deprecated)] // crm.deal.get is marked deprecated in the docs
-            let found = deal::get(
-                &client,
-                &deal::GetRequest {
-                    id,
-                    additional: Default::default(),
-                },
-            )
-            .await;
+            let found = deal::get(&client, &deal::GetRequest::new(id)).await;
             match found {
                 Ok(d) => {
                     let title = d["TITLE"].as_str().unwrap_or("").to_owned();
@@ -66,7 +72,7 @@ async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent
                 Err(e) => eprintln!("deal {id}: {e}"),
             }
         }
-        Received::Event { event, .. } => println!("event {} ignored", event.event),
+        Received::Event { event, .. } => println!("event {} ignored", event.raw().event),
     }
     StatusCode::OK
 }
@@ -106,15 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = app.client(&portal.member_id()).await?;
     event::bind(
         &client,
-        &event::BindRequest {
-            auth_connector: None,
-            auth_type: None,
-            event: "ONCRMDEALADD".into(),
-            event_type: None,
-            handler: url.clone(),
-            options: serde_json::Value::Null,
-            additional: Default::default(),
-        },
+        &event::BindRequest::new("ONCRMDEALADD", url.clone()),
     )
     .await?;
     client

@@ -16,6 +16,13 @@ impl Emitter<'_> {
         let mut out = quote! {
             #![doc = " Enums of values, each defined once for every spec property with the same values (in the same order). A property's own type (`AddRequestCrmEntityType`) is an alias of one of these; `Y`/`N` flags are the runtime's `YesNo`."]
         };
+        out.extend(self.enum_items());
+        out
+    }
+
+    /// The shared enums (those not in the runtime), sorted by name, each behind its scopes.
+    pub(super) fn enum_items(&self) -> TokenStream {
+        let mut out = TokenStream::new();
         let mut list: Vec<&SharedEnum> = self.api.enums.iter().filter(|e| !e.runtime).collect();
         list.sort_by(|a, b| a.name.cmp(&b.name));
         for e in list {

@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod cycles;
 mod enums;
+mod events;
 
 use cycles::{box_cycles, newtype_alias_cycles};
 pub use enums::name_enums;
 use enums::{EnumTable, enum_variants};
+pub use events::{EventApi, EventDef, EventScope, build_events};
 
 /// A Rust type expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -507,10 +509,17 @@ impl Builder<'_> {
     }
 
     fn root_response(&mut self, name: &str, prefix: &str, set: &SchemaSet, method: &str) -> usize {
-        let mut doc = vec![format!("The `result` of `{method}`.")];
+        let doc = format!("The `result` of `{method}`.");
+        self.root_value(name, &format!("{prefix}Response"), set, doc)
+    }
+
+    /// The named type of a whole value a portal sends (a method's `result`, an event's
+    /// `data`): its definitions are named `{def_prefix}{Def}`; `doc` is its first doc line.
+    fn root_value(&mut self, name: &str, def_prefix: &str, set: &SchemaSet, doc: String) -> usize {
+        let mut doc = vec![doc];
         doc.extend(doc_lines(&set.root));
         let idx = self.reserve(name.to_owned(), doc);
-        self.defs(set, &format!("{prefix}Response"));
+        self.defs(set, def_prefix);
         let body = self.named_body(&set.root, name);
         let body = if set.root.nullable {
             // A nullable top-level result is an alias to Option<...>.

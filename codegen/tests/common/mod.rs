@@ -66,3 +66,33 @@ pub fn concat(g: &Generated, keep: impl Fn(&str, &str) -> bool) -> String {
     }
     out
 }
+
+/// The event specs of `rel/events/` (relative to the workspace), sorted by path.
+pub fn read_event_specs(rel: &str) -> Vec<SourceFile> {
+    let root = workspace();
+    let dir = root.join(rel).join("events");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| SourceFile {
+            text: std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            path: format!(
+                "{rel}/events/{}",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            ),
+        })
+        .collect()
+}
+
+/// `events.rs` of the event specs in `rel/events/`.
+pub fn generate_events(files: &[SourceFile], opts: &Options) -> String {
+    codegen::generate_events(files, opts)
+        .unwrap_or_else(|d| panic!("event generation failed:\n{d}"))
+        .unwrap_or_else(|| panic!("no event specs"))
+}

@@ -140,8 +140,14 @@ pub enum EventError {
     InstallRejected { member_id: String, reason: String },
     /// The token store failed.
     Store { message: String },
-    /// The event is fine but its payload does not decode as the typed event expects.
-    Payload { event: String, message: String },
+    /// The event is fine but its `data` does not decode as the typed event expects: `path`
+    /// is the form key of the value that does not fit (`data[FIELDS][ID]`, `data` for the
+    /// block itself), `message` what was wrong with it (cut to 200 characters).
+    Payload {
+        event: String,
+        path: String,
+        message: String,
+    },
 }
 
 impl fmt::Display for EventError {
@@ -169,7 +175,11 @@ impl fmt::Display for EventError {
                 "install event for portal {member_id}: its credentials did not check out against the portal ({reason}); token not stored"
             ),
             EventError::Store { message } => write!(f, "token store: {message}"),
-            EventError::Payload { event, message } => write!(f, "event {event}: {message}"),
+            EventError::Payload {
+                event,
+                path,
+                message,
+            } => write!(f, "event {event}: `{path}`: {message}"),
         }
     }
 }
@@ -281,14 +291,79 @@ impl RawEvent {
         }
     }
 
-    /// The `data` block decoded as `T` (through the loose decoders).
+    /// The `data` block decoded as `T` (through the loose decoders: `"134806"` fits an
+    /// integer). An absent `data` is read as an empty one when `T` does not take `null`:
+    /// PHP's form encoding drops an empty array, so an event whose `data` is empty sends no
+    /// `data[…]` key at all. An error names the form key (`data[FIELDS][ID]`).
     pub fn data_as<T: crate::loose::Loose>(&self) -> Result<T, EventError> {
-        crate::error::decode_value::<T>(&self.event, crate::error::Part::Result, &self.data)
-            .map_err(|e| EventError::Payload {
-                event: self.event.clone(),
-                message: e.to_string(),
-            })
+        let decoded = match T::from_loose(&self.data) {
+            Err(_) if self.data.is_null() => T::from_loose(&Value::Object(serde_json::Map::new())),
+            other => other,
+        };
+        decoded.map_err(|e| payload_error(&self.event, &e))
     }
+}
+
+/// An event whose `data` was decoded into its documented payload type `T` (the variants of
+/// the generated `Event` enums hold one): `data` typed, `raw` the event as received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedEvent<T> {
+    /// The `data` block, typed.
+    pub data: T,
+    /// The event as received (its `data` still as JSON).
+    pub raw: RawEvent,
+}
+
+impl<T: crate::loose::Loose> TypedEvent<T> {
+    /// Decodes `raw.data` as `T` (see [`RawEvent::data_as`]); a value that does not fit is
+    /// an [`EventError::Payload`] naming the event and the form key.
+    pub fn decode(raw: RawEvent) -> Result<TypedEvent<T>, EventError> {
+        Ok(TypedEvent {
+            data: raw.data_as()?,
+            raw,
+        })
+    }
+}
+
+impl<T> From<TypedEvent<T>> for RawEvent {
+    fn from(e: TypedEvent<T>) -> RawEvent {
+        e.raw
+    }
+}
+
+/// The error of a payload that does not decode (not generic, so compiled once): the form key
+/// of the value (`data[FIELDS][ID]`) and the message, both cut to 200 characters.
+fn payload_error(event: &str, e: &crate::loose::Misfit) -> EventError {
+    use crate::loose::Segment;
+    let mut path = String::from("data");
+    for seg in e.path() {
+        match seg {
+            Segment::Index(i) => path.push_str(&format!("[{i}]")),
+            Segment::Key(k) => {
+                path.push('[');
+                path.push_str(k);
+                path.push(']');
+            }
+        }
+    }
+    EventError::Payload {
+        event: cut(event),
+        path: cut(&path),
+        message: cut(e.message()),
+    }
+}
+
+/// At most 200 characters, control characters replaced (the text may come from the body).
+fn cut(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(200).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 fn string(v: Option<&Value>, key: &'static str) -> Result<Option<String>, EventError> {
@@ -359,6 +434,78 @@ mod tests {
         )
         .unwrap();
         assert!(e.auth.tokens(None).is_none());
+    }
+
+    /// `{FIELDS: {ID: integer}}`, written as generated payload types are.
+    #[derive(Debug, PartialEq)]
+    struct Payload {
+        id: Option<i64>,
+    }
+
+    impl crate::loose::Loose for Payload {
+        fn from_loose(v: &Value) -> Result<Self, crate::loose::Misfit> {
+            #[derive(Debug, PartialEq)]
+            struct Fields {
+                id: i64,
+            }
+            impl crate::loose::Loose for Fields {
+                fn from_loose(v: &Value) -> Result<Self, crate::loose::Misfit> {
+                    let o = crate::loose::Object::new(v)?;
+                    let id = o.req("ID")?;
+                    Ok(Fields {
+                        id: o.need(id, "ID")?,
+                    })
+                }
+            }
+            let o = crate::loose::Object::new(v)?;
+            let fields: Option<Fields> = o.opt("FIELDS")?;
+            Ok(Payload {
+                id: fields.map(|f| f.id),
+            })
+        }
+    }
+
+    #[test]
+    fn typed_events_decode_loosely_and_errors_name_the_form_key() {
+        let e =
+            TypedEvent::<Payload>::decode(RawEvent::from_form(BODY.as_bytes()).unwrap()).unwrap();
+        assert_eq!(e.data.id, Some(134_806));
+        assert_eq!(e.raw.handler_id, Some(58));
+        let bad = RawEvent::from_form(b"event=ONCRMDEALADD&data[FIELDS][ID]=12abc").unwrap();
+        let err = TypedEvent::<Payload>::decode(bad).unwrap_err();
+        let EventError::Payload {
+            event,
+            path,
+            message,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (event.as_str(), path.as_str()),
+            ("ONCRMDEALADD", "data[FIELDS][ID]")
+        );
+        assert!(message.contains("12abc"), "{message}");
+        assert!(err.to_string().contains("`data[FIELDS][ID]`"), "{err}");
+        let missing = RawEvent::from_form(b"event=X&data[FIELDS][NAME]=a").unwrap();
+        let err = missing.data_as::<Payload>().unwrap_err();
+        assert!(
+            matches!(&err, EventError::Payload { path, message, .. }
+                if path == "data[FIELDS]" && message.contains("`ID`")),
+            "{err:?}"
+        );
+        // No `data[…]` key at all (PHP drops an empty array): an empty payload.
+        let none = RawEvent::from_form(b"event=X").unwrap();
+        assert_eq!(none.data_as::<Payload>().unwrap(), Payload { id: None });
+        assert_eq!(none.data_as::<Value>().unwrap(), Value::Null);
+        // A hostile key or value is cut and has no control characters in the error.
+        let long = format!("event=X&data[FIELDS][ID]={}%0A", "9x".repeat(500));
+        let err = RawEvent::from_form(long.as_bytes())
+            .unwrap()
+            .data_as::<Payload>()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.len() < 600 && !text.contains('\n'), "{text}");
     }
 
     #[test]
