@@ -36,16 +36,27 @@ pub fn check(method: &str, params: &Value) -> anyhow::Result<()> {
     match bitrix24::api::registry::validate_params(method, params) {
         Ok(_) => Ok(()),
         Err(Error::Decode(d)) if d.part == Part::Params => {
-            let excerpt = if d.excerpt.is_empty() {
-                String::new()
-            } else {
-                format!(" (got {})", d.excerpt)
+            let path = d.path.strip_prefix("params").unwrap_or(&d.path);
+            let path = path.strip_prefix('.').unwrap_or(path);
+            let missing = d
+                .message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'));
+            let what = match missing {
+                Some(field) if path.is_empty() => format!("parameter `{field}` is required"),
+                Some(field) => format!("parameter `{path}.{field}` is required"),
+                None => {
+                    let excerpt = if d.excerpt.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (got {})", d.excerpt)
+                    };
+                    format!("parameter `{path}`: {}{excerpt}", d.message)
+                }
             };
             Err(usage(format!(
-                "{method}: parameter `{}` {}{excerpt}; nothing was sent (`b24 describe {method}` \
-                 shows the parameters, --no-check sends them anyway)",
-                d.path.strip_prefix("params.").unwrap_or(&d.path),
-                d.message
+                "{method}: {what}; nothing was sent (`b24 describe {method}` shows the \
+                 parameters, --no-check sends them anyway)"
             )))
         }
         Err(Error::UnknownMethod(_)) => Err(usage(format!(
@@ -72,8 +83,7 @@ pub async fn run(a: &CallArgs, conn: &Connection, out: Output) -> anyhow::Result
     let answer = match api {
         ApiVersion::Classic => client.call_raw(name, &params).await,
         ApiVersion::V3 => client.call_v3_raw(name, &params).await,
-    }
-    .with_context(|| format!("{name} failed"))?;
+    }?;
     let value = if a.typed {
         bitrix24::api::registry::decode_result(name, &answer.result)
             .with_context(|| format!("{name}: the answer does not fit its response type"))?

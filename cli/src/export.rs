@@ -109,12 +109,12 @@ pub async fn run(a: &ExportArgs, conn: &Connection) -> anyhow::Result<()> {
     let mut sink = Sink::open(a, m, walk)?;
     let client = conn.client()?;
     let progress = Progress::new(a.quiet);
-    if progress.shown() {
-        // One counting call, for the bar's length and the time remaining.
-        if let Some(total) = count(&client, m, &base, keys, &sink).await {
-            progress.bar.set_length(total);
-        }
-    }
+    // One counting call, for the bar's length and the time remaining.
+    let total = match progress.shown() {
+        true => count(&client, m, &base, keys, &sink).await,
+        false => None,
+    };
+    progress.start(total);
     let started = Instant::now();
     let result = match walk {
         Walk::Fast => fast(&client, m, base, a.parallel, &mut sink, &progress).await,
@@ -309,24 +309,44 @@ struct Progress {
 
 impl Progress {
     fn new(quiet: bool) -> Progress {
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress {
-                bar: ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()),
-            };
+        let target = if quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        Progress {
+            bar: ProgressBar::with_draw_target(None, target),
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        // The templates are constants; a bad one would be a bug, shown as the default style.
-        let style = ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} items, {per_sec}, {eta} left",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar }
     }
 
     fn shown(&self) -> bool {
         !self.bar.is_hidden()
+    }
+
+    /// Starts drawing: a bar with the time left when the total is known, else a counter.
+    fn start(&self, total: Option<u64>) {
+        let template = match total {
+            Some(_) => {
+                "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} items, {rate}, {eta} left"
+            }
+            None => "{elapsed_precise} {spinner} {human_pos} items, {rate}",
+        };
+        // The templates are constants; were one wrong, the default style is drawn.
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} items/s", state.per_sec());
+                },
+            );
+        self.bar.set_style(style);
+        if let Some(total) = total {
+            self.bar.set_length(total);
+        }
+        if self.shown() {
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
     }
 }
 
