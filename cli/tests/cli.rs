@@ -453,3 +453,64 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// OAuth from a tokens file: an expired access token is refreshed, the rotated tokens are
+/// written back to the file, and no token or the client secret is printed.
+#[test]
+fn oauth_tokens_are_refreshed_and_saved_to_the_file() {
+    let p = Portal::start(200.0);
+    p.portal.on("crm.deal.get", |_| Ok(json!({"ID": "1"})));
+    let (access, refresh) = p.portal.issue_tokens();
+    let dir = tempdir("oauth");
+    let file = dir.join("tokens.json");
+    std::fs::write(
+        &file,
+        json!({"access_token": access, "refresh_token": refresh}).to_string(),
+    )
+    .unwrap();
+    let config = p.portal.config().clone();
+    let call = || {
+        let mut c = b24();
+        c.env("BITRIX24_ENDPOINT", p.portal.client_endpoint())
+            .env("BITRIX24_SERVER_ENDPOINT", p.portal.server_endpoint())
+            .env("BITRIX24_CLIENT_ID", &config.client_id)
+            .env("BITRIX24_CLIENT_SECRET", &config.client_secret)
+            .arg("--tokens-file")
+            .arg(&file)
+            .args(["call", "crm.deal.get", "id=1"]);
+        run(&mut c)
+    };
+    let secrets = [
+        access.as_str(),
+        refresh.as_str(),
+        config.client_secret.as_str(),
+    ];
+    let r = call();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_of(&r.stdout)["ID"], "1");
+    p.portal.expire_access_tokens();
+    let r = call();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.portal.stats().refreshes, 1);
+    for s in secrets {
+        assert!(
+            !r.stdout.contains(s) && !r.stderr.contains(s),
+            "{}",
+            r.stderr
+        );
+    }
+    let saved = json_of(&std::fs::read_to_string(&file).unwrap());
+    let new_refresh = saved["refresh_token"].as_str().unwrap();
+    assert_ne!(new_refresh, refresh);
+    assert_ne!(saved["access_token"].as_str().unwrap(), access);
+    // The saved tokens work: no second refresh.
+    let r = call();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.portal.stats().refreshes, 1);
+    // Missing OAuth pieces are usage errors.
+    let r = run(b24()
+        .env("BITRIX24_ENDPOINT", p.portal.client_endpoint())
+        .args(["call", "crm.deal.get", "id=1"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--client-id"), "{}", r.stderr);
+}
