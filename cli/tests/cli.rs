@@ -227,6 +227,19 @@ fn call_checks_parameters_before_sending() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("params.json:2:"), "{}", r.stderr);
 
+    // --typed reads the result with the response type (crm.deal.add: an integer).
+    p.portal.on("crm.deal.add", |params| match params["fields"]["TITLE"].as_str() {
+        Some("bad") => Ok(json!("not a number")),
+        _ => Ok(json!("17")),
+    });
+    let r = run(b24_on(&p).args(["call", "crm.deal.add", "fields.TITLE=x"]));
+    assert_eq!((r.code, r.stdout.trim()), (0, "\"17\""), "{}", r.stderr);
+    let r = run(b24_on(&p).args(["call", "crm.deal.add", "fields.TITLE=x", "--typed"]));
+    assert_eq!((r.code, r.stdout.trim()), (0, "17"), "{}", r.stderr);
+    let r = run(b24_on(&p).args(["call", "crm.deal.add", "fields.TITLE=bad", "--typed"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("does not fit its response type"), "{}", r.stderr);
+
     // No portal configured: a usage error that says how to give one.
     let r = run(b24().args(["call", "crm.deal.get", "id=1"]));
     assert_eq!(r.code, 2);
