@@ -140,10 +140,22 @@ pub async fn run(a: &ExportArgs, conn: &Connection) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => {
-            let hint = if a.out.is_some() {
-                "; run again with --resume to continue"
-            } else {
-                ""
+            let by_id = walk == Walk::Fast
+                && e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<bitrix24::runtime::Error>(),
+                        Some(
+                            bitrix24::runtime::Error::Decode(_)
+                                | bitrix24::runtime::Error::InvalidConfig(_)
+                        )
+                    )
+                });
+            let hint = match (a.out.is_some(), by_id) {
+                (_, true) => {
+                    "; if the method cannot be walked by ID, --walk offset pages by `start`"
+                }
+                (true, false) => "; run again with --resume to continue",
+                (false, false) => "",
             };
             Err(e.context(format!(
                 "{}: the export stopped after {summary}{hint}",

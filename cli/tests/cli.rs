@@ -228,9 +228,11 @@ fn call_checks_parameters_before_sending() {
     assert!(r.stderr.contains("params.json:2:"), "{}", r.stderr);
 
     // --typed reads the result with the response type (crm.deal.add: an integer).
-    p.portal.on("crm.deal.add", |params| match params["fields"]["TITLE"].as_str() {
-        Some("bad") => Ok(json!("not a number")),
-        _ => Ok(json!("17")),
+    p.portal.on("crm.deal.add", |params| {
+        match params["fields"]["TITLE"].as_str() {
+            Some("bad") => Ok(json!("not a number")),
+            _ => Ok(json!("17")),
+        }
     });
     let r = run(b24_on(&p).args(["call", "crm.deal.add", "fields.TITLE=x"]));
     assert_eq!((r.code, r.stdout.trim()), (0, "\"17\""), "{}", r.stderr);
@@ -238,7 +240,11 @@ fn call_checks_parameters_before_sending() {
     assert_eq!((r.code, r.stdout.trim()), (0, "17"), "{}", r.stderr);
     let r = run(b24_on(&p).args(["call", "crm.deal.add", "fields.TITLE=bad", "--typed"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("does not fit its response type"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not fit its response type"),
+        "{}",
+        r.stderr
+    );
 
     // No portal configured: a usage error that says how to give one.
     let r = run(b24().args(["call", "crm.deal.get", "id=1"]));
@@ -320,6 +326,15 @@ fn a_small_export_to_stdout_is_data_only() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.lines().count(), 20);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
+    // A list that ignores the ID order: the fast walk stops and says what to do instead.
+    p.portal.on("crm.contact.list", |_| Ok(json!([{"ID": "3"}, {"ID": "1"}, {"ID": "2"}])));
+    let r = run(b24_on(&p).args(["export", "crm.contact.list"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("--walk offset"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = run(b24_on(&p).args(["export", "crm.contact.list", "--walk", "offset"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 3);
     let r = run(b24_on(&p).args(["export", "crm.deal.get"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not a list method"), "{}", r.stderr);

@@ -174,11 +174,23 @@ fn the_table_describes_parameters_results_and_lists() {
     let add = find("crm.deal.add").unwrap();
     assert_eq!(add.result, "integer");
     // Members of an object parameter are listed under it, as `outer.inner`.
-    let title = add.params.iter().find(|p| p.name == "fields.TITLE").unwrap();
+    let title = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.TITLE")
+        .unwrap();
     assert_eq!(title.ty, "string");
-    let begin = add.params.iter().find(|p| p.name == "fields.BEGINDATE").unwrap();
+    let begin = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.BEGINDATE")
+        .unwrap();
     assert_eq!(begin.ty, "string (date)");
-    let closed = add.params.iter().find(|p| p.name == "fields.CLOSED").unwrap();
+    let closed = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.CLOSED")
+        .unwrap();
     assert_eq!(closed.ty, "\"Y\" | \"N\"");
     // The list keys are those of the typed requests.
     type Item = bitrix24::api::crm::item::ListRequest;
@@ -195,9 +207,17 @@ fn the_table_describes_parameters_results_and_lists() {
     assert_eq!(find("crm.item.list").unwrap().items_key, Some("items"));
     // Every docs link is plain https, every type text one line.
     for m in METHODS {
-        assert!(m.docs.is_none_or(|u| u.starts_with("https://")), "{}", m.name);
+        assert!(
+            m.docs.is_none_or(|u| u.starts_with("https://")),
+            "{}",
+            m.name
+        );
         for f in m.params.iter().chain(m.result_fields) {
-            assert!(!f.ty.is_empty() && !f.ty.contains('\n'), "{}: {f:?}", m.name);
+            assert!(
+                !f.ty.is_empty() && !f.ty.contains('\n'),
+                "{}: {f:?}",
+                m.name
+            );
         }
     }
 }
