@@ -11,8 +11,8 @@ use clap::Args;
 use crate::usage;
 
 /// How to reach the portal. Secrets are read from the environment in preference to flags
-/// (flags show up in the process list); they are never printed.
-#[derive(Debug, Args)]
+/// (flags show up in the process list); they are never printed (`Debug` hides them too).
+#[derive(Args)]
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
     /// Incoming-webhook URL, https://<portal>/rest/<user>/<code>/ (the code is a secret).
@@ -85,6 +85,25 @@ pub struct Connection {
     /// How many times a failed read (or a request the portal refused) is repeated.
     #[arg(long, default_value_t = 6, global = true)]
     pub retries: u32,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &Option<String>| s.as_ref().map(|_| "***");
+        f.debug_struct("Connection")
+            .field("webhook_url", &hidden(&self.webhook_url))
+            .field("endpoint", &self.endpoint)
+            .field("tokens_file", &self.tokens_file)
+            .field("access_token", &hidden(&self.access_token))
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &hidden(&self.client_secret))
+            .field("server_endpoint", &self.server_endpoint)
+            .field("burst", &self.burst)
+            .field("rate", &self.rate)
+            .field("retries", &self.retries)
+            .finish()
+    }
 }
 
 impl Connection {
@@ -200,4 +219,41 @@ fn write_tokens(path: &std::path::Path, t: &OAuthTokens) -> std::io::Result<()> 
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        c: Connection,
+    }
+
+    #[test]
+    fn debug_names_no_secret() {
+        let cli = Cli::parse_from([
+            "b24",
+            "--webhook-url",
+            "https://x.example/rest/1/hookcode123/",
+            "--access-token",
+            "accesstoken123",
+            "--refresh-token",
+            "refreshtoken123",
+            "--client-secret",
+            "clientsecret123",
+        ]);
+        let text = format!("{cli:?}");
+        for s in [
+            "hookcode123",
+            "accesstoken123",
+            "refreshtoken123",
+            "clientsecret123",
+        ] {
+            assert!(!text.contains(s), "{text}");
+        }
+        assert!(text.contains("***"));
+    }
 }

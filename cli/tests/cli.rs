@@ -327,7 +327,9 @@ fn a_small_export_to_stdout_is_data_only() {
     assert_eq!(r.stdout.lines().count(), 20);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     // A list that ignores the ID order: the fast walk stops and says what to do instead.
-    p.portal.on("crm.contact.list", |_| Ok(json!([{"ID": "3"}, {"ID": "1"}, {"ID": "2"}])));
+    p.portal.on("crm.contact.list", |_| {
+        Ok(json!([{"ID": "3"}, {"ID": "1"}, {"ID": "2"}]))
+    });
     let r = run(b24_on(&p).args(["export", "crm.contact.list"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("--walk offset"), "{}", r.stderr);
