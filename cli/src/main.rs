@@ -50,7 +50,7 @@ enum Command {
         key=value      a string (numbers in strings are fine where a number is expected)\n  \
         key:=json      a JSON value: id:=42, select:='[\"ID\",\"TITLE\"]', fields:='{...}'\n  \
         a.b=value      a member of an object parameter: fields.TITLE=Visit\n\n\
-        Examples:\n  b24 call crm.deal.get id=42\n  b24 call crm.deal.add --json fields.json\n  \
+        Examples:\n  b24 call crm.deal.get id=42\n  b24 call crm.deal.add --json deal.json\n  \
         b24 call crm.deal.update id=42 fields.TITLE='New title' --pretty")]
     Call(call::CallArgs),
     /// Export every item of a list method as JSON lines, resumable after an interruption.
