@@ -152,3 +152,72 @@ fn unknown_names_are_an_error() {
         assert!(decode_result(name, &json!({})).is_err());
     }
 }
+
+/// What `b24 describe` shows comes from the table: parameters with type text and whether
+/// required, the result, the docs link; and the list keys agree with `impl Method`.
+#[test]
+fn the_table_describes_parameters_results_and_lists() {
+    use bitrix24::runtime::{FieldInfo, Method};
+    let get = find("crm.deal.get").unwrap();
+    assert_eq!(
+        get.params,
+        [FieldInfo {
+            name: "id",
+            ty: "integer",
+            required: true
+        }]
+    );
+    assert_eq!(
+        get.docs,
+        Some("https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-get.html")
+    );
+    let add = find("crm.deal.add").unwrap();
+    assert_eq!(add.result, "integer");
+    // Members of an object parameter are listed under it, as `outer.inner`.
+    let title = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.TITLE")
+        .unwrap();
+    assert_eq!(title.ty, "string");
+    let begin = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.BEGINDATE")
+        .unwrap();
+    assert_eq!(begin.ty, "string (date)");
+    let closed = add
+        .params
+        .iter()
+        .find(|p| p.name == "fields.CLOSED")
+        .unwrap();
+    assert_eq!(closed.ty, "\"Y\" | \"N\"");
+    // The list keys are those of the typed requests.
+    type Item = bitrix24::api::crm::item::ListRequest;
+    type Task = bitrix24::api::tasks::task::ListRequest;
+    type Deal = bitrix24::api::crm::deal::ListRequest;
+    for (name, items, id) in [
+        ("crm.item.list", Item::ITEMS_KEY, Item::ID_KEY),
+        ("tasks.task.list", Task::ITEMS_KEY, Task::ID_KEY),
+        ("crm.deal.list", Deal::ITEMS_KEY, Deal::ID_KEY),
+    ] {
+        let m = find(name).unwrap();
+        assert_eq!((m.items_key, m.id_key), (items, id), "{name}");
+    }
+    assert_eq!(find("crm.item.list").unwrap().items_key, Some("items"));
+    // Every docs link is plain https, every type text one line.
+    for m in METHODS {
+        assert!(
+            m.docs.is_none_or(|u| u.starts_with("https://")),
+            "{}",
+            m.name
+        );
+        for f in m.params.iter().chain(m.result_fields) {
+            assert!(
+                !f.ty.is_empty() && !f.ty.contains('\n'),
+                "{}: {f:?}",
+                m.name
+            );
+        }
+    }
+}

@@ -46,8 +46,8 @@ pub use error::{
 pub use limiter::redis::RedisLimits;
 pub use limiter::{Limits, UNSTATED_SPEC_RATE};
 pub use loose::YesNo;
-pub use paginate::FastList;
-pub use registry::{MethodInfo, Pagination};
+pub use paginate::{FastList, Listing, RawList};
+pub use registry::{FieldInfo, MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
 pub use v3::{
     ApiVersion, Filter, FilterOp, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api,

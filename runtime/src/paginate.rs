@@ -160,6 +160,139 @@ impl<I: Iterator> Iterator for Items<I> {
     }
 }
 
+/// What a [`FastList`] walks: a typed request (any [`Method`] whose response iterates its
+/// rows), or a [`RawList`] named at run time. Sealed: implemented by the runtime only.
+pub trait Listing: Clone + Send + Sync + 'static + sealed::Sealed {
+    /// One row of the list.
+    type Row: Send + 'static;
+    /// The wire name.
+    fn name(&self) -> &str;
+    /// The API the method belongs to.
+    fn api(&self) -> super::ApiVersion;
+    /// Where the rows sit in `result` (see [`Method::ITEMS_KEY`]).
+    fn items_key(&self) -> Option<&str>;
+    /// The rows' ID key (see [`Method::ID_KEY`]).
+    fn id_key(&self) -> &str;
+    /// The request's parameters as JSON.
+    fn params(&self) -> Result<serde_json::Value, Error>;
+    /// The rows of one page's `result`.
+    fn decode(&self, result: &serde_json::Value) -> Result<Vec<Self::Row>, Error>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl<M> sealed::Sealed for M where M: Method {}
+
+impl<M> Listing for M
+where
+    M: Method + Clone + Send + Sync + 'static,
+    M::Response: IntoIterator + Send + 'static,
+    <M::Response as IntoIterator>::Item: Send + 'static,
+{
+    type Row = <M::Response as IntoIterator>::Item;
+    fn name(&self) -> &str {
+        M::NAME
+    }
+    fn api(&self) -> super::ApiVersion {
+        M::API
+    }
+    fn items_key(&self) -> Option<&str> {
+        M::ITEMS_KEY
+    }
+    fn id_key(&self) -> &str {
+        M::ID_KEY
+    }
+    fn params(&self) -> Result<serde_json::Value, Error> {
+        to_params(M::NAME, self)
+    }
+    fn decode(&self, result: &serde_json::Value) -> Result<Vec<Self::Row>, Error> {
+        let page: M::Response = decode_value(M::NAME, Part::Result, result)?;
+        Ok(page.into_iter().collect())
+    }
+}
+
+/// A list method named at run time (say, by a command-line argument): JSON parameters in,
+/// rows as JSON out. Where the rows sit and their ID key come from the method table
+/// ([`RawList::from_info`]) or are set by hand.
+#[derive(Debug, Clone)]
+pub struct RawList {
+    name: String,
+    params: serde_json::Value,
+    items_key: Option<String>,
+    id_key: String,
+    api: super::ApiVersion,
+}
+
+impl RawList {
+    /// A list whose `result` is the array of rows, keyed by `ID`.
+    pub fn new(name: &str, params: serde_json::Value) -> RawList {
+        RawList {
+            name: name.to_owned(),
+            params,
+            items_key: None,
+            id_key: "ID".into(),
+            api: super::ApiVersion::Classic,
+        }
+    }
+
+    /// A list of the method `info` describes (its rows' place, ID key and API).
+    pub fn from_info(info: &super::MethodInfo, params: serde_json::Value) -> RawList {
+        RawList {
+            name: info.name.to_owned(),
+            params,
+            items_key: info.items_key.map(str::to_owned),
+            id_key: info.id_key.to_owned(),
+            api: info.api,
+        }
+    }
+
+    /// The key of the rows' array in an object `result` (`None`: `result` is the array).
+    pub fn items_key(mut self, key: Option<&str>) -> Self {
+        self.items_key = key.map(str::to_owned);
+        self
+    }
+
+    /// The rows' ID key.
+    pub fn id_key(mut self, key: &str) -> Self {
+        self.id_key = key.to_owned();
+        self
+    }
+}
+
+impl sealed::Sealed for RawList {}
+
+impl Listing for RawList {
+    type Row = serde_json::Value;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn api(&self) -> super::ApiVersion {
+        self.api
+    }
+    fn items_key(&self) -> Option<&str> {
+        self.items_key.as_deref()
+    }
+    fn id_key(&self) -> &str {
+        &self.id_key
+    }
+    fn params(&self) -> Result<serde_json::Value, Error> {
+        Ok(self.params.clone())
+    }
+    fn decode(&self, result: &serde_json::Value) -> Result<Vec<Self::Row>, Error> {
+        let rows = match (&self.items_key, result) {
+            (None, serde_json::Value::Array(rows)) => rows.clone(),
+            (Some(k), serde_json::Value::Object(m)) => match m.get(k) {
+                Some(serde_json::Value::Array(rows)) => rows.clone(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok(rows)
+    }
+}
+
 /// A fast, complete walk through a big list, by ID ranges chained through batches.
 ///
 /// Works for list methods that accept `order` by the ID field, a `>ID` / `<=ID` filter and
@@ -178,7 +311,7 @@ impl<I: Iterator> Iterator for Items<I> {
 /// [`FastList::resume_after`] continues from it after a crash.
 #[derive(Debug, Clone)]
 pub struct FastList<M> {
-    request: M,
+    list: M,
     id_field: String,
     row_id: String,
     filter_key: String,
@@ -191,19 +324,15 @@ pub struct FastList<M> {
 /// Consecutive refused batches a range (or the probe) tolerates before it gives up.
 const MAX_REFUSED: u32 = 8;
 
-impl<M> FastList<M>
-where
-    M: Method + Clone + Send + Sync + 'static,
-    M::Response: IntoIterator + Send + 'static,
-    <M::Response as IntoIterator>::Item: Send + 'static,
-{
-    /// A walk of the list `request` asks for: ID field [`Method::ID_KEY`], parameters
-    /// `filter` and `order`; four ranges at once; 50 pages per batch.
+impl<M: Listing> FastList<M> {
+    /// A walk of the list `request` asks for (a typed request, or a [`RawList`]): ID field
+    /// [`Method::ID_KEY`], parameters `filter` and `order`; four ranges at once; 50 pages
+    /// per batch.
     pub fn new(request: M) -> FastList<M> {
         FastList {
-            request,
-            id_field: M::ID_KEY.into(),
-            row_id: M::ID_KEY.into(),
+            id_field: request.id_key().into(),
+            row_id: request.id_key().into(),
+            list: request,
             filter_key: "filter".into(),
             order_key: "order".into(),
             parallel: 4,
@@ -260,13 +389,9 @@ where
     pub fn stream(
         self,
         client: &Client,
-    ) -> impl Stream<Item = Result<<M::Response as IntoIterator>::Item, Error>> + Send + 'static
-    {
+    ) -> impl Stream<Item = Result<M::Row, Error>> + Send + 'static {
         let client = client.clone();
-        enum Stage<M: Method>
-        where
-            M::Response: IntoIterator,
-        {
+        enum Stage<M: Listing> {
             NotStarted(FastList<M>, Client),
             Running(tokio::sync::mpsc::Receiver<Chunk<M>>),
             Done,
@@ -285,7 +410,7 @@ where
                             let Ok(handle) = tokio::runtime::Handle::try_current() else {
                                 let e = Error::InvalidConfig(format!(
                                     "{}: FastList::stream must be polled inside a tokio runtime",
-                                    M::NAME
+                                    config.list.name()
                                 ));
                                 return Some((Err(e), (Stage::Done, buffer)));
                             };
@@ -317,17 +442,12 @@ where
     }
 }
 
-type Item<M> = <<M as Method>::Response as IntoIterator>::Item;
-
-enum Chunk<M: Method>
-where
-    M::Response: IntoIterator,
-{
-    Items(Vec<Item<M>>),
+enum Chunk<M: Listing> {
+    Items(Vec<M::Row>),
     Error(Error),
 }
 
-struct Walk<M: Method> {
+struct Walk<M: Listing> {
     client: Client,
     base: serde_json::Map<String, serde_json::Value>,
     config: FastList<M>,
@@ -339,26 +459,25 @@ fn refused(e: &Error) -> bool {
     matches!(e, Error::NotRun { .. }) || e.is_retryable()
 }
 
-impl<M> Walk<M>
-where
-    M: Method + Clone + Send + Sync + 'static,
-    M::Response: IntoIterator + Send + 'static,
-    <M::Response as IntoIterator>::Item: Send + 'static,
-{
+impl<M: Listing> Walk<M> {
+    fn name(&self) -> &str {
+        self.config.list.name()
+    }
+
     fn new(config: FastList<M>, client: Client) -> Result<Walk<M>, Error> {
-        if M::API == super::ApiVersion::V3 {
+        let name = config.list.name();
+        if config.list.api() == super::ApiVersion::V3 {
             return Err(Error::InvalidConfig(format!(
-                "{} is a REST 3.0 method: a fast list needs classic batches; use `v3_pages`",
-                M::NAME
+                "{name} is a REST 3.0 method: a fast list needs classic batches; use `v3_pages`"
             )));
         }
-        let mut base = match to_params(M::NAME, &config.request)? {
+        let mut base = match config.list.params()? {
             serde_json::Value::Object(m) => m,
             serde_json::Value::Null => serde_json::Map::new(),
             other => {
                 return Err(Error::InvalidConfig(format!(
                     "{}: a fast list needs object parameters, not {}",
-                    M::NAME,
+                    name,
                     short_json(&other)
                 )));
             }
@@ -399,17 +518,17 @@ where
     }
 
     fn query(&self, params: &serde_json::Value) -> Result<String, Error> {
-        php_query(params).map_err(|path| Error::InvalidConfig(format!("{}: {path}", M::NAME)))
+        php_query(params).map_err(|path| Error::InvalidConfig(format!("{}: {path}", self.name())))
     }
 
     /// The ID of one raw item.
     fn id_of(&self, item: &serde_json::Value, path: &str) -> Result<i64, Error> {
         let v = item.get(&self.config.row_id);
-        v.and_then(|v| decode_value::<Option<i64>>(M::NAME, Part::Result, v).ok())
+        v.and_then(|v| decode_value::<Option<i64>>(self.name(), Part::Result, v).ok())
             .flatten()
             .ok_or_else(|| {
                 Error::Decode(Box::new(DecodeError {
-                    method: M::NAME.to_owned(),
+                    method: self.name().to_owned(),
                     part: Part::Result,
                     path: format!("{path}.{}", self.config.row_id),
                     message: "a fast list needs an integer ID in every item".into(),
@@ -421,7 +540,7 @@ where
     /// The rows of one answer: `result` itself, or `result[ITEMS_KEY]`. Anything else is
     /// an error, never an empty page.
     fn rows<'a>(&self, result: &'a serde_json::Value) -> Result<&'a [serde_json::Value], Error> {
-        let rows = match (M::ITEMS_KEY, result) {
+        let rows = match (self.config.list.items_key(), result) {
             (None, serde_json::Value::Array(rows)) => Some(rows.as_slice()),
             (Some(key), serde_json::Value::Object(m)) => match m.get(key) {
                 Some(serde_json::Value::Array(rows)) => Some(rows.as_slice()),
@@ -432,7 +551,7 @@ where
             _ => None,
         };
         rows.ok_or_else(|| {
-            let (path, want) = match M::ITEMS_KEY {
+            let (path, want) = match self.config.list.items_key() {
                 None => ("result".to_owned(), "the array of items".to_owned()),
                 Some(k) => (
                     format!("result.{k}"),
@@ -440,7 +559,7 @@ where
                 ),
             };
             Error::Decode(Box::new(DecodeError {
-                method: M::NAME.to_owned(),
+                method: self.name().to_owned(),
                 part: Part::Result,
                 path,
                 message: format!("a fast list needs the result to be {want}"),
@@ -467,7 +586,7 @@ where
             let in_range = above.is_none_or(|a| id > a) && upto.is_none_or(|u| id <= u);
             if !in_order || !in_range {
                 return Err(Error::Decode(Box::new(DecodeError {
-                    method: M::NAME.to_owned(),
+                    method: self.name().to_owned(),
                     part: Part::Result,
                     path: format!("result[{i}].{}", self.config.row_id),
                     message: format!(
@@ -516,18 +635,18 @@ where
         let after = self.config.after;
         let calls = vec![
             (
-                M::NAME.to_owned(),
+                self.name().to_owned(),
                 self.query(&self.params(after, None, false))?,
             ),
             (
-                M::NAME.to_owned(),
+                self.name().to_owned(),
                 self.query(&self.params(after, None, true))?,
             ),
         ];
         let ends = self.probe(&calls).await?;
         let [low, high] = ends.as_slice() else {
             return Err(Error::NotRun {
-                method: M::NAME.into(),
+                method: self.name().into(),
             });
         };
         let low = self.checked_ids(
@@ -550,14 +669,14 @@ where
             _ => {
                 return Err(Error::InvalidConfig(format!(
                     "{}: one ID probe found rows and the other none; is the ID order honoured?",
-                    M::NAME
+                    self.name()
                 )));
             }
         };
         if hi < lo || high.len() > 1 && low.len() > 1 && high[0] < low[low.len() - 1] {
             return Err(Error::InvalidConfig(format!(
                 "{}: the list's highest ID {hi} is below its lowest {lo}; is the ID order honoured?",
-                M::NAME
+                self.name()
             )));
         }
         // Split [lo, hi] into ranges (lo-1, b1], (b1, b2], ... (b_{n-1}, hi].
@@ -624,9 +743,12 @@ where
             // The first page starts at a known ID; each next one at the last ID of the
             // page before it, which the portal fills in.
             let first = self.query(&self.params(Some(above), Some(upto), false))?;
-            calls.push((M::NAME.to_owned(), first));
+            calls.push((self.name().to_owned(), first));
             let rest = self.query(&self.params(None, Some(upto), false))?;
-            let items_path = M::ITEMS_KEY
+            let items_path = self
+                .config
+                .list
+                .items_key()
                 .map(|k| format!("[{}]", encode(k)))
                 .unwrap_or_default();
             for i in 1..self.config.pages_per_batch {
@@ -642,7 +764,7 @@ where
                 } else {
                     format!("{rest}&{reference}")
                 };
-                calls.push((M::NAME.to_owned(), query));
+                calls.push((self.name().to_owned(), query));
             }
             let answers = self.client.batch_chunk_raw(&calls, false).await?;
             let mut items = Vec::new();
@@ -663,8 +785,7 @@ where
                 if let Some(next) = ids.last() {
                     above = *next;
                 }
-                let page: M::Response = decode_value(M::NAME, Part::Result, &raw.result)?;
-                items.extend(page);
+                items.extend(self.config.list.decode(&raw.result)?);
                 if count < PAGE_SIZE {
                     finished = true;
                     break;

@@ -30,6 +30,31 @@ pub struct MethodInfo {
     /// the table, once per API (`tasks.task.get`); `find` gives the classic one,
     /// [`find_api`](crate::find_api) either.
     pub api: super::ApiVersion,
+    /// The official documentation page (the spec's `docs`, when it is a plain `https://` URL).
+    pub docs: Option<&'static str>,
+    /// The request parameters in spec order: each top-level one, then, for an object-valued
+    /// one, its own declared members named `outer.inner`.
+    pub params: &'static [FieldInfo],
+    /// A one-line description of the `result` type (`array of object`, `integer`, …).
+    pub result: &'static str,
+    /// The declared members of the `result` object, or of the rows of a list.
+    pub result_fields: &'static [FieldInfo],
+    /// Where a list method's rows sit in `result` (see [`Method::ITEMS_KEY`](crate::Method::ITEMS_KEY)).
+    pub items_key: Option<&'static str>,
+    /// The ID key of a list method's rows (see [`Method::ID_KEY`](crate::Method::ID_KEY)).
+    pub id_key: &'static str,
+}
+
+/// One parameter of a request, or one member of a result, as the spec declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldInfo {
+    /// The wire name (`outer.inner` for a member of an object-valued parameter).
+    pub name: &'static str,
+    /// A one-line description of its type for people (`integer`, `string (date)`,
+    /// `"Y" | "N"`, `array of string`).
+    pub ty: &'static str,
+    /// Whether the spec lists it as required (a member: only when its parent is too).
+    pub required: bool,
 }
 
 impl MethodInfo {

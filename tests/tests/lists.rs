@@ -345,3 +345,43 @@ fn task_id(t: &serde_json::Value) -> i64 {
         .or_else(|| id.as_str()?.parse().ok())
         .expect("a numeric id")
 }
+
+/// A list named at run time (`RawList`, rows as JSON, its place and ID key from the fixture
+/// method table): the same walk, nothing lost or repeated with faults, also when wrapped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_fast_list_by_name_with_faults() {
+    use bitrix24_fake_portal::crm_items;
+    use bitrix24_runtime::RawList;
+    tokio::time::timeout(LIMIT, async {
+        let portal = FakePortal::start(config()).await.unwrap();
+        portal.seed_list("crm.deal.list", deals(5_000));
+        portal.seed_wrapped_list("crm.item.list", "items", "id", crm_items(3_000));
+        inject_faults(&portal, "batch", 2);
+        let client = client(&portal);
+        let deal = bitrix24_tests::api::registry::find("crm.deal.list").unwrap();
+        let ids: Vec<i64> = FastList::new(RawList::from_info(deal, serde_json::json!({})))
+            .parallel(3)
+            .stream(&client)
+            .map(|row| {
+                let row = row.unwrap();
+                row["ID"].as_str().unwrap().parse::<i64>().unwrap()
+            })
+            .collect()
+            .await;
+        assert_exactly(&ids, 5_000);
+        let item = bitrix24_tests::api::registry::find("crm.item.list").unwrap();
+        assert_eq!((item.items_key, item.id_key), (Some("items"), "id"));
+        let params = serde_json::json!({ "entityTypeId": 2 });
+        let ids: Vec<i64> = FastList::new(RawList::from_info(item, params))
+            .resume_after(1_000)
+            .stream(&client)
+            .map(|row| task_id(&row.unwrap()))
+            .collect()
+            .await;
+        let expected: Vec<i64> = (1_001..=3_000).collect();
+        assert_eq!(ids, expected);
+        assert!(portal.stats().faults >= 2, "{:?}", portal.stats());
+    })
+    .await
+    .unwrap();
+}

@@ -81,71 +81,31 @@ impl Emitter<'_> {
         let errors = (!errors.is_empty()).then(|| {
             quote! { const ERRORS: &'static [&'static str] = &[#(#errors),*]; }
         });
-        // Where a list's rows sit, from the response type: the `result` array itself, or
-        // the one array field of an object `result` (`{items: [...]}`); the rows' ID key is
-        // `ID`, or `id` when only that is declared. A wrapped list also iterates its rows.
         let mut list_consts = TokenStream::new();
         let mut rows = TokenStream::new();
-        // A `Vec<T>` (or `Option<Vec<T>>`): its element type, and the index of a named `T`.
-        let array = |t: &Ty| -> Option<(Ty, Option<usize>)> {
-            let t = match t {
-                Ty::Option(t) => t.as_ref(),
-                t => t,
-            };
-            match t {
-                Ty::Vec(e) => Some((
-                    e.as_ref().clone(),
-                    match e.as_ref() {
-                        Ty::Named(n) => Some(*n),
-                        _ => None,
-                    },
-                )),
-                _ => None,
-            }
-        };
-        let struct_fields = |i: usize| match m.types.get(i).map(|t| &t.body) {
-            Some(Body::Struct { fields, .. }) => Some(fields),
-            _ => None,
-        };
-        let item = match (method.spec.pagination, &m.types[method.response].body) {
-            (Pagination::Start, Body::Alias(t)) => array(t).map(|a| a.1),
-            (Pagination::Start, Body::Struct { fields, .. }) => {
-                let arrays: Vec<(&Field, (Ty, Option<usize>))> = fields
-                    .iter()
-                    .filter_map(|f| array(&f.ty).map(|a| (f, a)))
-                    .collect();
-                match arrays.as_slice() {
-                    [(f, (elem, n))] => {
-                        let key = &f.wire;
-                        let field = ident(&f.ident);
-                        let elem = self.ty(elem, m);
-                        let take = if matches!(f.ty, Ty::Option(_)) {
-                            quote!(self.#field.unwrap_or_default().into_iter())
-                        } else {
-                            quote!(self.#field.into_iter())
-                        };
-                        list_consts
-                            .extend(quote! { const ITEMS_KEY: Option<&'static str> = Some(#key); });
-                        rows = quote! {
-                            #cfg
-                            impl ::std::iter::IntoIterator for #resp {
-                                type Item = #elem;
-                                type IntoIter = ::std::vec::IntoIter<#elem>;
-                                fn into_iter(self) -> Self::IntoIter { #take }
-                            }
-                        };
-                        Some(*n)
+        if let Some(shape) = list_shape(method, m) {
+            if let Some(f) = shape.field {
+                let key = &f.wire;
+                let field = ident(&f.ident);
+                let elem = self.ty(&shape.elem, m);
+                let take = if matches!(f.ty, Ty::Option(_)) {
+                    quote!(self.#field.unwrap_or_default().into_iter())
+                } else {
+                    quote!(self.#field.into_iter())
+                };
+                list_consts.extend(quote! { const ITEMS_KEY: Option<&'static str> = Some(#key); });
+                rows = quote! {
+                    #cfg
+                    impl ::std::iter::IntoIterator for #resp {
+                        type Item = #elem;
+                        type IntoIter = ::std::vec::IntoIter<#elem>;
+                        fn into_iter(self) -> Self::IntoIter { #take }
                     }
-                    _ => None,
-                }
+                };
             }
-            _ => None,
-        };
-        let has =
-            |i: usize, key: &str| struct_fields(i).is_some_and(|f| f.iter().any(|f| f.wire == key));
-        if let Some(Some(i)) = item {
-            if !has(i, "ID") && has(i, "id") {
-                list_consts.extend(quote! { const ID_KEY: &'static str = "id"; });
+            if shape.id_key != "ID" {
+                let id = shape.id_key;
+                list_consts.extend(quote! { const ID_KEY: &'static str = #id; });
             }
         }
         let api = (method.spec.api == crate::spec::ApiVersion::V3)
@@ -223,6 +183,68 @@ impl Emitter<'_> {
             Pagination::Start => quote!(#rt::Pagination::Start),
         }
     }
+}
+
+/// Where a list method's rows sit, from its response type: the `result` array itself, or the
+/// one array field of an object `result` (`{items: [...]}`); the rows' ID key is `ID`, or `id`
+/// when only that is declared. `None` for a method without `pagination: start` or whose rows
+/// cannot be found. Shared by `impl Method` (`ITEMS_KEY`, `ID_KEY`) and the registry.
+pub(super) struct ListShape<'a> {
+    /// The array field of an object `result`; `None` when `result` is the array.
+    pub field: Option<&'a Field>,
+    /// The rows' type.
+    pub elem: Ty,
+    /// The rows' ID key.
+    pub id_key: &'static str,
+}
+
+pub(super) fn list_shape<'a>(method: &Method, m: &'a Module) -> Option<ListShape<'a>> {
+    // A `Vec<T>` (or `Option<Vec<T>>`): its element type, and the index of a named `T`.
+    let array = |t: &Ty| -> Option<(Ty, Option<usize>)> {
+        let t = match t {
+            Ty::Option(t) => t.as_ref(),
+            t => t,
+        };
+        match t {
+            Ty::Vec(e) => Some((
+                e.as_ref().clone(),
+                match e.as_ref() {
+                    Ty::Named(n) => Some(*n),
+                    _ => None,
+                },
+            )),
+            _ => None,
+        }
+    };
+    let struct_fields = |i: usize| match m.types.get(i).map(|t| &t.body) {
+        Some(Body::Struct { fields, .. }) => Some(fields),
+        _ => None,
+    };
+    let (field, (elem, item)) = match (method.spec.pagination, &m.types[method.response].body) {
+        (Pagination::Start, Body::Alias(t)) => (None, array(t)?),
+        (Pagination::Start, Body::Struct { fields, .. }) => {
+            let arrays: Vec<(&Field, (Ty, Option<usize>))> = fields
+                .iter()
+                .filter_map(|f| array(&f.ty).map(|a| (f, a)))
+                .collect();
+            match <[_; 1]>::try_from(arrays) {
+                Ok([(f, a)]) => (Some(f), a),
+                Err(_) => return None,
+            }
+        }
+        _ => return None,
+    };
+    let has =
+        |i: usize, key: &str| struct_fields(i).is_some_and(|f| f.iter().any(|f| f.wire == key));
+    let id_key = match item {
+        Some(i) if !has(i, "ID") && has(i, "id") => "id",
+        _ => "ID",
+    };
+    Some(ListShape {
+        field,
+        elem,
+        id_key,
+    })
 }
 
 fn deprecated(method: &Method) -> TokenStream {

@@ -1,6 +1,8 @@
 //! `registry.rs`: the method table and calls by wire name.
 
+use super::methods::{list_shape, safe_url};
 use super::{Emitter, ident};
+use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::collections::BTreeSet;
@@ -28,6 +30,27 @@ impl Emitter<'_> {
                 crate::spec::ApiVersion::Classic => quote!(#rt::ApiVersion::Classic),
                 crate::spec::ApiVersion::V3 => quote!(#rt::ApiVersion::V3),
             };
+            let module = self.module_of(method);
+            let shape = list_shape(method, module);
+            let items_key = match shape.as_ref().and_then(|l| l.field) {
+                Some(f) => {
+                    let key = &f.wire;
+                    quote!(Some(#key))
+                }
+                None => quote!(None),
+            };
+            let id_key = shape.as_ref().map_or("ID", |l| l.id_key);
+            let docs = match s.docs.as_deref().filter(|u| safe_url(u)) {
+                Some(url) => quote!(Some(#url)),
+                None => quote!(None),
+            };
+            let params = fields(&s.params, true)
+                .into_iter()
+                .map(|f| self.field_info(&f));
+            let result = type_text(&s.returns.root, &s.returns, 0);
+            let result_fields = fields(&s.returns, false)
+                .into_iter()
+                .map(|f| self.field_info(&f));
             infos.push(quote! {
                 #rt::MethodInfo {
                     name: #name,
@@ -39,6 +62,12 @@ impl Emitter<'_> {
                     errors: &[#(#errors),*],
                     enabled: cfg!(feature = #scope),
                     api: #api,
+                    docs: #docs,
+                    params: &[#(#params),*],
+                    result: #result,
+                    result_fields: &[#(#result_fields),*],
+                    items_key: #items_key,
+                    id_key: #id_key,
                 }
             });
             // A name in both APIs is found as the classic method (it sorts first); the REST
@@ -52,7 +81,6 @@ impl Emitter<'_> {
             if !lower.is_empty() {
                 index_arms.push(quote!(#(#lower)|* => Some(#idx),));
             }
-            let module = self.module_of(method);
             let mut path = quote!(super::);
             for seg in &method.module {
                 let id = ident(seg);
@@ -110,4 +138,143 @@ impl Emitter<'_> {
             }
         }
     }
+}
+
+impl Emitter<'_> {
+    fn field_info(&self, f: &FieldText) -> TokenStream {
+        let rt = &self.rt;
+        let (name, ty, required) = (&f.name, &f.ty, f.required);
+        quote!(#rt::FieldInfo { name: #name, ty: #ty, required: #required })
+    }
+}
+
+/// One row of a method's parameter or result summary.
+struct FieldText {
+    name: String,
+    ty: String,
+    required: bool,
+}
+
+/// How deep `type_text` describes nested types before it says `…`.
+const TYPE_DEPTH: usize = 2;
+/// How many enum values `type_text` lists before it says `…`.
+const ENUM_VALUES: usize = 8;
+
+/// The fields of an object schema (through `$ref`s), or of the object items of an array
+/// schema: each property, and with `nested` the properties of an object-valued property
+/// too, named `outer.inner` (one level). Empty for anything else.
+fn fields(set: &SchemaSet, nested: bool) -> Vec<FieldText> {
+    let mut out = Vec::new();
+    let root = match &resolve(&set.root, set).kind {
+        Kind::Array(items) => resolve(items, set),
+        _ => resolve(&set.root, set),
+    };
+    if let Kind::Object(o) = &root.kind {
+        for p in &o.properties {
+            out.push(FieldText {
+                name: p.name.clone(),
+                ty: type_text(&p.schema, set, 0),
+                required: p.required,
+            });
+            if !nested {
+                continue;
+            }
+            if let Kind::Object(inner) = &resolve(&p.schema, set).kind {
+                for q in &inner.properties {
+                    out.push(FieldText {
+                        name: format!("{}.{}", p.name, q.name),
+                        ty: type_text(&q.schema, set, 1),
+                        required: p.required && q.required,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A schema with its `$ref`s followed (a bounded number of hops; a loop stays a `$ref`).
+fn resolve<'a>(schema: &'a Schema, set: &'a SchemaSet) -> &'a Schema {
+    let mut s = schema;
+    for _ in 0..8 {
+        match &s.kind {
+            Kind::Ref(i) => match set.defs.get(*i) {
+                Some(d) => s = &d.schema,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    s
+}
+
+/// A choice of types in parentheses, so that `array of ("Y" | "N")` reads one way.
+fn grouped(text: String) -> String {
+    if text.contains(" | ") {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
+/// A short, one-line description of a schema's type for people: `integer`,
+/// `string (date)`, `array of string`, `"Y" | "N"`, `map of integer`.
+fn type_text(schema: &Schema, set: &SchemaSet, depth: usize) -> String {
+    let schema = resolve(schema, set);
+    let mut text = match &schema.kind {
+        Kind::Any => "any".to_owned(),
+        Kind::Bool => "boolean".to_owned(),
+        Kind::Integer => "integer".to_owned(),
+        Kind::Number => "number".to_owned(),
+        Kind::String => "string".to_owned(),
+        Kind::Array(items) if depth < TYPE_DEPTH => {
+            format!("array of {}", grouped(type_text(items, set, depth + 1)))
+        }
+        Kind::Array(_) => "array".to_owned(),
+        Kind::Object(o) => match &o.additional {
+            Additional::Schema(v) if o.properties.is_empty() && depth < TYPE_DEPTH => {
+                format!("map of {}", grouped(type_text(v, set, depth + 1)))
+            }
+            _ => "object".to_owned(),
+        },
+        Kind::Enum(values) => {
+            let mut shown: Vec<String> = values
+                .iter()
+                .take(ENUM_VALUES)
+                .map(|v| match v {
+                    EnumValue::Str(s) => format!("{s:?}"),
+                    EnumValue::Int(i) => i.to_string(),
+                })
+                .collect();
+            if values.len() > ENUM_VALUES {
+                shown.push("…".into());
+            }
+            shown.join(" | ")
+        }
+        Kind::Union(branches) if depth < TYPE_DEPTH => branches
+            .iter()
+            .map(|b| type_text(b, set, depth + 1))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        Kind::Union(_) => "one of several types".to_owned(),
+        Kind::Ref(_) => "object".to_owned(),
+    };
+    if let Some(f) = schema.format {
+        let name = match f {
+            Format::Date => "date",
+            Format::DateTime => "date-time",
+            Format::Time => "time",
+            Format::Uri => "uri",
+            Format::Email => "email",
+            Format::Int32 => "int32",
+            Format::Int64 => "int64",
+            Format::Double => "double",
+            Format::Binary => "binary",
+        };
+        text.push_str(&format!(" ({name})"));
+    }
+    if schema.nullable {
+        text.push_str(" | null");
+    }
+    text
 }

@@ -15,6 +15,33 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "bizproc"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "TASK_ID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS",
+                ty: "1 | \"yes\" | 2 | \"no\" | 3 | \"ok\" | 4 | \"cancel\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS",
+                ty: "object",
+                required: false,
+            },
+        ],
+        result: "any",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.get",
@@ -26,6 +53,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "calendar"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "\"user\" | \"group\" | \"company_calendar\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ownerId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "from",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "to",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "section",
+                ty: "array of integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_FROM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_TO",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TZ_FROM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SKIP_TIME",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REMIND",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "startTime",
+                ty: "string (time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ATTENDEE_LIST",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.list",
@@ -37,6 +142,39 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "catalog"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of (\"id\" | \"name\" | \"base\" | \"sort\" | \"xmlId\" | \"createdBy\" | \"modifiedBy\" | \"dateCreate\" | …)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "priceTypes",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: Some("priceTypes"),
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.add",
@@ -48,6 +186,89 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "catalog"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.iblockId",
+                ty: "integer (int32)",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.name",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.1C_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.xmlId",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.active",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.vatIncluded",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.purchasingPrice",
+                ty: "string | number | boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.measure",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.weight",
+                ty: "number (double)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.syncSource",
+                ty: "\"1C\" | \"2GIS\" | \"manual\" | \"МойСклад\" | \"in-progress\" | \"in_progress\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.type",
+                ty: "1 | 2 | 3 | 4 | 5 | 6 | 7",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.dateCreate",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.123",
+                ty: "string",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "element",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.add",
@@ -59,6 +280,58 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.SUBJECT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.DESCRIPTION_TYPE",
+                ty: "1 | 2 | 3",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.DIRECTION",
+                ty: "1 | 2",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.TYPE_ID",
+                ty: "1 | 2 | 3 | 4 | 6",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.PRIORITY",
+                ty: "\"*/\" | \"/*\" | \"\\\"#\" | \"#[cfg(any())]\" | \"#![allow(warnings)]\" | \"}); panic!(\\\"x\\\"); fn f() {\" | \"\\u{202e}evil\" | \"\\u{2066}x\" | …",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.COMMUNICATIONS",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.START_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.BINDINGS",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.fields",
@@ -70,6 +343,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.list",
@@ -81,6 +366,69 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.=PHONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.TYPE_ID",
+                ty: "\"CLIENT\" | \"SUPPLIER\" | \"PARTNER\" | \"OTHER\" | \"\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BIRTHDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EMAIL",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.get",
@@ -92,6 +440,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "scope",
+                ty: "\"P\" | \"C\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "userId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "extras",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "extras.dealCategoryId",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "\"section\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "elements",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.list",
@@ -103,6 +499,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.>=DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.!STATUS_ID",
+                ty: "string | array",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.%TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.CATEGORY_ID",
+                ty: "integer | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.STAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of (\"ASC\" | \"DESC\" | \"asc\" | \"desc\")",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter>ID",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPPORTUNITY",
+                ty: "string | number | boolean (double)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.update",
@@ -114,6 +603,98 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.userId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.user_id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.USER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.UserId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.OPPORTUNITY",
+                ty: "string | number | boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.UF_CRM_1712345678",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.CRM_ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "params",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "params.REGISTER_SONET_EVENT",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "userId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "user_id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UserId",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "boolean",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.add",
@@ -125,6 +706,53 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.ORDER_TOPIC",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.DATE_INSERT",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.PAY_VOUCHER_DATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.PERSON_TYPE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.PRODUCT_ROWS",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.INVOICE_PROPERTIES",
+                ty: "map of string",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.add",
@@ -136,6 +764,474 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "\"lead\" | \"deal\" | \"contact\" | \"company\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "entityTypeId",
+                ty: "1 | 2 | 3 | 4 | 31",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_CRM_1712345678",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "Id",
+                ty: "integer | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "1C_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "self",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "Self",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "crate",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "super",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "gen",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "async",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "new",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "default",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "match",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fn",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "r#type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE[0][VALUE]",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter>ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: ">=DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "!STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "%TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "data-id",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "a.b",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "with space",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "userId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "user_id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UserId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "Название",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "Сумма",
+                ty: "number (double)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "🚀",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "_",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "__",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "123",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "status",
+                ty: "\"in-progress\" | \"in_progress\" | \"A\" | \"a\" | \"1C\" | \"Черновик\" | \"\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "kind",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.CRM_ENTITY_TYPE",
+                ty: "\"lead\" | \"deal\" | \"contact\" | \"company\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.entityTypeId",
+                ty: "1 | 2 | 3 | 4 | 31",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.UF_CRM_1712345678",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.fields",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.id",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.Id",
+                ty: "integer | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.1C_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.self",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.Self",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.crate",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.super",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.gen",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.async",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.default",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.match",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.fn",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.r#type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.PHONE[0][VALUE]",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.filter>ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.>=DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.!STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.%TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.data-id",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.a.b",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.with space",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.userId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.user_id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.USER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.UserId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.Название",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.Сумма",
+                ty: "number (double)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.🚀",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested._",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.__",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.123",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.status",
+                ty: "\"in-progress\" | \"in_progress\" | \"A\" | \"a\" | \"1C\" | \"Черновик\" | \"\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "nested.kind",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "rows",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact.ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact.id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact.CREATED_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact.NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "contact.HONORIFIC",
+                ty: "string | null",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "item",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delivery.list",
@@ -147,6 +1243,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "entityId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "entityTypeId",
+                ty: "2 | 31",
+                required: true,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "accountNumber",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deducted",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "dateDeducted",
+                ty: "string (date-time) | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deliveryId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "priceDelivery",
+                ty: "number",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.list",
@@ -158,6 +1302,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "entityTypeId",
+                ty: "1 | 2 | 3 | 4 | 7 | 31 | integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of (\"ASC\" | \"DESC\")",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "useOriginalUfNames",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "items",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: Some("items"),
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.fields",
@@ -169,6 +1356,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "map of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.getAvailableForPayment",
@@ -180,6 +1379,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ownerType",
+                ty: "\"D\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ownerId",
+                ty: "integer",
+                required: true,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "productRows",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.list",
@@ -191,6 +1413,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.=ownerType",
+                ty: "\"L\" | \"D\" | \"Q\" | \"SI\" | \"T\" | \"DO\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.=ownerId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "productRows",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: Some("productRows"),
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.list",
@@ -202,6 +1462,69 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.STATUS_ID",
+                ty: "\"NEW\" | \"IN_PROCESS\" | \"PROCESSED\" | \"JUNK\" | \"CONVERTED\" | array",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.SOURCE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of (\"ASC\" | \"DESC\")",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer (int64)",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_ID",
+                ty: "\"NEW\" | \"IN_PROCESS\" | \"PROCESSED\" | \"JUNK\" | \"CONVERTED\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_EMAIL",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer | null",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.livefeedmessage.add",
@@ -213,6 +1536,48 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.POST_TITLE",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.MESSAGE",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.SPERM",
+                ty: "map of array",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.ENTITYTYPEID",
+                ty: "1 | 2 | 3 | 4",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.ENTITYID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.FILES",
+                ty: "array of array",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.fields",
@@ -224,6 +1589,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[],
+        result: "map of object",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.add",
@@ -235,6 +1606,48 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.ENTITY_ID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.ENTITY_TYPE",
+                ty: "\"lead\" | \"deal\" | \"contact\" | \"company\" | \"order\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.COMMENT",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.AUTHOR_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.FILES",
+                ty: "array of array",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.thread",
+                ty: "object",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.add",
@@ -246,6 +1659,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.title",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.entityTypeId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.isCategoriesEnabled",
+                ty: "\"Y\" | \"N\" | boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.relations",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.linkedUserFields",
+                ty: "map of boolean",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.list",
@@ -257,6 +1713,39 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "crm"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "types",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: Some("types"),
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.get",
@@ -268,6 +1757,74 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "department"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_HEAD",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "START",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT",
+                ty: "string | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_HEAD",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "children",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getExternalLink",
@@ -279,6 +1836,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "disk"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: true,
+            },
+        ],
+        result: "string (uri)",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.uploadversion",
@@ -290,6 +1859,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "disk"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fileContent",
+                ty: "array of string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "content",
+                ty: "string (binary)",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string (uri)",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getchildren",
@@ -301,6 +1918,79 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "disk"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer | string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.TYPE",
+                ty: "\"file\" | \"folder\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.>CREATE_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "\"file\" | \"folder\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "integer | string (int64)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string (uri)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string (uri)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "0 | 3 | 4",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.get",
@@ -312,6 +2002,59 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "entity"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER.SECTION",
+                ty: "integer | string",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_ACTIVE_FROM",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROPERTY_VALUES",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.list",
@@ -323,6 +2066,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "im"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CHAT_ID",
+                ty: "integer (int32)",
+                required: true,
+            },
+        ],
+        result: "array of integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.messages.get",
@@ -334,6 +2089,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "im"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "DIALOG_ID",
+                ty: "string | integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIRST_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIMIT",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "chat_id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "messages",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "users",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "files",
+                ty: "map of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.add",
@@ -345,6 +2148,43 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "im"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "DIALOG_ID",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MESSAGE",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SYSTEM",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ATTACH",
+                ty: "object | array of any | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "KEYBOARD",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "URL_PREVIEW",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.bot.list",
@@ -356,6 +2196,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "imbot"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[],
+        result: "map of object",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.message.add",
@@ -372,6 +2218,38 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         ],
         enabled: cfg!(feature = "imopenlines"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "\"lead\" | \"deal\" | \"company\" | \"contact\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CHAT_ID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MESSAGE",
+                ty: "string",
+                required: true,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.add",
@@ -383,6 +2261,53 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "lists"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_TYPE_ID",
+                ty: "\"lists\" | \"bitrix_processes\" | \"lists_socnet\"",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_ID",
+                ty: "integer | string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ELEMENT_CODE",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOCNET_GROUP_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.NAME",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_ELEMENT_URL",
+                ty: "string (uri)",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.add",
@@ -394,6 +2319,53 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "log"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST_TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST_MESSAGE",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEST",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SPERM",
+                ty: "map of array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILES",
+                ty: "array of array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IMPORTANT",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IMPORTANT_DATE_END",
+                ty: "string (date-time)",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.getfields",
@@ -405,6 +2377,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "sale"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "basketItem",
+                ty: "map of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.add",
@@ -416,6 +2400,64 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "sale"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.orderId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.deliveryId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.allowDelivery",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.deducted",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.currency",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.priceDelivery",
+                ty: "number (double)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.statusId",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.deliveryDocDate",
+                ty: "string (date)",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "shipment",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.create",
@@ -427,6 +2469,58 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "sonet_group"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "VISIBLE",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "INITIATE_PERMS",
+                ty: "\"A\" | \"E\" | \"K\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SPAM_PERMS",
+                ty: "\"A\" | \"E\" | \"K\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROJECT",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROJECT_DATE_START",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "KEYWORDS",
+                ty: "string",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.add",
@@ -438,6 +2532,113 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "task"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "TASKID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.POST_MESSAGE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.AUTHOR_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.UF_FORUM_MESSAGE_DOC",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.*/",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS./*",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.\"#",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.\"###",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.```",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.#[cfg(any())]",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.#![allow(warnings)]",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.}); panic!(\"x\"); fn f() {",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.\u{202e}evil",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.\u{2066}iso",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.nul\0key",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.bell\u{7}",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.<script>",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.-->",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELDS.[link](http://x)",
+                ty: "string",
+                required: false,
+            },
+        ],
+        result: "any",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.list",
@@ -449,6 +2650,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "task"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORDER",
+                ty: "map of (\"asc\" | \"desc\")",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARAMS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARAMS.NAV_PARAMS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SELECT",
+                ty: "array of string",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS",
+                ty: "string",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.add",
@@ -460,6 +2709,41 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &["BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION"],
         enabled: cfg!(feature = "tasks"),
         api: ::bitrix24_runtime::ApiVersion::V3,
+        docs: Some(
+            "https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html",
+        ),
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.title",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.creatorId",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.responsibleId",
+                ty: "integer",
+                required: true,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "item",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.field.list",
@@ -471,6 +2755,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "task"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of (\"id\" | \"title\" | \"type\")",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "items",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.get",
@@ -485,6 +2787,31 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         ],
         enabled: cfg!(feature = "tasks"),
         api: ::bitrix24_runtime::ApiVersion::V3,
+        docs: Some(
+            "https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html",
+        ),
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "item",
+                ty: "object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.list",
@@ -496,6 +2823,64 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "task"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "map of (\"asc\" | \"desc\")",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.RESPONSIBLE_ID",
+                ty: "integer | array",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter.REAL_STATUS",
+                ty: "1 | 2 | 3 | 4 | 5 | 6 | 7",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "array of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "params",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "params.WITH_TIMER_INFO",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "params.WITH_RESULT_INFO",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "tasks",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: Some("tasks"),
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.list",
@@ -512,6 +2897,41 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         ],
         enabled: cfg!(feature = "tasks"),
         api: ::bitrix24_runtime::ApiVersion::V3,
+        docs: Some(
+            "https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html",
+        ),
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "filter",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "pagination",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "select",
+                ty: "any",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "items",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalcall.register",
@@ -523,6 +2943,94 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "telephony"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_PHONE_INNER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "integer",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE_NUMBER",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_START_DATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_CREATE",
+                ty: "0 | 1",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "\"CONTACT\" | \"COMPANY\" | \"LEAD\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW",
+                ty: "1",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "1 | 2 | 3 | 4 | 5",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LINE_NUMBER",
+                ty: "string",
+                required: false,
+            },
+        ],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_CREATED_LEAD",
+                ty: "integer | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_CREATED_ENTITIES",
+                ty: "array of object",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.get",
@@ -534,6 +3042,94 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "user"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "sort",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "order",
+                ty: "\"ASC\" | \"DESC\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER.ACTIVE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER.UF_DEPARTMENT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILTER.USER_TYPE",
+                ty: "\"employee\" | \"extranet\" | \"email\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADMIN_MODE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "start",
+                ty: "integer",
+                required: false,
+            },
+        ],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EMAIL",
+                ty: "string (email)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_BIRTHDAY",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_PHOTO",
+                ty: "string (uri)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_DEPARTMENT",
+                ty: "array of integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_LOGIN",
+                ty: "string (date-time) | null",
+                required: false,
+            },
+        ],
+        items_key: None,
+        id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.add",
@@ -545,6 +3141,53 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
         api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: None,
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields",
+                ty: "object",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.FIELD_NAME",
+                ty: "string",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.USER_TYPE_ID",
+                ty: "\"string\" | \"integer\" | \"double\" | \"boolean\" | \"datetime\" | \"date\" | \"enumeration\" | \"file\" | …",
+                required: true,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.XML_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.MULTIPLE",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.EDIT_FORM_LABEL",
+                ty: "map of string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.LIST",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "fields.SETTINGS",
+                ty: "object",
+                required: false,
+            },
+        ],
+        result: "integer",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
     },
 ];
 
