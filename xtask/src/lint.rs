@@ -2,7 +2,7 @@
 //! front-matter compared with its own body; `--fix` rewrites the front-matter from the body.
 
 use crate::generate::TARGETS;
-use crate::{read_event_specs, read_specs, write_file};
+use crate::{EVENTS_DIR, read_event_specs, read_specs, write_file};
 use codegen::SourceFile;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,22 +19,40 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             event_files.extend(read_event_specs(root, &root.join(t.specs))?);
         }
     } else {
+        // A spec folder's `events/` holds event specs (as `generate` reads them): a path
+        // inside it is linted as one, a spec folder given gets its `events/` too.
+        let in_events = |p: &Path| p.file_name().is_some_and(|n| n == EVENTS_DIR);
         let mut files = Vec::new();
         for p in &paths {
             let path = PathBuf::from(p);
             if path.is_dir() {
-                files.extend(read_specs(root, &path)?);
+                match path.parent() {
+                    Some(parent) if in_events(&path) => {
+                        event_files.extend(read_event_specs(root, parent)?);
+                    }
+                    _ => {
+                        files.extend(read_specs(root, &path)?);
+                        event_files.extend(read_event_specs(root, &path)?);
+                    }
+                }
             } else {
                 let text =
                     fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
-                files.push(SourceFile {
+                let file = SourceFile {
                     path: (*p).clone(),
                     text,
-                });
+                };
+                if path.parent().is_some_and(in_events) {
+                    event_files.push(file);
+                } else {
+                    files.push(file);
+                }
             }
         }
-        let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
-        sets.push((names.join(" "), files));
+        if !files.is_empty() || event_files.is_empty() {
+            let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+            sets.push((names.join(" "), files));
+        }
     }
     let mut errors = 0;
     for (name, files) in sets {
