@@ -118,3 +118,37 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+    use std::path::Path;
+
+    /// A bad event spec in an `events/` folder, linted by file and by folder: its own error,
+    /// not the method spec's missing `method`.
+    #[test]
+    fn paths_inside_events_are_linted_as_event_specs() {
+        let dir = std::env::temp_dir().join(format!("xtask-lint-{}", std::process::id()));
+        let events = dir.join("events");
+        std::fs::create_dir_all(&events).unwrap();
+        let good = events.join("good.md");
+        let bad = events.join("bad.md");
+        std::fs::write(&good, "---\nevent: onCrmDealAdd\nscope: crm\n---\n").unwrap();
+        std::fs::write(&bad, "---\nevent: \"x y\"\nscope: crm\n---\n").unwrap();
+        let arg = |p: &Path| p.to_string_lossy().into_owned();
+        let root = Path::new("/");
+        assert_eq!(run(root, &[arg(&good)]), Ok(()));
+        assert_eq!(
+            run(root, &[arg(&bad)]),
+            Err("lint failed with 1 error(s)".into())
+        );
+        assert_eq!(
+            run(root, &[arg(&events)]),
+            Err("lint failed with 1 error(s)".into())
+        );
+        std::fs::remove_file(&bad).unwrap();
+        // The spec folder: no method specs, its `events/` linted.
+        assert_eq!(run(root, &[arg(&dir)]), Ok(()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
