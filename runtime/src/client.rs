@@ -414,6 +414,8 @@ impl Client {
         spec_rate: Option<f64>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         check_method_name(method)?;
+        // One encoding for direct calls and batch commands (module `wire`).
+        let params = &super::wire::classic(params);
         let inner = &self.inner;
         // Tokens of an earlier refresh that could not be saved: one more try per call.
         if inner.auth.has_unsaved() {

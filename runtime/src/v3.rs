@@ -4,7 +4,7 @@
 //!   `<client_endpoint>api/<method>` with `auth` in the JSON body for OAuth; JSON bodies only.
 //! * Errors: `{"error": {"code", "message", "validation": [{"field", "message"}]}}` with a 4xx
 //!   status, read into [`ApiError`] (`validation` as [`FieldError`]s) and classified like
-//!   classic errors ([`kind_of`]).
+//!   classic errors.
 //! * Idempotency: every write (a method [`is_read`] does not call a read) carries an
 //!   `Idempotency-Key` header, a fresh random key per logical call, the same key on every
 //!   retry of that call. The portal stores a successful answer for 24 h and answers a repeat
@@ -640,7 +640,7 @@ impl FilterOp {
 /// `filter` field with [`Filter::into_value`].
 ///
 /// ```
-/// use bitrix24_runtime::{Filter, FilterOp};
+/// use bitrix24_runtime::v3::{Filter, FilterOp};
 /// let f = Filter::new()
 ///     .with("status", FilterOp::Eq, "NEW")
 ///     .or(Filter::new().with("id", FilterOp::In, [1, 2]).with("id", FilterOp::In, [3, 4, 5]));
@@ -681,6 +681,12 @@ impl Filter {
     /// The `filter` value as JSON.
     pub fn into_value(self) -> serde_json::Value {
         serde_json::Value::Array(self.0)
+    }
+}
+
+impl From<Filter> for serde_json::Value {
+    fn from(f: Filter) -> serde_json::Value {
+        f.into_value()
     }
 }
 
