@@ -393,7 +393,10 @@ pub(crate) fn key(i: usize) -> String {
 /// offending value when the top level is not an object.
 pub(crate) fn php_query(params: &serde_json::Value) -> Result<String, String> {
     let mut out = String::new();
-    if !matches!(params, serde_json::Value::Object(_) | serde_json::Value::Null) {
+    if !matches!(
+        params,
+        serde_json::Value::Object(_) | serde_json::Value::Null
+    ) {
         return Err("params".into());
     }
     match &super::wire::classic(params) {

@@ -56,9 +56,9 @@ pub use limiter::redis::RedisLimits;
 pub use limiter::{Limits, UNSTATED_SPEC_RATE};
 pub use loose::YesNo;
 pub use paginate::FastList;
+pub use query::{Direction, Filter, FilterOp, FilterValue, Order, Select};
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
-pub use query::{Direction, Filter, FilterOp, FilterValue, Order, Select};
 pub use v3::{ApiVersion, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api, new_idempotency_key};
 
 /// A request type of one REST method: its wire name and the type of its `result`.

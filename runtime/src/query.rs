@@ -618,8 +618,8 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "A", "=B", "!=C", "!D", ">E", ">=F", "<G", "<=H", "@I", "!@J", "%K", "=%L",
-                "!%M", "!=%N", "><O", "!><P"
+                "A", "=B", "!=C", "!D", ">E", ">=F", "<G", "<=H", "@I", "!@J", "%K", "=%L", "!%M",
+                "!=%N", "><O", "!><P"
             ]
         );
         assert_eq!(Value::from(f.clone())["><O"], json!([1.5, 2.5]));
@@ -631,13 +631,19 @@ mod tests {
         let f = Filter::new().gte("ID", 1).eq("X", "a").gte("ID", 5);
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"{">=ID":5,"X":"a"}"#);
         let o = Order::new().asc("A").desc("B").desc("A");
-        assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"A":"DESC","B":"DESC"}"#);
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"A":"DESC","B":"DESC"}"#
+        );
     }
 
     #[test]
     fn or_groups_take_the_next_free_position() {
         let f = Filter::new()
-            .any_of([Filter::new().ne("name", ""), Filter::new().ne("lastName", "")])
+            .any_of([
+                Filter::new().ne("name", ""),
+                Filter::new().ne("lastName", ""),
+            ])
             .in_("stageId", ["NEW"])
             .any_of([Filter::new().eq("a", 1)]);
         assert_eq!(
@@ -653,9 +659,14 @@ mod tests {
             o.fields().collect::<Vec<_>>(),
             [("TITLE", Direction::Asc), ("ID", Direction::Desc)]
         );
-        assert_eq!(Value::from(o.clone()), json!({"TITLE": "ASC", "ID": "DESC"}));
+        assert_eq!(
+            Value::from(o.clone()),
+            json!({"TITLE": "ASC", "ID": "DESC"})
+        );
         assert_eq!(Order::try_from(json!([])).unwrap(), Order::new());
-        let e = Order::try_from(json!({"ID": "UP"})).unwrap_err().to_string();
+        let e = Order::try_from(json!({"ID": "UP"}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ASC or DESC"), "{e}");
         let s = Select::try_from(json!({"0": "ID", "1": "TITLE"})).unwrap();
         assert_eq!(s.fields(), ["ID", "TITLE"]);
@@ -673,7 +684,10 @@ mod tests {
         let f = Filter::new()
             .gte("DATE_MODIFY", at)
             .lt("CLOSEDATE", day)
-            .gte("UTC", chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+            .gte(
+                "UTC",
+                chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            );
         assert_eq!(
             serde_json::to_string(&f).unwrap(),
             r#"{">=DATE_MODIFY":"2026-01-31T09:30:00+03:00","<CLOSEDATE":"2026-02-01",">=UTC":"2026-01-01T00:00:00+00:00"}"#

@@ -73,9 +73,7 @@ fn list(a: &[Value]) -> Option<Value> {
         return Some(Value::Array(kept.into_iter().map(|(_, v)| v).collect()));
     }
     Some(Value::Object(
-        kept.into_iter()
-            .map(|(i, v)| (i.to_string(), v))
-            .collect(),
+        kept.into_iter().map(|(i, v)| (i.to_string(), v)).collect(),
     ))
 }
 
@@ -129,6 +127,9 @@ mod tests {
         m.insert("ID".into(), json!("DESC"));
         m.insert("DATE_CREATE".into(), json!("ASC"));
         let out = classic(&json!({ "order": Value::Object(m) }));
-        assert_eq!(out.to_string(), r#"{"order":{"ID":"DESC","DATE_CREATE":"ASC"}}"#);
+        assert_eq!(
+            out.to_string(),
+            r#"{"order":{"ID":"DESC","DATE_CREATE":"ASC"}}"#
+        );
     }
 }
