@@ -289,7 +289,17 @@ impl Client {
             if again.is_empty() {
                 break;
             }
-            tokio::time::sleep(self.retry_delay(attempt)).await;
+            let delay = self.retry_delay(attempt);
+            super::stats::Counters::add(&self.counters().retries, again.len() as u64);
+            super::stats::trace_event!(
+                info,
+                method = "batch",
+                attempt,
+                commands = again.len(),
+                delay_ms = super::stats::millis(delay),
+                "retry"
+            );
+            tokio::time::sleep(delay).await;
             let calls: Vec<Call> = again.iter().map(|&i| chunk[i].clone()).collect();
             let Ok(answers) = self.batch_chunk_once(&calls, false).await else {
                 break;
@@ -363,9 +373,23 @@ impl Client {
                     description: self.scrub(&description),
                     validation: Vec::new(),
                 };
-                if error.kind() == ErrorKind::OperatingTimeLimit {
-                    self.limiter().method_blocked(&c.method).await;
+                match error.kind() {
+                    ErrorKind::OperatingTimeLimit => {
+                        super::stats::Counters::add(&self.counters().operating_limited, 1);
+                        self.limiter().method_blocked(&c.method).await;
+                    }
+                    ErrorKind::RateLimited => {
+                        super::stats::Counters::add(&self.counters().rate_limited, 1);
+                    }
+                    _ => {}
                 }
+                super::stats::trace_event!(
+                    info,
+                    method = c.method.as_str(),
+                    kind = ?error.kind(),
+                    code = %error.code,
+                    "failed in a batch"
+                );
                 out.push(Err(Error::Api(Box::new(error))));
                 continue;
             }

@@ -41,6 +41,7 @@ mod paginate;
 mod query;
 pub mod registry;
 mod retry;
+mod stats;
 pub mod transport;
 pub mod v3;
 pub mod wire;
@@ -59,6 +60,7 @@ pub use paginate::FastList;
 pub use query::{Direction, Filter, FilterOp, FilterValue, Order, Select};
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
+pub use stats::Stats;
 pub use v3::{ApiVersion, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api, new_idempotency_key};
 
 /// A request type of one REST method: its wire name and the type of its `result`.

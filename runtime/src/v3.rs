@@ -272,6 +272,27 @@ impl Client {
         spec_rate: Option<f64>,
         key: Option<String>,
     ) -> Result<(serde_json::Map<String, serde_json::Value>, bool), Error> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::info_span!(target: "bitrix24", "bitrix24.call", method, api = "v3");
+            self.execute_v3_inner(method, params, spec_rate, key)
+                .instrument(span)
+                .await
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.execute_v3_inner(method, params, spec_rate, key).await
+    }
+
+    async fn execute_v3_inner(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        spec_rate: Option<f64>,
+        key: Option<String>,
+    ) -> Result<(serde_json::Map<String, serde_json::Value>, bool), Error> {
+        use super::stats::{Counters, trace_event};
+        let counters = self.counters();
         check_method_name(method)?;
         let empty = serde_json::Value::Object(serde_json::Map::new());
         let params = if params.is_null() { &empty } else { params };
@@ -289,6 +310,8 @@ impl Client {
             if let Some(k) = &key {
                 request.headers.push((IDEMPOTENCY_KEY.into(), k.clone()));
             }
+            trace_event!(debug, method, attempt, "attempt");
+            Counters::add(&counters.requests, 1);
             // Through the client's redirect handling: a portal that moved answers REST 3.0
             // calls with a redirect too.
             let error = match self.send(method, request).await? {
@@ -307,6 +330,7 @@ impl Client {
                             .flatten();
                         permit.observe(time.as_ref());
                         permit.finish().await;
+                        trace_event!(debug, method, attempt, status = response.status, "answered");
                         let replayed = response.headers.iter().any(|(n, v)| {
                             n.eq_ignore_ascii_case(IDEMPOTENT_REPLAYED)
                                 && v.trim().eq_ignore_ascii_case("true")
@@ -317,10 +341,27 @@ impl Client {
                 },
             };
             permit.finish().await;
+            let code = error.api().map(|a| a.code.to_string());
+            trace_event!(
+                info,
+                method,
+                attempt,
+                kind = ?error.kind(),
+                code = code.as_deref().unwrap_or(""),
+                "failed"
+            );
+            let _ = &code;
+            match error.kind() {
+                ErrorKind::RateLimited => Counters::add(&counters.rate_limited, 1),
+                ErrorKind::OperatingTimeLimit => Counters::add(&counters.operating_limited, 1),
+                _ => {}
+            }
             let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
             if expired && auth.is_oauth() && !refreshed {
                 refreshed = true;
                 auth.refresh(generation, transport).await?;
+                Counters::add(&counters.retries, 1);
+                trace_event!(info, method, attempt, "retry after a token refresh");
                 continue;
             }
             // The answer was lost or was not the portal's: the call may have run.
@@ -370,7 +411,17 @@ impl Client {
                 return Err(error);
             }
             attempt += 1;
-            tokio::time::sleep(retry.delay(attempt)).await;
+            Counters::add(&counters.retries, 1);
+            let delay = retry.delay(attempt);
+            trace_event!(
+                info,
+                method,
+                attempt,
+                delay_ms = super::stats::millis(delay),
+                kind = ?error.kind(),
+                "retry"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
