@@ -590,6 +590,19 @@ impl TryFrom<Value> for Select {
     }
 }
 
+// Generated request types decode their fields with `Loose`; a `filter`, `order` or `select`
+// field typed with these decodes like any other (PHP's `[]` for an empty object included).
+macro_rules! loose_via_deserialize {
+    ($($t:ty),*) => {$(
+        impl crate::loose::Loose for $t {
+            fn from_loose(value: &Value) -> Result<$t, crate::loose::Misfit> {
+                crate::loose::via_deserialize(value)
+            }
+        }
+    )*};
+}
+loose_via_deserialize!(Filter, Order, Select);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,6 +685,23 @@ mod tests {
         assert_eq!(s.fields(), ["ID", "TITLE"]);
         assert!(Select::try_from(json!("ID")).is_err());
         assert!(Filter::try_from(json!([1])).is_err());
+    }
+
+    #[test]
+    fn they_decode_loosely_as_generated_fields_do() {
+        use crate::loose::Loose;
+        assert_eq!(Filter::from_loose(&json!([])).unwrap(), Filter::new());
+        assert_eq!(Order::from_loose(&json!([])).unwrap(), Order::new());
+        assert_eq!(
+            Select::from_loose(&json!(["ID"])).unwrap(),
+            Select::new(["ID"])
+        );
+        let f = Filter::from_loose(&json!({">ID": 5, "TITLE": "x"})).unwrap();
+        assert_eq!(
+            f.entries().map(|(k, _)| k).collect::<Vec<_>>(),
+            [">ID", "TITLE"]
+        );
+        assert!(Order::from_loose(&json!({"ID": 1})).is_err());
     }
 
     #[cfg(feature = "chrono")]
