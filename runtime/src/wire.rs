@@ -23,10 +23,15 @@
 //! `chrono::NaiveDate` as `YYYY-MM-DD` (cargo feature `chrono`); a date given as a string is
 //! sent as written.
 //!
-//! A method that documents `true`/`false` or `1`/`0` for a flag instead of `Y`/`N` gets
-//! what it expects from a string: `"1"`, `"true"`. Every classic method also accepts form
-//! posts (the official PHP and JavaScript SDKs send them), so strings are what every
-//! classic method reads. REST 3.0 calls are JSON only and typed; they are sent unchanged.
+//! Why `Y`/`N` for booleans: the docs' page on data types says a `boolean` parameter most
+//! often takes `Y` or `N` and only some methods take `0`/`1` or `true`/`false`; in the
+//! request examples of parameters the imported specs type `boolean`, `Y`/`N` appear 118
+//! times, `true`/`false` 67 and `1`/`0` 5. A method that documents `true`/`false` or
+//! `1`/`0` gets what it expects from a string: `"true"`, `"1"`.
+//!
+//! Why strings: the docs say every classic method takes form data (where every scalar is a
+//! string), so strings are what every classic method can read, and they are all a batch
+//! command can carry. REST 3.0 calls are JSON only and typed; they are sent unchanged.
 
 use serde_json::{Map, Value};
 
