@@ -341,16 +341,18 @@ impl Client {
                 },
             };
             permit.finish().await;
-            let code = error.api().map(|a| a.code.to_string());
-            trace_event!(
-                info,
-                method,
-                attempt,
-                kind = ?error.kind(),
-                code = code.as_deref().unwrap_or(""),
-                "failed"
-            );
-            let _ = &code;
+            #[cfg(feature = "tracing")]
+            {
+                let code = error.api().map(|a| a.code.to_string());
+                trace_event!(
+                    info,
+                    method,
+                    attempt,
+                    kind = ?error.kind(),
+                    code = code.as_deref().unwrap_or(""),
+                    "failed"
+                );
+            }
             match error.kind() {
                 ErrorKind::RateLimited => Counters::add(&counters.rate_limited, 1),
                 ErrorKind::OperatingTimeLimit => Counters::add(&counters.operating_limited, 1),
