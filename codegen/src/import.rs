@@ -235,7 +235,8 @@ fn pages(page: &Page) -> bool {
 
 /// JSON as YAML flow: pretty-printed, continuation lines indented by two spaces.
 pub(crate) fn flow(v: &Value) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_owned());
+    let text =
+        serde_json::to_string_pretty(&crate::json::sorted(v)).unwrap_or_else(|_| "{}".to_owned());
     text.replace('\n', "\n  ")
 }
 
