@@ -72,13 +72,7 @@ async fn order_filter_and_select_arrive_in_the_callers_order_direct_and_in_a_bat
 #[tokio::test]
 async fn a_typed_request_keeps_its_field_order_on_both_paths() {
     let (portal, client) = portal().await;
-    let request = AddRequest {
-        crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity: 42,
-        user_id: 7,
-        chat_id: 9,
-        message: "hi & bye".into(),
-    };
+    let request = AddRequest::new(AddRequestCrmEntityType::Deal, 42, 7, 9, "hi & bye");
     tokio::time::timeout(LIMIT, client.call(&request))
         .await
         .unwrap()
