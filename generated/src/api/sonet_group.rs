@@ -405,9 +405,9 @@ pub struct GetRequest {
     /// Wire name "IS_ADMIN": string, optional.
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -438,8 +438,8 @@ impl GetRequest {
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

@@ -1543,9 +1543,9 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -1563,8 +1563,8 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

@@ -437,9 +437,9 @@ pub async fn get_versions(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetVersionsRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "start": integer, optional.
@@ -462,8 +462,8 @@ impl GetVersionsRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "start".

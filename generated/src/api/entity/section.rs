@@ -322,9 +322,9 @@ pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "SORT": object, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<GetRequestSort>,
@@ -349,8 +349,8 @@ impl GetRequest {
         }
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "SORT".

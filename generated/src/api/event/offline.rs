@@ -227,15 +227,15 @@ pub struct GetRequest {
     /// Wire name "error": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<i64>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "process_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
@@ -266,8 +266,8 @@ impl GetRequest {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "limit".
@@ -276,8 +276,8 @@ impl GetRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "process_id".
@@ -404,12 +404,12 @@ pub struct ListRequest {
     /// Wire name "auth_connector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_connector: Option<String>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -430,13 +430,13 @@ impl ListRequest {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

@@ -483,9 +483,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -529,8 +529,8 @@ impl GetRequest {
         }
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "SELECT".

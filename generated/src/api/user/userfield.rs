@@ -468,9 +468,9 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ID", "FIELD_NAME", "USER_TYPE_ID", "XML_ID", "SORT", "MULTIPLE", "MANDATORY", "SHOW_FILTER", "SHOW_IN_LIST", "EDIT_IN_LIST", "IS_SEARCHABLE".
@@ -493,8 +493,8 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".

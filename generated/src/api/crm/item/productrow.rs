@@ -1205,11 +1205,11 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1221,7 +1221,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             order: Default::default(),
@@ -1230,8 +1230,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

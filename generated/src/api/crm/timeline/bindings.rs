@@ -282,8 +282,8 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -297,7 +297,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             start: Default::default(),

@@ -481,9 +481,9 @@ pub struct ListRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -505,8 +505,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

@@ -802,9 +802,9 @@ pub struct SearchRequest {
     /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SEARCH_MESSAGE": string, optional.
     #[serde(rename = "SEARCH_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub search_message: Option<String>,
@@ -845,8 +845,8 @@ impl SearchRequest {
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SEARCH_MESSAGE".

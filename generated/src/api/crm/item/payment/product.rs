@@ -200,11 +200,11 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "paymentId": any JSON, required.
     #[serde(rename = "paymentId")]
     pub payment_id: ::serde_json::Value,
@@ -217,7 +217,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        filter: impl Into<::serde_json::Value>,
+        filter: impl Into<::bitrix24_runtime::Filter>,
         payment_id: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -228,8 +228,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
