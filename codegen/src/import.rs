@@ -211,7 +211,8 @@ pub(crate) fn infer(v: &Value, depth: usize) -> Value {
                 return json!({"type": "object"});
             }
             let mut props = Map::new();
-            for (k, x) in m {
+            // Placeholders and one portal's custom fields stay in the open map.
+            for (k, x) in m.iter().filter(|(k, _)| !docs::is_placeholder_key(k)) {
                 props.insert(k.clone(), infer(x, depth + 1));
             }
             json!({"type": "object", "properties": props, "additionalProperties": true})
@@ -402,6 +403,15 @@ mod tests {
         assert_eq!(
             returns_schema(&page),
             json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}, "N": {"type": "integer"}}, "additionalProperties": true}})
+        );
+    }
+
+    #[test]
+    fn inferred_objects_leave_placeholders_to_the_open_map() {
+        let ex = json!({"ID": "1", "UF_CRM_1720019876534": "x", "parentId1222": 5, "UF_CRM_...": 1, "UF_DEPARTMENT": [1]});
+        assert_eq!(
+            infer(&ex, 0),
+            json!({"type": "object", "properties": {"ID": {"type": "string"}, "UF_DEPARTMENT": {"type": "array", "items": {"type": "integer"}}}, "additionalProperties": true})
         );
     }
 

@@ -503,7 +503,12 @@ fn enum_bullets(desc: &str, doc_type: &str) -> Vec<Value> {
         let code_like = value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '+'));
-        if value.is_empty() || !code_like || value.chars().count() > 40 {
+        // A pattern (`chatXXX`) means the list describes a format, not literal values.
+        if value.is_empty()
+            || !code_like
+            || value.chars().count() > 40
+            || super::types::is_pattern_value(&value)
+        {
             return Vec::new();
         }
         if integer {
@@ -565,6 +570,14 @@ mod tests {
         assert!(enum_bullets("x:\n- Тип — a\n- Размер — b", "string").is_empty());
         assert!(enum_bullets("x:\n- `<ID>` — a\n- `<X>` — b", "string").is_empty());
         assert!(enum_bullets("x:\n- `a` — a\n- some words here", "string").is_empty());
+        // Patterns are formats, not values: no enum, not even of the literal bullets.
+        assert!(
+            enum_bullets("x:\n- `chatXXX` — a\n- `sgXXX` — b\n- `XXX` — c", "string").is_empty()
+        );
+        assert!(enum_bullets("x:\n- `DEAL` — a\n- `DYNAMIC_XXX` — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `UF_...` — a\n- `ID` — b", "string").is_empty());
+        // One literal value in prose is no enum.
+        assert!(enum_bullets("x:\n- `Y` — a", "char").is_empty());
         assert_eq!(
             enum_bullets("x:\n- `Y` — a\n- `N` — b", "char"),
             vec![json!("Y"), json!("N")]

@@ -85,8 +85,61 @@ fn base_schema(p: &str) -> Value {
     }
 }
 
+/// Whether a key is a docs placeholder or one example portal's custom field rather than a
+/// wire name every portal sends: `UF_CRM_...`, `PARENT_ID_…`, `DYNAMIC_XXX`, a user field with
+/// a generated id (`UF_CRM_1720019876534`, `ufCrm5_1721244707107`, `UF_CRM_577BBCE354F86`),
+/// or a name ending in an example record's id (`PARENT_ID_1222`, `parentId1222`,
+/// `property258`, `LANDING_ID_404`). Such keys go to the open map, never a named field.
+/// A digit run after an upper-case letter is part of a name (`SUPPORTS_FFD105`).
+pub fn is_placeholder_key(k: &str) -> bool {
+    if k.contains("...") || k.contains('…') || k.to_ascii_lowercase().contains("xxx") {
+        return true;
+    }
+    // A user field (`UF_…`, `uf_…`, `ufCrm…`) whose name has a segment with a digit that is
+    // four or more characters long: an id the portal generated.
+    let user_field = k.len() > 2
+        && k.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("uf"))
+        && k[2..]
+            .chars()
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_uppercase());
+    if user_field
+        && k.split('_')
+            .skip(1)
+            .any(|seg| seg.len() >= 4 && seg.bytes().any(|b| b.is_ascii_digit()))
+    {
+        return true;
+    }
+    // Three or more trailing digits after `_` or a lower-case letter.
+    let digits = k.bytes().rev().take_while(u8::is_ascii_digit).count();
+    digits >= 3
+        && digits < k.len()
+        && k.as_bytes()
+            .get(k.len() - digits - 1)
+            .is_some_and(|b| *b == b'_' || b.is_ascii_lowercase())
+}
+
+/// Whether an enum value is a pattern the docs write for a family of values (`chatXXX`,
+/// `sgXXX`, `XXX`, `DYNAMIC_XXX`, `UF_...`) rather than a literal value.
+pub fn is_pattern_value(v: &str) -> bool {
+    v.contains("...")
+        || v.contains('…')
+        || v.contains("XXX")
+        || v.contains("xxx")
+        || v.contains(['<', '>', '{', '}'])
+}
+
+/// Parameters named `filter` are maps of field conditions on every method; a page that types
+/// one as a `string` (and lists some of its keys as bullets, `user.get`) still means a map.
+fn is_filter(p: &Param) -> bool {
+    p.name.eq_ignore_ascii_case("filter") && p.children.is_empty()
+}
+
 /// The JSON Schema of one parameter: its type, enum values and nested properties.
 pub fn param_schema(p: &Param) -> Value {
+    if is_filter(p) && is_scalar_doc_type(&p.doc_type) {
+        return json!({"x-bitrix-type": "object"});
+    }
     let mut s = type_schema(&p.doc_type);
     if !p.enum_values.is_empty() && s.get("type").and_then(Value::as_str).is_some() {
         let ty = if p.enum_values.iter().all(Value::is_i64) {
@@ -139,6 +192,9 @@ pub fn object_schema(params: &[Param], with_required: bool) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for p in params {
+        if is_placeholder_key(&p.name) {
+            continue;
+        }
         props.insert(p.name.clone(), param_schema(p));
         if with_required && p.required {
             required.push(Value::String(p.name.clone()));
@@ -181,6 +237,110 @@ mod tests {
         assert_eq!(
             type_schema("integer | string"),
             json!({"x-bitrix-type": "integer | string"})
+        );
+    }
+
+    #[test]
+    fn placeholder_keys() {
+        for k in [
+            "UF_CRM_...",
+            "PARENT_ID_...",
+            "ufCrm...",
+            "UF_…",
+            "DYNAMIC_XXX",
+            "UF_CRM_1720019876534",
+            "ufCrm_1720019876534",
+            "ufCrm5_1721244707107",
+            "UF_CRM_577BBCE354F86",
+            "PARENT_ID_1222",
+            "PARENT_ID_156",
+            "parentId1222",
+            "property258",
+            "LANDING_ID_404",
+            "reg151085",
+        ] {
+            assert!(is_placeholder_key(k), "{k}");
+        }
+        for k in [
+            "UF_DEPARTMENT",
+            "UF_PHONE_INNER",
+            "UF_CRM_TASK",
+            "SUPPORTS_FFD105",
+            "ADDRESS_2",
+            "PARENT_ID",
+            "parentId",
+            "ID",
+            "123",
+            "uf",
+            "ufoCount",
+            "UFO_2",
+            "",
+        ] {
+            assert!(!is_placeholder_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn placeholder_rows_go_to_the_open_map() {
+        let row = |name: &str, required| Param {
+            name: name.into(),
+            line: 1,
+            doc_type: "string".into(),
+            required,
+            enum_values: Vec::new(),
+            children: Vec::new(),
+        };
+        let s = object_schema(
+            &[
+                row("TITLE", true),
+                row("UF_CRM_...", true),
+                row("PARENT_ID_1222", false),
+            ],
+            true,
+        );
+        assert_eq!(
+            s,
+            json!({"type": "object", "required": ["TITLE"], "properties": {"TITLE": {"type": "string"}}, "additionalProperties": true})
+        );
+    }
+
+    #[test]
+    fn pattern_values() {
+        for v in [
+            "chatXXX",
+            "sgXXX",
+            "XXX",
+            "DYNAMIC_XXX",
+            "UF_...",
+            "<ID>",
+            "{id}",
+        ] {
+            assert!(is_pattern_value(v), "{v}");
+        }
+        for v in ["chat", "Y", "DYNAMIC_128", "SMART_INVOICE", "1"] {
+            assert!(!is_pattern_value(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_filter_typed_as_a_string_is_a_map() {
+        let p = Param {
+            name: "FILTER".into(),
+            line: 1,
+            doc_type: "string".into(),
+            required: false,
+            enum_values: vec![json!("UF_DEPARTMENT"), json!("IS_ONLINE")],
+            children: Vec::new(),
+        };
+        assert_eq!(param_schema(&p), json!({"x-bitrix-type": "object"}));
+        // Any other name keeps its enum.
+        let q = Param {
+            name: "MODE".into(),
+            ..p
+        };
+        assert_eq!(
+            param_schema(&q),
+            json!({"type": "string", "enum": ["UF_DEPARTMENT", "IS_ONLINE"]})
         );
     }
 }

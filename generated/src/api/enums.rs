@@ -419,25 +419,6 @@ pub enum ChatTaskPostCalend {
     Other
 );
 
-#[cfg(feature = "im")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChatXxxSgXxxXxx {
-    /// The value "chatXXX".
-    ChatXxx,
-    /// The value "sgXXX".
-    SgXxx,
-    /// The value "XXX".
-    Xxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "im")]
-::bitrix24_runtime::string_enum!(
-    ChatXxxSgXxxXxx { ChatXxx = "chatXXX", SgXxx = "sgXXX", Xxx = "XXX" } Other
-);
-
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -1834,35 +1815,6 @@ pub enum LeadContactCompany {
     LeadContactCompany { Lead = "LEAD", Contact = "CONTACT", Company = "COMPANY" } Other
 );
 
-#[cfg(feature = "bizproc")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum LeadContactCompanyEtc {
-    /// The value "LEAD".
-    Lead,
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// The value "DEAL".
-    Deal,
-    /// The value "QUOTE".
-    Quote,
-    /// The value "SMART_INVOICE".
-    SmartInvoice,
-    /// The value "DYNAMIC_XXX".
-    DynamicXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "bizproc")]
-::bitrix24_runtime::string_enum!(
-    LeadContactCompanyEtc { Lead = "LEAD", Contact = "CONTACT", Company = "COMPANY", Deal
-    = "DEAL", Quote = "QUOTE", SmartInvoice = "SMART_INVOICE", DynamicXxx = "DYNAMIC_XXX"
-    } Other
-);
-
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2170,31 +2122,6 @@ pub enum NYYaYr {
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::string_enum!(
     NYYaYr { N = "N", Y = "Y", Ya = "YA", Yr = "YR" } Other
-);
-
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NameLastNameWorkPositionEtc {
-    /// The value "NAME".
-    Name,
-    /// The value "LAST_NAME".
-    LastName,
-    /// The value "WORK_POSITION".
-    WorkPosition,
-    /// The value "UF_DEPARTMENT_NAME".
-    UfDepartmentName,
-    /// The value "USER_TYPE".
-    UserType,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::string_enum!(
-    NameLastNameWorkPositionEtc { Name = "NAME", LastName = "LAST_NAME", WorkPosition =
-    "WORK_POSITION", UfDepartmentName = "UF_DEPARTMENT_NAME", UserType = "USER_TYPE" }
-    Other
 );
 
 #[cfg(feature = "imopenlines")]
@@ -3180,33 +3107,6 @@ pub enum UG {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::string_enum!(UG { U = "U", G = "G" } Other);
 
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UfDepartmentUfPhoneInnerIsOnlineEtc {
-    /// The value "UF_DEPARTMENT".
-    UfDepartment,
-    /// The value "UF_PHONE_INNER".
-    UfPhoneInner,
-    /// The value "IS_ONLINE".
-    IsOnline,
-    /// The value "NAME_SEARCH".
-    NameSearch,
-    /// The value "USER_TYPE".
-    UserType,
-    /// The value "ACTIVE".
-    Active,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::string_enum!(
-    UfDepartmentUfPhoneInnerIsOnlineEtc { UfDepartment = "UF_DEPARTMENT", UfPhoneInner =
-    "UF_PHONE_INNER", IsOnline = "IS_ONLINE", NameSearch = "NAME_SEARCH", UserType =
-    "USER_TYPE", Active = "ACTIVE" } Other
-);
-
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -3255,23 +3155,6 @@ pub enum UserGroupCompanyCalendar {
 ::bitrix24_runtime::string_enum!(
     UserGroupCompanyCalendar { User = "user", Group = "group", CompanyCalendar =
     "company_calendar" } Other
-);
-
-#[cfg(any(feature = "im", feature = "imbot"))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UserIdChatXxx {
-    /// The value "USER_ID".
-    UserId,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(any(feature = "im", feature = "imbot"))]
-::bitrix24_runtime::string_enum!(
-    UserIdChatXxx { UserId = "USER_ID", ChatXxx = "chatXXX" } Other
 );
 
 #[cfg(feature = "humanresources")]
@@ -3585,40 +3468,6 @@ pub enum WorkPrivate {
 #[cfg(feature = "timeman")]
 ::bitrix24_runtime::string_enum!(
     WorkPrivate { Work = "WORK", Private = "PRIVATE" } Other
-);
-
-#[cfg(feature = "imbot")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum XxxChatXxx {
-    /// The value "XXX".
-    Xxx,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "imbot")]
-::bitrix24_runtime::string_enum!(XxxChatXxx { Xxx = "XXX", ChatXxx = "chatXXX" } Other);
-
-#[cfg(feature = "telephony")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum XxxRegXxxSipXxx {
-    /// The value "XXX".
-    Xxx,
-    /// The value "regXXX".
-    RegXxx,
-    /// The value "sipXXX".
-    SipXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "telephony")]
-::bitrix24_runtime::string_enum!(
-    XxxRegXxxSipXxx { Xxx = "XXX", RegXxx = "regXXX", SipXxx = "sipXXX" } Other
 );
 
 #[cfg(feature = "sale")]

@@ -1535,11 +1535,9 @@ pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": string, optional.
-    ///
-    /// Allowed values: "UF_DEPARTMENT", "UF_PHONE_INNER", "IS_ONLINE", "NAME_SEARCH", "USER_TYPE", "ACTIVE".
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetRequestFilter>,
+    /// Wire name "FILTER": any JSON, optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     /// Wire name "IMAGE_RESIZE": string, optional.
     ///
     /// Allowed values: "small", "medium", "large".
@@ -1577,8 +1575,8 @@ impl GetRequest {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
-        self.filter = Some(value.into());
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
         self
     }
     /// Sets "IMAGE_RESIZE".
@@ -1660,9 +1658,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
-pub type GetRequestFilter = super::enums::UfDepartmentUfPhoneInnerIsOnlineEtc;
-
-#[cfg(feature = "user")]
 pub type GetRequestImageResize = super::enums::SmallMediumLarge;
 
 #[cfg(feature = "user")]
@@ -1707,11 +1702,9 @@ pub struct SearchRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": string, optional.
-    ///
-    /// Allowed values: "NAME", "LAST_NAME", "WORK_POSITION", "UF_DEPARTMENT_NAME", "USER_TYPE".
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<SearchRequestFilter>,
+    /// Wire name "FILTER": any JSON, optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
@@ -1744,8 +1737,8 @@ impl SearchRequest {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<SearchRequestFilter>) -> Self {
-        self.filter = Some(value.into());
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
         self
     }
     /// Sets "order".
@@ -1808,9 +1801,6 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
-
-#[cfg(feature = "user")]
-pub type SearchRequestFilter = super::enums::NameLastNameWorkPositionEtc;
 
 #[cfg(feature = "user")]
 pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;

@@ -764,12 +764,6 @@ pub struct AddResponseElement {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -845,8 +839,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -887,8 +879,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -929,8 +919,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1358,12 +1346,6 @@ pub struct GetResponseProduct {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -1439,8 +1421,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProduct {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1481,8 +1461,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProduct {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1523,8 +1501,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProduct {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1773,12 +1749,6 @@ pub struct GetFieldsByFilterResponseProduct {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "purchasingCurrency": object, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -1856,8 +1826,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseProduct {
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
         let price_type = o.opt("priceType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1900,8 +1868,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseProduct {
                     "previewText",
                     "previewTextType",
                     "priceType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1944,8 +1910,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseProduct {
             preview_text,
             preview_text_type,
             price_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -2828,12 +2792,6 @@ pub struct UpdateResponseElement {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -2909,8 +2867,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseElement {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -2951,8 +2907,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseElement {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -2993,8 +2947,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseElement {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,

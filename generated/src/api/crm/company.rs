@@ -142,12 +142,6 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
@@ -157,9 +151,6 @@ pub struct AddRequestFields {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -255,11 +246,6 @@ impl AddRequestFields {
         self.opened = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
@@ -276,11 +262,6 @@ impl AddRequestFields {
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -344,11 +325,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let is_my_company = o.opt("IS_MY_COMPANY")?;
         let logo = o.opt("LOGO")?;
         let opened = o.opt("OPENED")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -369,11 +348,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "IS_MY_COMPANY",
                     "LOGO",
                     "OPENED",
-                    "PARENT_ID_...",
                     "PHONE",
                     "REVENUE",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -394,11 +371,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             is_my_company,
             logo,
             opened,
-            parent_id,
             phone,
             revenue,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -672,12 +647,6 @@ pub struct FieldsResponse {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
@@ -687,9 +656,6 @@ pub struct FieldsResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -750,11 +716,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -794,11 +758,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
                     "ORIGIN_VERSION",
-                    "PARENT_ID_...",
                     "PHONE",
                     "REVENUE",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -838,11 +800,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
             originator_id,
             origin_id,
             origin_version,
-            parent_id,
             phone,
             revenue,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1072,12 +1032,6 @@ pub struct GetResponse {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub origin_version: ::serde_json::Value,
-    /// Wire name "PARENT_ID_156": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_156",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id_156: ::serde_json::Value,
     /// Wire name "REG_ADDRESS": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS",
@@ -1138,9 +1092,6 @@ pub struct GetResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_CRM_1687188367": string, optional.
-    #[serde(rename = "UF_CRM_1687188367", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1687188367: Option<String>,
     /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
@@ -1207,7 +1158,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id_156 = o.opt("PARENT_ID_156")?;
         let reg_address = o.opt("REG_ADDRESS")?;
         let reg_address_2 = o.opt("REG_ADDRESS_2")?;
         let reg_address_city = o.opt("REG_ADDRESS_CITY")?;
@@ -1219,7 +1169,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let reg_address_region = o.opt("REG_ADDRESS_REGION")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf_crm_1687188367 = o.opt("UF_CRM_1687188367")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1263,7 +1212,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
                     "ORIGIN_VERSION",
-                    "PARENT_ID_156",
                     "REG_ADDRESS",
                     "REG_ADDRESS_2",
                     "REG_ADDRESS_CITY",
@@ -1275,7 +1223,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "REG_ADDRESS_REGION",
                     "REVENUE",
                     "TITLE",
-                    "UF_CRM_1687188367",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1319,7 +1266,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             originator_id,
             origin_id,
             origin_version,
-            parent_id_156,
             reg_address,
             reg_address_2,
             reg_address_city,
@@ -1331,7 +1277,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             reg_address_region,
             revenue,
             title,
-            uf_crm_1687188367,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1605,12 +1550,6 @@ pub struct UpdateRequestFields {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
@@ -1620,9 +1559,6 @@ pub struct UpdateRequestFields {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1738,11 +1674,6 @@ impl UpdateRequestFields {
         self.origin_version = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
@@ -1759,11 +1690,6 @@ impl UpdateRequestFields {
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -1831,11 +1757,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1860,11 +1784,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
                     "ORIGIN_VERSION",
-                    "PARENT_ID_...",
                     "PHONE",
                     "REVENUE",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1889,11 +1811,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             originator_id,
             origin_id,
             origin_version,
-            parent_id,
             phone,
             revenue,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,

@@ -139,12 +139,6 @@ pub struct AddRequestFields {
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
@@ -169,9 +163,6 @@ pub struct AddRequestFields {
     /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -280,11 +271,6 @@ impl AddRequestFields {
         self.opened = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
@@ -326,11 +312,6 @@ impl AddRequestFields {
     /// Sets "TYPE_ID".
     pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.type_id = value.into();
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -396,7 +377,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let link = o.opt("LINK")?;
         let name = o.opt("NAME")?;
         let opened = o.opt("OPENED")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let photo = o.opt("PHOTO")?;
         let post = o.opt("POST")?;
@@ -405,7 +385,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let source_id = o.opt("SOURCE_ID")?;
         let trace = o.opt("TRACE")?;
         let type_id = o.opt("TYPE_ID")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -428,7 +407,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "LINK",
                     "NAME",
                     "OPENED",
-                    "PARENT_ID_...",
                     "PHONE",
                     "PHOTO",
                     "POST",
@@ -437,7 +415,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "SOURCE_ID",
                     "TRACE",
                     "TYPE_ID",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -460,7 +437,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             link,
             name,
             opened,
-            parent_id,
             phone,
             photo,
             post,
@@ -469,7 +445,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             source_id,
             trace,
             type_id,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -789,12 +764,6 @@ pub struct FieldsResponse {
     /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<FieldsResponseOpened>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub phone: ::serde_json::Value,
@@ -816,9 +785,6 @@ pub struct FieldsResponse {
     /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -873,7 +839,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         let modify_by_id = o.opt("MODIFY_BY_ID")?;
         let name = o.opt("NAME")?;
         let opened = o.opt("OPENED")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let photo = o.opt("PHOTO")?;
         let post = o.opt("POST")?;
@@ -881,7 +846,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         let source_description = o.opt("SOURCE_DESCRIPTION")?;
         let source_id = o.opt("SOURCE_ID")?;
         let type_id = o.opt("TYPE_ID")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -915,7 +879,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
                     "MODIFY_BY_ID",
                     "NAME",
                     "OPENED",
-                    "PARENT_ID_...",
                     "PHONE",
                     "PHOTO",
                     "POST",
@@ -923,7 +886,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
                     "SOURCE_DESCRIPTION",
                     "SOURCE_ID",
                     "TYPE_ID",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -957,7 +919,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
             modify_by_id,
             name,
             opened,
-            parent_id,
             phone,
             photo,
             post,
@@ -965,7 +926,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
             source_description,
             source_id,
             type_id,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1311,12 +1271,6 @@ pub struct UpdateRequestFields {
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PHONE": array of any JSON, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<::serde_json::Value>>,
@@ -1338,9 +1292,6 @@ pub struct UpdateRequestFields {
     /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1449,11 +1400,6 @@ impl UpdateRequestFields {
         self.opened = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
@@ -1490,11 +1436,6 @@ impl UpdateRequestFields {
     /// Sets "TYPE_ID".
     pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.type_id = value.into();
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -1560,7 +1501,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let link = o.opt("LINK")?;
         let name = o.opt("NAME")?;
         let opened = o.opt("OPENED")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let photo = o.opt("PHOTO")?;
         let post = o.opt("POST")?;
@@ -1568,7 +1508,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let source_description = o.opt("SOURCE_DESCRIPTION")?;
         let source_id = o.opt("SOURCE_ID")?;
         let type_id = o.opt("TYPE_ID")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1591,7 +1530,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "LINK",
                     "NAME",
                     "OPENED",
-                    "PARENT_ID_...",
                     "PHONE",
                     "PHOTO",
                     "POST",
@@ -1599,7 +1537,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "SOURCE_DESCRIPTION",
                     "SOURCE_ID",
                     "TYPE_ID",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1622,7 +1559,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             link,
             name,
             opened,
-            parent_id,
             phone,
             photo,
             post,
@@ -1630,7 +1566,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             source_description,
             source_id,
             type_id,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,

@@ -185,12 +185,6 @@ pub struct AddRequestFields {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PROBABILITY": integer, optional.
     #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
@@ -215,9 +209,6 @@ pub struct AddRequestFields {
     /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    /// Wire name "UF_CRM_...": any JSON, optional.
-    #[serde(rename = "UF_CRM_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -361,11 +352,6 @@ impl AddRequestFields {
         self.origin_id = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PROBABILITY".
     pub fn probability(mut self, value: impl Into<i64>) -> Self {
         self.probability = Some(value.into());
@@ -404,11 +390,6 @@ impl AddRequestFields {
     /// Sets "TYPE_ID".
     pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.type_id = value.into();
-        self
-    }
-    /// Sets "UF_CRM_...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -473,7 +454,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let opportunity = o.opt("OPPORTUNITY")?;
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let probability = o.opt("PROBABILITY")?;
         let source_description = o.opt("SOURCE_DESCRIPTION")?;
         let source_id = o.opt("SOURCE_ID")?;
@@ -482,7 +462,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let title = o.opt("TITLE")?;
         let trace = o.opt("TRACE")?;
         let type_id = o.opt("TYPE_ID")?;
-        let uf_crm = o.opt("UF_CRM_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -511,7 +490,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "OPPORTUNITY",
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
-                    "PARENT_ID_...",
                     "PROBABILITY",
                     "SOURCE_DESCRIPTION",
                     "SOURCE_ID",
@@ -520,7 +498,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TITLE",
                     "TRACE",
                     "TYPE_ID",
-                    "UF_CRM_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -549,7 +526,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             opportunity,
             originator_id,
             origin_id,
-            parent_id,
             probability,
             source_description,
             source_id,
@@ -558,7 +534,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             title,
             trace,
             type_id,
-            uf_crm,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -4532,12 +4507,6 @@ pub struct UpdateRequestFields {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PROBABILITY": integer, optional.
     #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
@@ -4559,9 +4528,6 @@ pub struct UpdateRequestFields {
     /// Wire name "TYPE_ID": any JSON, optional.
     #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_id: ::serde_json::Value,
-    /// Wire name "UF_CRM_...": any JSON, optional.
-    #[serde(rename = "UF_CRM_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -4700,11 +4666,6 @@ impl UpdateRequestFields {
         self.origin_id = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PROBABILITY".
     pub fn probability(mut self, value: impl Into<i64>) -> Self {
         self.probability = Some(value.into());
@@ -4738,11 +4699,6 @@ impl UpdateRequestFields {
     /// Sets "TYPE_ID".
     pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.type_id = value.into();
-        self
-    }
-    /// Sets "UF_CRM_...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -4806,7 +4762,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let opportunity = o.opt("OPPORTUNITY")?;
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let probability = o.opt("PROBABILITY")?;
         let source_description = o.opt("SOURCE_DESCRIPTION")?;
         let source_id = o.opt("SOURCE_ID")?;
@@ -4814,7 +4769,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let tax_value = o.opt("TAX_VALUE")?;
         let title = o.opt("TITLE")?;
         let type_id = o.opt("TYPE_ID")?;
-        let uf_crm = o.opt("UF_CRM_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -4842,7 +4796,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "OPPORTUNITY",
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
-                    "PARENT_ID_...",
                     "PROBABILITY",
                     "SOURCE_DESCRIPTION",
                     "SOURCE_ID",
@@ -4850,7 +4803,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "TAX_VALUE",
                     "TITLE",
                     "TYPE_ID",
-                    "UF_CRM_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -4878,7 +4830,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             opportunity,
             originator_id,
             origin_id,
-            parent_id,
             probability,
             source_description,
             source_id,
@@ -4886,7 +4837,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             tax_value,
             title,
             type_id,
-            uf_crm,
             utm_campaign,
             utm_content,
             utm_medium,

@@ -171,12 +171,6 @@ pub struct AddRequestFields {
     /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -198,9 +192,6 @@ pub struct AddRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
     /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -329,11 +320,6 @@ impl AddRequestFields {
         self.originator_id = Some(value.into());
         self
     }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "post".
     pub fn post(mut self, value: impl Into<String>) -> Self {
         self.post = Some(value.into());
@@ -367,11 +353,6 @@ impl AddRequestFields {
     /// Sets "title".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
         self
     }
     /// Sets "utmCampaign".
@@ -439,7 +420,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let opportunity = o.opt("opportunity")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
         let post = o.opt("post")?;
         let second_name = o.opt("secondName")?;
         let source_description = o.opt("sourceDescription")?;
@@ -447,7 +427,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let stage_id = o.opt("stageId")?;
         let status_description = o.opt("statusDescription")?;
         let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
         let utm_campaign = o.opt("utmCampaign")?;
         let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
@@ -475,7 +454,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "opportunity",
                     "originId",
                     "originatorId",
-                    "parentId...",
                     "post",
                     "secondName",
                     "sourceDescription",
@@ -483,7 +461,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "stageId",
                     "statusDescription",
                     "title",
-                    "ufCrm...",
                     "utmCampaign",
                     "utmContent",
                     "utmMedium",
@@ -511,7 +488,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             opportunity,
             origin_id,
             originator_id,
-            parent_id,
             post,
             second_name,
             source_description,
@@ -519,7 +495,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             stage_id,
             status_description,
             title,
-            uf_crm,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -720,9 +695,6 @@ pub struct AddResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1220": integer, optional.
-    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
-    pub parent_id1220: Option<i64>,
     /// Wire name "probability": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
@@ -765,9 +737,6 @@ pub struct AddResponseItem {
     /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    /// Wire name "ufCrm_1721244707107": number, optional.
-    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1721244707107: Option<f64>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -850,7 +819,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1220 = o.opt("parentId1220")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
@@ -863,7 +831,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let tax_value = o.opt("taxValue")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
-        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -920,7 +887,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "orderStage",
                     "originId",
                     "originatorId",
-                    "parentId1220",
                     "probability",
                     "productId",
                     "quoteId",
@@ -933,7 +899,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "taxValue",
                     "title",
                     "typeId",
-                    "ufCrm_1721244707107",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -990,7 +955,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             order_stage,
             origin_id,
             originator_id,
-            parent_id1220,
             probability,
             product_id,
             quote_id,
@@ -1003,7 +967,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             tax_value,
             title,
             type_id,
-            uf_crm_1721244707107,
             updated_by,
             updated_time,
             utm_campaign,
@@ -1426,9 +1389,6 @@ pub struct FieldsResponseFields {
     /// Wire name "parentId1": object, optional.
     #[serde(rename = "parentId1", skip_serializing_if = "Option::is_none")]
     pub parent_id1: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId1248": object, optional.
-    #[serde(rename = "parentId1248", skip_serializing_if = "Option::is_none")]
-    pub parent_id1248: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "parentId2": object, optional.
     #[serde(rename = "parentId2", skip_serializing_if = "Option::is_none")]
     pub parent_id2: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -1494,7 +1454,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
         let parent_id1 = o.opt("parentId1")?;
-        let parent_id1248 = o.opt("parentId1248")?;
         let parent_id2 = o.opt("parentId2")?;
         let previous_stage_id = o.opt("previousStageId")?;
         let source_description = o.opt("sourceDescription")?;
@@ -1531,7 +1490,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
                     "opened",
                     "opportunity",
                     "parentId1",
-                    "parentId1248",
                     "parentId2",
                     "previousStageId",
                     "sourceDescription",
@@ -1568,7 +1526,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
             opened,
             opportunity,
             parent_id1,
-            parent_id1248,
             parent_id2,
             previous_stage_id,
             source_description,
@@ -1847,66 +1804,6 @@ pub struct GetResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1222": any JSON, optional.
-    #[serde(
-        rename = "parentId1222",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1222: ::serde_json::Value,
-    /// Wire name "parentId1226": any JSON, optional.
-    #[serde(
-        rename = "parentId1226",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1226: ::serde_json::Value,
-    /// Wire name "parentId1228": any JSON, optional.
-    #[serde(
-        rename = "parentId1228",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1228: ::serde_json::Value,
-    /// Wire name "parentId1236": any JSON, optional.
-    #[serde(
-        rename = "parentId1236",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1236: ::serde_json::Value,
-    /// Wire name "parentId1238": any JSON, optional.
-    #[serde(
-        rename = "parentId1238",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1238: ::serde_json::Value,
-    /// Wire name "parentId1240": any JSON, optional.
-    #[serde(
-        rename = "parentId1240",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1240: ::serde_json::Value,
-    /// Wire name "parentId1244": any JSON, optional.
-    #[serde(
-        rename = "parentId1244",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1244: ::serde_json::Value,
-    /// Wire name "parentId1246": any JSON, optional.
-    #[serde(
-        rename = "parentId1246",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1246: ::serde_json::Value,
-    /// Wire name "parentId1254": any JSON, optional.
-    #[serde(
-        rename = "parentId1254",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1254: ::serde_json::Value,
-    /// Wire name "parentId1256": any JSON, optional.
-    #[serde(
-        rename = "parentId1256",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1256: ::serde_json::Value,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1958,9 +1855,6 @@ pub struct GetResponseItem {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrm_1720019876534": string, optional.
-    #[serde(rename = "ufCrm_1720019876534", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1720019876534: Option<String>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -2040,16 +1934,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let opportunity = o.opt("opportunity")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1222 = o.opt("parentId1222")?;
-        let parent_id1226 = o.opt("parentId1226")?;
-        let parent_id1228 = o.opt("parentId1228")?;
-        let parent_id1236 = o.opt("parentId1236")?;
-        let parent_id1238 = o.opt("parentId1238")?;
-        let parent_id1240 = o.opt("parentId1240")?;
-        let parent_id1244 = o.opt("parentId1244")?;
-        let parent_id1246 = o.opt("parentId1246")?;
-        let parent_id1254 = o.opt("parentId1254")?;
-        let parent_id1256 = o.opt("parentId1256")?;
         let phone = o.opt("phone")?;
         let phone_mailing = o.opt("phoneMailing")?;
         let phone_mobile = o.opt("phoneMobile")?;
@@ -2066,7 +1950,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let stage_semantic_id = o.opt("stageSemanticId")?;
         let status_description = o.opt("statusDescription")?;
         let title = o.opt("title")?;
-        let uf_crm_1720019876534 = o.opt("ufCrm_1720019876534")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -2120,16 +2003,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "opportunity",
                     "originId",
                     "originatorId",
-                    "parentId1222",
-                    "parentId1226",
-                    "parentId1228",
-                    "parentId1236",
-                    "parentId1238",
-                    "parentId1240",
-                    "parentId1244",
-                    "parentId1246",
-                    "parentId1254",
-                    "parentId1256",
                     "phone",
                     "phoneMailing",
                     "phoneMobile",
@@ -2146,7 +2019,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "stageSemanticId",
                     "statusDescription",
                     "title",
-                    "ufCrm_1720019876534",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -2200,16 +2072,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             opportunity,
             origin_id,
             originator_id,
-            parent_id1222,
-            parent_id1226,
-            parent_id1228,
-            parent_id1236,
-            parent_id1238,
-            parent_id1240,
-            parent_id1244,
-            parent_id1246,
-            parent_id1254,
-            parent_id1256,
             phone,
             phone_mailing,
             phone_mobile,
@@ -2226,7 +2088,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             stage_semantic_id,
             status_description,
             title,
-            uf_crm_1720019876534,
             updated_by,
             updated_time,
             utm_campaign,
@@ -2399,12 +2260,6 @@ pub struct ImportRequestFields {
     /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -2426,9 +2281,6 @@ pub struct ImportRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
     /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -2549,11 +2401,6 @@ impl ImportRequestFields {
         self.originator_id = Some(value.into());
         self
     }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "post".
     pub fn post(mut self, value: impl Into<String>) -> Self {
         self.post = Some(value.into());
@@ -2587,11 +2434,6 @@ impl ImportRequestFields {
     /// Sets "title".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
         self
     }
     /// Sets "utmCampaign".
@@ -2658,7 +2500,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
         let opportunity = o.opt("opportunity")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
         let post = o.opt("post")?;
         let second_name = o.opt("secondName")?;
         let source_description = o.opt("sourceDescription")?;
@@ -2666,7 +2507,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
         let stage_id = o.opt("stageId")?;
         let status_description = o.opt("statusDescription")?;
         let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
         let utm_campaign = o.opt("utmCampaign")?;
         let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
@@ -2693,7 +2533,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
                     "opportunity",
                     "originId",
                     "originatorId",
-                    "parentId...",
                     "post",
                     "secondName",
                     "sourceDescription",
@@ -2701,7 +2540,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
                     "stageId",
                     "statusDescription",
                     "title",
-                    "ufCrm...",
                     "utmCampaign",
                     "utmContent",
                     "utmMedium",
@@ -2728,7 +2566,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
             opportunity,
             origin_id,
             originator_id,
-            parent_id,
             post,
             second_name,
             source_description,
@@ -2736,7 +2573,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
             stage_id,
             status_description,
             title,
-            uf_crm,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -3144,12 +2980,6 @@ pub struct UpdateRequestFields {
     /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -3171,9 +3001,6 @@ pub struct UpdateRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
     /// Wire name "utmCampaign": string, optional.
     #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -3302,11 +3129,6 @@ impl UpdateRequestFields {
         self.originator_id = Some(value.into());
         self
     }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "post".
     pub fn post(mut self, value: impl Into<String>) -> Self {
         self.post = Some(value.into());
@@ -3340,11 +3162,6 @@ impl UpdateRequestFields {
     /// Sets "title".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
         self
     }
     /// Sets "utmCampaign".
@@ -3412,7 +3229,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let opportunity = o.opt("opportunity")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
         let post = o.opt("post")?;
         let second_name = o.opt("secondName")?;
         let source_description = o.opt("sourceDescription")?;
@@ -3420,7 +3236,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let stage_id = o.opt("stageId")?;
         let status_description = o.opt("statusDescription")?;
         let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
         let utm_campaign = o.opt("utmCampaign")?;
         let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
@@ -3448,7 +3263,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "opportunity",
                     "originId",
                     "originatorId",
-                    "parentId...",
                     "post",
                     "secondName",
                     "sourceDescription",
@@ -3456,7 +3270,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "stageId",
                     "statusDescription",
                     "title",
-                    "ufCrm...",
                     "utmCampaign",
                     "utmContent",
                     "utmMedium",
@@ -3484,7 +3297,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             opportunity,
             origin_id,
             originator_id,
-            parent_id,
             post,
             second_name,
             source_description,
@@ -3492,7 +3304,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             stage_id,
             status_description,
             title,
-            uf_crm,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -3693,9 +3504,6 @@ pub struct UpdateResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1220": integer, optional.
-    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
-    pub parent_id1220: Option<i64>,
     /// Wire name "probability": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub probability: ::serde_json::Value,
@@ -3735,9 +3543,6 @@ pub struct UpdateResponseItem {
     /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    /// Wire name "ufCrm_1721244707107": number, optional.
-    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1721244707107: Option<f64>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -3820,7 +3625,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1220 = o.opt("parentId1220")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
@@ -3833,7 +3637,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let tax_value = o.opt("taxValue")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
-        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -3890,7 +3693,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "orderStage",
                     "originId",
                     "originatorId",
-                    "parentId1220",
                     "probability",
                     "productId",
                     "quoteId",
@@ -3903,7 +3705,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "taxValue",
                     "title",
                     "typeId",
-                    "ufCrm_1721244707107",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -3960,7 +3761,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             order_stage,
             origin_id,
             originator_id,
-            parent_id1220,
             probability,
             product_id,
             quote_id,
@@ -3973,7 +3773,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             tax_value,
             title,
             type_id,
-            uf_crm_1721244707107,
             updated_by,
             updated_time,
             utm_campaign,

@@ -212,9 +212,6 @@ pub struct AddRequestFields {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -419,11 +416,6 @@ impl AddRequestFields {
         self.title = Some(value.into());
         self
     }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Sets "UTM_CAMPAIGN".
     pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
         self.utm_campaign = Some(value.into());
@@ -506,7 +498,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let status_description = o.opt("STATUS_DESCRIPTION")?;
         let status_id = o.opt("STATUS_ID")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -551,7 +542,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "STATUS_DESCRIPTION",
                     "STATUS_ID",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -596,7 +586,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             status_description,
             status_id,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1197,9 +1186,6 @@ pub struct UpdateRequestFields {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1404,11 +1390,6 @@ impl UpdateRequestFields {
         self.title = Some(value.into());
         self
     }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Sets "UTM_CAMPAIGN".
     pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
         self.utm_campaign = Some(value.into());
@@ -1491,7 +1472,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let status_description = o.opt("STATUS_DESCRIPTION")?;
         let status_id = o.opt("STATUS_ID")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1536,7 +1516,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "STATUS_DESCRIPTION",
                     "STATUS_ID",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1581,7 +1560,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             status_description,
             status_id,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,

@@ -739,12 +739,6 @@ pub struct GetResponse {
     /// Wire name "OPPORTUNITY": string, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<String>,
-    /// Wire name "PARENT_ID_136": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_136",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id_136: ::serde_json::Value,
     /// Wire name "PERSON_TYPE_ID": string, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<String>,
@@ -763,45 +757,6 @@ pub struct GetResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_CRM_566EB0AC9B7FC": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AC9B7FC", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0ac9b7fc: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFA9895": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFA9895", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afa9895: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFB84F1": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFB84F1", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afb84f1: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFC58FD": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFC58FD", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afc58fd: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFDA4EF": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFDA4EF", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afda4ef: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFEDB2F": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFEDB2F", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afedb2f: Option<String>,
-    /// Wire name "UF_CRM_566EB0B014EC2": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B014EC2", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b014ec2: Option<String>,
-    /// Wire name "UF_CRM_566EB0B0231B2": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B0231B2", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b0231b2: Option<String>,
-    /// Wire name "UF_CRM_566EB0B02F46F": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B02F46F", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b02f46f: Option<String>,
-    /// Wire name "UF_CRM_566EB0B03CDCD": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B03CDCD", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b03cdcd: Option<String>,
-    /// Wire name "UF_CRM_566EB0B04D190": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B04D190", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b04d190: Option<String>,
-    /// Wire name "UF_CRM_577BBCE34CC90": string, optional.
-    #[serde(rename = "UF_CRM_577BBCE34CC90", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_577bbce34cc90: Option<String>,
-    /// Wire name "UF_CRM_577BBCE354F86": string, optional.
-    #[serde(rename = "UF_CRM_577BBCE354F86", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_577bbce354f86: Option<String>,
     /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
@@ -864,26 +819,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let mycompany_id = o.opt("MYCOMPANY_ID")?;
         let opened = o.opt("OPENED")?;
         let opportunity = o.opt("OPPORTUNITY")?;
-        let parent_id_136 = o.opt("PARENT_ID_136")?;
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let quote_number = o.opt("QUOTE_NUMBER")?;
         let status_id = o.opt("STATUS_ID")?;
         let tax_value = o.opt("TAX_VALUE")?;
         let terms = o.opt("TERMS")?;
         let title = o.opt("TITLE")?;
-        let uf_crm_566eb0ac9b7fc = o.opt("UF_CRM_566EB0AC9B7FC")?;
-        let uf_crm_566eb0afa9895 = o.opt("UF_CRM_566EB0AFA9895")?;
-        let uf_crm_566eb0afb84f1 = o.opt("UF_CRM_566EB0AFB84F1")?;
-        let uf_crm_566eb0afc58fd = o.opt("UF_CRM_566EB0AFC58FD")?;
-        let uf_crm_566eb0afda4ef = o.opt("UF_CRM_566EB0AFDA4EF")?;
-        let uf_crm_566eb0afedb2f = o.opt("UF_CRM_566EB0AFEDB2F")?;
-        let uf_crm_566eb0b014ec2 = o.opt("UF_CRM_566EB0B014EC2")?;
-        let uf_crm_566eb0b0231b2 = o.opt("UF_CRM_566EB0B0231B2")?;
-        let uf_crm_566eb0b02f46f = o.opt("UF_CRM_566EB0B02F46F")?;
-        let uf_crm_566eb0b03cdcd = o.opt("UF_CRM_566EB0B03CDCD")?;
-        let uf_crm_566eb0b04d190 = o.opt("UF_CRM_566EB0B04D190")?;
-        let uf_crm_577bbce34cc90 = o.opt("UF_CRM_577BBCE34CC90")?;
-        let uf_crm_577bbce354f86 = o.opt("UF_CRM_577BBCE354F86")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -923,26 +864,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "MYCOMPANY_ID",
                     "OPENED",
                     "OPPORTUNITY",
-                    "PARENT_ID_136",
                     "PERSON_TYPE_ID",
                     "QUOTE_NUMBER",
                     "STATUS_ID",
                     "TAX_VALUE",
                     "TERMS",
                     "TITLE",
-                    "UF_CRM_566EB0AC9B7FC",
-                    "UF_CRM_566EB0AFA9895",
-                    "UF_CRM_566EB0AFB84F1",
-                    "UF_CRM_566EB0AFC58FD",
-                    "UF_CRM_566EB0AFDA4EF",
-                    "UF_CRM_566EB0AFEDB2F",
-                    "UF_CRM_566EB0B014EC2",
-                    "UF_CRM_566EB0B0231B2",
-                    "UF_CRM_566EB0B02F46F",
-                    "UF_CRM_566EB0B03CDCD",
-                    "UF_CRM_566EB0B04D190",
-                    "UF_CRM_577BBCE34CC90",
-                    "UF_CRM_577BBCE354F86",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -982,26 +909,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             mycompany_id,
             opened,
             opportunity,
-            parent_id_136,
             person_type_id,
             quote_number,
             status_id,
             tax_value,
             terms,
             title,
-            uf_crm_566eb0ac9b7fc,
-            uf_crm_566eb0afa9895,
-            uf_crm_566eb0afb84f1,
-            uf_crm_566eb0afc58fd,
-            uf_crm_566eb0afda4ef,
-            uf_crm_566eb0afedb2f,
-            uf_crm_566eb0b014ec2,
-            uf_crm_566eb0b0231b2,
-            uf_crm_566eb0b02f46f,
-            uf_crm_566eb0b03cdcd,
-            uf_crm_566eb0b04d190,
-            uf_crm_577bbce34cc90,
-            uf_crm_577bbce354f86,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1275,12 +1188,6 @@ pub struct UpdateRequestFields {
     /// Wire name "OPPORTUNITY": number, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
@@ -1374,11 +1281,6 @@ impl UpdateRequestFields {
         self.opportunity = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PERSON_TYPE_ID".
     pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
         self.person_type_id = Some(value.into());
@@ -1425,7 +1327,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let mycompany_id = o.opt("MYCOMPANY_ID")?;
         let opened = o.opt("OPENED")?;
         let opportunity = o.opt("OPPORTUNITY")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let status_id = o.opt("STATUS_ID")?;
         let title = o.opt("TITLE")?;
@@ -1446,7 +1347,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "MYCOMPANY_ID",
                     "OPENED",
                     "OPPORTUNITY",
-                    "PARENT_ID_...",
                     "PERSON_TYPE_ID",
                     "STATUS_ID",
                     "TITLE",
@@ -1467,7 +1367,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             mycompany_id,
             opened,
             opportunity,
-            parent_id,
             person_type_id,
             status_id,
             title,

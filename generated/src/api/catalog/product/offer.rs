@@ -773,12 +773,6 @@ pub struct AddResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -855,8 +849,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -898,8 +890,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -941,8 +931,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1376,12 +1364,6 @@ pub struct GetResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -1458,8 +1440,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1501,8 +1481,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1544,8 +1522,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1797,12 +1773,6 @@ pub struct GetFieldsByFilterResponseOffer {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "purchasingCurrency": object, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -1881,8 +1851,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOffer {
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
         let price_type = o.opt("priceType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1926,8 +1894,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOffer {
                     "previewText",
                     "previewTextType",
                     "priceType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1971,8 +1937,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOffer {
             preview_text,
             preview_text_type,
             price_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -2872,12 +2836,6 @@ pub struct UpdateResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -2954,8 +2912,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -2997,8 +2953,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -3040,8 +2994,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,

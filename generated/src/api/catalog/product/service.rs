@@ -515,12 +515,6 @@ pub struct AddResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -568,8 +562,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -598,8 +590,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -628,8 +618,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,
@@ -1037,12 +1025,6 @@ pub struct GetResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1090,8 +1072,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -1120,8 +1100,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -1150,8 +1128,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,
@@ -1377,12 +1353,6 @@ pub struct GetFieldsByFilterResponseService {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -1431,8 +1401,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
         let price_type = o.opt("priceType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -1462,8 +1430,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
                     "previewText",
                     "previewTextType",
                     "priceType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -1493,8 +1459,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
             preview_text,
             preview_text_type,
             price_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,
@@ -2142,12 +2106,6 @@ pub struct UpdateResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -2195,8 +2153,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -2225,8 +2181,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -2255,8 +2209,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,

@@ -643,12 +643,6 @@ pub struct AddResponseSku {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -718,8 +712,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSku {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -758,8 +750,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSku {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -798,8 +788,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSku {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1225,12 +1213,6 @@ pub struct GetResponseSku {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -1300,8 +1282,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSku {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1340,8 +1320,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSku {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1380,8 +1358,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSku {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1625,12 +1601,6 @@ pub struct GetFieldsByFilterResponseSku {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "purchasingCurrency": object, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -1701,8 +1671,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseSku {
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
         let price_type = o.opt("priceType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1742,8 +1710,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseSku {
                     "previewText",
                     "previewTextType",
                     "priceType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1783,8 +1749,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseSku {
             preview_text,
             preview_text_type,
             price_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -2560,12 +2524,6 @@ pub struct UpdateResponseSku {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -2635,8 +2593,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSku {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -2675,8 +2631,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSku {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -2715,8 +2669,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSku {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             purchasing_currency,
             purchasing_price,
             quantity,
