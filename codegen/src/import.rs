@@ -40,7 +40,16 @@ pub enum Skip {
 
 /// Builds the spec for the page at `rel_path` (path inside the docs, `/`-separated).
 pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
-    let mut page = docs::read_page(text);
+    import_page_in(rel_path, text, None)
+}
+
+/// [`import_page`], following links to types defined on other pages through `pages`.
+pub fn import_page_in(
+    rel_path: &str,
+    text: &str,
+    pages: Option<docs::Pages>,
+) -> Result<Imported, Skip> {
+    let mut page = docs::read_page_in(text, rel_path, pages);
     // The `event.*` method pages (`events/event-bind.md`, …) have no `Scope:` line; the
     // section's overview (`events/index.md`) puts them in the basic scope.
     let events_section = rel_path.starts_with("events/event-");
@@ -412,6 +421,61 @@ mod tests {
         assert_eq!(
             infer(&ex, 0),
             json!({"type": "object", "properties": {"ID": {"type": "string"}, "UF_DEPARTMENT": {"type": "array", "items": {"type": "integer"}}}, "additionalProperties": true})
+        );
+    }
+
+    #[test]
+    fn types_on_other_pages_are_followed() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let get = format!(
+            "# Get x.deal.get\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}\n### deal\n\n{}",
+            table("|| **result**\n[`deal`](#deal) | x ||\n"),
+            table(
+                "|| **ID**\n`integer` | x ||\n|| **FM**\n[`multi[]`](../other/types.md#multi) | x ||\n"
+            ),
+        );
+        let types = format!(
+            "# Types\n\n## Тип multi {{#multi}}\n\n{}",
+            table("|| **VALUE**\n`string` | x ||\n")
+        );
+        let list = format!(
+            "# List x.deal.list\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}",
+            table("|| **result**\n[`deal[]`](./x-deal-get.md#deal) | x ||\n"),
+        );
+        let pages = |p: &str| match p {
+            "crm/deals/x-deal-get.md" => Some(get.clone()),
+            "crm/other/types.md" => Some(types.clone()),
+            _ => None,
+        };
+        let l = import_page_in("crm/deals/x-deal-list.md", &list, Some(&pages)).expect("imported");
+        let want = json!({"type": "array", "items": {"type": "object", "properties": {
+            "ID": {"type": "integer"},
+            "FM": {"type": "array", "items": {"type": "object", "properties": {"VALUE": {"type": "string"}}, "additionalProperties": true}}
+        }, "additionalProperties": true}});
+        assert_eq!(
+            returns_schema(&docs::read_page_in(
+                &list,
+                "crm/deals/x-deal-list.md",
+                Some(&pages)
+            )),
+            want
+        );
+        // The spec it writes parses.
+        parsed(&l);
+        // The get page reads its own table and the linked one.
+        assert_eq!(
+            returns_schema(&docs::read_page_in(
+                &get,
+                "crm/deals/x-deal-get.md",
+                Some(&pages)
+            )),
+            want["items"]
+        );
+        // Without the other pages, a link elsewhere leaves the named type as it was.
+        assert_eq!(
+            returns_schema(&docs::read_page(&list)),
+            json!({"type": "array", "items": {"x-bitrix-type": "deal"}})
         );
     }
 

@@ -33,6 +33,18 @@ pub(super) fn is_object_doc_type(t: &str) -> bool {
     })
 }
 
+/// Whether a doc type names a type of its own (`deal`, `deal[]`, `crm_multifield`) rather than
+/// only base types (`integer`, `object[]`, `string | null`).
+pub(super) fn is_named_doc_type(t: &str) -> bool {
+    type_parts(t).iter().any(|p| {
+        let base = p.trim_end_matches("[]");
+        base_schema(base)
+            .get("x-bitrix-type")
+            .and_then(Value::as_str)
+            .is_some_and(|x| x != "object" && x != "array")
+    })
+}
+
 /// The JSON Schema of one doc type (`integer`, `string[]`, `object`, `crm_status`, `a | b`).
 /// Reference types (`user`, `crm_company`, types defined on other pages) and unknown names are
 /// any JSON value, marked with `x-bitrix-type`; the wire is loose, so guessing would reject
@@ -170,8 +182,9 @@ pub fn param_schema(p: &Param) -> Value {
         let bare = s.get("x-bitrix-type").and_then(Value::as_str);
         match s.get("type").and_then(Value::as_str) {
             Some("array") => s["items"] = obj,
-            _ if bare == Some("object") => s = merge_nullable(obj, &s),
             _ if bare == Some("array") => s = json!({"type": "array", "items": obj}),
+            // `object` or a named type (`deal`) whose table the page gives.
+            _ if bare.is_some_and(|b| !b.contains(['|', ','])) => s = merge_nullable(obj, &s),
             _ => {}
         }
     }

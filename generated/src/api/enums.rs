@@ -1781,6 +1781,23 @@ pub enum IntV1V3V4 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::int_enum!(IntV1V3V4 { V1 = 1, V3 = 3, V4 = 4 } Other);
 
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IntV1V4V7 {
+    /// The value 1.
+    V1,
+    /// The value 4.
+    V4,
+    /// The value 7.
+    V7,
+    /// A value the spec does not list, kept as received.
+    Other(i64),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::int_enum!(IntV1V4V7 { V1 = 1, V4 = 4, V7 = 7 } Other);
+
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2103,6 +2120,23 @@ pub enum NSLEtc {
     NSLEtc { N = "N", S = "S", L = "L", F = "F", E = "E", G = "G" } Other
 );
 
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NYC {
+    /// The value "N".
+    N,
+    /// The value "Y".
+    Y,
+    /// The value "C".
+    C,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::string_enum!(NYC { N = "N", Y = "Y", C = "C" } Other);
+
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2278,6 +2312,23 @@ pub enum PDLT {
 
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::string_enum!(PDLT { P = "P", D = "D", L = "L", T = "T" } Other);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PSF {
+    /// The value "P".
+    P,
+    /// The value "S".
+    S,
+    /// The value "F".
+    F,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::string_enum!(PSF { P = "P", S = "S", F = "F" } Other);
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3226,6 +3277,21 @@ pub enum UserSystem {
 
 #[cfg(feature = "im")]
 ::bitrix24_runtime::string_enum!(UserSystem { User = "USER", System = "SYSTEM" } Other);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum V1V0 {
+    /// The value "1".
+    V1,
+    /// The value "0".
+    V0,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::string_enum!(V1V0 { V1 = "1", V0 = "0" } Other);
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -93,9 +93,9 @@ pub struct AddRequestField {
     /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<AddRequestFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -170,7 +170,7 @@ impl AddRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -289,6 +289,87 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldEnumItem {
+    /// Wire name "def": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<bool>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, required.
+    pub value: String,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldEnumItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            def: Default::default(),
+            sort: Default::default(),
+            value: value.into(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "def".
+    pub fn def(mut self, value: impl Into<bool>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "sort", "value", "xmlId"])?;
+        let value = o.need(value, "value")?;
+        Ok(Self {
+            def,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -430,9 +511,9 @@ pub struct AddResponseField {
     /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -530,6 +611,48 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddResponseFieldEnumItem {
+    /// Wire name "def": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<bool>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, required.
+    pub value: String,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "sort", "value", "xmlId"])?;
+        let value = o.need(value, "value")?;
+        Ok(Self {
+            def,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -1811,9 +1934,9 @@ pub struct UpdateRequestField {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
     /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
@@ -1860,7 +1983,7 @@ impl UpdateRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1964,6 +2087,106 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldEnumItem {
+    /// Wire name "def": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<bool>,
+    /// Wire name "del": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub del: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldEnumItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "def".
+    pub fn def(mut self, value: impl Into<bool>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "del".
+    pub fn del(mut self, value: impl Into<bool>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let del = o.opt("del")?;
+        let id = o.opt("id")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "del", "id", "sort", "value", "xmlId"])?;
+        Ok(Self {
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -2102,9 +2325,9 @@ pub struct UpdateResponseField {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
     /// Wire name "helpMessage": any JSON, optional.
     #[serde(
         rename = "helpMessage",
@@ -2184,6 +2407,58 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateResponseFieldEnumItem {
+    /// Wire name "def": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<bool>,
+    /// Wire name "del": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub del: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let del = o.opt("del")?;
+        let id = o.opt("id")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "del", "id", "sort", "value", "xmlId"])?;
+        Ok(Self {
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -433,8 +433,8 @@ pub async fn cancel(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CancelRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: CancelRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -443,7 +443,7 @@ pub struct CancelRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CancelRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<CancelRequestId>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -474,6 +474,241 @@ impl ::bitrix24_runtime::loose::Loose for CancelRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CancelRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CancelRequestId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CancelRequestIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CancelRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<CancelRequestIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for CancelRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CancelRequestId);
+
+pub type CancelRequestIdStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.cancel`.
 pub type CancelResponse = bool;
@@ -508,9 +743,9 @@ pub async fn cancel_list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CancelListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of object, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<CancelListRequestDocumentIdsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -520,7 +755,9 @@ pub struct CancelListRequest {
 impl CancelListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        document_ids: impl IntoIterator<
+            Item = impl Into<CancelListRequestDocumentIdsItem>,
+        >,
     ) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
@@ -552,6 +789,244 @@ impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CancelListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CancelListRequestDocumentIdsItem {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CancelListRequestDocumentIdsItemStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CancelListRequestDocumentIdsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(
+        mut self,
+        value: impl Into<CancelListRequestDocumentIdsItemStatus>,
+    ) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for CancelListRequestDocumentIdsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CancelListRequestDocumentIdsItem);
+
+pub type CancelListRequestDocumentIdsItemStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.cancelList`.
 pub type CancelListResponse = bool;
@@ -586,8 +1061,8 @@ pub async fn conduct(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ConductRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: ConductRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -596,7 +1071,7 @@ pub struct ConductRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ConductRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<ConductRequestId>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -627,6 +1102,241 @@ impl ::bitrix24_runtime::loose::Loose for ConductRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ConductRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ConductRequestId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConductRequestIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ConductRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<ConductRequestIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ConductRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ConductRequestId);
+
+pub type ConductRequestIdStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.conduct`.
 pub type ConductResponse = bool;
@@ -661,9 +1371,9 @@ pub async fn conduct_list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ConductListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of object, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<ConductListRequestDocumentIdsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -673,7 +1383,9 @@ pub struct ConductListRequest {
 impl ConductListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        document_ids: impl IntoIterator<
+            Item = impl Into<ConductListRequestDocumentIdsItem>,
+        >,
     ) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
@@ -705,6 +1417,244 @@ impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ConductListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ConductListRequestDocumentIdsItem {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConductListRequestDocumentIdsItemStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ConductListRequestDocumentIdsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(
+        mut self,
+        value: impl Into<ConductListRequestDocumentIdsItemStatus>,
+    ) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ConductListRequestDocumentIdsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ConductListRequestDocumentIdsItem);
+
+pub type ConductListRequestDocumentIdsItemStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.conductList`.
 pub type ConductListResponse = bool;
@@ -815,8 +1765,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: DeleteRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -825,7 +1775,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<DeleteRequestId>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -856,6 +1806,241 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DeleteRequestId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeleteRequestIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<DeleteRequestIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestId);
+
+pub type DeleteRequestIdStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.delete`.
 pub type DeleteResponse = bool;
@@ -890,9 +2075,9 @@ pub async fn delete_list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of object, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<DeleteListRequestDocumentIdsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -902,7 +2087,9 @@ pub struct DeleteListRequest {
 impl DeleteListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        document_ids: impl IntoIterator<
+            Item = impl Into<DeleteListRequestDocumentIdsItem>,
+        >,
     ) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
@@ -934,6 +2121,244 @@ impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DeleteListRequestDocumentIdsItem {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeleteListRequestDocumentIdsItemStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteListRequestDocumentIdsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(
+        mut self,
+        value: impl Into<DeleteListRequestDocumentIdsItemStatus>,
+    ) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteListRequestDocumentIdsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteListRequestDocumentIdsItem);
+
+pub type DeleteListRequestDocumentIdsItemStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.deleteList`.
 pub type DeleteListResponse = bool;
@@ -1476,8 +2901,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: UpdateRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1488,7 +2913,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<UpdateRequestId>,
     ) -> Self {
         Self {
             fields: fields.into(),
@@ -1658,6 +3083,241 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateRequestIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateRequestIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestId);
+
+pub type UpdateRequestIdStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

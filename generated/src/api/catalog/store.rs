@@ -536,8 +536,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: DeleteRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -546,7 +546,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<DeleteRequestId>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -577,6 +577,270 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DeleteRequestId {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<DeleteRequestIdActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<DeleteRequestIdIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<DeleteRequestIdActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<DeleteRequestIdIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestId);
+
+pub type DeleteRequestIdActive = ::bitrix24_runtime::YesNo;
+
+pub type DeleteRequestIdIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.delete`.
 pub type DeleteResponse = bool;
@@ -616,8 +880,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: GetRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -626,7 +890,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<GetRequestId>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -657,6 +921,270 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetRequestId {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<GetRequestIdActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<GetRequestIdIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<GetRequestIdActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<GetRequestIdIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestId);
+
+pub type GetRequestIdActive = ::bitrix24_runtime::YesNo;
+
+pub type GetRequestIdIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1233,8 +1761,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": object, required.
+    pub id: UpdateRequestId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1245,7 +1773,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<UpdateRequestId>,
     ) -> Self {
         Self {
             fields: fields.into(),
@@ -1533,6 +2061,270 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestId {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestIdActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<UpdateRequestIdIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestIdActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<UpdateRequestIdIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestId);
+
+pub type UpdateRequestIdActive = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestIdIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

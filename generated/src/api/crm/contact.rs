@@ -1022,7 +1022,269 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.contact.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "EMAIL": array of any JSON, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EXPORT": boolean, optional.
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "FACE_ID": integer, optional.
+    #[serde(rename = "FACE_ID", skip_serializing_if = "Option::is_none")]
+    pub face_id: Option<i64>,
+    /// Wire name "HAS_EMAIL": boolean, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<bool>,
+    /// Wire name "HAS_IMOL": boolean, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<bool>,
+    /// Wire name "HAS_PHONE": boolean, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<bool>,
+    /// Wire name "HONORIFIC": any JSON, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub honorific: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": array of any JSON, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
+    #[serde(
+        rename = "LAST_ACTIVITY_BY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lead_id: ::serde_json::Value,
+    /// Wire name "LINK": array of any JSON, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": boolean, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Wire name "PHONE": array of any JSON, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PHOTO": any JSON, optional.
+    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub photo: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": any JSON, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_id: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<GetResponseUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let face_id = o.opt("FACE_ID")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EXPORT",
+                    "FACE_ID",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "LEAD_ID",
+                    "LINK",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "OPENED",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            email,
+            export,
+            face_id,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            lead_id,
+            link,
+            modify_by_id,
+            name,
+            opened,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
@@ -1132,7 +1394,271 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.contact.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "EMAIL": array of any JSON, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<Vec<::serde_json::Value>>,
+    /// Wire name "EXPORT": boolean, optional.
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "FACE_ID": integer, optional.
+    #[serde(rename = "FACE_ID", skip_serializing_if = "Option::is_none")]
+    pub face_id: Option<i64>,
+    /// Wire name "HAS_EMAIL": boolean, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<bool>,
+    /// Wire name "HAS_IMOL": boolean, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<bool>,
+    /// Wire name "HAS_PHONE": boolean, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<bool>,
+    /// Wire name "HONORIFIC": any JSON, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub honorific: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": array of any JSON, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<Vec<::serde_json::Value>>,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
+    #[serde(
+        rename = "LAST_ACTIVITY_BY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lead_id: ::serde_json::Value,
+    /// Wire name "LINK": array of any JSON, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<Vec<::serde_json::Value>>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": boolean, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Wire name "PHONE": array of any JSON, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PHOTO": any JSON, optional.
+    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub photo: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": any JSON, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_id: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<ListResponseItemUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "WEB": array of any JSON, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let face_id = o.opt("FACE_ID")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EXPORT",
+                    "FACE_ID",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "LEAD_ID",
+                    "LINK",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "OPENED",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            email,
+            export,
+            face_id,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            lead_id,
+            link,
+            modify_by_id,
+            name,
+            opened,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";

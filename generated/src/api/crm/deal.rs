@@ -4219,7 +4219,351 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.deal.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ADDITIONAL_INFO": string, optional.
+    #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BEGINDATE": string (`date`), optional.
+    #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "CATEGORY_ID": any JSON, optional.
+    #[serde(
+        rename = "CATEGORY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub category_id: ::serde_json::Value,
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
+    pub closed: Option<GetResponseClosed>,
+    /// Wire name "CLOSEDATE": string (`date`), optional.
+    #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": any JSON, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub contact_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub currency_id: ::serde_json::Value,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<GetResponseIsManualOpportunity>,
+    /// Wire name "IS_NEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_NEW", skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<GetResponseIsNew>,
+    /// Wire name "IS_RECURRING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RECURRING", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<GetResponseIsRecurring>,
+    /// Wire name "IS_REPEATED_APPROACH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_REPEATED_APPROACH", skip_serializing_if = "Option::is_none")]
+    pub is_repeated_approach: Option<GetResponseIsRepeatedApproach>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<GetResponseIsReturnCustomer>,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
+    #[serde(
+        rename = "LAST_ACTIVITY_BY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lead_id: ::serde_json::Value,
+    /// Wire name "LOCATION_ID": any JSON, optional.
+    #[serde(
+        rename = "LOCATION_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub location_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MOVED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<GetResponseOpened>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PROBABILITY": integer, optional.
+    #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "QUOTE_ID": any JSON, optional.
+    #[serde(rename = "QUOTE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub quote_id: ::serde_json::Value,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "STAGE_ID": any JSON, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub stage_id: ::serde_json::Value,
+    /// Wire name "STAGE_SEMANTIC_ID": string, optional.
+    ///
+    /// Allowed values: "P", "S", "F".
+    #[serde(rename = "STAGE_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_semantic_id: Option<GetResponseStageSemanticId>,
+    /// Wire name "TAX_VALUE": number, optional.
+    #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_id: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let id = o.opt("ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_new = o.opt("IS_NEW")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let probability = o.opt("PROBABILITY")?;
+        let quote_id = o.opt("QUOTE_ID")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let stage_semantic_id = o.opt("STAGE_SEMANTIC_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CATEGORY_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_NEW",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PROBABILITY",
+                    "QUOTE_ID",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "STAGE_SEMANTIC_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            id,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponseClosed = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsManualOpportunity = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsNew = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsRecurring = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsRepeatedApproach = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsReturnCustomer = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseOpened = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseStageSemanticId = super::super::enums::PSF;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.get";
@@ -4329,7 +4673,353 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.deal.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ADDITIONAL_INFO": string, optional.
+    #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BEGINDATE": string (`date`), optional.
+    #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "CATEGORY_ID": any JSON, optional.
+    #[serde(
+        rename = "CATEGORY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub category_id: ::serde_json::Value,
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
+    pub closed: Option<ListResponseItemClosed>,
+    /// Wire name "CLOSEDATE": string (`date`), optional.
+    #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": any JSON, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub contact_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub currency_id: ::serde_json::Value,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<ListResponseItemIsManualOpportunity>,
+    /// Wire name "IS_NEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_NEW", skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<ListResponseItemIsNew>,
+    /// Wire name "IS_RECURRING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RECURRING", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<ListResponseItemIsRecurring>,
+    /// Wire name "IS_REPEATED_APPROACH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_REPEATED_APPROACH", skip_serializing_if = "Option::is_none")]
+    pub is_repeated_approach: Option<ListResponseItemIsRepeatedApproach>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<ListResponseItemIsReturnCustomer>,
+    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
+    #[serde(
+        rename = "LAST_ACTIVITY_BY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LEAD_ID": any JSON, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lead_id: ::serde_json::Value,
+    /// Wire name "LOCATION_ID": any JSON, optional.
+    #[serde(
+        rename = "LOCATION_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub location_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MOVED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<ListResponseItemOpened>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PROBABILITY": integer, optional.
+    #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "QUOTE_ID": any JSON, optional.
+    #[serde(rename = "QUOTE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub quote_id: ::serde_json::Value,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "STAGE_ID": any JSON, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub stage_id: ::serde_json::Value,
+    /// Wire name "STAGE_SEMANTIC_ID": string, optional.
+    ///
+    /// Allowed values: "P", "S", "F".
+    #[serde(rename = "STAGE_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_semantic_id: Option<ListResponseItemStageSemanticId>,
+    /// Wire name "TAX_VALUE": number, optional.
+    #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE_ID": any JSON, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_id: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let id = o.opt("ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_new = o.opt("IS_NEW")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let probability = o.opt("PROBABILITY")?;
+        let quote_id = o.opt("QUOTE_ID")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let stage_semantic_id = o.opt("STAGE_SEMANTIC_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CATEGORY_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_NEW",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PROBABILITY",
+                    "QUOTE_ID",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "STAGE_SEMANTIC_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            id,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemClosed = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsManualOpportunity = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsNew = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsRecurring = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsRepeatedApproach = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsReturnCustomer = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemOpened = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemStageSemanticId = super::super::enums::PSF;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.list";

@@ -789,7 +789,382 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.lead.fields`.
-pub type FieldsResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponse {
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY_CODE": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_country_code: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": string, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<String>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_TITLE": string, optional.
+    #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "CONTACT_ID": any JSON, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub contact_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub currency_id: ::serde_json::Value,
+    /// Wire name "DATE_CLOSED": string (`date-time`), optional.
+    #[serde(rename = "DATE_CLOSED", skip_serializing_if = "Option::is_none")]
+    pub date_closed: Option<String>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "EMAIL": any JSON, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub email: ::serde_json::Value,
+    /// Wire name "HAS_EMAIL": string, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<String>,
+    /// Wire name "HAS_IMOL": string, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<String>,
+    /// Wire name "HAS_PHONE": string, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<String>,
+    /// Wire name "HONORIFIC": any JSON, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub honorific: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": any JSON, optional.
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub im: ::serde_json::Value,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": string, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<String>,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "LINK": any JSON, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub link: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MOVED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PHONE": any JSON, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub phone: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "STATUS_DESCRIPTION": string, optional.
+    #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "STATUS_ID": any JSON, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_SEMANTIC_ID": string, optional.
+    #[serde(rename = "STATUS_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub status_semantic_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "WEB": any JSON, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub web: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_closed = o.opt("DATE_CLOSED")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let status_semantic_id = o.opt("STATUS_SEMANTIC_ID")?;
+        let title = o.opt("TITLE")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CLOSED",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "LINK",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "STATUS_SEMANTIC_ID",
+                    "TITLE",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_closed,
+            date_create,
+            date_modify,
+            email,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            is_manual_opportunity,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            link,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            status_semantic_id,
+            title,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.lead.fields";
@@ -862,7 +1237,364 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.lead.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY_CODE": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_country_code: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": string, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<String>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "ASSIGNED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": any JSON, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_TITLE": string, optional.
+    #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "CONTACT_ID": any JSON, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub contact_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "CREATED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub currency_id: ::serde_json::Value,
+    /// Wire name "DATE_CLOSED": string (`date-time`), optional.
+    #[serde(rename = "DATE_CLOSED", skip_serializing_if = "Option::is_none")]
+    pub date_closed: Option<String>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "HAS_EMAIL": string, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<String>,
+    /// Wire name "HAS_IMOL": string, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<String>,
+    /// Wire name "HAS_PHONE": string, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<String>,
+    /// Wire name "HONORIFIC": any JSON, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub honorific: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": any JSON, optional.
+    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub im: ::serde_json::Value,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": string, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<String>,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "MODIFY_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MODIFY_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_BY_ID": any JSON, optional.
+    #[serde(
+        rename = "MOVED_BY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PHONE": any JSON, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub phone: ::serde_json::Value,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": any JSON, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub source_id: ::serde_json::Value,
+    /// Wire name "STATUS_DESCRIPTION": string, optional.
+    #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "STATUS_ID": any JSON, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_SEMANTIC_ID": string, optional.
+    #[serde(rename = "STATUS_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub status_semantic_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_closed = o.opt("DATE_CLOSED")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let status_semantic_id = o.opt("STATUS_SEMANTIC_ID")?;
+        let title = o.opt("TITLE")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CLOSED",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "STATUS_SEMANTIC_ID",
+                    "TITLE",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_closed,
+            date_create,
+            date_modify,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            is_manual_opportunity,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            status_semantic_id,
+            title,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.get";

@@ -442,12 +442,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelations {
-    /// Wire name "child": array of any JSON, optional.
+    /// Wire name "child": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub child: Option<Vec<::serde_json::Value>>,
-    /// Wire name "parent": array of any JSON, optional.
+    pub child: Option<Vec<AddRequestFieldsRelationsChildItem>>,
+    /// Wire name "parent": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Vec<::serde_json::Value>>,
+    pub parent: Option<Vec<AddRequestFieldsRelationsParentItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -462,7 +462,7 @@ impl AddRequestFieldsRelations {
     /// Sets "child".
     pub fn child(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsRelationsChildItem>>,
     ) -> Self {
         self.child = Some(value.into_iter().map(Into::into).collect());
         self
@@ -470,7 +470,7 @@ impl AddRequestFieldsRelations {
     /// Sets "parent".
     pub fn parent(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsRelationsParentItem>>,
     ) -> Self {
         self.parent = Some(value.into_iter().map(Into::into).collect());
         self
@@ -500,6 +500,126 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelations);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsRelationsChildItem {
+    /// Wire name "entityTypeId": integer, required.
+    #[serde(rename = "entityTypeId")]
+    pub entity_type_id: i64,
+    /// Wire name "isChildrenListEnabled": boolean, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelationsChildItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            is_children_list_enabled: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsChildItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let additional = o.rest(&["entityTypeId", "isChildrenListEnabled"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsChildItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsRelationsParentItem {
+    /// Wire name "entityTypeId": integer, required.
+    #[serde(rename = "entityTypeId")]
+    pub entity_type_id: i64,
+    /// Wire name "isChildrenListEnabled": boolean, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelationsParentItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            is_children_list_enabled: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsParentItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let additional = o.rest(&["entityTypeId", "isChildrenListEnabled"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsParentItem);
 
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

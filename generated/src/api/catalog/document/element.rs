@@ -79,21 +79,21 @@ pub struct AddRequestFields {
     /// Wire name "amount": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
-    /// Wire name "docId": any JSON, required.
+    /// Wire name "docId": object, required.
     #[serde(rename = "docId")]
-    pub doc_id: ::serde_json::Value,
+    pub doc_id: AddRequestFieldsDocId,
     /// Wire name "elementId": any JSON, required.
     #[serde(rename = "elementId")]
     pub element_id: ::serde_json::Value,
     /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
-    /// Wire name "storeTo": any JSON, optional.
-    #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_to: ::serde_json::Value,
+    /// Wire name "storeFrom": object, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<AddRequestFieldsStoreFrom>,
+    /// Wire name "storeTo": object, optional.
+    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
+    pub store_to: Option<AddRequestFieldsStoreTo>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -103,7 +103,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        doc_id: impl Into<::serde_json::Value>,
+        doc_id: impl Into<AddRequestFieldsDocId>,
         element_id: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -127,13 +127,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "storeFrom".
-    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_from = value.into();
+    pub fn store_from(mut self, value: impl Into<AddRequestFieldsStoreFrom>) -> Self {
+        self.store_from = Some(value.into());
         self
     }
     /// Sets "storeTo".
-    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_to = value.into();
+    pub fn store_to(mut self, value: impl Into<AddRequestFieldsStoreTo>) -> Self {
+        self.store_to = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -185,6 +185,769 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsDocId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AddRequestFieldsDocIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDocId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestFieldsDocIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocId);
+
+pub type AddRequestFieldsDocIdStatus = super::super::super::enums::NYC;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsStoreFrom {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<AddRequestFieldsStoreFromActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<AddRequestFieldsStoreFromIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsStoreFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsStoreFromActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<AddRequestFieldsStoreFromIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsStoreFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsStoreFrom);
+
+pub type AddRequestFieldsStoreFromActive = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestFieldsStoreFromIssuingCenter = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsStoreTo {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<AddRequestFieldsStoreToActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<AddRequestFieldsStoreToIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsStoreTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsStoreToActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<AddRequestFieldsStoreToIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsStoreTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsStoreTo);
+
+pub type AddRequestFieldsStoreToActive = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestFieldsStoreToIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.document.element.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -830,12 +1593,12 @@ pub struct UpdateRequestFields {
     /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
-    /// Wire name "storeTo": any JSON, optional.
-    #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_to: ::serde_json::Value,
+    /// Wire name "storeFrom": object, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<UpdateRequestFieldsStoreFrom>,
+    /// Wire name "storeTo": object, optional.
+    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
+    pub store_to: Option<UpdateRequestFieldsStoreTo>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -858,13 +1621,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "storeFrom".
-    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_from = value.into();
+    pub fn store_from(mut self, value: impl Into<UpdateRequestFieldsStoreFrom>) -> Self {
+        self.store_from = Some(value.into());
         self
     }
     /// Sets "storeTo".
-    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_to = value.into();
+    pub fn store_to(mut self, value: impl Into<UpdateRequestFieldsStoreTo>) -> Self {
+        self.store_to = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -900,6 +1663,537 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsStoreFrom {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestFieldsStoreFromActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<UpdateRequestFieldsStoreFromIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsStoreFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(
+        mut self,
+        value: impl Into<UpdateRequestFieldsStoreFromActive>,
+    ) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<UpdateRequestFieldsStoreFromIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsStoreFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsStoreFrom);
+
+pub type UpdateRequestFieldsStoreFromActive = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsStoreFromIssuingCenter = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsStoreTo {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestFieldsStoreToActive>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": any JSON, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
+    /// Wire name "issuingCenter": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<UpdateRequestFieldsStoreToIssuingCenter>,
+    /// Wire name "modifiedBy": any JSON, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub modified_by: ::serde_json::Value,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": any JSON, optional.
+    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsStoreTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsStoreToActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "address".
+    pub fn address(mut self, value: impl Into<String>) -> Self {
+        self.address = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "gpsN".
+    pub fn gps_n(mut self, value: impl Into<f64>) -> Self {
+        self.gps_n = Some(value.into());
+        self
+    }
+    /// Sets "gpsS".
+    pub fn gps_s(mut self, value: impl Into<f64>) -> Self {
+        self.gps_s = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "imageId".
+    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image_id = value.into();
+        self
+    }
+    /// Sets "issuingCenter".
+    pub fn issuing_center(
+        mut self,
+        value: impl Into<UpdateRequestFieldsStoreToIssuingCenter>,
+    ) -> Self {
+        self.issuing_center = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.modified_by = value.into();
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Sets "schedule".
+    pub fn schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_id = value.into();
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsStoreTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsStoreTo);
+
+pub type UpdateRequestFieldsStoreToActive = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsStoreToIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.document.element.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

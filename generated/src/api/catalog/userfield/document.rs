@@ -169,9 +169,9 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "documentId": any JSON, required.
+    /// Wire name "documentId": object, required.
     #[serde(rename = "documentId")]
-    pub document_id: ::serde_json::Value,
+    pub document_id: UpdateRequestDocumentId,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -183,7 +183,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_id: impl Into<::serde_json::Value>,
+        document_id: impl Into<UpdateRequestDocumentId>,
         fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {
@@ -223,6 +223,241 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestDocumentId {
+    /// Wire name "commentary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commentary: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCreate": string (`date-time`), optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateDocument": string (`date-time`), optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
+    /// Wire name "dateModify": string (`date-time`), optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "dateStatus": string (`date-time`), optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "docNumber": string, optional.
+    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "N", "Y", "C".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateRequestDocumentIdStatus>,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestDocumentId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "commentary".
+    pub fn commentary(mut self, value: impl Into<String>) -> Self {
+        self.commentary = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "currency".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "dateDocument".
+    pub fn date_document(mut self, value: impl Into<String>) -> Self {
+        self.date_document = Some(value.into());
+        self
+    }
+    /// Sets "dateModify".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "dateStatus".
+    pub fn date_status(mut self, value: impl Into<String>) -> Self {
+        self.date_status = Some(value.into());
+        self
+    }
+    /// Sets "docNumber".
+    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
+        self.doc_number = Some(value.into());
+        self
+    }
+    /// Sets "docType".
+    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
+        self.doc_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "modifiedBy".
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateRequestDocumentIdStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusBy".
+    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
+        self.status_by = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<f64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestDocumentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestDocumentId);
+
+pub type UpdateRequestDocumentIdStatus = super::super::super::enums::NYC;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]

@@ -242,7 +242,92 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.item.payment.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "empPaidId": any JSON, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "id": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<GetResponsePaid>,
+    /// Wire name "paySystemId": any JSON, optional.
+    #[serde(
+        rename = "paySystemId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub pay_system_id: ::serde_json::Value,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_paid = o.opt("datePaid")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let id = o.opt("id")?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let sum = o.opt("sum")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "datePaid",
+                    "empPaidId",
+                    "id",
+                    "paid",
+                    "paySystemId",
+                    "paySystemName",
+                    "sum",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_paid,
+            emp_paid_id,
+            id,
+            paid,
+            pay_system_id,
+            pay_system_name,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponsePaid = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.payment.get";
@@ -350,7 +435,94 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.item.payment.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "empPaidId": any JSON, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "id": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<ListResponseItemPaid>,
+    /// Wire name "paySystemId": any JSON, optional.
+    #[serde(
+        rename = "paySystemId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub pay_system_id: ::serde_json::Value,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_paid = o.opt("datePaid")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let id = o.opt("id")?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let sum = o.opt("sum")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "datePaid",
+                    "empPaidId",
+                    "id",
+                    "paid",
+                    "paySystemId",
+                    "paySystemName",
+                    "sum",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_paid,
+            emp_paid_id,
+            id,
+            paid,
+            pay_system_id,
+            pay_system_name,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemPaid = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.payment.list";
