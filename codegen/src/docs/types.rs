@@ -38,10 +38,11 @@ pub(super) fn is_object_doc_type(t: &str) -> bool {
 pub(super) fn is_named_doc_type(t: &str) -> bool {
     type_parts(t).iter().any(|p| {
         let base = p.trim_end_matches("[]");
-        base_schema(base)
-            .get("x-bitrix-type")
-            .and_then(Value::as_str)
-            .is_some_and(|x| x != "object" && x != "array")
+        let b = base_schema(base);
+        b.get("type").is_none()
+            && b.get("x-bitrix-type")
+                .and_then(Value::as_str)
+                .is_some_and(|x| x != "object" && x != "array")
     })
 }
 
@@ -87,7 +88,84 @@ fn base_schema(p: &str) -> Value {
         "string" | "text" | "char" | "enum" => json!({"type": "string"}),
         "date" => json!({"type": "string", "format": "date"}),
         "datetime" | "date-time" => json!({"type": "string", "format": "date-time"}),
-        "time" => json!({"type": "string", "format": "time"}),
+        // The named types of the data-types pages (`api-reference/data-types.md`, `crm/`,
+        // `catalog/`, `sale/`), as they are on the wire.
+        "time" => named_object(
+            "time",
+            json!({
+                "start": {"type": "number"},
+                "finish": {"type": "number"},
+                "duration": {"type": "number"},
+                "processing": {"type": "number"},
+                "date_start": {"type": "string", "format": "date-time"},
+                "date_finish": {"type": "string", "format": "date-time"},
+                "operating_reset_at": {"type": "integer"},
+                "operating": {"type": "number"},
+            }),
+        ),
+        "timestamp" => json!({"type": "integer"}),
+        // References by id: a user, a CRM item, a funnel, a location, an activity enum.
+        "user"
+        | "crm_lead"
+        | "crm_deal"
+        | "crm_contact"
+        | "crm_company"
+        | "crm_quote"
+        | "crm_category"
+        | "crm_entity"
+        | "crm_dynamic_type.id"
+        | "location" => {
+            json!({"type": "integer"})
+        }
+        p if p.starts_with("crm_enum_") => json!({"type": "integer"}),
+        // `catalog_product.id`, `sale_order_payment.id`: the integer id of such an object.
+        p if p.ends_with(".id") && (p.starts_with("catalog_") || p.starts_with("sale_")) => {
+            json!({"type": "integer"})
+        }
+        // String codes: a CRM reference-book entry (`NEW`), a currency (`RUB`), a CRM binding
+        // (`D_1`), a user-field entity (`CRM_CONTACT`), a sale status (`DN`), a language.
+        "crm_status"
+        | "crm_currency"
+        | "crm"
+        | "userfieldentityid"
+        | "sale_status"
+        | "sale_lang"
+        | "catalog_language.lid" => json!({"type": "string"}),
+        // Language id to text.
+        "lang_map" => json!({"type": "object", "additionalProperties": {"type": "string"}}),
+        "crm_multifield" => named_object(
+            "crm_multifield",
+            json!({
+                "ID": {"type": "integer"},
+                "TYPE_ID": {"type": "string"},
+                "VALUE": {"type": "string"},
+                "VALUE_TYPE": {"type": "string"},
+            }),
+        ),
+        "uf_enum_element" => named_object(
+            "uf_enum_element",
+            json!({
+                "ID": {"type": "integer"},
+                "VALUE": {"type": "string"},
+                "DEF": {"type": "string"},
+                "SORT": {"type": "integer"},
+                "XML_ID": {"type": "string"},
+                "DEL": {"type": "string"},
+            }),
+        ),
+        "diskfile" => named_object(
+            "diskfile",
+            json!({
+                "ID": {"type": "integer"},
+                "FILE_ID": {"type": "integer"},
+                "NAME": {"type": "string"},
+                "SIZE": {"type": "string"},
+                "BYTES": {"type": "integer"},
+                "CAN_READ": {"type": "boolean"},
+                "VIEW_URL": {"type": "string"},
+                "PREVIEW_URL": {"type": "string"},
+            }),
+        ),
         // PHP arrays: a bare `object` or `array` may arrive as a map or a list. Without a
         // nested table saying more, any JSON value (a nested table makes it a struct).
         "object" => json!({"x-bitrix-type": "object"}),
@@ -145,6 +223,17 @@ pub fn is_pattern_value(v: &str) -> bool {
 /// one as a `string` (and lists some of its keys as bullets, `user.get`) still means a map.
 fn is_filter(p: &Param) -> bool {
     p.name.eq_ignore_ascii_case("filter") && p.children.is_empty()
+}
+
+/// An object type of the data-types pages: its fields, other keys kept, and its docs name (for
+/// a later pass that shares identical types).
+fn named_object(name: &str, props: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": props,
+        "additionalProperties": true,
+        "x-bitrix-type": name,
+    })
 }
 
 /// The JSON Schema of one parameter: its type, enum values and nested properties.
@@ -234,9 +323,10 @@ mod tests {
             type_schema("string | null"),
             json!({"type": "string", "nullable": true})
         );
+        assert_eq!(type_schema("crm_status"), json!({"type": "string"}));
         assert_eq!(
-            type_schema("crm_status"),
-            json!({"x-bitrix-type": "crm_status"})
+            type_schema("some_other_type"),
+            json!({"x-bitrix-type": "some_other_type"})
         );
         assert_eq!(
             type_schema("object[]"),
@@ -355,5 +445,118 @@ mod tests {
             param_schema(&q),
             json!({"type": "string", "enum": ["UF_DEPARTMENT", "IS_ONLINE"]})
         );
+    }
+
+    /// One assertion per named type of the data-types pages.
+    #[test]
+    fn named_types_of_the_data_types_pages() {
+        let int = json!({"type": "integer"});
+        let string = json!({"type": "string"});
+        for t in [
+            "user",
+            "crm_lead",
+            "crm_deal",
+            "crm_contact",
+            "crm_company",
+            "crm_quote",
+            "crm_category",
+            "crm_entity",
+            "crm_dynamic_type.id",
+            "location",
+            "timestamp",
+            "crm_enum_activitytype",
+            "crm_enum_ownertype",
+            "catalog_product.id",
+            "catalog_measure.id",
+            "sale_order_payment.id",
+        ] {
+            assert_eq!(type_schema(t), int, "{t}");
+        }
+        for t in [
+            "crm_status",
+            "crm_currency",
+            "crm",
+            "userFieldEntityId",
+            "sale_status",
+            "sale_lang",
+            "catalog_language.lid",
+        ] {
+            assert_eq!(type_schema(t), string, "{t}");
+        }
+        // `sale_order` names an object on some pages and an id on others: left open.
+        assert_eq!(
+            type_schema("sale_order"),
+            json!({"x-bitrix-type": "sale_order"})
+        );
+        assert_eq!(
+            type_schema("user[]"),
+            json!({"type": "array", "items": {"type": "integer"}})
+        );
+        assert_eq!(
+            type_schema("lang_map"),
+            json!({"type": "object", "additionalProperties": {"type": "string"}})
+        );
+        let keys = |t: &str| -> Vec<String> {
+            let s = type_schema(t);
+            assert_eq!(s["type"], json!("object"), "{t}");
+            assert_eq!(s["x-bitrix-type"], json!(t), "{t}");
+            assert_eq!(s["additionalProperties"], json!(true), "{t}");
+            s["properties"]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            keys("crm_multifield"),
+            ["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"]
+        );
+        assert_eq!(type_schema("crm_multifield")["properties"]["ID"], int);
+        assert_eq!(
+            keys("uf_enum_element"),
+            ["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"]
+        );
+        assert_eq!(
+            keys("diskfile"),
+            [
+                "BYTES",
+                "CAN_READ",
+                "FILE_ID",
+                "ID",
+                "NAME",
+                "PREVIEW_URL",
+                "SIZE",
+                "VIEW_URL"
+            ]
+        );
+        assert_eq!(
+            type_schema("diskfile")["properties"]["CAN_READ"],
+            json!({"type": "boolean"})
+        );
+        assert_eq!(
+            keys("time"),
+            [
+                "date_finish",
+                "date_start",
+                "duration",
+                "finish",
+                "operating",
+                "operating_reset_at",
+                "processing",
+                "start"
+            ]
+        );
+        assert_eq!(
+            type_schema("time")["properties"]["start"],
+            json!({"type": "number"})
+        );
+        // A nullable reference keeps its type.
+        assert_eq!(
+            type_schema("user | null"),
+            json!({"type": "integer", "nullable": true})
+        );
+        // Named types with a type of their own are not looked up in tables.
+        assert!(!is_named_doc_type("crm_multifield[]"));
+        assert!(!is_named_doc_type("user"));
+        assert!(is_named_doc_type("deal[]"));
     }
 }

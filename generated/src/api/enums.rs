@@ -2120,23 +2120,6 @@ pub enum NSLEtc {
     NSLEtc { N = "N", S = "S", L = "L", F = "F", E = "E", G = "G" } Other
 );
 
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NYC {
-    /// The value "N".
-    N,
-    /// The value "Y".
-    Y,
-    /// The value "C".
-    C,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::string_enum!(NYC { N = "N", Y = "Y", C = "C" } Other);
-
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

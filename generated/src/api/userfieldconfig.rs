@@ -290,19 +290,26 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFieldEnumItem {
-    /// Wire name "def": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -311,27 +318,36 @@ pub struct AddRequestFieldEnumItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFieldEnumItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self {
-            def: Default::default(),
-            sort: Default::default(),
-            value: value.into(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
-    /// Sets "def".
-    pub fn def(mut self, value: impl Into<bool>) -> Self {
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
         self.def = Some(value.into());
         self
     }
-    /// Sets "sort".
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "xmlId".
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
     pub fn xml_id(mut self, value: impl Into<String>) -> Self {
         self.xml_id = Some(value.into());
         self
@@ -353,14 +369,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let sort = o.opt("sort")?;
-        let value = o.req("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "sort", "value", "xmlId"])?;
-        let value = o.need(value, "value")?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
+            id,
             sort,
             value,
             xml_id,
@@ -612,19 +631,26 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddResponseFieldEnumItem {
-    /// Wire name "def": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -636,14 +662,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let sort = o.opt("sort")?;
-        let value = o.req("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "sort", "value", "xmlId"])?;
-        let value = o.need(value, "value")?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
+            id,
             sort,
             value,
             xml_id,
@@ -890,12 +919,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": object, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -905,21 +931,15 @@ pub struct GetResponseField {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": any JSON, optional.
-    #[serde(
-        rename = "errorMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": object, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -929,18 +949,12 @@ pub struct GetResponseField {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": any JSON, optional.
-    #[serde(
-        rename = "listColumnLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "listFilterLabel": any JSON, optional.
-    #[serde(
-        rename = "listFilterLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1668,12 +1682,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": object, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -1683,21 +1694,15 @@ pub struct ListResponseFieldsItem {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": any JSON, optional.
-    #[serde(
-        rename = "errorMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": object, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1707,18 +1712,12 @@ pub struct ListResponseFieldsItem {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": any JSON, optional.
-    #[serde(
-        rename = "listColumnLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "listFilterLabel": any JSON, optional.
-    #[serde(
-        rename = "listFilterLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1928,21 +1927,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": object, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": object, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
@@ -1976,8 +1969,11 @@ impl UpdateRequestField {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "editFormLabel".
-    pub fn edit_form_label(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.edit_form_label = value.into();
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.edit_form_label = Some(value.into());
         self
     }
     /// Sets "enum".
@@ -1989,8 +1985,11 @@ impl UpdateRequestField {
         self
     }
     /// Sets "helpMessage".
-    pub fn help_message(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.help_message = value.into();
+    pub fn help_message(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.help_message = Some(value.into());
         self
     }
     /// Sets "isSearchable".
@@ -2091,23 +2090,23 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFieldEnumItem {
-    /// Wire name "def": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
-    /// Wire name "del": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub del: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -2120,32 +2119,32 @@ impl UpdateRequestFieldEnumItem {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "def".
-    pub fn def(mut self, value: impl Into<bool>) -> Self {
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
         self.def = Some(value.into());
         self
     }
-    /// Sets "del".
-    pub fn del(mut self, value: impl Into<bool>) -> Self {
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
         self.del = Some(value.into());
         self
     }
-    /// Sets "id".
+    /// Sets "ID".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
         self.id = Some(value.into());
         self
     }
-    /// Sets "sort".
+    /// Sets "SORT".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "value".
+    /// Sets "VALUE".
     pub fn value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
     }
-    /// Sets "xmlId".
+    /// Sets "XML_ID".
     pub fn xml_id(mut self, value: impl Into<String>) -> Self {
         self.xml_id = Some(value.into());
         self
@@ -2167,13 +2166,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let del = o.opt("del")?;
-        let id = o.opt("id")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "del", "id", "sort", "value", "xmlId"])?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
             del,
@@ -2319,21 +2318,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateResponseField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": object, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": object, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
@@ -2411,23 +2404,23 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateResponseFieldEnumItem {
-    /// Wire name "def": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
-    /// Wire name "del": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub del: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -2439,13 +2432,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let del = o.opt("del")?;
-        let id = o.opt("id")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "del", "id", "sort", "value", "xmlId"])?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
             del,

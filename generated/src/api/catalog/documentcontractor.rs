@@ -74,9 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "documentId": object, required.
+    /// Wire name "documentId": integer, required.
     #[serde(rename = "documentId")]
-    pub document_id: AddRequestFieldsDocumentId,
+    pub document_id: i64,
     /// Wire name "entityId": integer, required.
     #[serde(rename = "entityId")]
     pub entity_id: i64,
@@ -92,7 +92,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_id: impl Into<AddRequestFieldsDocumentId>,
+        document_id: impl Into<i64>,
         entity_id: impl Into<i64>,
         entity_type_id: impl Into<i64>,
     ) -> Self {
@@ -137,241 +137,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddRequestFieldsDocumentId {
-    /// Wire name "commentary": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commentary: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "currency": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "dateCreate": string (`date-time`), optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateDocument": string (`date-time`), optional.
-    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
-    pub date_document: Option<String>,
-    /// Wire name "dateModify": string (`date-time`), optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "dateStatus": string (`date-time`), optional.
-    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
-    pub date_status: Option<String>,
-    /// Wire name "docNumber": string, optional.
-    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
-    pub doc_number: Option<String>,
-    /// Wire name "docType": string, optional.
-    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
-    pub doc_type: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "responsibleId": integer, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<i64>,
-    /// Wire name "siteId": string, optional.
-    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<String>,
-    /// Wire name "status": string, optional.
-    ///
-    /// Allowed values: "N", "Y", "C".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<AddRequestFieldsDocumentIdStatus>,
-    /// Wire name "statusBy": integer, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
-    pub status_by: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "total": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsDocumentId {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "commentary".
-    pub fn commentary(mut self, value: impl Into<String>) -> Self {
-        self.commentary = Some(value.into());
-        self
-    }
-    /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "currency".
-    pub fn currency(mut self, value: impl Into<String>) -> Self {
-        self.currency = Some(value.into());
-        self
-    }
-    /// Sets "dateCreate".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "dateDocument".
-    pub fn date_document(mut self, value: impl Into<String>) -> Self {
-        self.date_document = Some(value.into());
-        self
-    }
-    /// Sets "dateModify".
-    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
-        self.date_modify = Some(value.into());
-        self
-    }
-    /// Sets "dateStatus".
-    pub fn date_status(mut self, value: impl Into<String>) -> Self {
-        self.date_status = Some(value.into());
-        self
-    }
-    /// Sets "docNumber".
-    pub fn doc_number(mut self, value: impl Into<String>) -> Self {
-        self.doc_number = Some(value.into());
-        self
-    }
-    /// Sets "docType".
-    pub fn doc_type(mut self, value: impl Into<String>) -> Self {
-        self.doc_type = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
-        self.modified_by = Some(value.into());
-        self
-    }
-    /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
-        self.responsible_id = Some(value.into());
-        self
-    }
-    /// Sets "siteId".
-    pub fn site_id(mut self, value: impl Into<String>) -> Self {
-        self.site_id = Some(value.into());
-        self
-    }
-    /// Sets "status".
-    pub fn status(mut self, value: impl Into<AddRequestFieldsDocumentIdStatus>) -> Self {
-        self.status = Some(value.into());
-        self
-    }
-    /// Sets "statusBy".
-    pub fn status_by(mut self, value: impl Into<i64>) -> Self {
-        self.status_by = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "total".
-    pub fn total(mut self, value: impl Into<f64>) -> Self {
-        self.total = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentId {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let commentary = o.opt("commentary")?;
-        let created_by = o.opt("createdBy")?;
-        let currency = o.opt("currency")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_document = o.opt("dateDocument")?;
-        let date_modify = o.opt("dateModify")?;
-        let date_status = o.opt("dateStatus")?;
-        let doc_number = o.opt("docNumber")?;
-        let doc_type = o.opt("docType")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let site_id = o.opt("siteId")?;
-        let status = o.opt("status")?;
-        let status_by = o.opt("statusBy")?;
-        let title = o.opt("title")?;
-        let total = o.opt("total")?;
-        let additional = o
-            .rest(
-                &[
-                    "commentary",
-                    "createdBy",
-                    "currency",
-                    "dateCreate",
-                    "dateDocument",
-                    "dateModify",
-                    "dateStatus",
-                    "docNumber",
-                    "docType",
-                    "id",
-                    "modifiedBy",
-                    "responsibleId",
-                    "siteId",
-                    "status",
-                    "statusBy",
-                    "title",
-                    "total",
-                ],
-            )?;
-        Ok(Self {
-            commentary,
-            created_by,
-            currency,
-            date_create,
-            date_document,
-            date_modify,
-            date_status,
-            doc_number,
-            doc_type,
-            id,
-            modified_by,
-            responsible_id,
-            site_id,
-            status,
-            status_by,
-            title,
-            total,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentId);
-
-pub type AddRequestFieldsDocumentIdStatus = super::super::enums::NYC;
 
 /// The `result` of `catalog.documentcontractor.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -473,8 +238,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -483,7 +248,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),

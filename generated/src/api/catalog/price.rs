@@ -77,16 +77,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
+    pub catalog_group_id: i64,
     /// Wire name "currency": string, required.
     pub currency: String,
     /// Wire name "price": number, required.
     pub price: f64,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -96,10 +96,10 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
         currency: impl Into<String>,
         price: impl Into<f64>,
-        product_id: impl Into<::serde_json::Value>,
+        product_id: impl Into<i64>,
     ) -> Self {
         Self {
             catalog_group_id: catalog_group_id.into(),
@@ -285,8 +285,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -295,7 +295,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -360,8 +360,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -370,7 +370,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -949,8 +949,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsProduct {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Wire name "prices": array of object, required.
     pub prices: Vec<ModifyRequestFieldsProductPricesItem>,
     /// Keys not declared in the spec, kept as received.
@@ -962,7 +962,7 @@ pub struct ModifyRequestFieldsProduct {
 impl ModifyRequestFieldsProduct {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
         prices: impl IntoIterator<Item = impl Into<ModifyRequestFieldsProductPricesItem>>,
     ) -> Self {
         Self {
@@ -1002,14 +1002,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProduct {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsProductPricesItem {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
+    pub catalog_group_id: i64,
     /// Wire name "currency": string, required.
     pub currency: String,
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "price": number, required.
     pub price: f64,
     /// Keys not declared in the spec, kept as received.
@@ -1021,7 +1021,7 @@ pub struct ModifyRequestFieldsProductPricesItem {
 impl ModifyRequestFieldsProductPricesItem {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
         currency: impl Into<String>,
         price: impl Into<f64>,
     ) -> Self {
@@ -1034,8 +1034,8 @@ impl ModifyRequestFieldsProductPricesItem {
         }
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1137,8 +1137,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1147,10 +1147,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

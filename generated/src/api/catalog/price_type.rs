@@ -293,8 +293,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -303,7 +303,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -374,8 +374,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -384,7 +384,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -840,8 +840,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -850,10 +850,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

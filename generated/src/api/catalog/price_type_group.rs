@@ -78,9 +78,9 @@ pub struct AddRequestFields {
     ///
     /// Allowed values: "Y", "N".
     pub access: AddRequestFieldsAccess,
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
+    pub catalog_group_id: i64,
     /// Wire name "groupId": integer, required.
     #[serde(rename = "groupId")]
     pub group_id: i64,
@@ -94,7 +94,7 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         access: impl Into<AddRequestFieldsAccess>,
-        catalog_group_id: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
         group_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -241,8 +241,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -251,7 +251,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),

@@ -77,11 +77,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
-    /// Wire name "lang": any JSON, required.
-    pub lang: ::serde_json::Value,
+    pub catalog_group_id: i64,
+    /// Wire name "lang": string, required.
+    pub lang: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Keys not declared in the spec, kept as received.
@@ -93,8 +93,8 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
-        lang: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
+        lang: impl Into<String>,
         name: impl Into<String>,
     ) -> Self {
         Self {
@@ -246,8 +246,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -256,7 +256,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -326,8 +326,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -336,7 +336,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -869,9 +869,9 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": any JSON, required.
+    /// Wire name "Id": integer, required.
     #[serde(rename = "Id")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -882,10 +882,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        fields: impl Into<UpdateRequestFields>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             id: id.into(),
             fields: fields.into(),
@@ -923,15 +920,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "catalogGroupId": any JSON, optional.
-    #[serde(
-        rename = "catalogGroupId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub catalog_group_id: ::serde_json::Value,
-    /// Wire name "lang": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lang: ::serde_json::Value,
+    /// Wire name "catalogGroupId": integer, optional.
+    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
+    pub catalog_group_id: Option<i64>,
+    /// Wire name "lang": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -947,13 +941,13 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "catalogGroupId".
-    pub fn catalog_group_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.catalog_group_id = value.into();
+    pub fn catalog_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.catalog_group_id = Some(value.into());
         self
     }
     /// Sets "lang".
-    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.lang = value.into();
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
         self
     }
     /// Sets "name".

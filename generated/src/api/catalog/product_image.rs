@@ -88,9 +88,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Wire name "type": string, optional.
     ///
     /// Allowed values: "DETAIL_PICTURE", "PREVIEW_PICTURE", "MORE_PHOTO".
@@ -104,7 +104,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(product_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(product_id: impl Into<i64>) -> Self {
         Self {
             product_id: product_id.into(),
             type_: Default::default(),
@@ -272,11 +272,11 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "id": integer, required.
+    pub id: i64,
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -285,10 +285,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        product_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, product_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             product_id: product_id.into(),
@@ -356,11 +353,11 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "id": integer, required.
+    pub id: i64,
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -369,10 +366,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        product_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, product_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             product_id: product_id.into(),
@@ -690,9 +684,9 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -709,7 +703,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(product_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(product_id: impl Into<i64>) -> Self {
         Self {
             product_id: product_id.into(),
             select: Default::default(),

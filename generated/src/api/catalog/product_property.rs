@@ -101,20 +101,17 @@ pub struct AddRequestFields {
     /// Wire name "hint": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Wire name "isRequired": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<AddRequestFieldsIsRequired>,
-    /// Wire name "linkIblockId": any JSON, optional.
-    #[serde(
-        rename = "linkIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "linkIblockId": integer, optional.
+    #[serde(rename = "linkIblockId", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<i64>,
     /// Wire name "listType": string, optional.
     ///
     /// Allowed values: "L", "C".
@@ -174,7 +171,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
+        iblock_id: impl Into<i64>,
         name: impl Into<String>,
         property_type: impl Into<AddRequestFieldsPropertyType>,
     ) -> Self {
@@ -245,8 +242,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "linkIblockId".
-    pub fn link_iblock_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.link_iblock_id = value.into();
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
         self
     }
     /// Sets "listType".
@@ -659,8 +656,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -669,7 +666,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -734,8 +731,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -744,7 +741,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1294,8 +1291,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1304,10 +1301,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1370,20 +1364,17 @@ pub struct UpdateRequestFields {
     /// Wire name "hint": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Wire name "isRequired": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<UpdateRequestFieldsIsRequired>,
-    /// Wire name "linkIblockId": any JSON, optional.
-    #[serde(
-        rename = "linkIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "linkIblockId": integer, optional.
+    #[serde(rename = "linkIblockId", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<i64>,
     /// Wire name "listType": string, optional.
     ///
     /// Allowed values: "L", "C".
@@ -1439,7 +1430,7 @@ pub struct UpdateRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(iblock_id: impl Into<i64>) -> Self {
         Self {
             active: Default::default(),
             code: Default::default(),
@@ -1510,8 +1501,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "linkIblockId".
-    pub fn link_iblock_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.link_iblock_id = value.into();
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
         self
     }
     /// Sets "listType".

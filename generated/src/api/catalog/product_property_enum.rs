@@ -81,9 +81,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub def: Option<AddRequestFieldsDef>,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -101,7 +101,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
         value: impl Into<String>,
         xml_id: impl Into<String>,
     ) -> Self {
@@ -850,9 +850,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub def: Option<UpdateRequestFieldsDef>,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -870,7 +870,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
         value: impl Into<String>,
         xml_id: impl Into<String>,
     ) -> Self {

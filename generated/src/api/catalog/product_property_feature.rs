@@ -87,9 +87,9 @@ pub struct AddRequestFields {
     /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -102,7 +102,7 @@ impl AddRequestFields {
         feature_id: impl Into<String>,
         is_enabled: impl Into<AddRequestFieldsIsEnabled>,
         module_id: impl Into<String>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             feature_id: feature_id.into(),
@@ -406,9 +406,9 @@ pub async fn get_available_features_by_property(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetAvailableFeaturesByPropertyRequest {
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -417,7 +417,7 @@ pub struct GetAvailableFeaturesByPropertyRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetAvailableFeaturesByPropertyRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(property_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(property_id: impl Into<i64>) -> Self {
         Self {
             property_id: property_id.into(),
             additional: Default::default(),
@@ -854,9 +854,9 @@ pub struct UpdateRequestFields {
     /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -869,7 +869,7 @@ impl UpdateRequestFields {
         feature_id: impl Into<String>,
         is_enabled: impl Into<UpdateRequestFieldsIsEnabled>,
         module_id: impl Into<String>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             feature_id: feature_id.into(),

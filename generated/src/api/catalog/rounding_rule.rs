@@ -76,9 +76,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
+    pub catalog_group_id: i64,
     /// Wire name "price": number, required.
     pub price: f64,
     /// Wire name "roundPrecision": number, required.
@@ -98,7 +98,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
         price: impl Into<f64>,
         round_precision: impl Into<f64>,
         round_type: impl Into<AddRequestFieldsRoundType>,
@@ -287,8 +287,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -297,7 +297,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -367,8 +367,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -377,7 +377,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -831,9 +831,9 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": any JSON, required.
+    /// Wire name "Id": integer, required.
     #[serde(rename = "Id")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -844,10 +844,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        fields: impl Into<UpdateRequestFields>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             id: id.into(),
             fields: fields.into(),
@@ -885,9 +882,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
+    pub catalog_group_id: i64,
     /// Wire name "price": number, required.
     pub price: f64,
     /// Wire name "roundPrecision": number, required.
@@ -907,7 +904,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
         price: impl Into<f64>,
         round_precision: impl Into<f64>,
         round_type: impl Into<UpdateRequestFieldsRoundType>,

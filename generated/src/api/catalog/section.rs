@@ -90,15 +90,12 @@ pub struct AddRequestFields {
     /// Wire name "descriptionType": string, optional.
     #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "sort": integer, optional.
@@ -115,10 +112,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             active: Default::default(),
             code: Default::default(),
@@ -153,8 +147,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "sort".
@@ -376,8 +370,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -386,7 +380,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -457,8 +451,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -467,7 +461,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -935,8 +929,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -945,10 +939,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1000,15 +991,12 @@ pub struct UpdateRequestFields {
     /// Wire name "descriptionType": string, optional.
     #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "sort": integer, optional.
@@ -1025,10 +1013,7 @@ pub struct UpdateRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             active: Default::default(),
             code: Default::default(),
@@ -1063,8 +1048,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "sort".

@@ -113,33 +113,27 @@ pub struct AddRequestFieldsItem {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<AddRequestFieldsItemFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
     /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
     /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
@@ -155,9 +149,9 @@ pub struct AddRequestFieldsItem {
     /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
@@ -176,30 +170,27 @@ pub struct AddRequestFieldsItem {
     /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
+    /// Wire name "RESPONSIBLE_ID": integer, required.
     #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
     /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<AddRequestFieldsItemWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -212,8 +203,8 @@ impl AddRequestFieldsItem {
         communications: impl Into<::serde_json::Value>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<::serde_json::Value>,
-        type_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
+        type_id: impl Into<i64>,
     ) -> Self {
         Self {
             associated_entity_id: Default::default(),
@@ -264,13 +255,13 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.description_type = value.into();
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
         self
     }
     /// Sets "DIRECTION".
-    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.direction = value.into();
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
         self
     }
     /// Sets "END_TIME".
@@ -279,8 +270,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(mut self, value: impl Into<AddRequestFieldsItemFiles>) -> Self {
+        self.files = Some(value.into());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -294,8 +285,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "NOTIFY_TYPE".
-    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.notify_type = value.into();
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
         self
     }
     /// Sets "ORIGINATOR_ID".
@@ -314,8 +305,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.priority = value.into();
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
         self
     }
     /// Sets "PROVIDER_DATA".
@@ -354,8 +345,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status = value.into();
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
         self
     }
     /// Sets "SUBJECT".
@@ -364,8 +355,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.webdav_elements = value.into();
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<AddRequestFieldsItemWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -489,6 +483,270 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsItemFiles {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItemFiles {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsItemWebdavElements {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItemWebdavElements {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemWebdavElements {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemWebdavElements);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -658,24 +916,21 @@ pub struct FieldsResponse {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
-    /// Wire name "EDITOR_ID": any JSON, optional.
-    #[serde(rename = "EDITOR_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub editor_id: ::serde_json::Value,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
+    /// Wire name "EDITOR_ID": integer, optional.
+    #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
+    pub editor_id: Option<i64>,
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<FieldsResponseFiles>,
     /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
@@ -688,12 +943,9 @@ pub struct FieldsResponse {
     /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
     /// Wire name "NOTIFY_VALUE": integer, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<i64>,
@@ -712,9 +964,9 @@ pub struct FieldsResponse {
     /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
@@ -733,9 +985,9 @@ pub struct FieldsResponse {
     /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
+    /// Wire name "RESPONSIBLE_ID": integer, required.
     #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "RESULT_CURRENCY_ID": string, optional.
     #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
     pub result_currency_id: Option<String>,
@@ -763,21 +1015,18 @@ pub struct FieldsResponse {
     /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<FieldsResponseWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -944,6 +1193,154 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseFiles {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseWebdavElements {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseWebdavElements {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseWebdavElements);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.activity.fields";
@@ -1495,33 +1892,27 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<UpdateRequestFieldsItemFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
     /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
     /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
@@ -1537,9 +1928,9 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
@@ -1558,30 +1949,27 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
+    /// Wire name "RESPONSIBLE_ID": integer, required.
     #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
     /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<UpdateRequestFieldsItemWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1594,8 +1982,8 @@ impl UpdateRequestFieldsItem {
         communications: impl Into<::serde_json::Value>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<::serde_json::Value>,
-        type_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
+        type_id: impl Into<i64>,
     ) -> Self {
         Self {
             associated_entity_id: Default::default(),
@@ -1646,13 +2034,13 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.description_type = value.into();
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
         self
     }
     /// Sets "DIRECTION".
-    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.direction = value.into();
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
         self
     }
     /// Sets "END_TIME".
@@ -1661,8 +2049,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(mut self, value: impl Into<UpdateRequestFieldsItemFiles>) -> Self {
+        self.files = Some(value.into());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -1676,8 +2064,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "NOTIFY_TYPE".
-    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.notify_type = value.into();
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
         self
     }
     /// Sets "ORIGINATOR_ID".
@@ -1696,8 +2084,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.priority = value.into();
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
         self
     }
     /// Sets "PROVIDER_DATA".
@@ -1736,8 +2124,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status = value.into();
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
         self
     }
     /// Sets "SUBJECT".
@@ -1746,8 +2134,11 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.webdav_elements = value.into();
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<UpdateRequestFieldsItemWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1871,6 +2262,270 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsItemFiles {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItemFiles {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsItemWebdavElements {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItemWebdavElements {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemWebdavElements);
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

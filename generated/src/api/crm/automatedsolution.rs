@@ -78,9 +78,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddRequestFields {
     /// Wire name "title": string, required.
     pub title: String,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -97,10 +97,7 @@ impl AddRequestFields {
         }
     }
     /// Sets "typeIds".
-    pub fn type_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn type_ids(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         self.type_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -957,9 +954,9 @@ pub struct UpdateRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -977,10 +974,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "typeIds".
-    pub fn type_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn type_ids(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         self.type_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }

@@ -96,39 +96,30 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "COMPANY_TYPE": string, optional.
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
+    /// Wire name "EMPLOYEES": string, optional.
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
+    pub im: Option<Vec<AddRequestFieldsImItem>>,
+    /// Wire name "INDUSTRY": string, optional.
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
     /// Wire name "IS_MY_COMPANY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -142,9 +133,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
@@ -168,9 +159,9 @@ pub struct AddRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<AddRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -183,8 +174,8 @@ impl AddRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "COMMENTS".
@@ -193,39 +184,39 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_TYPE".
-    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_type = value.into();
+    pub fn company_type(mut self, value: impl Into<String>) -> Self {
+        self.company_type = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "EMPLOYEES".
-    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.employees = value.into();
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "INDUSTRY".
-    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.industry = value.into();
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
         self
     }
     /// Sets "IS_MY_COMPANY".
@@ -249,7 +240,7 @@ impl AddRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -292,7 +283,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -387,11 +378,331 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
+
 pub type AddRequestFieldsIsMyCompany = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoneItem);
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
@@ -542,51 +853,39 @@ pub struct FieldsResponse {
     /// Allowed values: "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2", "REG_ADDRESS_CITY", and 6 more.
     #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<FieldsResponseAddress>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BANKING_DETAILS": string, optional.
     #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
     pub banking_details: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    /// Wire name "COMPANY_TYPE": string, optional.
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
+    /// Wire name "EMAIL": object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<FieldsResponseEmail>,
+    /// Wire name "EMPLOYEES": string, optional.
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
     /// Wire name "HAS_EMAIL": string, optional.
     #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
@@ -599,42 +898,36 @@ pub struct FieldsResponse {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<FieldsResponseIm>,
+    /// Wire name "INDUSTRY": string, optional.
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
     /// Wire name "IS_MY_COMPANY": string, optional.
     #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
     pub is_my_company: Option<String>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
     /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
     #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
     pub last_communication_time: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<FieldsResponseLink>,
     /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
@@ -647,9 +940,9 @@ pub struct FieldsResponse {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<FieldsResponsePhone>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
@@ -673,9 +966,9 @@ pub struct FieldsResponse {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "WEB": object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<FieldsResponseWeb>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -818,7 +1111,217 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 pub type FieldsResponseAddress = super::super::enums::Address2AddressCityAddressPostalCodeEtc;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseEmail {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseEmail);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseLink {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponsePhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponsePhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponsePhone);
+
 pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseWeb {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseWeb {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseWeb);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";
@@ -1494,45 +1997,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "COMPANY_TYPE": string, optional.
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
+    /// Wire name "EMPLOYEES": string, optional.
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
-    /// Wire name "LINK": array of any JSON, optional.
+    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
+    /// Wire name "INDUSTRY": string, optional.
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
+    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
     /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
@@ -1550,9 +2044,9 @@ pub struct UpdateRequestFields {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
@@ -1576,9 +2070,9 @@ pub struct UpdateRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1591,8 +2085,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "COMMENTS".
@@ -1601,50 +2095,50 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_TYPE".
-    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_type = value.into();
+    pub fn company_type(mut self, value: impl Into<String>) -> Self {
+        self.company_type = Some(value.into());
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "EMPLOYEES".
-    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.employees = value.into();
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "INDUSTRY".
-    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.industry = value.into();
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
         self
     }
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1677,7 +2171,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1720,7 +2214,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1827,9 +2321,409 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsLinkItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
+
 pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhoneItem);
+
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

@@ -97,51 +97,48 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "COMPANY_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "COMPANY_IDS": array of integer, optional.
     #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
-    pub company_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    pub company_ids: Option<Vec<i64>>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
+    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
+    pub im: Option<Vec<AddRequestFieldsImItem>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LINK": array of any JSON, optional.
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
+    pub link: Option<Vec<AddRequestFieldsLinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -154,15 +151,15 @@ pub struct AddRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "TRACE": string, optional.
     #[serde(rename = "TRACE", skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -180,9 +177,9 @@ pub struct AddRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<AddRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -195,8 +192,8 @@ impl AddRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BIRTHDATE".
@@ -210,14 +207,14 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "COMPANY_IDS".
     pub fn company_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.company_ids = Some(value.into_iter().map(Into::into).collect());
         self
@@ -225,7 +222,7 @@ impl AddRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -236,14 +233,14 @@ impl AddRequestFields {
         self
     }
     /// Sets "HONORIFIC".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -256,7 +253,7 @@ impl AddRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -274,7 +271,7 @@ impl AddRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -300,8 +297,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "TRACE".
@@ -310,8 +307,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.type_id = value.into();
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -342,7 +339,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -458,7 +455,407 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsLinkItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoneItem);
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -667,42 +1064,33 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct FieldsResponse {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "COMPANY_IDS": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_IDS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_ids: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "COMPANY_IDS": integer, optional.
+    #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
+    pub company_ids: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
+    /// Wire name "EMAIL": object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<FieldsResponseEmail>,
     /// Wire name "EXPORT": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -723,39 +1111,33 @@ pub struct FieldsResponse {
     /// Allowed values: "Y", "N".
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<FieldsResponseHasPhone>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<FieldsResponseIm>,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<FieldsResponseLink>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -764,9 +1146,9 @@ pub struct FieldsResponse {
     /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<FieldsResponseOpened>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<FieldsResponsePhone>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -779,12 +1161,12 @@ pub struct FieldsResponse {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -802,9 +1184,9 @@ pub struct FieldsResponse {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "WEB": object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<FieldsResponseWeb>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -939,6 +1321,48 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseEmail {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseEmail);
+
 pub type FieldsResponseExport = ::bitrix24_runtime::YesNo;
 
 pub type FieldsResponseHasEmail = ::bitrix24_runtime::YesNo;
@@ -947,9 +1371,177 @@ pub type FieldsResponseHasImol = ::bitrix24_runtime::YesNo;
 
 pub type FieldsResponseHasPhone = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseLink {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseLink);
+
 pub type FieldsResponseOpened = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponsePhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponsePhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponsePhone);
+
 pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseWeb {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseWeb {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseWeb);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.contact.fields";
@@ -1025,36 +1617,30 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
+    pub email: Option<Vec<GetResponseEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1070,48 +1656,42 @@ pub struct GetResponse {
     /// Wire name "HAS_PHONE": boolean, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<bool>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": array of any JSON, optional.
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    pub im: Option<Vec<GetResponseImItem>>,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LINK": array of any JSON, optional.
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    pub link: Option<Vec<GetResponseLinkItem>>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<GetResponsePhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1124,12 +1704,12 @@ pub struct GetResponse {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1147,9 +1727,9 @@ pub struct GetResponse {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<GetResponseWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1284,7 +1864,217 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponseEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponseImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponseLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLinkItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponsePhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponsePhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponsePhoneItem);
+
 pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponseWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseWebItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
@@ -1399,36 +2189,30 @@ pub type ListResponse = Vec<ListResponseItem>;
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItem {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
+    pub email: Option<Vec<ListResponseItemEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1444,48 +2228,42 @@ pub struct ListResponseItem {
     /// Wire name "HAS_PHONE": boolean, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<bool>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": array of any JSON, optional.
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    pub im: Option<Vec<ListResponseItemImItem>>,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LINK": array of any JSON, optional.
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    pub link: Option<Vec<ListResponseItemLinkItem>>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1498,12 +2276,12 @@ pub struct ListResponseItem {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1521,9 +2299,9 @@ pub struct ListResponseItem {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<ListResponseItemWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1658,7 +2436,217 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItemEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItemImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItemLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemLinkItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItemPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemPhoneItem);
+
 pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItemWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemWebItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
@@ -1755,51 +2743,48 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "COMPANY_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "COMPANY_IDS": array of integer, optional.
     #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
-    pub company_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    pub company_ids: Option<Vec<i64>>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
+    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
+    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LINK": array of any JSON, optional.
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
+    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1812,12 +2797,12 @@ pub struct UpdateRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1835,9 +2820,9 @@ pub struct UpdateRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1850,8 +2835,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BIRTHDATE".
@@ -1865,14 +2850,14 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "COMPANY_IDS".
     pub fn company_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.company_ids = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1880,7 +2865,7 @@ impl UpdateRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1891,14 +2876,14 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "HONORIFIC".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1911,7 +2896,7 @@ impl UpdateRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1929,7 +2914,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1955,13 +2940,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.type_id = value.into();
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -1992,7 +2977,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2105,7 +3090,407 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsLinkItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhoneItem);
+
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -1512,7 +1512,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.currency.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = String;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.get";
@@ -1599,7 +1599,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.currency.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.currency.list";

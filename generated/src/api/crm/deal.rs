@@ -104,21 +104,15 @@ pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
     #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "CATEGORY_ID": any JSON, optional.
-    #[serde(
-        rename = "CATEGORY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub category_id: ::serde_json::Value,
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
     /// Wire name "CLOSED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -130,21 +124,18 @@ pub struct AddRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -165,12 +156,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<AddRequestFieldsIsReturnCustomer>,
-    /// Wire name "LOCATION_ID": any JSON, optional.
-    #[serde(
-        rename = "LOCATION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub location_id: ::serde_json::Value,
+    /// Wire name "LOCATION_ID": integer, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -191,12 +179,12 @@ pub struct AddRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "STAGE_ID": any JSON, optional.
-    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "TAX_VALUE": number, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
@@ -206,9 +194,9 @@ pub struct AddRequestFields {
     /// Wire name "TRACE": string, optional.
     #[serde(rename = "TRACE", skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -243,8 +231,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -253,8 +241,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "CATEGORY_ID".
-    pub fn category_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.category_id = value.into();
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
         self
     }
     /// Sets "CLOSED".
@@ -273,26 +261,26 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "IS_MANUAL_OPPORTUNITY".
@@ -328,8 +316,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "LOCATION_ID".
-    pub fn location_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.location_id = value.into();
+    pub fn location_id(mut self, value: impl Into<i64>) -> Self {
+        self.location_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -363,13 +351,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "STAGE_ID".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "TAX_VALUE".
@@ -388,8 +376,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.type_id = value.into();
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -4225,21 +4213,15 @@ pub struct GetResponse {
     /// Wire name "ADDITIONAL_INFO": string, optional.
     #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "CATEGORY_ID": any JSON, optional.
-    #[serde(
-        rename = "CATEGORY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub category_id: ::serde_json::Value,
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
     /// Wire name "CLOSED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -4251,24 +4233,18 @@ pub struct GetResponse {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
@@ -4303,36 +4279,24 @@ pub struct GetResponse {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<GetResponseIsReturnCustomer>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LOCATION_ID": any JSON, optional.
-    #[serde(
-        rename = "LOCATION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
-    /// Wire name "MOVED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MOVED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LOCATION_ID": integer, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
     /// Wire name "MOVED_TIME": string (`date-time`), optional.
     #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
@@ -4353,18 +4317,18 @@ pub struct GetResponse {
     /// Wire name "PROBABILITY": integer, optional.
     #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
-    /// Wire name "QUOTE_ID": any JSON, optional.
-    #[serde(rename = "QUOTE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quote_id: ::serde_json::Value,
+    /// Wire name "QUOTE_ID": integer, optional.
+    #[serde(rename = "QUOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "STAGE_ID": any JSON, optional.
-    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "STAGE_SEMANTIC_ID": string, optional.
     ///
     /// Allowed values: "P", "S", "F".
@@ -4376,9 +4340,9 @@ pub struct GetResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -4681,21 +4645,15 @@ pub struct ListResponseItem {
     /// Wire name "ADDITIONAL_INFO": string, optional.
     #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "CATEGORY_ID": any JSON, optional.
-    #[serde(
-        rename = "CATEGORY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub category_id: ::serde_json::Value,
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
     /// Wire name "CLOSED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -4707,24 +4665,18 @@ pub struct ListResponseItem {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
@@ -4759,36 +4711,24 @@ pub struct ListResponseItem {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<ListResponseItemIsReturnCustomer>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
     /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LOCATION_ID": any JSON, optional.
-    #[serde(
-        rename = "LOCATION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
-    /// Wire name "MOVED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MOVED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LOCATION_ID": integer, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
     /// Wire name "MOVED_TIME": string (`date-time`), optional.
     #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
@@ -4809,18 +4749,18 @@ pub struct ListResponseItem {
     /// Wire name "PROBABILITY": integer, optional.
     #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
-    /// Wire name "QUOTE_ID": any JSON, optional.
-    #[serde(rename = "QUOTE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quote_id: ::serde_json::Value,
+    /// Wire name "QUOTE_ID": integer, optional.
+    #[serde(rename = "QUOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "STAGE_ID": any JSON, optional.
-    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "STAGE_SEMANTIC_ID": string, optional.
     ///
     /// Allowed values: "P", "S", "F".
@@ -4832,9 +4772,9 @@ pub struct ListResponseItem {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -5122,12 +5062,9 @@ pub struct UpdateRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
     #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
@@ -5142,21 +5079,18 @@ pub struct UpdateRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -5177,12 +5111,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<UpdateRequestFieldsIsReturnCustomer>,
-    /// Wire name "LOCATION_ID": any JSON, optional.
-    #[serde(
-        rename = "LOCATION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub location_id: ::serde_json::Value,
+    /// Wire name "LOCATION_ID": integer, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -5203,21 +5134,21 @@ pub struct UpdateRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "STAGE_ID": any JSON, optional.
-    #[serde(rename = "STAGE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "TAX_VALUE": number, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -5252,8 +5183,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -5277,26 +5208,26 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "IS_MANUAL_OPPORTUNITY".
@@ -5332,8 +5263,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LOCATION_ID".
-    pub fn location_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.location_id = value.into();
+    pub fn location_id(mut self, value: impl Into<i64>) -> Self {
+        self.location_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -5367,13 +5298,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "STAGE_ID".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "TAX_VALUE".
@@ -5387,8 +5318,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.type_id = value.into();
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
         self
     }
     /// Sets "UTM_CAMPAIGN".

@@ -114,39 +114,36 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "fm": array of any JSON, optional.
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "fm": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    pub fm: Option<Vec<AddRequestFieldsFmItem>>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
@@ -156,9 +153,9 @@ pub struct AddRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
@@ -180,12 +177,12 @@ pub struct AddRequestFields {
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
@@ -222,8 +219,8 @@ impl AddRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "birthdate".
@@ -237,8 +234,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "companyTitle".
@@ -247,34 +244,34 @@ impl AddRequestFields {
         self
     }
     /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "contactIds".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "fm".
     pub fn fm(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsFmItem>>,
     ) -> Self {
         self.fm = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "isManualOpportunity".
@@ -293,10 +290,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         self.observers = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -336,13 +330,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "statusDescription".
@@ -507,6 +501,86 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsFmItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsFmItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsFmItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsFmItem);
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2206,36 +2280,33 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ImportRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
@@ -2245,9 +2316,9 @@ pub struct ImportRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
@@ -2269,12 +2340,12 @@ pub struct ImportRequestFields {
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
@@ -2311,8 +2382,8 @@ impl ImportRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "birthdate".
@@ -2326,8 +2397,8 @@ impl ImportRequestFields {
         self
     }
     /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "companyTitle".
@@ -2336,26 +2407,26 @@ impl ImportRequestFields {
         self
     }
     /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "contactIds".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "isManualOpportunity".
@@ -2374,10 +2445,7 @@ impl ImportRequestFields {
         self
     }
     /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         self.observers = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -2417,13 +2485,13 @@ impl ImportRequestFields {
         self
     }
     /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "statusDescription".
@@ -2923,39 +2991,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "birthdate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "companyTitle": string, optional.
     #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "fm": array of any JSON, optional.
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "fm": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    pub fm: Option<Vec<UpdateRequestFieldsFmItem>>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<bool>,
@@ -2965,9 +3030,9 @@ pub struct UpdateRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
@@ -2989,12 +3054,12 @@ pub struct UpdateRequestFields {
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     /// Wire name "statusDescription": string, optional.
     #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
@@ -3031,8 +3096,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "birthdate".
@@ -3046,8 +3111,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "companyTitle".
@@ -3056,34 +3121,34 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "contactIds".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "fm".
     pub fn fm(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsFmItem>>,
     ) -> Self {
         self.fm = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "isManualOpportunity".
@@ -3102,10 +3167,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         self.observers = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -3145,13 +3207,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "statusDescription".
@@ -3316,6 +3378,86 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsFmItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsFmItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFmItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFmItem);
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -122,57 +122,48 @@ pub struct AddRequestFields {
     /// Wire name "ADDRESS_REGION": string, optional.
     #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "COMPANY_TITLE": string, optional.
     #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": any JSON, optional.
-    #[serde(
-        rename = "CONTACT_IDS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub contact_ids: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": integer, optional.
+    #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<AddRequestFieldsEmail>,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<AddRequestFieldsIm>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<AddRequestFieldsLink>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -188,9 +179,9 @@ pub struct AddRequestFields {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<AddRequestFieldsPhone>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -200,15 +191,15 @@ pub struct AddRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "STATUS_DESCRIPTION": string, optional.
     #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -227,9 +218,9 @@ pub struct AddRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "WEB": object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<AddRequestFieldsWeb>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -282,8 +273,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BIRTHDATE".
@@ -297,8 +288,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "COMPANY_TITLE".
@@ -307,33 +298,33 @@ impl AddRequestFields {
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
-    pub fn contact_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_ids = value.into();
+    pub fn contact_ids(mut self, value: impl Into<i64>) -> Self {
+        self.contact_ids = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
-    pub fn email(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.email = value.into();
+    pub fn email(mut self, value: impl Into<AddRequestFieldsEmail>) -> Self {
+        self.email = Some(value.into());
         self
     }
     /// Sets "HONORIFIC".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "IM".
-    pub fn im(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.im = value.into();
+    pub fn im(mut self, value: impl Into<AddRequestFieldsIm>) -> Self {
+        self.im = Some(value.into());
         self
     }
     /// Sets "IS_MANUAL_OPPORTUNITY".
@@ -347,8 +338,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "LINK".
-    pub fn link(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.link = value.into();
+    pub fn link(mut self, value: impl Into<AddRequestFieldsLink>) -> Self {
+        self.link = Some(value.into());
         self
     }
     /// Sets "NAME".
@@ -377,8 +368,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "PHONE".
-    pub fn phone(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.phone = value.into();
+    pub fn phone(mut self, value: impl Into<AddRequestFieldsPhone>) -> Self {
+        self.phone = Some(value.into());
         self
     }
     /// Sets "POST".
@@ -397,8 +388,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "STATUS_DESCRIPTION".
@@ -407,8 +398,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -442,8 +433,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "WEB".
-    pub fn web(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.web = value.into();
+    pub fn web(mut self, value: impl Into<AddRequestFieldsWeb>) -> Self {
+        self.web = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -598,6 +589,406 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsEmail {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmail);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsIm {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsLink {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsLink {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhone {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsWeb {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsWeb {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWeb {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWeb);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -819,39 +1210,30 @@ pub struct FieldsResponse {
     /// Wire name "ADDRESS_REGION": string, optional.
     #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "COMPANY_TITLE": string, optional.
     #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "DATE_CLOSED": string (`date-time`), optional.
     #[serde(rename = "DATE_CLOSED", skip_serializing_if = "Option::is_none")]
     pub date_closed: Option<String>,
@@ -861,9 +1243,9 @@ pub struct FieldsResponse {
     /// Wire name "DATE_MODIFY": string (`date-time`), optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
+    /// Wire name "EMAIL": object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<FieldsResponseEmail>,
     /// Wire name "HAS_EMAIL": string, optional.
     #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
@@ -873,15 +1255,15 @@ pub struct FieldsResponse {
     /// Wire name "HAS_PHONE": string, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<FieldsResponseIm>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -897,21 +1279,15 @@ pub struct FieldsResponse {
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
-    /// Wire name "MOVED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MOVED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<FieldsResponseLink>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
     /// Wire name "MOVED_TIME": string (`date-time`), optional.
     #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
@@ -930,9 +1306,9 @@ pub struct FieldsResponse {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<FieldsResponsePhone>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -942,15 +1318,15 @@ pub struct FieldsResponse {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "STATUS_DESCRIPTION": string, optional.
     #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "STATUS_SEMANTIC_ID": string, optional.
     #[serde(rename = "STATUS_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
     pub status_semantic_id: Option<String>,
@@ -972,9 +1348,9 @@ pub struct FieldsResponse {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "WEB": object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<FieldsResponseWeb>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1166,6 +1542,216 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseEmail {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseEmail);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseLink {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponsePhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponsePhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponsePhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseWeb {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseWeb {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseWeb);
+
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.lead.fields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1267,39 +1853,30 @@ pub struct GetResponse {
     /// Wire name "ADDRESS_REGION": string, optional.
     #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "COMPANY_TITLE": string, optional.
     #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
     /// Wire name "DATE_CLOSED": string (`date-time`), optional.
     #[serde(rename = "DATE_CLOSED", skip_serializing_if = "Option::is_none")]
     pub date_closed: Option<String>,
@@ -1318,15 +1895,15 @@ pub struct GetResponse {
     /// Wire name "HAS_PHONE": string, optional.
     #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
     pub has_phone: Option<String>,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<GetResponseIm>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -1342,18 +1919,12 @@ pub struct GetResponse {
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
-    /// Wire name "MOVED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MOVED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub moved_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
     /// Wire name "MOVED_TIME": string (`date-time`), optional.
     #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
@@ -1372,9 +1943,9 @@ pub struct GetResponse {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<GetResponsePhone>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -1384,15 +1955,15 @@ pub struct GetResponse {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "STATUS_DESCRIPTION": string, optional.
     #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "STATUS_SEMANTIC_ID": string, optional.
     #[serde(rename = "STATUS_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
     pub status_semantic_id: Option<String>,
@@ -1595,6 +2166,90 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponseIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct GetResponsePhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponsePhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponsePhone);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.get";
@@ -1828,57 +2483,48 @@ pub struct UpdateRequestFields {
     /// Wire name "ADDRESS_REGION": string, optional.
     #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
     pub address_region: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BIRTHDATE": string (`date`), optional.
     #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
     pub birthdate: Option<String>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "COMPANY_TITLE": string, optional.
     #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
     pub company_title: Option<String>,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": any JSON, optional.
-    #[serde(
-        rename = "CONTACT_IDS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub contact_ids: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
-    /// Wire name "HONORIFIC": any JSON, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": integer, optional.
+    #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<UpdateRequestFieldsEmail>,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "IM": object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<UpdateRequestFieldsIm>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<UpdateRequestFieldsLink>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1894,9 +2540,9 @@ pub struct UpdateRequestFields {
     /// Wire name "ORIGIN_ID": string, optional.
     #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
+    /// Wire name "PHONE": object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<UpdateRequestFieldsPhone>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -1906,15 +2552,15 @@ pub struct UpdateRequestFields {
     /// Wire name "SOURCE_DESCRIPTION": string, optional.
     #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": any JSON, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "STATUS_DESCRIPTION": string, optional.
     #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub status_description: Option<String>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1933,9 +2579,9 @@ pub struct UpdateRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "WEB": object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<UpdateRequestFieldsWeb>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1988,8 +2634,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BIRTHDATE".
@@ -2003,8 +2649,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "COMPANY_TITLE".
@@ -2013,33 +2659,33 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
-    pub fn contact_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_ids = value.into();
+    pub fn contact_ids(mut self, value: impl Into<i64>) -> Self {
+        self.contact_ids = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
-    pub fn email(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.email = value.into();
+    pub fn email(mut self, value: impl Into<UpdateRequestFieldsEmail>) -> Self {
+        self.email = Some(value.into());
         self
     }
     /// Sets "HONORIFIC".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
         self
     }
     /// Sets "IM".
-    pub fn im(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.im = value.into();
+    pub fn im(mut self, value: impl Into<UpdateRequestFieldsIm>) -> Self {
+        self.im = Some(value.into());
         self
     }
     /// Sets "IS_MANUAL_OPPORTUNITY".
@@ -2053,8 +2699,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LINK".
-    pub fn link(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.link = value.into();
+    pub fn link(mut self, value: impl Into<UpdateRequestFieldsLink>) -> Self {
+        self.link = Some(value.into());
         self
     }
     /// Sets "NAME".
@@ -2083,8 +2729,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "PHONE".
-    pub fn phone(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.phone = value.into();
+    pub fn phone(mut self, value: impl Into<UpdateRequestFieldsPhone>) -> Self {
+        self.phone = Some(value.into());
         self
     }
     /// Sets "POST".
@@ -2103,8 +2749,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SOURCE_ID".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
         self
     }
     /// Sets "STATUS_DESCRIPTION".
@@ -2113,8 +2759,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -2148,8 +2794,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "WEB".
-    pub fn web(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.web = value.into();
+    pub fn web(mut self, value: impl Into<UpdateRequestFieldsWeb>) -> Self {
+        self.web = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2304,6 +2950,406 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsEmail {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmail);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsIm {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsIm {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsIm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsLink {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsLink {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPhone {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPhone {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsWeb {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsWeb {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWeb {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWeb);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

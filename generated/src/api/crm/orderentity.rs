@@ -74,9 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -92,7 +92,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {
@@ -280,9 +280,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -298,7 +298,7 @@ pub struct DeleteByFilterRequestFields {
 impl DeleteByFilterRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {

@@ -94,12 +94,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
@@ -121,24 +118,18 @@ pub struct AddRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "MYCOMPANY_ID": any JSON, optional.
-    #[serde(
-        rename = "MYCOMPANY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub mycompany_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "MYCOMPANY_ID": integer, optional.
+    #[serde(rename = "MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -150,9 +141,9 @@ pub struct AddRequestFields {
     /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
@@ -187,8 +178,8 @@ impl AddRequestFields {
         }
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -227,26 +218,26 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "MYCOMPANY_ID".
-    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.mycompany_id = value.into();
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -265,8 +256,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1135,12 +1126,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
@@ -1162,24 +1150,18 @@ pub struct UpdateRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "MYCOMPANY_ID": any JSON, optional.
-    #[serde(
-        rename = "MYCOMPANY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub mycompany_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "MYCOMPANY_ID": integer, optional.
+    #[serde(rename = "MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1191,9 +1173,9 @@ pub struct UpdateRequestFields {
     /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1209,8 +1191,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -1249,26 +1231,26 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "MYCOMPANY_ID".
-    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.mycompany_id = value.into();
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -1287,8 +1269,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "TITLE".

@@ -94,9 +94,9 @@ pub struct FieldsResponse {
     /// Wire name "IS_SEARCHABLE": string, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
-    /// Wire name "LIST": any JSON, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list: ::serde_json::Value,
+    /// Wire name "LIST": object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<FieldsResponseList>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -206,6 +206,58 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FieldsResponseList {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseList {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        Ok(Self {
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseList);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.userfield.fields";

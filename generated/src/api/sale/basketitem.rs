@@ -124,17 +124,17 @@ pub struct AddRequestFields {
     pub measure_name: ::serde_json::Value,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// Wire name "productXmlId": string, required.
     #[serde(rename = "productXmlId")]
     pub product_xml_id: String,
-    /// Wire name "productid": any JSON, required.
-    pub productid: ::serde_json::Value,
+    /// Wire name "productid": integer, required.
+    pub productid: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -170,9 +170,9 @@ impl AddRequestFields {
         measure_code: impl Into<::serde_json::Value>,
         measure_name: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         product_xml_id: impl Into<String>,
-        productid: impl Into<::serde_json::Value>,
+        productid: impl Into<i64>,
         quantity: impl Into<f64>,
         vat_included: impl Into<AddRequestFieldsVatIncluded>,
         vat_rate: impl Into<f64>,
@@ -661,14 +661,14 @@ pub struct AddCatalogProductRequestFields {
     pub discount_price: Option<f64>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productid": any JSON, required.
-    pub productid: ::serde_json::Value,
+    /// Wire name "productid": integer, required.
+    pub productid: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -688,8 +688,8 @@ impl AddCatalogProductRequestFields {
     pub fn new(
         currency: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        order_id: impl Into<::serde_json::Value>,
-        productid: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
+        productid: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -1056,8 +1056,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1066,7 +1066,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1136,8 +1136,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1146,7 +1146,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1815,8 +1815,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -1830,10 +1830,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -2369,8 +2366,8 @@ pub async fn update_catalog_product(
 pub struct UpdateCatalogProductRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateCatalogProductRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -2386,7 +2383,7 @@ impl UpdateCatalogProductRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateCatalogProductRequestFields>,
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
     ) -> Self {
         Self {
             fields: fields.into(),

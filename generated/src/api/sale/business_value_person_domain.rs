@@ -78,9 +78,9 @@ pub struct AddRequestFields {
     ///
     /// Allowed values: "I", "E".
     pub domain: AddRequestFieldsDomain,
-    /// Wire name "personTypeId": any JSON, required.
+    /// Wire name "personTypeId": integer, required.
     #[serde(rename = "personTypeId")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -91,7 +91,7 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         domain: impl Into<AddRequestFieldsDomain>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             domain: domain.into(),
@@ -221,9 +221,9 @@ pub struct DeleteByFilterRequestFields {
     ///
     /// Allowed values: "I", "E".
     pub domain: DeleteByFilterRequestFieldsDomain,
-    /// Wire name "personTypeId": any JSON, required.
+    /// Wire name "personTypeId": integer, required.
     #[serde(rename = "personTypeId")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -234,7 +234,7 @@ impl DeleteByFilterRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         domain: impl Into<DeleteByFilterRequestFieldsDomain>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             domain: domain.into(),

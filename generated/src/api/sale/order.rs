@@ -137,9 +137,9 @@ pub struct AddRequestFields {
     /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
-    /// Wire name "personTypeId": any JSON, required.
+    /// Wire name "personTypeId": integer, required.
     #[serde(rename = "personTypeId")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
@@ -163,9 +163,9 @@ pub struct AddRequestFields {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "statusId": integer, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<i64>,
     /// Wire name "updated1c": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -194,7 +194,7 @@ impl AddRequestFields {
     pub fn new(
         currency: impl Into<String>,
         lid: impl Into<String>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             additional_info: Default::default(),
@@ -336,8 +336,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "updated1c".
@@ -828,8 +828,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -838,7 +838,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -909,8 +909,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -919,7 +919,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1868,8 +1868,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1878,10 +1878,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -130,9 +130,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<AddRequestFieldsMarked>,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "paid": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -147,9 +147,9 @@ pub struct AddRequestFields {
     /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    /// Wire name "paySystemId": any JSON, required.
+    /// Wire name "paySystemId": integer, required.
     #[serde(rename = "paySystemId")]
-    pub pay_system_id: ::serde_json::Value,
+    pub pay_system_id: i64,
     /// Wire name "payVoucherDate": string (`date-time`), optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
@@ -216,10 +216,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        order_id: impl Into<::serde_json::Value>,
-        pay_system_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(order_id: impl Into<i64>, pay_system_id: impl Into<i64>) -> Self {
         Self {
             comments: Default::default(),
             company_id: Default::default(),
@@ -930,8 +927,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -940,7 +937,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1010,8 +1007,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1020,7 +1017,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1948,8 +1945,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1958,10 +1955,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -76,12 +76,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "basketId": any JSON, required.
+    /// Wire name "basketId": integer, required.
     #[serde(rename = "basketId")]
-    pub basket_id: ::serde_json::Value,
-    /// Wire name "paymentId": any JSON, required.
+    pub basket_id: i64,
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Wire name "quantity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
@@ -96,10 +96,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        basket_id: impl Into<::serde_json::Value>,
-        payment_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(basket_id: impl Into<i64>, payment_id: impl Into<i64>) -> Self {
         Self {
             basket_id: basket_id.into(),
             payment_id: payment_id.into(),
@@ -272,8 +269,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -282,7 +279,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -352,8 +349,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -362,7 +359,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -806,8 +803,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -816,10 +813,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -82,9 +82,9 @@ pub struct AddRequestFields {
     /// Allowed values: "P", "D", "L", "T".
     #[serde(rename = "entityType")]
     pub entity_type: AddRequestFieldsEntityType,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -96,7 +96,7 @@ impl AddRequestFields {
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<AddRequestFieldsEntityType>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             entity_id: entity_id.into(),
@@ -296,9 +296,9 @@ pub struct DeleteByFilterRequestFields {
     /// Allowed values: "P", "D", "L", "T".
     #[serde(rename = "entityType")]
     pub entity_type: DeleteByFilterRequestFieldsEntityType,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -310,7 +310,7 @@ impl DeleteByFilterRequestFields {
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type: impl Into<DeleteByFilterRequestFieldsEntityType>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             entity_id: entity_id.into(),

@@ -78,9 +78,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddRequestFields {
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "personTypeId": any JSON, required.
+    /// Wire name "personTypeId": integer, required.
     #[serde(rename = "personTypeId")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -92,10 +92,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        name: impl Into<String>,
-        person_type_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, person_type_id: impl Into<i64>) -> Self {
         Self {
             name: name.into(),
             person_type_id: person_type_id.into(),
@@ -244,8 +241,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -254,7 +251,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -324,8 +321,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -334,7 +331,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -750,8 +747,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -760,10 +757,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

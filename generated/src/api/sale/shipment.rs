@@ -100,21 +100,18 @@ pub struct AddRequestFields {
     /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
-    /// Wire name "orderId": any JSON, required.
+    pub delivery_id: i64,
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    pub order_id: i64,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
@@ -132,8 +129,8 @@ impl AddRequestFields {
     pub fn new(
         allow_delivery: impl Into<AddRequestFieldsAllowDelivery>,
         deducted: impl Into<AddRequestFieldsDeducted>,
-        delivery_id: impl Into<::serde_json::Value>,
-        order_id: impl Into<::serde_json::Value>,
+        delivery_id: impl Into<i64>,
+        order_id: impl Into<i64>,
     ) -> Self {
         Self {
             allow_delivery: allow_delivery.into(),
@@ -178,13 +175,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "trackingNumber".
@@ -547,8 +544,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -557,7 +554,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -628,8 +625,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -638,7 +635,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1590,8 +1587,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1600,10 +1597,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1671,15 +1665,12 @@ pub struct UpdateRequestFields {
     /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
@@ -1747,13 +1738,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "trackingNumber".

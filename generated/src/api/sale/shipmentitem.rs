@@ -76,12 +76,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "basketId": any JSON, required.
+    /// Wire name "basketId": integer, required.
     #[serde(rename = "basketId")]
-    pub basket_id: ::serde_json::Value,
-    /// Wire name "orderDeliveryId": any JSON, required.
+    pub basket_id: i64,
+    /// Wire name "orderDeliveryId": integer, required.
     #[serde(rename = "orderDeliveryId")]
-    pub order_delivery_id: ::serde_json::Value,
+    pub order_delivery_id: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "xmlId": string, optional.
@@ -96,8 +96,8 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        basket_id: impl Into<::serde_json::Value>,
-        order_delivery_id: impl Into<::serde_json::Value>,
+        basket_id: impl Into<i64>,
+        order_delivery_id: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -280,8 +280,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -290,7 +290,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -360,8 +360,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -370,7 +370,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -833,8 +833,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -843,10 +843,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -30,8 +30,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,7 +40,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -110,8 +110,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -120,7 +120,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -653,8 +653,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipment {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Wire name "propertyValues": array of object, required.
     #[serde(rename = "propertyValues")]
     pub property_values: Vec<ModifyRequestFieldsShipmentPropertyValuesItem>,
@@ -667,7 +667,7 @@ pub struct ModifyRequestFieldsShipment {
 impl ModifyRequestFieldsShipment {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
         property_values: impl IntoIterator<
             Item = impl Into<ModifyRequestFieldsShipmentPropertyValuesItem>,
         >,
@@ -713,9 +713,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipment {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipmentPropertyValuesItem {
-    /// Wire name "shipmentPropsId": any JSON, required.
+    /// Wire name "shipmentPropsId": integer, required.
     #[serde(rename = "shipmentPropsId")]
-    pub shipment_props_id: ::serde_json::Value,
+    pub shipment_props_id: i64,
     /// Wire name "value": string, required.
     pub value: String,
     /// Keys not declared in the spec, kept as received.
@@ -726,10 +726,7 @@ pub struct ModifyRequestFieldsShipmentPropertyValuesItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequestFieldsShipmentPropertyValuesItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        shipment_props_id: impl Into<::serde_json::Value>,
-        value: impl Into<String>,
-    ) -> Self {
+    pub fn new(shipment_props_id: impl Into<i64>, value: impl Into<String>) -> Self {
         Self {
             shipment_props_id: shipment_props_id.into(),
             value: value.into(),

@@ -82,9 +82,9 @@ pub struct AddRequestFields {
     pub lid: ::serde_json::Value,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "statusId": any JSON, required.
+    /// Wire name "statusId": integer, required.
     #[serde(rename = "statusId")]
-    pub status_id: ::serde_json::Value,
+    pub status_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -96,7 +96,7 @@ impl AddRequestFields {
     pub fn new(
         lid: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        status_id: impl Into<::serde_json::Value>,
+        status_id: impl Into<i64>,
     ) -> Self {
         Self {
             description: Default::default(),
@@ -300,9 +300,9 @@ pub struct DeleteByFilterRequestFields {
     pub lid: ::serde_json::Value,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "statusId": any JSON, required.
+    /// Wire name "statusId": integer, required.
     #[serde(rename = "statusId")]
-    pub status_id: ::serde_json::Value,
+    pub status_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -314,7 +314,7 @@ impl DeleteByFilterRequestFields {
     pub fn new(
         lid: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        status_id: impl Into<::serde_json::Value>,
+        status_id: impl Into<i64>,
     ) -> Self {
         Self {
             lid: lid.into(),

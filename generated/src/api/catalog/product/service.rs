@@ -117,18 +117,15 @@ pub struct AddRequestFields {
     /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<AddRequestFieldsDetailTextType>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -154,9 +151,9 @@ pub struct AddRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -173,10 +170,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             iblock_section: Default::default(),
             active: Default::default(),
@@ -258,13 +252,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -301,8 +295,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -669,8 +663,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -679,7 +673,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -802,9 +796,9 @@ pub struct DownloadRequestFields {
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -816,7 +810,7 @@ impl DownloadRequestFields {
     pub fn new(
         field_name: impl Into<DownloadRequestFieldsFieldName>,
         file_id: impl Into<i64>,
-        product_id: impl Into<::serde_json::Value>,
+        product_id: impl Into<i64>,
     ) -> Self {
         Self {
             field_name: field_name.into(),
@@ -895,8 +889,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -905,7 +899,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1222,9 +1216,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1233,7 +1227,7 @@ pub struct GetFieldsByFilterRequestFilter {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequestFilter {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(iblock_id: impl Into<i64>) -> Self {
         Self {
             iblock_id: iblock_id.into(),
             additional: Default::default(),
@@ -1647,8 +1641,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1657,10 +1651,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1738,15 +1729,12 @@ pub struct UpdateRequestFields {
     /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<UpdateRequestFieldsDetailTextType>,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -1773,9 +1761,9 @@ pub struct UpdateRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1849,13 +1837,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -1897,8 +1885,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".

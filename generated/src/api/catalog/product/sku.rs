@@ -125,21 +125,18 @@ pub struct AddRequestFields {
     /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -179,9 +176,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N", "D".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<AddRequestFieldsSubscribe>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -204,10 +201,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             iblock_section: Default::default(),
             active: Default::default(),
@@ -308,8 +302,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "length".
@@ -318,8 +312,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -376,8 +370,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -845,8 +839,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -855,7 +849,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -978,9 +972,9 @@ pub struct DownloadRequestFields {
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -992,7 +986,7 @@ impl DownloadRequestFields {
     pub fn new(
         field_name: impl Into<DownloadRequestFieldsFieldName>,
         file_id: impl Into<i64>,
-        product_id: impl Into<::serde_json::Value>,
+        product_id: impl Into<i64>,
     ) -> Self {
         Self {
             field_name: field_name.into(),
@@ -1071,8 +1065,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1081,7 +1075,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1458,9 +1452,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1469,7 +1463,7 @@ pub struct GetFieldsByFilterRequestFilter {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequestFilter {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(iblock_id: impl Into<i64>) -> Self {
         Self {
             iblock_id: iblock_id.into(),
             additional: Default::default(),
@@ -1943,8 +1937,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1953,10 +1947,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -2042,18 +2033,15 @@ pub struct UpdateRequestFields {
     /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -2094,9 +2082,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N", "D".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<UpdateRequestFieldsSubscribe>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -2189,8 +2177,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "length".
@@ -2199,8 +2187,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -2262,8 +2250,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".

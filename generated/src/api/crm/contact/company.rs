@@ -81,9 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "COMPANY_ID": any JSON, required.
+    /// Wire name "COMPANY_ID": integer, required.
     #[serde(rename = "COMPANY_ID")]
-    pub company_id: ::serde_json::Value,
+    pub company_id: i64,
     /// Wire name "IS_PRIMARY": boolean, optional.
     #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
     pub is_primary: Option<bool>,
@@ -98,7 +98,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(company_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(company_id: impl Into<i64>) -> Self {
         Self {
             company_id: company_id.into(),
             is_primary: Default::default(),

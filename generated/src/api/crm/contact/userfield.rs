@@ -337,9 +337,15 @@ pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfMa
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFieldsListItem {
-    /// Wire name "DEF": boolean, optional.
+    /// Wire name "DEF": string, optional.
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -361,8 +367,18 @@ impl AddRequestFieldsListItem {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<bool>) -> Self {
+    pub fn def(mut self, value: impl Into<String>) -> Self {
         self.def = Some(value.into());
+        self
+    }
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -398,12 +414,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "SORT", "VALUE", "XML_ID"])?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
+            id,
             sort,
             value,
             xml_id,
@@ -627,33 +647,24 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "EDIT_FORM_LABEL": any JSON, optional.
-    #[serde(
-        rename = "EDIT_FORM_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "EDIT_FORM_LABEL": object, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "ERROR_MESSAGE": object, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "HELP_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "HELP_MESSAGE": object, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -663,18 +674,12 @@ pub struct GetResponse {
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<GetResponseListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_COLUMN_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "LIST_FILTER_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_FILTER_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "LIST_COLUMN_LABEL": object, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "LIST_FILTER_LABEL": object, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -788,9 +793,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseListItem {
-    /// Wire name "DEF": boolean, optional.
+    /// Wire name "DEF": string, optional.
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -800,6 +808,9 @@ pub struct GetResponseListItem {
     /// Wire name "VALUE": string, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -811,15 +822,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
         let id = o.opt("ID")?;
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
-        let additional = o.rest(&["DEF", "ID", "SORT", "VALUE"])?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
             id,
             sort,
             value,
+            xml_id,
             additional,
         })
     }
@@ -1164,33 +1179,24 @@ pub type ListResponse = Vec<ListResponseItem>;
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItem {
-    /// Wire name "EDIT_FORM_LABEL": any JSON, optional.
-    #[serde(
-        rename = "EDIT_FORM_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "EDIT_FORM_LABEL": object, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "ERROR_MESSAGE": object, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "HELP_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "HELP_MESSAGE": object, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1200,18 +1206,12 @@ pub struct ListResponseItem {
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<ListResponseItemListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_COLUMN_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "LIST_FILTER_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_FILTER_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "LIST_COLUMN_LABEL": object, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "LIST_FILTER_LABEL": object, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1325,9 +1325,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItemListItem {
-    /// Wire name "DEF": boolean, optional.
+    /// Wire name "DEF": string, optional.
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1337,6 +1340,9 @@ pub struct ListResponseItemListItem {
     /// Wire name "VALUE": string, optional.
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1348,15 +1354,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
         let id = o.opt("ID")?;
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
-        let additional = o.rest(&["DEF", "ID", "SORT", "VALUE"])?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
             id,
             sort,
             value,
+            xml_id,
             additional,
         })
     }
@@ -1692,15 +1702,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsListItem {
-    /// Wire name "DEF": boolean, optional.
+    /// Wire name "DEF": string, optional.
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
-    /// Wire name "DEL": boolean, optional.
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
     #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<bool>,
-    /// Wire name "ID": string, optional.
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<i64>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1722,17 +1732,17 @@ impl UpdateRequestFieldsListItem {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<bool>) -> Self {
+    pub fn def(mut self, value: impl Into<String>) -> Self {
         self.def = Some(value.into());
         self
     }
     /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<bool>) -> Self {
+    pub fn del(mut self, value: impl Into<String>) -> Self {
         self.del = Some(value.into());
         self
     }
     /// Sets "ID".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
         self.id = Some(value.into());
         self
     }

@@ -96,9 +96,9 @@ pub struct AddRequestFields {
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Wire name "LIST": array of any JSON, optional.
+    /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
+    pub list: Option<Vec<AddRequestFieldsListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -196,7 +196,7 @@ impl AddRequestFields {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -333,6 +333,106 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AddRequestFieldsListItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsListItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        Ok(Self {
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -2062,9 +2162,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsListItem {
-    /// Wire name "DEF": boolean, optional.
+    /// Wire name "DEF": string, optional.
     #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<bool>,
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -2086,8 +2192,18 @@ impl UpdateRequestFieldsListItem {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<bool>) -> Self {
+    pub fn def(mut self, value: impl Into<String>) -> Self {
         self.def = Some(value.into());
+        self
+    }
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -2123,12 +2239,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "SORT", "VALUE", "XML_ID"])?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
             def,
+            del,
+            id,
             sort,
             value,
             xml_id,

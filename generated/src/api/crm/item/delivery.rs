@@ -27,8 +27,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -37,7 +37,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -87,15 +87,15 @@ pub struct GetResponse {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<GetResponseDeducted>,
-    /// Wire name "deliveryId": any JSON, optional.
-    #[serde(rename = "deliveryId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub delivery_id: ::serde_json::Value,
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
     /// Wire name "deliveryName": string, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
@@ -271,15 +271,15 @@ pub struct ListResponse {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<ListResponseDeducted>,
-    /// Wire name "deliveryId": any JSON, optional.
-    #[serde(rename = "deliveryId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub delivery_id: ::serde_json::Value,
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
     /// Wire name "deliveryName": string, optional.
     #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,

@@ -104,9 +104,9 @@ pub struct AddRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -179,8 +179,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".
@@ -1428,9 +1428,9 @@ pub struct SetRequestProductRowsItem {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -1488,8 +1488,8 @@ impl SetRequestProductRowsItem {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".
@@ -1721,9 +1721,9 @@ pub struct UpdateRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -1781,8 +1781,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".

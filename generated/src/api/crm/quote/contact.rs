@@ -81,9 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "CONTACT_ID": any JSON, required.
+    /// Wire name "CONTACT_ID": integer, required.
     #[serde(rename = "CONTACT_ID")]
-    pub contact_id: ::serde_json::Value,
+    pub contact_id: i64,
     /// Wire name "IS_PRIMARY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -100,7 +100,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(contact_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(contact_id: impl Into<i64>) -> Self {
         Self {
             contact_id: contact_id.into(),
             is_primary: Default::default(),
@@ -236,9 +236,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequestFields {
-    /// Wire name "CONTACT_ID": any JSON, required.
+    /// Wire name "CONTACT_ID": integer, required.
     #[serde(rename = "CONTACT_ID")]
-    pub contact_id: ::serde_json::Value,
+    pub contact_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -247,7 +247,7 @@ pub struct DeleteRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(contact_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(contact_id: impl Into<i64>) -> Self {
         Self {
             contact_id: contact_id.into(),
             additional: Default::default(),

@@ -732,12 +732,9 @@ pub struct ListRequestSelectItem {
     /// Wire name "COUNTRY_ID": integer, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
@@ -750,12 +747,9 @@ pub struct ListRequestSelectItem {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -787,8 +781,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "CREATED_BY_ID".
-    pub fn created_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by_id = value.into();
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
         self
     }
     /// Sets "DATE_CREATE".
@@ -812,8 +806,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "MODIFY_BY_ID".
-    pub fn modify_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modify_by_id = value.into();
+    pub fn modify_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modify_by_id = Some(value.into());
         self
     }
     /// Sets "NAME".
@@ -906,12 +900,9 @@ pub struct ListResponseItem {
     /// Wire name "COUNTRY_ID": integer, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
     /// Wire name "DATE_CREATE": string (`date-time`), optional.
     #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
@@ -924,12 +915,9 @@ pub struct ListResponseItem {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -277,9 +277,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SetRequestItemsItem {
-    /// Wire name "CONTACT_ID": any JSON, required.
+    /// Wire name "CONTACT_ID": integer, required.
     #[serde(rename = "CONTACT_ID")]
-    pub contact_id: ::serde_json::Value,
+    pub contact_id: i64,
     /// Wire name "IS_PRIMARY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -296,7 +296,7 @@ pub struct SetRequestItemsItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestItemsItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(contact_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(contact_id: impl Into<i64>) -> Self {
         Self {
             contact_id: contact_id.into(),
             is_primary: Default::default(),

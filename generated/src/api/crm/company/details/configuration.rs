@@ -99,9 +99,9 @@ pub struct GetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -119,8 +119,8 @@ impl GetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -298,9 +298,9 @@ pub struct ResetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -318,8 +318,8 @@ impl ResetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -388,9 +388,9 @@ pub struct SetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -413,8 +413,8 @@ impl SetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

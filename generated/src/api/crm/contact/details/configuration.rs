@@ -97,9 +97,9 @@ pub struct GetRequest {
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -117,8 +117,8 @@ impl GetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -223,9 +223,9 @@ pub struct ResetRequest {
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -243,8 +243,8 @@ impl ResetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -309,9 +309,9 @@ pub struct SetRequest {
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -334,8 +334,8 @@ impl SetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
