@@ -164,8 +164,19 @@ pub fn params_schema(page: &Page) -> Value {
 /// rows as the fields of an object, else the shape of the response example's `result`.
 pub fn returns_schema(page: &Page) -> Value {
     const ENVELOPE: &[&str] = &["time", "total", "next", "error", "error_description"];
+    if let Some(s) = page
+        .method
+        .as_deref()
+        .zip(example_result(page))
+        .and_then(|(m, ex)| fields_result(m, ex))
+    {
+        return s;
+    }
     if let Some(r) = page.returned.iter().find(|p| p.name == "result") {
         let mut s = docs::param_schema(r);
+        if let Some(ex) = example_result(page) {
+            s = fit_example(s, ex);
+        }
         if (s.get("type") == Some(&json!("object"))
             || s.get("x-bitrix-type") == Some(&json!("object")))
             && s.get("properties").is_none()
@@ -192,6 +203,99 @@ pub fn returns_schema(page: &Page) -> Value {
     match example_result(page) {
         Some(ex) => infer(ex, 0),
         None => json!({}),
+    }
+}
+
+/// A field descriptor, the value type of every `*.fields` result map: the field's type, title,
+/// flags, and its type-specific extras (kept in the open map).
+fn field_descriptor() -> Value {
+    let flag = json!({"type": "boolean"});
+    json!({
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string", "nullable": true},
+            "isRequired": flag,
+            "isReadOnly": flag,
+            "isImmutable": flag,
+            "isMultiple": flag,
+            "isDynamic": flag,
+            "upperName": {"type": "string"},
+            "formLabel": {"type": "string"},
+            "listLabel": {"type": "string"},
+            "filterLabel": {"type": "string"},
+        },
+        "additionalProperties": true,
+        "x-bitrix-type": "field_descriptor",
+    })
+}
+
+/// Whether every value of `m` is a field descriptor: an object with a string `type` and a
+/// `title` or an `is…` flag.
+fn descriptor_map(m: &Map<String, Value>) -> bool {
+    !m.is_empty()
+        && m.values().all(|v| {
+            v.get("type").is_some_and(Value::is_string)
+                && (v.get("title").is_some()
+                    || v.get("isRequired").is_some()
+                    || v.get("isReadOnly").is_some())
+        })
+}
+
+/// The result of a `*.fields` / `*.getFields` / `*.getFieldsByFilter` method, when its example
+/// shows what it is: a map of field descriptors, such a map under one key
+/// (`{"fields": {…}}`, `{"product": {…}}`), or a map of field titles (`user.fields`). The
+/// returned-data table of these pages lists the entity's fields, not the result's shape.
+fn fields_result(method: &str, ex: &Value) -> Option<Value> {
+    let last = method.rsplit('.').next()?.to_ascii_lowercase();
+    if !matches!(last.as_str(), "fields" | "getfields" | "getfieldsbyfilter") {
+        return None;
+    }
+    let m = ex.as_object()?;
+    let map_of = |v: Value| json!({"type": "object", "additionalProperties": v});
+    if descriptor_map(m) {
+        return Some(map_of(field_descriptor()));
+    }
+    if m.len() == 1
+        && let Some((k, Value::Object(inner))) = m.iter().next()
+        && descriptor_map(inner)
+    {
+        return Some(json!({
+            "type": "object",
+            "properties": {k.clone(): map_of(field_descriptor())},
+            "additionalProperties": true,
+        }));
+    }
+    if !m.is_empty() && m.values().all(Value::is_string) {
+        return Some(map_of(json!({"type": "string"})));
+    }
+    None
+}
+
+/// Reconciles the `result` row's schema with the response example where they disagree on
+/// kind: the docs write a reference type (`user[]`, `crm_currency`) for a result that is the
+/// object itself, or an object type for a result that is a list of them. The example is the
+/// page's evidence of the wire; agreeing schemas are kept as they are.
+fn fit_example(s: Value, ex: &Value) -> Value {
+    let kind = s.get("type").and_then(Value::as_str);
+    let scalar = |k: Option<&str>| matches!(k, Some("integer" | "number" | "string" | "boolean"));
+    let objects = |v: &Value| match v {
+        Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_object),
+        _ => false,
+    };
+    match kind {
+        Some("object") if objects(ex) => json!({"type": "array", "items": s}),
+        k if scalar(k) && (ex.is_object() || objects(ex)) => infer(ex, 0),
+        Some("array")
+            if scalar(
+                s.get("items")
+                    .and_then(|i| i.get("type"))
+                    .and_then(Value::as_str),
+            ) && objects(ex) =>
+        {
+            infer(ex, 0)
+        }
+        _ => s,
     }
 }
 
@@ -476,6 +580,65 @@ mod tests {
         assert_eq!(
             returns_schema(&docs::read_page(&list)),
             json!({"type": "array", "items": {"x-bitrix-type": "deal"}})
+        );
+    }
+
+    #[test]
+    fn fields_results_are_maps_of_descriptors() {
+        let d = json!({"type": "string", "isRequired": false, "isReadOnly": true, "title": "ID"});
+        let map = fields_result("crm.deal.fields", &json!({"ID": d, "TITLE": d})).expect("a map");
+        assert_eq!(map["type"], json!("object"));
+        assert_eq!(map["additionalProperties"], field_descriptor());
+        assert!(map.get("properties").is_none());
+        // Under one key.
+        let wrapped = fields_result(
+            "catalog.product.getFieldsByFilter",
+            &json!({"product": {"id": d}}),
+        )
+        .expect("a wrapped map");
+        assert_eq!(
+            wrapped["properties"]["product"]["additionalProperties"],
+            field_descriptor()
+        );
+        // Titles only.
+        assert_eq!(
+            fields_result("user.fields", &json!({"ID": "ID", "NAME": "Имя"})),
+            Some(json!({"type": "object", "additionalProperties": {"type": "string"}}))
+        );
+        // Other methods, and examples that are not descriptor maps, are left alone.
+        assert_eq!(fields_result("crm.deal.get", &json!({"ID": d})), None);
+        assert_eq!(
+            fields_result("crm.deal.fields", &json!({"ID": {"x": 1}})),
+            None
+        );
+        assert_eq!(fields_result("crm.deal.fields", &json!([d])), None);
+    }
+
+    #[test]
+    fn the_example_decides_between_an_id_and_the_object() {
+        let obj = json!({"type": "object", "properties": {"ID": {"type": "integer"}}, "additionalProperties": true});
+        // An object type for a list of objects: a list of it.
+        assert_eq!(
+            fit_example(obj.clone(), &json!([{"ID": 1}])),
+            json!({"type": "array", "items": obj})
+        );
+        // A reference id (`user[]`, `crm_currency`) for objects: the example's shape.
+        assert_eq!(
+            fit_example(
+                json!({"type": "array", "items": {"type": "integer"}}),
+                &json!([{"ID": 1}])
+            ),
+            infer(&json!([{"ID": 1}]), 0)
+        );
+        assert_eq!(
+            fit_example(json!({"type": "string"}), &json!({"CURRENCY": "RUB"})),
+            infer(&json!({"CURRENCY": "RUB"}), 0)
+        );
+        // Agreeing kinds are kept.
+        assert_eq!(fit_example(obj.clone(), &json!({"ID": 1})), obj);
+        assert_eq!(
+            fit_example(json!({"type": "integer"}), &json!(5)),
+            json!({"type": "integer"})
         );
     }
 

@@ -379,6 +379,19 @@ fn rows_to_params(
         };
         if is_scalar_doc_type(&p.doc_type) {
             p.enum_values = enum_bullets(desc, &p.doc_type);
+        } else if is_boolean_doc_type(&p.doc_type) {
+            // A "boolean" whose values are more than yes and no (`SHOW_FILTER`: `N`, `I`, `E`,
+            // `S`) is a string code on the wire.
+            let values = enum_bullets(desc, "string");
+            let flag = |v: &Value| {
+                matches!(
+                    v.as_str().map(str::to_ascii_uppercase).as_deref(),
+                    Some("Y" | "N" | "0" | "1" | "TRUE" | "FALSE" | "NULL")
+                )
+            };
+            if !values.iter().all(flag) {
+                p.enum_values = values;
+            }
         }
         if depth < 4
             && is_object_doc_type(&p.doc_type)
@@ -574,6 +587,14 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+fn is_boolean_doc_type(t: &str) -> bool {
+    let parts = type_parts(t);
+    !parts.is_empty()
+        && parts
+            .iter()
+            .all(|p| matches!(p.as_str(), "boolean" | "bool" | "null"))
+}
+
 /// Values of a bullet list in a description: `- value — text`, `` - `value` — text ``. Only a
 /// list whose every bullet has this shape counts; integer types need integer values.
 fn enum_bullets(desc: &str, doc_type: &str) -> Vec<Value> {
@@ -725,6 +746,31 @@ mod tests {
         assert_eq!(
             crate::docs::param_schema(&p.returned[0])["properties"]["ID"],
             json!({"type": "integer"})
+        );
+    }
+
+    #[test]
+    fn a_boolean_with_more_than_two_values_is_a_string_enum() {
+        let page = |ty: &str, bullets: &str| {
+            read_page(&format!(
+                "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **F**\n`{ty}` | x:\n{bullets} ||\n|#\n"
+            ))
+        };
+        let p = page("boolean", "- `N` — a\n- `I` — b\n- `E` — c");
+        assert_eq!(
+            p.params[0].enum_values,
+            [json!("N"), json!("I"), json!("E")]
+        );
+        assert_eq!(
+            crate::docs::param_schema(&p.params[0]),
+            json!({"type": "string", "enum": ["N", "I", "E"]})
+        );
+        // Yes and no stay a boolean.
+        let p = page("boolean", "- `Y` — a\n- `N` — b");
+        assert!(p.params[0].enum_values.is_empty());
+        assert_eq!(
+            crate::docs::param_schema(&p.params[0]),
+            json!({"type": "boolean"})
         );
     }
 

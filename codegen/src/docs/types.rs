@@ -75,6 +75,19 @@ pub fn type_schema(doc_type: &str) -> Value {
 }
 
 fn base_schema(p: &str) -> Value {
+    // A multiple field (`PHONE`, `EMAIL`, `IM`) is a list of these on the wire, whether the
+    // page writes `crm_multifield` or `crm_multifield[]`.
+    if p == "crm_multifield" || p == "crm_multifield[]" {
+        return json!({"type": "array", "items": named_object(
+            "crm_multifield",
+            json!({
+                "ID": {"type": "integer"},
+                "TYPE_ID": {"type": "string"},
+                "VALUE": {"type": "string"},
+                "VALUE_TYPE": {"type": "string"},
+            }),
+        )});
+    }
     if let Some(inner) = p.strip_suffix("[]") {
         return json!({"type": "array", "items": base_schema(inner)});
     }
@@ -119,6 +132,8 @@ fn base_schema(p: &str) -> Value {
         }
         p if p.starts_with("crm_enum_") => json!({"type": "integer"}),
         // `catalog_product.id`, `sale_order_payment.id`: the integer id of such an object.
+        // A sale status is a string code (`N`, `DN`).
+        "sale_status.id" => json!({"type": "string"}),
         p if p.ends_with(".id") && (p.starts_with("catalog_") || p.starts_with("sale_")) => {
             json!({"type": "integer"})
         }
@@ -131,17 +146,12 @@ fn base_schema(p: &str) -> Value {
         | "sale_status"
         | "sale_lang"
         | "catalog_language.lid" => json!({"type": "string"}),
-        // Language id to text.
-        "lang_map" => json!({"type": "object", "additionalProperties": {"type": "string"}}),
-        "crm_multifield" => named_object(
-            "crm_multifield",
-            json!({
-                "ID": {"type": "integer"},
-                "TYPE_ID": {"type": "string"},
-                "VALUE": {"type": "string"},
-                "VALUE_TYPE": {"type": "string"},
-            }),
-        ),
+        // Language id to text (a text may be null); a method asked for one language sends
+        // the text alone.
+        "lang_map" => json!({"oneOf": [
+            {"type": "object", "additionalProperties": {"type": "string", "nullable": true}},
+            {"type": "string"},
+        ]}),
         "uf_enum_element" => named_object(
             "uf_enum_element",
             json!({
@@ -492,9 +502,10 @@ mod tests {
             type_schema("user[]"),
             json!({"type": "array", "items": {"type": "integer"}})
         );
+        assert_eq!(type_schema("sale_status.id"), string);
         assert_eq!(
             type_schema("lang_map"),
-            json!({"type": "object", "additionalProperties": {"type": "string"}})
+            json!({"oneOf": [{"type": "object", "additionalProperties": {"type": "string", "nullable": true}}, {"type": "string"}]})
         );
         let keys = |t: &str| -> Vec<String> {
             let s = type_schema(t);
@@ -506,11 +517,17 @@ mod tests {
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default()
         };
-        assert_eq!(
-            keys("crm_multifield"),
-            ["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"]
-        );
-        assert_eq!(type_schema("crm_multifield")["properties"]["ID"], int);
+        // A multifield is always a list on the wire, with or without `[]`.
+        let multi = type_schema("crm_multifield");
+        assert_eq!(multi, type_schema("crm_multifield[]"));
+        assert_eq!(multi["type"], json!("array"));
+        assert_eq!(multi["items"]["x-bitrix-type"], json!("crm_multifield"));
+        let mk: Vec<&String> = multi["items"]["properties"]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(mk, ["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"]);
+        assert_eq!(multi["items"]["properties"]["ID"], int);
         assert_eq!(
             keys("uf_enum_element"),
             ["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"]

@@ -58,64 +58,6 @@ pub enum AU {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::string_enum!(AU { A = "A", U = "U" } Other);
 
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Address2AddressCityAddressPostalCodeEtc {
-    /// The value "ADDRESS_2".
-    Address2,
-    /// The value "ADDRESS_CITY".
-    AddressCity,
-    /// The value "ADDRESS_POSTAL_CODE".
-    AddressPostalCode,
-    /// The value "ADDRESS_REGION".
-    AddressRegion,
-    /// The value "ADDRESS_PROVINCE".
-    AddressProvince,
-    /// The value "ADDRESS_COUNTRY".
-    AddressCountry,
-    /// The value "ADDRESS_COUNTRY_CODE".
-    AddressCountryCode,
-    /// The value "ADDRESS_LOC_ADDR_ID".
-    AddressLocAddrId,
-    /// The value "ADDRESS_LEGAL".
-    AddressLegal,
-    /// The value "REG_ADDRESS".
-    RegAddress,
-    /// The value "REG_ADDRESS_2".
-    RegAddress2,
-    /// The value "REG_ADDRESS_CITY".
-    RegAddressCity,
-    /// The value "REG_ADDRESS_POSTAL_CODE".
-    RegAddressPostalCode,
-    /// The value "REG_ADDRESS_REGION".
-    RegAddressRegion,
-    /// The value "REG_ADDRESS_PROVINCE".
-    RegAddressProvince,
-    /// The value "REG_ADDRESS_COUNTRY".
-    RegAddressCountry,
-    /// The value "REG_ADDRESS_COUNTRY_CODE".
-    RegAddressCountryCode,
-    /// The value "REG_ADDRESS_LOC_ADDR_ID".
-    RegAddressLocAddrId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::string_enum!(
-    Address2AddressCityAddressPostalCodeEtc { Address2 = "ADDRESS_2", AddressCity =
-    "ADDRESS_CITY", AddressPostalCode = "ADDRESS_POSTAL_CODE", AddressRegion =
-    "ADDRESS_REGION", AddressProvince = "ADDRESS_PROVINCE", AddressCountry =
-    "ADDRESS_COUNTRY", AddressCountryCode = "ADDRESS_COUNTRY_CODE", AddressLocAddrId =
-    "ADDRESS_LOC_ADDR_ID", AddressLegal = "ADDRESS_LEGAL", RegAddress = "REG_ADDRESS",
-    RegAddress2 = "REG_ADDRESS_2", RegAddressCity = "REG_ADDRESS_CITY",
-    RegAddressPostalCode = "REG_ADDRESS_POSTAL_CODE", RegAddressRegion =
-    "REG_ADDRESS_REGION", RegAddressProvince = "REG_ADDRESS_PROVINCE", RegAddressCountry
-    = "REG_ADDRESS_COUNTRY", RegAddressCountryCode = "REG_ADDRESS_COUNTRY_CODE",
-    RegAddressLocAddrId = "REG_ADDRESS_LOC_ADDR_ID" } Other
-);
-
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

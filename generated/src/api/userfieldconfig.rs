@@ -919,9 +919,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseField {
-    /// Wire name "editFormLabel": object, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<GetResponseFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -931,15 +931,15 @@ pub struct GetResponseField {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": object, optional.
+    /// Wire name "errorMessage": one of several shapes, optional.
     #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub error_message: Option<GetResponseFieldErrorMessage>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": object, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<GetResponseFieldHelpMessage>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -949,12 +949,12 @@ pub struct GetResponseField {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": object, optional.
+    /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "listFilterLabel": object, optional.
+    pub list_column_label: Option<GetResponseFieldListColumnLabel>,
+    /// Wire name "listFilterLabel": one of several shapes, optional.
     #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub list_filter_label: Option<GetResponseFieldListFilterLabel>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1061,6 +1061,171 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldListFilterLabel);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "userfieldconfig.get";
@@ -1682,9 +1847,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
-    /// Wire name "editFormLabel": object, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<ListResponseFieldsItemEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -1694,15 +1859,15 @@ pub struct ListResponseFieldsItem {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": object, optional.
+    /// Wire name "errorMessage": one of several shapes, optional.
     #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub error_message: Option<ListResponseFieldsItemErrorMessage>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": object, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<ListResponseFieldsItemHelpMessage>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1712,12 +1877,12 @@ pub struct ListResponseFieldsItem {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": object, optional.
+    /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "listFilterLabel": object, optional.
+    pub list_column_label: Option<ListResponseFieldsItemListColumnLabel>,
+    /// Wire name "listFilterLabel": one of several shapes, optional.
     #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub list_filter_label: Option<ListResponseFieldsItemListFilterLabel>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1825,6 +1990,171 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItem);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListFilterLabel);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1927,15 +2257,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestField {
-    /// Wire name "editFormLabel": object, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<UpdateRequestFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
-    /// Wire name "helpMessage": object, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<UpdateRequestFieldHelpMessage>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
@@ -1971,7 +2301,7 @@ impl UpdateRequestField {
     /// Sets "editFormLabel".
     pub fn edit_form_label(
         mut self,
-        value: impl Into<::std::collections::BTreeMap<String, String>>,
+        value: impl Into<UpdateRequestFieldEditFormLabel>,
     ) -> Self {
         self.edit_form_label = Some(value.into());
         self
@@ -1987,7 +2317,7 @@ impl UpdateRequestField {
     /// Sets "helpMessage".
     pub fn help_message(
         mut self,
-        value: impl Into<::std::collections::BTreeMap<String, String>>,
+        value: impl Into<UpdateRequestFieldHelpMessage>,
     ) -> Self {
         self.help_message = Some(value.into());
         self
@@ -2086,6 +2416,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -2186,6 +2549,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -2318,15 +2714,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateResponseField {
-    /// Wire name "editFormLabel": object, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
-    /// Wire name "helpMessage": object, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<UpdateResponseFieldHelpMessage>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
@@ -2401,6 +2797,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateResponseFieldEnumItem {
@@ -2452,6 +2881,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -886,461 +886,99 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.activity.fields`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
-    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub associated_entity_id: Option<i64>,
-    /// Wire name "AUTHOR_ID": integer, required.
-    #[serde(rename = "AUTHOR_ID")]
-    pub author_id: i64,
-    /// Wire name "AUTOCOMPLETE_RULE": integer, optional.
-    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
-    pub autocomplete_rule: Option<i64>,
-    /// Wire name "BINDINGS": any JSON, optional.
-    #[serde(rename = "BINDINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub bindings: ::serde_json::Value,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
-    #[serde(rename = "COMMUNICATIONS")]
-    pub communications: ::serde_json::Value,
-    /// Wire name "COMPLETED": string, required.
-    #[serde(rename = "COMPLETED")]
-    pub completed: String,
-    /// Wire name "CREATED": string (`date-time`), required.
-    #[serde(rename = "CREATED")]
-    pub created: String,
-    /// Wire name "DEADLINE": string (`date-time`), optional.
-    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": integer, optional.
-    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<i64>,
-    /// Wire name "DIRECTION": integer, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
-    pub direction: Option<i64>,
-    /// Wire name "EDITOR_ID": integer, optional.
-    #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
-    pub editor_id: Option<i64>,
-    /// Wire name "END_TIME": string (`date-time`), optional.
-    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
-    /// Wire name "FILES": object, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<FieldsResponseFiles>,
-    /// Wire name "ID": integer, required.
-    #[serde(rename = "ID")]
-    pub id: i64,
-    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
-    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
-    pub is_incoming_channel: Option<String>,
-    /// Wire name "LAST_UPDATED": string (`date-time`), optional.
-    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
-    /// Wire name "LOCATION": string, optional.
-    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": integer, optional.
-    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub notify_type: Option<i64>,
-    /// Wire name "NOTIFY_VALUE": integer, optional.
-    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
-    pub notify_value: Option<i64>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Wire name "OWNER_TYPE_ID": integer, required.
-    #[serde(rename = "OWNER_TYPE_ID")]
-    pub owner_type_id: i64,
-    /// Wire name "PRIORITY": integer, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i64>,
-    /// Wire name "PROVIDER_DATA": string, optional.
-    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
-    pub provider_data: Option<String>,
-    /// Wire name "PROVIDER_GROUP_ID": string, optional.
-    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_group_id: Option<String>,
-    /// Wire name "PROVIDER_ID": string, optional.
-    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_id: Option<String>,
-    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_params: ::serde_json::Value,
-    /// Wire name "PROVIDER_TYPE_ID": string, optional.
-    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": integer, required.
-    #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: i64,
-    /// Wire name "RESULT_CURRENCY_ID": string, optional.
-    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
-    pub result_currency_id: Option<String>,
-    /// Wire name "RESULT_MARK": integer, optional.
-    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
-    pub result_mark: Option<i64>,
-    /// Wire name "RESULT_SOURCE_ID": string, optional.
-    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
-    pub result_source_id: Option<String>,
-    /// Wire name "RESULT_STATUS": integer, optional.
-    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
-    pub result_status: Option<i64>,
-    /// Wire name "RESULT_STREAM": integer, optional.
-    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
-    pub result_stream: Option<i64>,
-    /// Wire name "RESULT_SUM": number, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
-    pub result_sum: Option<f64>,
-    /// Wire name "RESULT_VALUE": number, optional.
-    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub result_value: Option<f64>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "START_TIME": string (`date-time`), optional.
-    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    /// Wire name "STATUS": integer, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
-    /// Wire name "SUBJECT": string, optional.
-    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
-    /// Wire name "WEBDAV_ELEMENTS": object, optional.
-    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<FieldsResponseWebdavElements>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
-        let author_id = o.req("AUTHOR_ID")?;
-        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
-        let bindings = o.opt("BINDINGS")?;
-        let communications = o.req("COMMUNICATIONS")?;
-        let completed = o.req("COMPLETED")?;
-        let created = o.req("CREATED")?;
-        let deadline = o.opt("DEADLINE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let description_type = o.opt("DESCRIPTION_TYPE")?;
-        let direction = o.opt("DIRECTION")?;
-        let editor_id = o.opt("EDITOR_ID")?;
-        let end_time = o.opt("END_TIME")?;
-        let files = o.opt("FILES")?;
-        let id = o.req("ID")?;
-        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
-        let last_updated = o.opt("LAST_UPDATED")?;
-        let location = o.opt("LOCATION")?;
-        let notify_type = o.opt("NOTIFY_TYPE")?;
-        let notify_value = o.opt("NOTIFY_VALUE")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let owner_type_id = o.req("OWNER_TYPE_ID")?;
-        let priority = o.opt("PRIORITY")?;
-        let provider_data = o.opt("PROVIDER_DATA")?;
-        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
-        let provider_id = o.opt("PROVIDER_ID")?;
-        let provider_params = o.opt("PROVIDER_PARAMS")?;
-        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
-        let responsible_id = o.req("RESPONSIBLE_ID")?;
-        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
-        let result_mark = o.opt("RESULT_MARK")?;
-        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
-        let result_status = o.opt("RESULT_STATUS")?;
-        let result_stream = o.opt("RESULT_STREAM")?;
-        let result_sum = o.opt("RESULT_SUM")?;
-        let result_value = o.opt("RESULT_VALUE")?;
-        let settings = o.opt("SETTINGS")?;
-        let start_time = o.opt("START_TIME")?;
-        let status = o.opt("STATUS")?;
-        let subject = o.opt("SUBJECT")?;
-        let type_id = o.req("TYPE_ID")?;
-        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
-        let additional = o
-            .rest(
-                &[
-                    "ASSOCIATED_ENTITY_ID",
-                    "AUTHOR_ID",
-                    "AUTOCOMPLETE_RULE",
-                    "BINDINGS",
-                    "COMMUNICATIONS",
-                    "COMPLETED",
-                    "CREATED",
-                    "DEADLINE",
-                    "DESCRIPTION",
-                    "DESCRIPTION_TYPE",
-                    "DIRECTION",
-                    "EDITOR_ID",
-                    "END_TIME",
-                    "FILES",
-                    "ID",
-                    "IS_INCOMING_CHANNEL",
-                    "LAST_UPDATED",
-                    "LOCATION",
-                    "NOTIFY_TYPE",
-                    "NOTIFY_VALUE",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "OWNER_ID",
-                    "OWNER_TYPE_ID",
-                    "PRIORITY",
-                    "PROVIDER_DATA",
-                    "PROVIDER_GROUP_ID",
-                    "PROVIDER_ID",
-                    "PROVIDER_PARAMS",
-                    "PROVIDER_TYPE_ID",
-                    "RESPONSIBLE_ID",
-                    "RESULT_CURRENCY_ID",
-                    "RESULT_MARK",
-                    "RESULT_SOURCE_ID",
-                    "RESULT_STATUS",
-                    "RESULT_STREAM",
-                    "RESULT_SUM",
-                    "RESULT_VALUE",
-                    "SETTINGS",
-                    "START_TIME",
-                    "STATUS",
-                    "SUBJECT",
-                    "TYPE_ID",
-                    "WEBDAV_ELEMENTS",
-                ],
-            )?;
-        let author_id = o.need(author_id, "AUTHOR_ID")?;
-        let communications = o.need(communications, "COMMUNICATIONS")?;
-        let completed = o.need(completed, "COMPLETED")?;
-        let created = o.need(created, "CREATED")?;
-        let id = o.need(id, "ID")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
-        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
-        Ok(Self {
-            associated_entity_id,
-            author_id,
-            autocomplete_rule,
-            bindings,
-            communications,
-            completed,
-            created,
-            deadline,
-            description,
-            description_type,
-            direction,
-            editor_id,
-            end_time,
-            files,
-            id,
-            is_incoming_channel,
-            last_updated,
-            location,
-            notify_type,
-            notify_value,
-            originator_id,
-            origin_id,
-            origin_version,
-            owner_id,
-            owner_type_id,
-            priority,
-            provider_data,
-            provider_group_id,
-            provider_id,
-            provider_params,
-            provider_type_id,
-            responsible_id,
-            result_currency_id,
-            result_mark,
-            result_source_id,
-            result_status,
-            result_stream,
-            result_sum,
-            result_value,
-            settings,
-            start_time,
-            status,
-            subject,
-            type_id,
-            webdav_elements,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct FieldsResponseFiles {
-    /// Wire name "BYTES": integer, optional.
-    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<i64>,
-    /// Wire name "CAN_READ": boolean, optional.
-    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
-    pub can_read: Option<bool>,
-    /// Wire name "FILE_ID": integer, optional.
-    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PREVIEW_URL": string, optional.
-    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "SIZE": string, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Wire name "VIEW_URL": string, optional.
-    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub view_url: Option<String>,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFiles {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bytes = o.opt("BYTES")?;
-        let can_read = o.opt("CAN_READ")?;
-        let file_id = o.opt("FILE_ID")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let preview_url = o.opt("PREVIEW_URL")?;
-        let size = o.opt("SIZE")?;
-        let view_url = o.opt("VIEW_URL")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "BYTES",
-                    "CAN_READ",
-                    "FILE_ID",
-                    "ID",
-                    "NAME",
-                    "PREVIEW_URL",
-                    "SIZE",
-                    "VIEW_URL",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            bytes,
-            can_read,
-            file_id,
-            id,
-            name,
-            preview_url,
-            size,
-            view_url,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFiles);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseWebdavElements {
-    /// Wire name "BYTES": integer, optional.
-    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<i64>,
-    /// Wire name "CAN_READ": boolean, optional.
-    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
-    pub can_read: Option<bool>,
-    /// Wire name "FILE_ID": integer, optional.
-    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PREVIEW_URL": string, optional.
-    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "SIZE": string, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Wire name "VIEW_URL": string, optional.
-    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub view_url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseWebdavElements {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bytes = o.opt("BYTES")?;
-        let can_read = o.opt("CAN_READ")?;
-        let file_id = o.opt("FILE_ID")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let preview_url = o.opt("PREVIEW_URL")?;
-        let size = o.opt("SIZE")?;
-        let view_url = o.opt("VIEW_URL")?;
-        let additional = o
-            .rest(
-                &[
-                    "BYTES",
-                    "CAN_READ",
-                    "FILE_ID",
-                    "ID",
-                    "NAME",
-                    "PREVIEW_URL",
-                    "SIZE",
-                    "VIEW_URL",
-                ],
-            )?;
-        Ok(Self {
-            bytes,
-            can_read,
-            file_id,
-            id,
-            name,
-            preview_url,
-            size,
-            view_url,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseWebdavElements);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.activity.fields";

@@ -845,483 +845,99 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.company.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ADDRESS": string, optional.
-    ///
-    /// Allowed values: "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2", "REG_ADDRESS_CITY", and 6 more.
-    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
-    pub address: Option<FieldsResponseAddress>,
-    /// Wire name "ASSIGNED_BY_ID": integer, optional.
-    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<i64>,
-    /// Wire name "BANKING_DETAILS": string, optional.
-    #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
-    pub banking_details: Option<String>,
-    /// Wire name "COMMENTS": string, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": string, optional.
-    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub company_type: Option<String>,
-    /// Wire name "CONTACT_ID": integer, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "CURRENCY_ID": string, optional.
-    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<String>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "EMAIL": object, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<FieldsResponseEmail>,
-    /// Wire name "EMPLOYEES": string, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
-    pub employees: Option<String>,
-    /// Wire name "HAS_EMAIL": string, optional.
-    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
-    pub has_email: Option<String>,
-    /// Wire name "HAS_IMOL": string, optional.
-    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
-    pub has_imol: Option<String>,
-    /// Wire name "HAS_PHONE": string, optional.
-    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
-    pub has_phone: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IM": object, optional.
-    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<FieldsResponseIm>,
-    /// Wire name "INDUSTRY": string, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
-    pub industry: Option<String>,
-    /// Wire name "IS_MY_COMPANY": string, optional.
-    #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub is_my_company: Option<String>,
-    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
-    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<i64>,
-    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
-    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<String>,
-    /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
-    #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_communication_time: Option<String>,
-    /// Wire name "LEAD_ID": integer, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<i64>,
-    /// Wire name "LINK": object, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<FieldsResponseLink>,
-    /// Wire name "LOGO": any JSON, optional.
-    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub logo: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": integer, optional.
-    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modify_by_id: Option<i64>,
-    /// Wire name "OPENED": string, optional.
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<String>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "PHONE": object, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<FieldsResponsePhone>,
-    /// Wire name "REVENUE": number, optional.
-    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
-    pub revenue: Option<f64>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": string, optional.
-    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "UTM_CONTENT": string, optional.
-    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "UTM_MEDIUM": string, optional.
-    ///
-    /// Allowed values: "CPC", "CPM".
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<FieldsResponseUtmMedium>,
-    /// Wire name "UTM_SOURCE": string, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "UTM_TERM": string, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "WEB": object, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<FieldsResponseWeb>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address = o.opt("ADDRESS")?;
-        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
-        let banking_details = o.opt("BANKING_DETAILS")?;
-        let comments = o.opt("COMMENTS")?;
-        let company_type = o.opt("COMPANY_TYPE")?;
-        let contact_id = o.opt("CONTACT_ID")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let currency_id = o.opt("CURRENCY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let email = o.opt("EMAIL")?;
-        let employees = o.opt("EMPLOYEES")?;
-        let has_email = o.opt("HAS_EMAIL")?;
-        let has_imol = o.opt("HAS_IMOL")?;
-        let has_phone = o.opt("HAS_PHONE")?;
-        let id = o.opt("ID")?;
-        let im = o.opt("IM")?;
-        let industry = o.opt("INDUSTRY")?;
-        let is_my_company = o.opt("IS_MY_COMPANY")?;
-        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
-        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
-        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
-        let lead_id = o.opt("LEAD_ID")?;
-        let link = o.opt("LINK")?;
-        let logo = o.opt("LOGO")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let opened = o.opt("OPENED")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let phone = o.opt("PHONE")?;
-        let revenue = o.opt("REVENUE")?;
-        let title = o.opt("TITLE")?;
-        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
-        let utm_content = o.opt("UTM_CONTENT")?;
-        let utm_medium = o.opt("UTM_MEDIUM")?;
-        let utm_source = o.opt("UTM_SOURCE")?;
-        let utm_term = o.opt("UTM_TERM")?;
-        let web = o.opt("WEB")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ADDRESS",
-                    "ASSIGNED_BY_ID",
-                    "BANKING_DETAILS",
-                    "COMMENTS",
-                    "COMPANY_TYPE",
-                    "CONTACT_ID",
-                    "CREATED_BY_ID",
-                    "CURRENCY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "EMAIL",
-                    "EMPLOYEES",
-                    "HAS_EMAIL",
-                    "HAS_IMOL",
-                    "HAS_PHONE",
-                    "ID",
-                    "IM",
-                    "INDUSTRY",
-                    "IS_MY_COMPANY",
-                    "LAST_ACTIVITY_BY",
-                    "LAST_ACTIVITY_TIME",
-                    "LAST_COMMUNICATION_TIME",
-                    "LEAD_ID",
-                    "LINK",
-                    "LOGO",
-                    "MODIFY_BY_ID",
-                    "OPENED",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "PHONE",
-                    "REVENUE",
-                    "TITLE",
-                    "UTM_CAMPAIGN",
-                    "UTM_CONTENT",
-                    "UTM_MEDIUM",
-                    "UTM_SOURCE",
-                    "UTM_TERM",
-                    "WEB",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            address,
-            assigned_by_id,
-            banking_details,
-            comments,
-            company_type,
-            contact_id,
-            created_by_id,
-            currency_id,
-            date_create,
-            date_modify,
-            email,
-            employees,
-            has_email,
-            has_imol,
-            has_phone,
-            id,
-            im,
-            industry,
-            is_my_company,
-            last_activity_by,
-            last_activity_time,
-            last_communication_time,
-            lead_id,
-            link,
-            logo,
-            modify_by_id,
-            opened,
-            originator_id,
-            origin_id,
-            origin_version,
-            phone,
-            revenue,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            web,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
-
-pub type FieldsResponseAddress = super::super::enums::Address2AddressCityAddressPostalCodeEtc;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseEmail {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseEmail {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseEmail);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseIm {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseIm {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseIm);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseLink {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseLink);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponsePhone {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponsePhone {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponsePhone);
-
-pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseWeb {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseWeb {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseWeb);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";

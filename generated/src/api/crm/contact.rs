@@ -1061,487 +1061,99 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.contact.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ASSIGNED_BY_ID": integer, optional.
-    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<i64>,
-    /// Wire name "BIRTHDATE": string (`date`), optional.
-    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "COMMENTS": string, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": integer, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    /// Wire name "COMPANY_IDS": integer, optional.
-    #[serde(rename = "COMPANY_IDS", skip_serializing_if = "Option::is_none")]
-    pub company_ids: Option<i64>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "EMAIL": object, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<FieldsResponseEmail>,
-    /// Wire name "EXPORT": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
-    pub export: Option<FieldsResponseExport>,
-    /// Wire name "HAS_EMAIL": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
-    pub has_email: Option<FieldsResponseHasEmail>,
-    /// Wire name "HAS_IMOL": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
-    pub has_imol: Option<FieldsResponseHasImol>,
-    /// Wire name "HAS_PHONE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
-    pub has_phone: Option<FieldsResponseHasPhone>,
-    /// Wire name "HONORIFIC": string, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
-    pub honorific: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IM": object, optional.
-    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<FieldsResponseIm>,
-    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
-    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<i64>,
-    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
-    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": integer, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<i64>,
-    /// Wire name "LINK": object, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<FieldsResponseLink>,
-    /// Wire name "MODIFY_BY_ID": integer, optional.
-    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modify_by_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "OPENED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<FieldsResponseOpened>,
-    /// Wire name "PHONE": object, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<FieldsResponsePhone>,
-    /// Wire name "PHOTO": any JSON, optional.
-    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub photo: ::serde_json::Value,
-    /// Wire name "POST": string, optional.
-    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "SOURCE_DESCRIPTION": string, optional.
-    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": string, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": string, optional.
-    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "UTM_CONTENT": string, optional.
-    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "UTM_MEDIUM": string, optional.
-    ///
-    /// Allowed values: "CPC", "CPM".
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<FieldsResponseUtmMedium>,
-    /// Wire name "UTM_SOURCE": string, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "UTM_TERM": string, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "WEB": object, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<FieldsResponseWeb>,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
-        let birthdate = o.opt("BIRTHDATE")?;
-        let comments = o.opt("COMMENTS")?;
-        let company_id = o.opt("COMPANY_ID")?;
-        let company_ids = o.opt("COMPANY_IDS")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let email = o.opt("EMAIL")?;
-        let export = o.opt("EXPORT")?;
-        let has_email = o.opt("HAS_EMAIL")?;
-        let has_imol = o.opt("HAS_IMOL")?;
-        let has_phone = o.opt("HAS_PHONE")?;
-        let honorific = o.opt("HONORIFIC")?;
-        let id = o.opt("ID")?;
-        let im = o.opt("IM")?;
-        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
-        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let lead_id = o.opt("LEAD_ID")?;
-        let link = o.opt("LINK")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let name = o.opt("NAME")?;
-        let opened = o.opt("OPENED")?;
-        let phone = o.opt("PHONE")?;
-        let photo = o.opt("PHOTO")?;
-        let post = o.opt("POST")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let source_description = o.opt("SOURCE_DESCRIPTION")?;
-        let source_id = o.opt("SOURCE_ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
-        let utm_content = o.opt("UTM_CONTENT")?;
-        let utm_medium = o.opt("UTM_MEDIUM")?;
-        let utm_source = o.opt("UTM_SOURCE")?;
-        let utm_term = o.opt("UTM_TERM")?;
-        let web = o.opt("WEB")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ASSIGNED_BY_ID",
-                    "BIRTHDATE",
-                    "COMMENTS",
-                    "COMPANY_ID",
-                    "COMPANY_IDS",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "EMAIL",
-                    "EXPORT",
-                    "HAS_EMAIL",
-                    "HAS_IMOL",
-                    "HAS_PHONE",
-                    "HONORIFIC",
-                    "ID",
-                    "IM",
-                    "LAST_ACTIVITY_BY",
-                    "LAST_ACTIVITY_TIME",
-                    "LAST_NAME",
-                    "LEAD_ID",
-                    "LINK",
-                    "MODIFY_BY_ID",
-                    "NAME",
-                    "OPENED",
-                    "PHONE",
-                    "PHOTO",
-                    "POST",
-                    "SECOND_NAME",
-                    "SOURCE_DESCRIPTION",
-                    "SOURCE_ID",
-                    "TYPE_ID",
-                    "UTM_CAMPAIGN",
-                    "UTM_CONTENT",
-                    "UTM_MEDIUM",
-                    "UTM_SOURCE",
-                    "UTM_TERM",
-                    "WEB",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            company_ids,
-            created_by_id,
-            date_create,
-            date_modify,
-            email,
-            export,
-            has_email,
-            has_imol,
-            has_phone,
-            honorific,
-            id,
-            im,
-            last_activity_by,
-            last_activity_time,
-            last_name,
-            lead_id,
-            link,
-            modify_by_id,
-            name,
-            opened,
-            phone,
-            photo,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            type_id,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            web,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseEmail {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseEmail {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseEmail);
-
-pub type FieldsResponseExport = ::bitrix24_runtime::YesNo;
-
-pub type FieldsResponseHasEmail = ::bitrix24_runtime::YesNo;
-
-pub type FieldsResponseHasImol = ::bitrix24_runtime::YesNo;
-
-pub type FieldsResponseHasPhone = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseIm {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseIm {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseIm);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseLink {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseLink);
-
-pub type FieldsResponseOpened = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponsePhone {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponsePhone {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponsePhone);
-
-pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FieldsResponseWeb {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseWeb {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseWeb);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.contact.fields";

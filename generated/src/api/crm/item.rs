@@ -1375,7 +1375,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<FieldsResponseFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1396,227 +1396,95 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct FieldsResponseFields {
-    /// Wire name "assignedById": object, optional.
-    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "begindate": object, optional.
+pub struct FieldsResponseFieldsValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub begindate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "categoryId": object, optional.
-    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "closedate": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub closedate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "companyId": object, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contactId": object, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contactIds": object, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contacts": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contacts: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdTime": object, optional.
-    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
-    pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currencyId": object, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isManualOpportunity": object, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lastActivityBy": object, optional.
-    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lastActivityTime": object, optional.
-    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "movedBy": object, optional.
-    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
-    pub moved_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "movedTime": object, optional.
-    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
-    pub moved_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "mycompanyId": object, optional.
-    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
-    pub mycompany_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "observers": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "opened": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "opportunity": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId1": object, optional.
-    #[serde(rename = "parentId1", skip_serializing_if = "Option::is_none")]
-    pub parent_id1: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId2": object, optional.
-    #[serde(rename = "parentId2", skip_serializing_if = "Option::is_none")]
-    pub parent_id2: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previousStageId": object, optional.
-    #[serde(rename = "previousStageId", skip_serializing_if = "Option::is_none")]
-    pub previous_stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sourceDescription": object, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sourceId": object, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "stageId": object, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "taxValue": object, optional.
-    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
-    pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "title": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedBy": object, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedTime": object, optional.
-    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
-    pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "webformId": object, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
-    pub webform_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let begindate = o.opt("begindate")?;
-        let category_id = o.opt("categoryId")?;
-        let closedate = o.opt("closedate")?;
-        let company_id = o.opt("companyId")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let contacts = o.opt("contacts")?;
-        let created_by = o.opt("createdBy")?;
-        let created_time = o.opt("createdTime")?;
-        let currency_id = o.opt("currencyId")?;
-        let id = o.opt("id")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let last_activity_by = o.opt("lastActivityBy")?;
-        let last_activity_time = o.opt("lastActivityTime")?;
-        let moved_by = o.opt("movedBy")?;
-        let moved_time = o.opt("movedTime")?;
-        let mycompany_id = o.opt("mycompanyId")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let parent_id1 = o.opt("parentId1")?;
-        let parent_id2 = o.opt("parentId2")?;
-        let previous_stage_id = o.opt("previousStageId")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let tax_value = o.opt("taxValue")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
         let title = o.opt("title")?;
-        let updated_by = o.opt("updatedBy")?;
-        let updated_time = o.opt("updatedTime")?;
-        let webform_id = o.opt("webformId")?;
-        let xml_id = o.opt("xmlId")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "assignedById",
-                    "begindate",
-                    "categoryId",
-                    "closedate",
-                    "companyId",
-                    "contactId",
-                    "contactIds",
-                    "contacts",
-                    "createdBy",
-                    "createdTime",
-                    "currencyId",
-                    "id",
-                    "isManualOpportunity",
-                    "lastActivityBy",
-                    "lastActivityTime",
-                    "movedBy",
-                    "movedTime",
-                    "mycompanyId",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "parentId1",
-                    "parentId2",
-                    "previousStageId",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "taxValue",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
                     "title",
-                    "updatedBy",
-                    "updatedTime",
-                    "webformId",
-                    "xmlId",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            assigned_by_id,
-            begindate,
-            category_id,
-            closedate,
-            company_id,
-            contact_id,
-            contact_ids,
-            contacts,
-            created_by,
-            created_time,
-            currency_id,
-            id,
-            is_manual_opportunity,
-            last_activity_by,
-            last_activity_time,
-            moved_by,
-            moved_time,
-            mycompany_id,
-            observers,
-            opened,
-            opportunity,
-            parent_id1,
-            parent_id2,
-            previous_stage_id,
-            source_description,
-            source_id,
-            stage_id,
-            tax_value,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            updated_by,
-            updated_time,
-            webform_id,
-            xml_id,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";

@@ -2196,7 +2196,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequest);
 
 /// The `result` of `landing.site.getPublicUrl`.
-pub type GetPublicUrlResponse = String;
+pub type GetPublicUrlResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "landing.site.getPublicUrl";

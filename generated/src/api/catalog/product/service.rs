@@ -1265,7 +1265,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<GetFieldsByFilterResponseService>,
+    pub service: Option<
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseServiceValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1286,185 +1288,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct GetFieldsByFilterResponseService {
-    /// Wire name "active": object, optional.
+pub struct GetFieldsByFilterResponseServiceValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "available": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "bundle": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "code": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveFrom": object, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveTo": object, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCreate": object, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": object, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
-    pub detail_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailTextType": object, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockId": object, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockSectionId": object, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": object, optional.
-    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewTextType": object, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceType": object, optional.
-    #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "timestampX": object, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type": object, optional.
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatId": object, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatIncluded": object, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let price_type = o.opt("priceType")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
         let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let xml_id = o.opt("xmlId")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "priceType",
-                    "sort",
-                    "timestampX",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
                     "type",
-                    "vatId",
-                    "vatIncluded",
-                    "xmlId",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            active,
-            available,
-            bundle,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            price_type,
-            sort,
-            timestamp_x,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
             type_,
-            vat_id,
-            vat_included,
-            xml_id,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseService);
+::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseServiceValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.service.getFieldsByFilter";

@@ -647,24 +647,24 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "EDIT_FORM_LABEL": object, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<GetResponseEditFormLabel>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": object, optional.
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub error_message: Option<GetResponseErrorMessage>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": object, optional.
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<GetResponseHelpMessage>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -674,12 +674,12 @@ pub struct GetResponse {
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<GetResponseListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": object, optional.
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "LIST_FILTER_LABEL": object, optional.
+    pub list_column_label: Option<GetResponseListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub list_filter_label: Option<GetResponseListFilterLabel>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -689,9 +689,11 @@ pub struct GetResponse {
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<GetResponseSettings>,
-    /// Wire name "SHOW_FILTER": boolean, optional.
+    /// Wire name "SHOW_FILTER": string, optional.
+    ///
+    /// Allowed values: "N", "I", "E", "S".
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<bool>,
+    pub show_filter: Option<GetResponseShowFilter>,
     /// Wire name "SHOW_IN_LIST": boolean, optional.
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<bool>,
@@ -790,6 +792,105 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseListItem {
@@ -842,6 +943,72 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListItem);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseSettings {
@@ -889,6 +1056,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseSettings);
+
+pub type GetResponseShowFilter = super::super::super::enums::NIES;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.userfield.get";
@@ -1179,24 +1348,24 @@ pub type ListResponse = Vec<ListResponseItem>;
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItem {
-    /// Wire name "EDIT_FORM_LABEL": object, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub edit_form_label: Option<ListResponseItemEditFormLabel>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": object, optional.
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub error_message: Option<ListResponseItemErrorMessage>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": object, optional.
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::std::collections::BTreeMap<String, String>>,
+    pub help_message: Option<ListResponseItemHelpMessage>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1206,12 +1375,12 @@ pub struct ListResponseItem {
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<ListResponseItemListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": object, optional.
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "LIST_FILTER_LABEL": object, optional.
+    pub list_column_label: Option<ListResponseItemListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<::std::collections::BTreeMap<String, String>>,
+    pub list_filter_label: Option<ListResponseItemListFilterLabel>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1221,9 +1390,11 @@ pub struct ListResponseItem {
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<ListResponseItemSettings>,
-    /// Wire name "SHOW_FILTER": boolean, optional.
+    /// Wire name "SHOW_FILTER": string, optional.
+    ///
+    /// Allowed values: "N", "I", "E", "S".
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<bool>,
+    pub show_filter: Option<ListResponseItemShowFilter>,
     /// Wire name "SHOW_IN_LIST": boolean, optional.
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub show_in_list: Option<bool>,
@@ -1322,6 +1493,105 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItemEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItemEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItemErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItemErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItemHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItemHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemHelpMessage);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItemListItem {
@@ -1374,6 +1644,72 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListItem);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItemListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItemListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItemListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItemListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemListFilterLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
@@ -1421,6 +1757,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.userfield.list";

@@ -254,9 +254,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.item.delivery.list`.
+pub type ListResponse = Vec<ListResponseItem>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ListResponse {
+pub struct ListResponseItem {
     /// Wire name "accountNumber": string, optional.
     #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
@@ -270,7 +272,7 @@ pub struct ListResponse {
     ///
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deducted: Option<ListResponseDeducted>,
+    pub deducted: Option<ListResponseItemDeducted>,
     /// Wire name "deliveryId": integer, optional.
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<i64>,
@@ -288,7 +290,7 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -328,9 +330,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
-pub type ListResponseDeducted = ::bitrix24_runtime::YesNo;
+pub type ListResponseItemDeducted = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.delivery.list";
