@@ -177,11 +177,19 @@ pub fn returns_schema(page: &Page) -> Value {
         if let Some(ex) = example_result(page) {
             s = fit_example(s, ex);
         }
-        if (s.get("type") == Some(&json!("object"))
-            || s.get("x-bitrix-type") == Some(&json!("object")))
-            && s.get("properties").is_none()
-            && let Some(ex) = example_result(page)
-            && ex.is_object()
+        // A bare `object` or `array` (a PHP array: a map or a list) takes the example's shape,
+        // whichever of the two the example shows.
+        let bare = s.get("type").is_none()
+            && matches!(
+                s.get("x-bitrix-type").and_then(Value::as_str),
+                Some("object" | "array")
+            );
+        if let Some(ex) = example_result(page)
+            && ((s.get("type") == Some(&json!("object"))
+                && s.get("properties").is_none()
+                && s.get("additionalProperties").is_none()
+                && ex.is_object())
+                || (bare && (ex.is_object() || ex.is_array())))
         {
             s = infer(ex, 0);
         }
@@ -612,6 +620,27 @@ mod tests {
             None
         );
         assert_eq!(fields_result("crm.deal.fields", &json!([d])), None);
+    }
+
+    #[test]
+    fn a_bare_object_result_takes_the_examples_shape() {
+        let page = |ty: &str, ex: &str| {
+            docs::read_page(&format!(
+                "# Get x.y.list\n\n## Обработка ответа\n\n```json\n{{\"result\": {ex}}}\n```\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n`{ty}` | x ||\n|#\n"
+            ))
+        };
+        let list = json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}}, "additionalProperties": true}});
+        assert_eq!(returns_schema(&page("object", "[{\"ID\": \"1\"}]")), list);
+        assert_eq!(returns_schema(&page("array", "[{\"ID\": \"1\"}]")), list);
+        assert_eq!(
+            returns_schema(&page("object", "{\"ID\": \"1\"}")),
+            list["items"]
+        );
+        // Without an example it stays any JSON.
+        let none = docs::read_page(
+            "# Get x.y.list\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n`object` | x ||\n|#\n",
+        );
+        assert_eq!(returns_schema(&none), json!({"x-bitrix-type": "object"}));
     }
 
     #[test]

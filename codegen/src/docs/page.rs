@@ -504,12 +504,34 @@ fn nested_table(
         .iter()
         .find(|h| h.line > heading.line)
         .map_or(usize::MAX, |h| h.line);
+    if tabbed_alternatives(doc, heading.line, next) {
+        return None;
+    }
     doc.tables
         .iter()
         .enumerate()
         .find(|(i, t)| t.line > heading.line && t.line < next && !used.contains(i))
         .filter(|(_, t)| is_param_table(t))
         .map(|(i, _)| i)
+}
+
+/// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
+/// `{% list tabs %}` alternatives (`SETTINGS`: one table per field type): no one table is the
+/// shape, so the object stays open.
+fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
+    let tabs = doc
+        .lines
+        .iter()
+        .enumerate()
+        .skip(from)
+        .take(to.saturating_sub(from + 1))
+        .any(|(_, l)| l.trim_start().starts_with("{% list tabs"));
+    tabs && doc
+        .tables
+        .iter()
+        .filter(|t| t.line > from && t.line < to && is_param_table(t))
+        .count()
+        > 1
 }
 
 /// The `(#anchor)` targets of the links in a cell, lower-cased, in order.
@@ -579,6 +601,9 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
         .iter()
         .find(|h| h.line > heading.line)
         .map_or(usize::MAX, |h| h.line);
+    if tabbed_alternatives(doc, heading.line, next) {
+        return None;
+    }
     doc.tables
         .iter()
         .enumerate()
@@ -772,6 +797,25 @@ mod tests {
             crate::docs::param_schema(&p.params[0]),
             json!({"type": "boolean"})
         );
+    }
+
+    #[test]
+    fn tabbed_alternative_tables_leave_the_object_open() {
+        let table = |name: &str, ty: &str| {
+            format!(
+                "    #|\n    || **Название**\n    `тип` | **Описание** ||\n    || **{name}**\n    `{ty}` | x ||\n    |#\n"
+            )
+        };
+        let head = "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **SETTINGS**\n`object` | [ниже](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n";
+        let tabs = format!(
+            "{head}{{% list tabs %}}\n\n- double\n\n{}\n- boolean\n\n{}\n{{% endlist %}}\n",
+            table("PRECISION", "integer"),
+            table("DEFAULT_VALUE", "integer")
+        );
+        assert!(read_page(&tabs).params[0].children.is_empty());
+        // One table under the heading is the shape.
+        let one = format!("{head}{}", table("PRECISION", "integer"));
+        assert_eq!(read_page(&one).params[0].children.len(), 1);
     }
 
     #[test]

@@ -1655,25 +1655,6 @@ pub enum IntV1V2V3V4 {
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::int_enum!(IntV1V2V3V4 { V1 = 1, V2 = 2, V3 = 3, V4 = 4 } Other);
 
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum IntV1V2V3V5 {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::int_enum!(IntV1V2V3V5 { V1 = 1, V2 = 2, V3 = 3, V5 = 5 } Other);
-
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -111,9 +111,9 @@ pub struct AddRequestField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddRequestFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -196,8 +196,8 @@ impl AddRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<AddRequestFieldSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "showFilter".
@@ -390,109 +390,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddRequestFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "MAX_LENGTH".
-    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
-        self.max_length = Some(value.into());
-        self
-    }
-    /// Sets "MIN_LENGTH".
-    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
-        self.min_length = Some(value.into());
-        self
-    }
-    /// Sets "REGEXP".
-    pub fn regexp(mut self, value: impl Into<String>) -> Self {
-        self.regexp = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Sets "SIZE".
-    pub fn size(mut self, value: impl Into<i64>) -> Self {
-        self.size = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
-        Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldSettings);
-
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -548,9 +445,9 @@ pub struct AddResponseField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddResponseFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -682,61 +579,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddResponseFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseFieldSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
-        Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseFieldSettings);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -2272,9 +2114,9 @@ pub struct UpdateRequestField {
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateRequestFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2333,8 +2175,8 @@ impl UpdateRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<UpdateRequestFieldSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "showFilter".
@@ -2583,109 +2425,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UpdateRequestFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "MAX_LENGTH".
-    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
-        self.max_length = Some(value.into());
-        self
-    }
-    /// Sets "MIN_LENGTH".
-    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
-        self.min_length = Some(value.into());
-        self
-    }
-    /// Sets "REGEXP".
-    pub fn regexp(mut self, value: impl Into<String>) -> Self {
-        self.regexp = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Sets "SIZE".
-    pub fn size(mut self, value: impl Into<i64>) -> Self {
-        self.size = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
-        Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldSettings);
-
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -2729,9 +2468,9 @@ pub struct UpdateResponseField {
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateResponseFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2914,61 +2653,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UpdateResponseFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
-        Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldSettings);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldconfig.update";

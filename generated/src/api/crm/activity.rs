@@ -1435,7 +1435,285 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.activity.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub associated_entity_id: Option<String>,
+    /// Wire name "AUTHOR_ID": string, optional.
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    /// Wire name "AUTOCOMPLETE_RULE": string, optional.
+    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_rule: Option<String>,
+    /// Wire name "COMPLETED": string, optional.
+    #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
+    /// Wire name "CREATED": string, optional.
+    #[serde(rename = "CREATED", skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "DEADLINE": string, optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<String>,
+    /// Wire name "DIRECTION": string, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Wire name "EDITOR_ID": string, optional.
+    #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
+    pub editor_id: Option<String>,
+    /// Wire name "END_TIME": string, optional.
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LAST_UPDATED": string, optional.
+    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Wire name "LOCATION": string, optional.
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": string, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<String>,
+    /// Wire name "NOTIFY_VALUE": string, optional.
+    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
+    pub notify_value: Option<String>,
+    /// Wire name "ORIGINATOR_ID": any JSON, optional.
+    #[serde(
+        rename = "ORIGINATOR_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGIN_ID": any JSON, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub origin_id: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// Wire name "OWNER_TYPE_ID": string, optional.
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_type_id: Option<String>,
+    /// Wire name "PRIORITY": string, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "PROVIDER_DATA": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_data: ::serde_json::Value,
+    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_GROUP_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_ID": string, optional.
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": array of any JSON, optional.
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
+    pub provider_params: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": string, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<String>,
+    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "RESULT_CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_MARK": string, optional.
+    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
+    pub result_mark: Option<String>,
+    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
+    #[serde(
+        rename = "RESULT_SOURCE_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_STATUS": string, optional.
+    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
+    pub result_status: Option<String>,
+    /// Wire name "RESULT_STREAM": string, optional.
+    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
+    pub result_stream: Option<String>,
+    /// Wire name "RESULT_SUM": any JSON, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub result_sum: ::serde_json::Value,
+    /// Wire name "RESULT_VALUE": any JSON, optional.
+    #[serde(
+        rename = "RESULT_VALUE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_value: ::serde_json::Value,
+    /// Wire name "SETTINGS": array of any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "START_TIME": string, optional.
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Wire name "STATUS": string, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "SUBJECT": string, optional.
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let completed = o.opt("COMPLETED")?;
+        let created = o.opt("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let id = o.opt("ID")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "ID",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                ],
+            )?;
+        Ok(Self {
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            id,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.list";

@@ -923,7 +923,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.type.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.type.delete";

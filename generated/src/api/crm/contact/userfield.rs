@@ -111,9 +111,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -222,8 +222,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -434,66 +434,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListItem);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
-        Ok(Self {
-            default_value,
-            rows,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
-
 /// The `result` of `crm.contact.userfield.add`.
 pub type AddResponse = i64;
 
@@ -686,9 +626,9 @@ pub struct GetResponse {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": string, optional.
     ///
     /// Allowed values: "N", "I", "E", "S".
@@ -1008,54 +948,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct GetResponseSettings {
-    /// Wire name "DEFAULT_VALUE": number, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<f64>,
-    /// Wire name "MAX_VALUE": number, optional.
-    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
-    pub max_value: Option<f64>,
-    /// Wire name "MIN_VALUE": number, optional.
-    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
-    pub min_value: Option<f64>,
-    /// Wire name "PRECISION": integer, optional.
-    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
-    pub precision: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_value = o.opt("MAX_VALUE")?;
-        let min_value = o.opt("MIN_VALUE")?;
-        let precision = o.opt("PRECISION")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(&["DEFAULT_VALUE", "MAX_VALUE", "MIN_VALUE", "PRECISION", "SIZE"])?;
-        Ok(Self {
-            default_value,
-            max_value,
-            min_value,
-            precision,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseSettings);
 
 pub type GetResponseShowFilter = super::super::super::enums::NIES;
 
@@ -1387,9 +1279,9 @@ pub struct ListResponseItem {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<ListResponseItemSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": string, optional.
     ///
     /// Allowed values: "N", "I", "E", "S".
@@ -1710,54 +1602,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListFilterLabel);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ListResponseItemSettings {
-    /// Wire name "DEFAULT_VALUE": number, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<f64>,
-    /// Wire name "MAX_VALUE": number, optional.
-    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
-    pub max_value: Option<f64>,
-    /// Wire name "MIN_VALUE": number, optional.
-    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
-    pub min_value: Option<f64>,
-    /// Wire name "PRECISION": integer, optional.
-    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
-    pub precision: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_value = o.opt("MAX_VALUE")?;
-        let min_value = o.opt("MIN_VALUE")?;
-        let precision = o.opt("PRECISION")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(&["DEFAULT_VALUE", "MAX_VALUE", "MIN_VALUE", "PRECISION", "SIZE"])?;
-        Ok(Self {
-            default_value,
-            max_value,
-            min_value,
-            precision,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
-
 pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
 impl ::bitrix24_runtime::Method for ListRequest {
@@ -1866,9 +1710,9 @@ pub struct UpdateRequestFields {
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -1941,8 +1785,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -2136,66 +1980,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
-        Ok(Self {
-            default_value,
-            rows,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `crm.contact.userfield.update`.
 pub type UpdateResponse = bool;

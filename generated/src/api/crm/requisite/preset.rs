@@ -244,7 +244,44 @@ impl ::bitrix24_runtime::loose::Loose for CountriesRequest {
 ::bitrix24_runtime::loose_deserialize!(CountriesRequest);
 
 /// The `result` of `crm.requisite.preset.countries`.
-pub type CountriesResponse = ::serde_json::Value;
+pub type CountriesResponse = Vec<CountriesResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CountriesResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CountriesResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["CODE", "ID", "TITLE"])?;
+        Ok(Self {
+            code,
+            id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CountriesResponseItem);
 
 impl ::bitrix24_runtime::Method for CountriesRequest {
     const NAME: &'static str = "crm.requisite.preset.countries";

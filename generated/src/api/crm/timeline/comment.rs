@@ -673,7 +673,75 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.timeline.comment.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "AUTHOR_ID": string, optional.
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    /// Wire name "COMMENT": string, optional.
+    #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CREATED": string, optional.
+    #[serde(rename = "CREATED", skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let comment = o.opt("COMMENT")?;
+        let created = o.opt("CREATED")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let files = o.opt("FILES")?;
+        let id = o.opt("ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTHOR_ID",
+                    "COMMENT",
+                    "CREATED",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "FILES",
+                    "ID",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            comment,
+            created,
+            entity_id,
+            entity_type,
+            files,
+            id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.comment.list";

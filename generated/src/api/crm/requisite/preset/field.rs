@@ -236,7 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
 ::bitrix24_runtime::loose_deserialize!(AvailabletoaddRequest);
 
 /// The `result` of `crm.requisite.preset.field.availabletoadd`.
-pub type AvailabletoaddResponse = ::serde_json::Value;
+pub type AvailabletoaddResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for AvailabletoaddRequest {
     const NAME: &'static str = "crm.requisite.preset.field.availabletoadd";
