@@ -158,23 +158,6 @@ pub mod enums {
         = "403", V404 = "404", V486 = "486", V484 = "484", V503 = "503", V480 = "480",
         V402 = "402", V423 = "423", Other2 = "OTHER" } Other
     );
-    #[cfg(feature = "telephony")]
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    #[non_exhaustive]
-    pub enum XxxRegXxxSipXxx {
-        /// The value "XXX".
-        Xxx,
-        /// The value "regXXX".
-        RegXxx,
-        /// The value "sipXXX".
-        SipXxx,
-        /// A value the spec does not list, kept as received.
-        Other(String),
-    }
-    #[cfg(feature = "telephony")]
-    ::bitrix24_runtime::string_enum!(
-        XxxRegXxxSipXxx { Xxx = "XXX", RegXxx = "regXXX", SipXxx = "sipXXX" } Other
-    );
 }
 
 #[cfg(feature = "basic")]
@@ -1518,9 +1501,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1565,9 +1548,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1612,9 +1595,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1659,9 +1642,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1706,9 +1689,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1753,9 +1736,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1800,9 +1783,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1847,9 +1830,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1894,9 +1877,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1941,9 +1924,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogProductOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -1996,9 +1979,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -2051,9 +2034,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -2106,9 +2089,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2153,9 +2136,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2200,9 +2183,9 @@ pub mod catalog {
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4350,12 +4333,9 @@ pub mod crm {
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4411,12 +4391,9 @@ pub mod crm {
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4472,12 +4449,9 @@ pub mod crm {
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4534,12 +4508,9 @@ pub mod crm {
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -11988,10 +11959,8 @@ pub mod telephony {
     #[non_exhaustive]
     pub struct VoximplantcallinitData {
         /// Wire name "ACCOUNT_SEARCH_ID": string, optional.
-        ///
-        /// Allowed values: "XXX", "regXXX", "sipXXX".
         #[serde(rename = "ACCOUNT_SEARCH_ID", skip_serializing_if = "Option::is_none")]
-        pub account_search_id: Option<VoximplantcallinitDataAccountSearchId>,
+        pub account_search_id: Option<String>,
         /// Wire name "CALLER_ID": string, optional.
         #[serde(rename = "CALLER_ID", skip_serializing_if = "Option::is_none")]
         pub caller_id: Option<String>,
@@ -12047,7 +12016,6 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(VoximplantcallinitData);
-    pub type VoximplantcallinitDataAccountSearchId = super::enums::XxxRegXxxSipXxx;
     pub type VoximplantcallinitDataCallType = super::enums::IntV1V2V3Etc;
     /// The `data` of the event `ONVOXIMPLANTCALLSTART`.
     ///

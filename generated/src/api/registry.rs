@@ -1523,7 +1523,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html",
         ),
         params: &[],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -1849,7 +1849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html",
         ),
         params: &[],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -2139,7 +2139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "USER_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -2159,7 +2159,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "WORKFLOW_STARTED_BY",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -2216,8 +2216,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOCUMENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNED_UNTIL",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STARTED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STARTED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TEMPLATE_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -2400,7 +2441,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DOCUMENT_TYPE",
-                ty: "\"LEAD\" | \"CONTACT\" | \"COMPANY\" | \"DEAL\" | \"QUOTE\" | \"SMART_INVOICE\" | \"DYNAMIC_XXX\"",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -2587,8 +2628,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "integer",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -3883,8 +3930,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "integer",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -6806,7 +6859,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -6839,7 +6892,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "catalog",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -6862,7 +6915,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7014,7 +7067,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7039,7 +7092,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentIds",
-                ty: "array of any",
+                ty: "array of integer",
                 required: true,
             },
         ],
@@ -7064,7 +7117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7089,7 +7142,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentIds",
-                ty: "array of any",
+                ty: "array of integer",
                 required: true,
             },
         ],
@@ -7139,7 +7192,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7164,7 +7217,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentIds",
-                ty: "array of any",
+                ty: "array of integer",
                 required: true,
             },
         ],
@@ -7199,12 +7252,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.docId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.elementId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -7214,12 +7267,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.storeFrom",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.storeTo",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -7250,7 +7303,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7296,7 +7349,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentElement",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -7380,17 +7433,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.storeFrom",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.storeTo",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7442,7 +7495,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "document",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -7600,7 +7653,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7636,7 +7689,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.documentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -7677,7 +7730,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7704,7 +7757,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentContractor",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -7823,7 +7876,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -7856,7 +7909,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "extra",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -7980,7 +8033,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8005,7 +8058,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8038,7 +8091,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "measure",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -8108,7 +8161,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "Id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -8179,7 +8232,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -8194,7 +8247,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8225,7 +8278,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8250,7 +8303,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8283,7 +8336,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "price",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -8403,7 +8456,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8485,7 +8538,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8510,7 +8563,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8543,7 +8596,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "priceType",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -8631,7 +8684,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8672,7 +8725,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -8708,7 +8761,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8735,7 +8788,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "priceTypeGroup",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -8809,12 +8862,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.lang",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -8850,7 +8903,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8875,7 +8928,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -8908,7 +8961,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "priceTypeLang",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -9010,7 +9063,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "Id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9020,12 +9073,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.lang",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9139,12 +9192,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9154,7 +9207,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9239,7 +9292,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9295,7 +9348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9335,7 +9388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9360,7 +9413,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9396,7 +9449,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "filter.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9404,7 +9457,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "product",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -9551,12 +9604,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9566,7 +9619,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9656,7 +9709,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9712,7 +9765,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9752,7 +9805,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9777,7 +9830,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9813,7 +9866,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "filter.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -9821,7 +9874,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "offer",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -9968,7 +10021,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -9978,7 +10031,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10068,7 +10121,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10098,7 +10151,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10192,17 +10245,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10242,7 +10295,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10283,7 +10336,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10323,7 +10376,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10348,7 +10401,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10384,7 +10437,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "filter.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10392,7 +10445,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "service",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -10524,12 +10577,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10569,7 +10622,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10584,7 +10637,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10688,12 +10741,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10703,7 +10756,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10763,7 +10816,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -10814,7 +10867,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10854,7 +10907,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10879,7 +10932,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10915,7 +10968,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "filter.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -10923,7 +10976,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "sku",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -11065,7 +11118,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11075,7 +11128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11135,7 +11188,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11160,7 +11213,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11269,7 +11322,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11279,7 +11332,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.measure",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11364,7 +11417,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.vatId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11394,7 +11447,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11430,7 +11483,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11471,12 +11524,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11501,12 +11554,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11539,7 +11592,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "productImage",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -11562,7 +11615,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "productId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11638,7 +11691,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11648,7 +11701,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.linkIblockId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11739,7 +11792,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11764,7 +11817,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -11797,7 +11850,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "productProperty",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -11906,7 +11959,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11916,7 +11969,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.linkIblockId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -11981,7 +12034,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12022,7 +12075,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12126,7 +12179,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "productPropertyEnum",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -12205,7 +12258,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12276,7 +12329,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12338,7 +12391,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12371,7 +12424,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "productPropertyFeature",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -12460,7 +12513,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12496,7 +12549,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12598,7 +12651,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12629,7 +12682,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12662,7 +12715,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ratio",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -12736,7 +12789,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12782,7 +12835,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12807,7 +12860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -12840,7 +12893,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "roundingRule",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -12903,7 +12956,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "Id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12913,7 +12966,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.catalogGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -12991,12 +13044,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -13042,7 +13095,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13067,7 +13120,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13100,7 +13153,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "section",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -13196,12 +13249,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.iblockSectionId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -13221,7 +13274,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13373,7 +13426,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13398,7 +13451,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13431,7 +13484,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "store",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -13595,7 +13648,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13626,7 +13679,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13659,7 +13712,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "storeProduct",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -13774,7 +13827,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "documentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -13871,7 +13924,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13896,7 +13949,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -13923,7 +13976,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "vat",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -14011,7 +14064,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -14167,8 +14220,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "badges",
+                ty: "array of object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -14390,39 +14449,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-communication-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ACTIVITY_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_TYPE_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TYPE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "VALUE",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -14616,234 +14644,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ASSOCIATED_ENTITY_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "AUTHOR_ID",
-                ty: "integer",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "AUTOCOMPLETE_RULE",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "BINDINGS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMMUNICATIONS",
-                ty: "any",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMPLETED",
-                ty: "string",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CREATED",
-                ty: "string (date-time)",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEADLINE",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DESCRIPTION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DESCRIPTION_TYPE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DIRECTION",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EDITOR_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "END_TIME",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FILES",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_INCOMING_CHANNEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_UPDATED",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LOCATION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NOTIFY_TYPE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NOTIFY_VALUE",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGINATOR_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGIN_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGIN_VERSION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OWNER_ID",
-                ty: "integer",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OWNER_TYPE_ID",
-                ty: "integer",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PRIORITY",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROVIDER_DATA",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROVIDER_GROUP_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROVIDER_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROVIDER_PARAMS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROVIDER_TYPE_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESPONSIBLE_ID",
-                ty: "any",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_CURRENCY_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_MARK",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_SOURCE_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_STATUS",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_STREAM",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_SUM",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RESULT_VALUE",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SETTINGS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "START_TIME",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "STATUS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SUBJECT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TYPE_ID",
-                ty: "any",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WEBDAV_ELEMENTS",
-                ty: "any",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -15230,8 +15032,204 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSOCIATED_ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTHOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTOCOMPLETE_RULE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPLETED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEADLINE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DIRECTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDITOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "END_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_UPDATED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LOCATION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NOTIFY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NOTIFY_VALUE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINATOR_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGIN_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRIORITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROVIDER_DATA",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROVIDER_GROUP_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROVIDER_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROVIDER_PARAMS",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROVIDER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESPONSIBLE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_CURRENCY_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_MARK",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_SOURCE_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_STATUS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_STREAM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_SUM",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESULT_VALUE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "START_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SUBJECT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -15691,8 +15689,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/types/crm-activity-type-list.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ICON_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_CONFIGURABLE_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -15865,44 +15884,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/addresses/crm-address-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDynamic",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isImmutable",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isMultiple",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isReadOnly",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isRequired",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -16128,7 +16111,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.typeIds",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
         ],
@@ -16182,24 +16165,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/automated-solution/crm-automated-solution-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "id",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "typeIds",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -16301,7 +16268,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.typeIds",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -16583,8 +16550,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -16618,8 +16601,19 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -16916,48 +16910,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
-                name: "code",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "entityTypeId",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "id",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDefault",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isSystem",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "name",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "originId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "originatorId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "sort",
-                ty: "integer",
+                name: "fields",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -17108,7 +17062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17118,32 +17072,32 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_TYPE",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMPLOYEES",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.INDUSTRY",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17162,13 +17116,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17179,11 +17128,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TITLE",
                 ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17213,7 +17157,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17248,7 +17192,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17293,7 +17237,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17321,24 +17265,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/companies/contacts/crm-company-contact-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_PRIMARY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -17387,8 +17315,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_PRIMARY",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -17487,12 +17436,33 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "elements",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -17517,7 +17487,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -17542,7 +17512,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "data",
-                ty: "array of any",
+                ty: "array of object",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -17552,7 +17522,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -17575,214 +17545,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ADDRESS",
-                ty: "\"ADDRESS_2\" | \"ADDRESS_CITY\" | \"ADDRESS_POSTAL_CODE\" | \"ADDRESS_REGION\" | \"ADDRESS_PROVINCE\" | \"ADDRESS_COUNTRY\" | \"ADDRESS_COUNTRY_CODE\" | \"ADDRESS_LOC_ADDR_ID\" | …",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ASSIGNED_BY_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "BANKING_DETAILS",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMMENTS",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMPANY_TYPE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CREATED_BY_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CURRENCY_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_CREATE",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_MODIFY",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EMAIL",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EMPLOYEES",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HAS_EMAIL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HAS_IMOL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HAS_PHONE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IM",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "INDUSTRY",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_MY_COMPANY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_ACTIVITY_BY",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_ACTIVITY_TIME",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_COMMUNICATION_TIME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LEAD_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LINK",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LOGO",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MODIFY_BY_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OPENED",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGINATOR_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGIN_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGIN_VERSION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PHONE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "REVENUE",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TITLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_CAMPAIGN",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_CONTENT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_MEDIUM",
-                ty: "\"CPC\" | \"CPM\"",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_SOURCE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_TERM",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WEB",
-                ty: "any",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -17984,11 +17748,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "PARENT_ID_156",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "REG_ADDRESS",
                 ty: "any",
                 required: false,
@@ -18040,11 +17799,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "TITLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_1687188367",
                 ty: "string",
                 required: false,
             },
@@ -18138,7 +17892,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18148,42 +17902,42 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_TYPE",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMPLOYEES",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.INDUSTRY",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LINK",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18212,13 +17966,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18229,11 +17978,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TITLE",
                 ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18263,7 +18007,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18338,7 +18082,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18363,7 +18107,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18623,8 +18367,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -18674,7 +18509,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18694,7 +18529,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18749,7 +18584,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18764,17 +18599,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18784,12 +18619,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.HONORIFIC",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18799,7 +18634,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LINK",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18813,13 +18648,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18844,7 +18674,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18854,12 +18684,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18889,7 +18714,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -18934,7 +18759,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19007,24 +18832,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/contacts/company/crm-contact-company-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMPANY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_PRIMARY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -19073,8 +18882,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_PRIMARY",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -19173,7 +19003,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -19224,7 +19054,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -19249,7 +19079,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "data",
-                ty: "array of any",
+                ty: "array of object",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19259,7 +19089,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -19282,11 +19112,36 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-fields.html",
         ),
         params: &[],
+        result: "map of object",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "crm.contact.get",
+        aliases: &[],
+        scope: "crm",
+        deprecated: true,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[],
+        enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: Some(
+            "https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html",
+        ),
+        params: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: true,
+            },
+        ],
         result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19301,17 +19156,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "COMPANY_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMPANY_IDS",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "CREATED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19326,32 +19176,37 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "EMAIL",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "EXPORT",
-                ty: "\"Y\" | \"N\"",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FACE_ID",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "HAS_EMAIL",
-                ty: "\"Y\" | \"N\"",
+                ty: "boolean",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "HAS_IMOL",
-                ty: "\"Y\" | \"N\"",
+                ty: "boolean",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "HAS_PHONE",
-                ty: "\"Y\" | \"N\"",
+                ty: "boolean",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "HONORIFIC",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19361,12 +19216,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "IM",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "LAST_ACTIVITY_BY",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19381,17 +19236,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "LEAD_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "LINK",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "MODIFY_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19401,17 +19256,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "OPENED",
-                ty: "\"Y\" | \"N\"",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PARENT_ID_...",
-                ty: "any",
+                ty: "boolean",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PHONE",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19436,17 +19286,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_...",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19476,35 +19321,10 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "WEB",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
         ],
-        items_key: None,
-        id_key: "ID",
-    },
-    ::bitrix24_runtime::MethodInfo {
-        name: "crm.contact.get",
-        aliases: &[],
-        scope: "crm",
-        deprecated: true,
-        rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
-        enabled: cfg!(feature = "crm"),
-        api: ::bitrix24_runtime::ApiVersion::Classic,
-        docs: Some(
-            "https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html",
-        ),
-        params: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "id",
-                ty: "integer",
-                required: true,
-            },
-        ],
-        result: "any",
-        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -19543,8 +19363,194 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BIRTHDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENTS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_MODIFY",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EMAIL",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EXPORT",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FACE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_EMAIL",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_IMOL",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_PHONE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HONORIFIC",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IM",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LEAD_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LINK",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFY_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHOTO",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECOND_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CAMPAIGN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CONTENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_MEDIUM",
+                ty: "\"CPC\" | \"CPM\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_TERM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WEB",
+                ty: "array of object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -19569,7 +19575,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19584,17 +19590,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19604,12 +19610,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.HONORIFIC",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19619,7 +19625,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LINK",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19633,13 +19639,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19664,17 +19665,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19704,7 +19700,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19789,7 +19785,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19814,7 +19810,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -19893,8 +19889,109 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "\"N\" | \"I\" | \"E\" | \"S\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_OWNER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -19983,8 +20080,109 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "map of (string | null) | string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "\"N\" | \"I\" | \"E\" | \"S\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_OWNER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -20034,7 +20232,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20054,7 +20252,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20226,74 +20424,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "AMOUNT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "AMOUNT_CNT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "BASE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CURRENCY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_UPDATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DECIMALS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEC_POINT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FORMAT_STRING",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FULL_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LANG",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "THOUSANDS_SEP",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -20317,8 +20449,74 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "AMOUNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AMOUNT_CNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BASE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CURRENCY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_UPDATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DECIMALS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEC_POINT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FORMAT_STRING",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FULL_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LANG",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "THOUSANDS_SEP",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -20342,8 +20540,69 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "AMOUNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AMOUNT_CNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BASE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CURRENCY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_UPDATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DECIMALS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEC_POINT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FORMAT_STRING",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FULL_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "THOUSANDS_SEP",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -20391,44 +20650,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "DECIMALS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEC_POINT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FORMAT_STRING",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FULL_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HIDE_ZERO",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "THOUSANDS_SEP",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "THOUSANDS_VARIANT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -20579,7 +20802,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20589,7 +20812,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CATEGORY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20609,22 +20832,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20649,7 +20872,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LOCATION_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20673,11 +20896,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PROBABILITY",
                 ty: "integer",
                 required: false,
@@ -20689,12 +20907,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STAGE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20714,12 +20932,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_CRM_...",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20784,7 +20997,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20829,7 +21042,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -20857,24 +21070,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/deals/contacts/crm-deal-contact-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_PRIMARY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -20923,8 +21120,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_PRIMARY",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21044,12 +21262,33 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "elements",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21084,7 +21323,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -21109,7 +21348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "data",
-                ty: "array of any",
+                ty: "array of object",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21129,7 +21368,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -21152,234 +21391,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ADDITIONAL_INFO",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ASSIGNED_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "BEGINDATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CATEGORY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CLOSED",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CLOSEDATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMMENTS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMPANY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_IDS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CREATED_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CURRENCY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_CREATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_MODIFY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_MANUAL_OPPORTUNITY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_NEW",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_RECURRING",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_REPEATED_APPROACH",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_RETURN_CUSTOMER",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_ACTIVITY_BY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_ACTIVITY_TIME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LEAD_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LOCATION_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MODIFY_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MOVED_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MOVED_TIME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OPENED",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OPPORTUNITY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGINATOR_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGIN_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PROBABILITY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "QUOTE_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SOURCE_DESCRIPTION",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SOURCE_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "STAGE_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "STAGE_SEMANTIC_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TAX_VALUE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TITLE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TYPE_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_CAMPAIGN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_CONTENT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_MEDIUM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_SOURCE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UTM_TERM",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -21403,8 +21416,229 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDITIONAL_INFO",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BEGINDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CATEGORY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSEDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENTS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CURRENCY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_MODIFY",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_MANUAL_OPPORTUNITY",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_NEW",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_RECURRING",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_REPEATED_APPROACH",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_RETURN_CUSTOMER",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LEAD_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LOCATION_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFY_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPPORTUNITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINATOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGIN_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROBABILITY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "QUOTE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STAGE_SEMANTIC_ID",
+                ty: "\"P\" | \"S\" | \"F\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_VALUE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CAMPAIGN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CONTENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_MEDIUM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_TERM",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21443,8 +21677,229 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDITIONAL_INFO",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BEGINDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CATEGORY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSEDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENTS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CURRENCY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_MODIFY",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_MANUAL_OPPORTUNITY",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_NEW",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_RECURRING",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_REPEATED_APPROACH",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_RETURN_CUSTOMER",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LEAD_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LOCATION_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFY_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPPORTUNITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINATOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGIN_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROBABILITY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "QUOTE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STAGE_SEMANTIC_ID",
+                ty: "\"P\" | \"S\" | \"F\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_VALUE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CAMPAIGN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CONTENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_MEDIUM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_TERM",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21462,8 +21917,149 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-productrows-get.html",
         ),
         params: &[],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CUSTOMIZED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_RESERVE_END",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_SUM",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_TYPE_ID",
+                ty: "1 | 2",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINAL_PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_ACCOUNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_BRUTTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_EXCLUSIVE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_NETTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "QUANTITY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_QUANTITY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_INCLUDED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "1 | 4 | 7",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21569,11 +22165,30 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-fields.html",
         ),
         params: &[],
+        result: "map of object",
+        result_fields: &[],
+        items_key: None,
+        id_key: "ID",
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "crm.deal.recurring.get",
+        aliases: &[],
+        scope: "crm",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[],
+        enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+        docs: Some(
+            "https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-get.html",
+        ),
+        params: &[],
         result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ACTIVE",
-                ty: "string",
+                ty: "\"Y\" | \"N\"",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21603,7 +22218,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "IS_LIMIT",
-                ty: "string",
+                ty: "\"N\" | \"D\" | \"T\"",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21613,7 +22228,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "LIMIT_DATE",
-                ty: "string (date)",
+                ty: "string (date-time)",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21628,34 +22243,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PARAMS",
-                ty: "any",
+                ty: "object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "START_DATE",
-                ty: "string (date)",
+                ty: "string (date-time)",
                 required: false,
             },
         ],
-        items_key: None,
-        id_key: "ID",
-    },
-    ::bitrix24_runtime::MethodInfo {
-        name: "crm.deal.recurring.get",
-        aliases: &[],
-        scope: "crm",
-        deprecated: false,
-        rate_limit_per_sec: 2.0,
-        pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
-        enabled: cfg!(feature = "crm"),
-        api: ::bitrix24_runtime::ApiVersion::Classic,
-        docs: Some(
-            "https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/crm-deal-recurring-get.html",
-        ),
-        params: &[],
-        result: "any",
-        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -21689,8 +22285,74 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BASED_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CATEGORY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COUNTER_REPEAT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEAL_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_LIMIT",
+                ty: "\"N\" | \"D\" | \"T\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_EXECUTION",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIMIT_DATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIMIT_REPEAT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NEXT_EXECUTION",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARAMS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "START_DATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -21780,7 +22442,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21805,22 +22467,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21845,7 +22507,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LOCATION_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21869,11 +22531,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PROBABILITY",
                 ty: "integer",
                 required: false,
@@ -21885,12 +22542,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STAGE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -21905,12 +22562,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_CRM_...",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -22020,7 +22672,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -22045,7 +22697,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -22305,8 +22957,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -22356,7 +23099,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -22376,7 +23119,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -24627,29 +25370,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SYMBOL_CODE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SYMBOL_CODE_SHORT",
-                ty: "any",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -24856,7 +25578,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "CURRENCY",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -25011,7 +25733,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "STATUS_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -25785,173 +26507,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "any",
                 required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.assignedById",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.birthdate",
-                ty: "string (date)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.comments",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyTitle",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactIds",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.currencyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.fm",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.honorific",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.isManualOpportunity",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.lastName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.name",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.observers",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opened",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opportunity",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originatorId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.parentId...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.post",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.secondName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.stageId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.statusDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.ufCrm...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmCampaign",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmContent",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmMedium",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmSource",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmTerm",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.webformId",
-                ty: "integer",
-                required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "useOriginalUfNames",
@@ -26066,12 +26623,53 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "accountNumber",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "currency",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "dateDeducted",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deducted",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deliveryId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deliveryName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "priceDelivery",
+                ty: "number",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -26110,8 +26708,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "accountNumber",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "currency",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "dateDeducted",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deducted",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deliveryId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "deliveryName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "priceDelivery",
+                ty: "number",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -26176,12 +26815,33 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "elements",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -26216,7 +26876,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -26241,7 +26901,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "data",
-                ty: "array of any",
+                ty: "array of object",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -26261,7 +26921,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -26299,7 +26959,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -26376,168 +27036,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "any",
                 required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.assignedById",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.birthdate",
-                ty: "string (date)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.comments",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyTitle",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactIds",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.currencyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.honorific",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.isManualOpportunity",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.lastName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.name",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.observers",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opened",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opportunity",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originatorId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.parentId...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.post",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.secondName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.stageId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.statusDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.ufCrm...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmCampaign",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmContent",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmMedium",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmSource",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmTerm",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.webformId",
-                ty: "integer",
-                required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "useOriginalUfNames",
@@ -26637,7 +27137,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -26658,7 +27158,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -26683,12 +27183,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "deliveryId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -26748,7 +27248,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -26773,7 +27273,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "deliveryId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -26803,12 +27303,58 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "accountNumber",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "currency",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "datePaid",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "empPaidId",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paid",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paySystemId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paySystemName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "sum",
+                ty: "number",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -26847,8 +27393,54 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "accountNumber",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "currency",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "datePaid",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "empPaidId",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paid",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paySystemId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "paySystemName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "sum",
+                ty: "number",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -26868,7 +27460,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -26893,7 +27485,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -26963,7 +27555,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -27018,7 +27610,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -27053,12 +27645,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.paySystemId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -27129,7 +27721,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27212,7 +27804,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -27427,7 +28019,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27501,173 +28093,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "any",
                 required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.assignedById",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.birthdate",
-                ty: "string (date)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.comments",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.companyTitle",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.contactIds",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.currencyId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.fm",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.honorific",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.isManualOpportunity",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.lastName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.name",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.observers",
-                ty: "array of any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opened",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.opportunity",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.originatorId",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.parentId...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.post",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.secondName",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.sourceId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.stageId",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.statusDescription",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.ufCrm...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmCampaign",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmContent",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmMedium",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmSource",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.utmTerm",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.webformId",
-                ty: "integer",
-                required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "useOriginalUfNames",
@@ -27747,7 +28174,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27762,7 +28189,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27772,32 +28199,32 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.HONORIFIC",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27812,7 +28239,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LINK",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27842,7 +28269,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27862,7 +28289,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27872,17 +28299,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STATUS_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TITLE",
                 ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -27912,7 +28334,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28025,24 +28447,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/leads/management-communication/crm-lead-contact-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_PRIMARY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -28091,8 +28497,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_PRIMARY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -28212,12 +28639,33 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "elements",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -28252,7 +28700,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -28277,7 +28725,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "data",
-                ty: "array of any",
+                ty: "array of object",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28297,7 +28745,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "userId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -28320,7 +28768,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-fields.html",
         ),
         params: &[],
-        result: "any",
+        result: "map of object",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -28345,8 +28793,274 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_2",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_CITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_COUNTRY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_COUNTRY_CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_LOC_ADDR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_POSTAL_CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_PROVINCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ADDRESS_REGION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BIRTHDATE",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENTS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMPANY_TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CURRENCY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CLOSED",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_MODIFY",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_EMAIL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_IMOL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HAS_PHONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HONORIFIC",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IM",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_MANUAL_OPPORTUNITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_RETURN_CUSTOMER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFY_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MOVED_TIME",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPPORTUNITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINATOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGIN_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECOND_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_SEMANTIC_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CAMPAIGN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_CONTENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_MEDIUM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UTM_TERM",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -28404,8 +29118,149 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-productrows-get.html",
         ),
         params: &[],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CUSTOMIZED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_RESERVE_END",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_SUM",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_TYPE_ID",
+                ty: "1 | 2",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINAL_PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_ACCOUNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_BRUTTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_EXCLUSIVE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_NETTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "QUANTITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_QUANTITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_INCLUDED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "1 | 4 | 7",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -28495,7 +29350,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28510,7 +29365,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28520,32 +29375,32 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.EMAIL",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.HONORIFIC",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.IM",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28560,7 +29415,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LINK",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28590,7 +29445,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.PHONE",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28610,7 +29465,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SOURCE_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28620,17 +29475,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STATUS_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.TITLE",
                 ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_...",
-                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28660,7 +29510,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.WEB",
-                ty: "any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28740,7 +29590,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -28765,7 +29615,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -29025,8 +29875,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -29076,7 +30017,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -29096,7 +30037,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -29287,29 +30228,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/multifield/crm-multifield-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TYPE_ID",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "VALUE",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "VALUE_TYPE",
-                ty: "any",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -29334,7 +30254,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -29380,7 +30300,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -29417,7 +30337,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "orderEntity",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -30278,7 +31198,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -30318,22 +31238,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.MYCOMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -30353,7 +31273,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STATUS_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -30398,7 +31318,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -30443,7 +31363,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -30471,24 +31391,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/quote/contacts/crm-quote-contact-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "CONTACT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_PRIMARY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -30537,8 +31441,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CONTACT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_PRIMARY",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -30611,7 +31536,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html",
         ),
         params: &[],
-        result: "any",
+        result: "map of object",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -30794,11 +31719,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "PARENT_ID_136",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "PERSON_TYPE_ID",
                 ty: "string",
                 required: false,
@@ -30825,71 +31745,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "TITLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AC9B7FC",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AFA9895",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AFB84F1",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AFC58FD",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AFDA4EF",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0AFEDB2F",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0B014EC2",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0B0231B2",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0B02F46F",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0B03CDCD",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_566EB0B04D190",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_577BBCE34CC90",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_577BBCE354F86",
                 ty: "string",
                 required: false,
             },
@@ -30982,8 +31837,149 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CUSTOMIZED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_RESERVE_END",
+                ty: "string (date)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_SUM",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DISCOUNT_TYPE_ID",
+                ty: "1 | 2",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MEASURE_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ORIGINAL_PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_ACCOUNT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_BRUTTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_EXCLUSIVE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRICE_NETTO",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PRODUCT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "QUANTITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RESERVE_QUANTITY",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_INCLUDED",
+                ty: "\"Y\" | \"N\"",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TAX_RATE",
+                ty: "number",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "1 | 4 | 7",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -31038,7 +32034,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.ASSIGNED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31078,22 +32074,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.COMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CONTACT_IDS",
-                ty: "array of any",
+                ty: "array of integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.CURRENCY_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.MYCOMPANY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31107,18 +32103,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
-                name: "fields.PARENT_ID_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "fields.PERSON_TYPE_ID",
                 ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.STATUS_ID",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31203,7 +32194,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31228,7 +32219,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31488,8 +32479,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FORM_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HELP_MESSAGE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_COLUMN_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_FILTER_LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -31539,7 +32621,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31559,7 +32641,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -31822,44 +32904,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDynamic",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isImmutable",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isMultiple",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isReadOnly",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isRequired",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -32113,7 +33159,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "CREATED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -32138,7 +33184,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "MODIFY_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -32459,404 +33505,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ACTIVE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ADDRESS_ONLY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CODE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CREATED_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_CREATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_MODIFY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_TYPE_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MODIFY_BY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ORIGINATOR_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PRESET_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_ACCOUNTANT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_BASE_DOC",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_BIN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CAPITAL",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CEO_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CEO_WORK_POS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CNPJ",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_COMPANY_FULL_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_COMPANY_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_COMPANY_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_COMPANY_REG_DATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CONTACT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_CPF",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_DIRECTOR",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_DRFO",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_EDRPOU",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_EMAIL",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_FAX",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_FIRST_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_DATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_DEP_CODE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_ISSUED_BY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_NUM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_PERS_NUM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_DOC_SER",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IDENT_TYPE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IFNS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_IIN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_INN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_KBE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_KPP",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_KRS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_LAST_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_LEGAL_FORM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_MNPL_REG",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_OGRN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_OGRNIP",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_OKPO",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_OKTMO",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_OKVED",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_PESEL",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_PHONE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_RCS",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_REGON",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_RESIDENCE_COUNTRY",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_SECOND_NAME",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_SIREN",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_SIRET",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_STATE_REG",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_ST_CERT_DATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_ST_CERT_NUM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_ST_CERT_SER",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_USRLE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_VAT_CERT_DATE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_VAT_CERT_NUM",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_VAT_CERT_SER",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_VAT_ID",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RQ_VAT_PAYER",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_1694526604",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_1707997209",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_1707997236",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_CRM_1707997253",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "XML_ID",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -33275,44 +33925,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDynamic",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isImmutable",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isMultiple",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isReadOnly",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isRequired",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -33568,8 +34182,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -33642,8 +34277,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -33742,7 +34393,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -33791,44 +34442,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDynamic",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isImmutable",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isMultiple",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isReadOnly",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isRequired",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -34008,44 +34623,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/crm-requisite-preset-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "isDynamic",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isImmutable",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isMultiple",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isReadOnly",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "isRequired",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -34179,7 +34758,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "CREATED_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34204,7 +34783,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "MODIFY_BY_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34342,7 +34921,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "any",
+                ty: "object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34598,7 +35177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "filter.LIST",
-                ty: "any",
+                ty: "object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34691,7 +35270,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "LIST",
-                ty: "any",
+                ty: "object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34789,7 +35368,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.LIST",
-                ty: "any",
+                ty: "object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -34911,30 +35490,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of object",
+        result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
-                name: "CREATED_TIME",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OWNER_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TYPE_ID",
-                ty: "1 | 2 | 3 | 5",
+                name: "items",
+                ty: "array of object",
                 required: false,
             },
         ],
-        items_key: None,
+        items_key: Some("items"),
         id_key: "ID",
     },
     ::bitrix24_runtime::MethodInfo {
@@ -35042,8 +35606,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -35141,64 +35721,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "CATEGORY_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COLOR",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EXTRA",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME_INIT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SEMANTICS",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "STATUS_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SYSTEM",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -35303,8 +35827,64 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CATEGORY_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COLOR",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EXTRA",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME_INIT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SEMANTICS",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STATUS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SYSTEM",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -35407,24 +35987,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "integer",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_TYPE",
-                ty: "\"lead\" | \"deal\" | \"contact\" | \"company\" | \"order\"",
-                required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "OWNER_ID",
-                ty: "integer",
-                required: true,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -35615,44 +36179,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/crm-timeline-comment-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "AUTHOR_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "COMMENT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "CREATED",
-                ty: "string (date-time)",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_TYPE",
-                ty: "\"lead\" | \"deal\" | \"contact\" | \"company\" | \"order\"",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FILES",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -35752,8 +36280,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTHOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILES",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -36340,10 +36904,41 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "authorId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "created",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "iconCode",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "text",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
-        id_key: "ID",
+        id_key: "id",
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logo.add",
@@ -36841,7 +37436,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of any",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -36864,7 +37459,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -37129,34 +37724,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-fields/crm-userfield-enumeration-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEF",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "VALUE",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -37174,104 +37743,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-fields/crm-userfield-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "EDIT_FORM_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EDIT_IN_LIST",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ERROR_MESSAGE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FIELD_NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HELP_MESSAGE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_SEARCHABLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST_COLUMN_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST_FILTER_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MANDATORY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MULTIPLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SETTINGS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SHOW_FILTER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SHOW_IN_LIST",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "USER_TYPE_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "XML_ID",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -37295,19 +37768,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "DEFAULT_VALUE",
-                ty: "object",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PRECISION",
-                ty: "object",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -37425,39 +37887,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/crm/outdated/vat/crm-vat-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ACTIVE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "C_SORT",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "RATE",
-                ty: "number",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TIMESTAMP_X",
-                ty: "string (date-time)",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -37542,8 +37973,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RATE",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -37676,34 +38123,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/departments/department-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PARENT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_HEAD",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of string",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -37762,8 +38183,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -37919,8 +38361,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -37974,8 +38507,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38018,8 +38642,89 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38053,8 +38758,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38078,8 +38824,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38114,8 +38951,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38150,8 +39078,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38175,8 +39194,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38211,8 +39321,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38401,8 +39602,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38436,8 +39728,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38471,8 +39839,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38526,8 +39970,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38566,8 +40086,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38610,8 +40206,79 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38640,8 +40307,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38675,8 +40418,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38705,8 +40524,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38730,8 +40625,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38816,8 +40787,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38835,8 +40897,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/rights/disk-rights-get-tasks.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38875,8 +40953,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38900,8 +41054,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROOT_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38940,8 +41130,84 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REAL_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38959,8 +41225,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROOT_OBJECT_ID",
+                ty: "object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -38978,8 +41280,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROOT_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -39013,8 +41351,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROOT_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -39032,7 +41406,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html",
         ),
         params: &[],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -39062,8 +41436,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODULE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROOT_OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -39113,8 +41523,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_BY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETED_TYPE",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DELETE_TIME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FILE_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PARENT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "STORAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UPDATE_TIME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -39138,8 +41639,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATE_TIME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DOWNLOAD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_CONTENT_VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIZE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -40731,8 +43273,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_ACTIVE_FROM",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_ACTIVE_TO",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFIED_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PREVIEW_PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PREVIEW_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROPERTY_VALUES",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string (date-time)",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -41253,8 +43886,94 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string (date-time)",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEPTH_LEVEL",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LEFT_MARGIN",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFIED_BY",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RIGHT_MARGIN",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string (date-time)",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -41445,8 +44164,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         api: ::bitrix24_runtime::ApiVersion::Classic,
         docs: Some("https://apidocs.bitrix24.ru/api-reference/events/event-get.html"),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "auth_type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "event",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "handler",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "offline",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -41616,8 +44356,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ERROR",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EVENT_ADDITIONAL",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EVENT_DATA",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EVENT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MESSAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROCESS_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -43695,7 +46476,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -43959,7 +46740,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -44607,7 +47388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -44828,7 +47609,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -44990,7 +47771,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -45060,7 +47841,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -45090,7 +47871,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -45281,7 +48062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -45322,7 +48103,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -45508,7 +48289,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -45658,7 +48439,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -46478,7 +49259,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -46614,7 +49395,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -46649,7 +49430,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"chatXXX\" | \"sgXXX\" | \"XXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -46996,7 +49777,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"USER_ID\" | \"chatXXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -47021,7 +49802,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"USER_ID\" | \"chatXXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -47443,7 +50224,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "object",
+        result: "array of object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "absent",
@@ -48278,7 +51059,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"USER_ID\" | \"chatXXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -48654,7 +51435,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "array of integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -48918,7 +51699,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"XXX\" | \"chatXXX\"",
+                ty: "string",
                 required: true,
             },
         ],
@@ -49161,7 +51942,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DIALOG_ID",
-                ty: "\"USER_ID\" | \"chatXXX\"",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -50849,8 +53630,114 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "array of any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "absent",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "active",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "avatar",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "birthday",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "bot",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "color",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "connector",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "departments",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "externalAuthId",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "extranet",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "firstName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "gender",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "idle",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "lastActivityDate",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "lastName",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "phones",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "status",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "type",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "workPosition",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -52362,8 +55249,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -58403,8 +61296,19 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "integer",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "content",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -59176,7 +62080,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "object",
+        result: "array of object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ACTIVE",
@@ -60407,7 +63311,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "string",
+        result: "object",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -61008,16 +63912,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.DOMAIN_ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.LANDING_ID_404",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.LANDING_ID_503",
                 ty: "integer",
                 required: false,
             },
@@ -61724,8 +64618,34 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_SECTION_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -61779,7 +64699,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -61969,8 +64889,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "L",
+                ty: "object",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -62013,8 +64939,139 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE_FROM",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE_TO",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "E",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "E:EList",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "F",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "G",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "L",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFIED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "N",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "N:Sequence",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PREVIEW_PICTURE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PREVIEW_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:Date",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:DateTime",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:DiskFile",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:ECrm",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:HTML",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:Money",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:employee",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "S:map_yandex",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -62113,8 +65170,244 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "API_CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "BIZPROC",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CANONICAL_PAGE_URL",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DETAIL_PAGE_URL",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FILE_AFTER",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_FILE_BEFORE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ELEMENTS_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ELEMENT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EXTERNAL_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FULLTEXT_INDEX",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "INDEX_ELEMENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "INDEX_SECTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LANG_DIR",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_CONV_ELEMENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_MODE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST_PAGE_URL",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PICTURE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROPERTY_INDEX",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REST_ON",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RIGHTS_MODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_FILE_ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_FILE_DAYS",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_FILE_LIMIT",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_TTL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RSS_YANDEX_ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTIONS_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION_CHOOSER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION_PAGE_URL",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECTION_PROPERTY",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SERVER_NAME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOCNET_GROUP_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TMP_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "VERSION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WORKFLOW",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -62292,8 +65585,94 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEPTH_LEVEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EXTERNAL_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GLOBAL_ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IBLOCK_SECTION_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LEFT_MARGIN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MODIFIED_BY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RIGHT_MARGIN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SEARCHABLE_CONTENT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -62727,7 +66106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -63786,8 +67165,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "body",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "cc",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "date",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "from",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "subject",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "to",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -64046,59 +67461,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ACTIVE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENCRYPTION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ICON",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LINK",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PORT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SERVER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SITE_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of string",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -64716,7 +68080,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/messageservice/messageservice-sender-list.html",
         ),
         params: &[],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -64787,8 +68151,19 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "isAvailable",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "isExisting",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -64817,7 +68192,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -65928,8 +69303,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/widgets/placement-get.html",
         ),
         params: &[],
-        result: "boolean",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "description",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "handler",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "langAll",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "options",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "placement",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "title",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "userId",
+                ty: "integer",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -66347,11 +69758,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
-                name: "UF_RPA_...",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "createdBy",
                 ty: "any",
                 required: false,
@@ -66513,11 +69919,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 name: "fields",
                 ty: "object",
                 required: true,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "fields.UF_RPA_...",
-                ty: "any",
-                required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.stageId",
@@ -67346,7 +70747,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -67361,7 +70762,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productid",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -67461,7 +70862,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -67471,7 +70872,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.productid",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -67517,7 +70918,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67542,7 +70943,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67575,7 +70976,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "basketItem",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -67762,7 +71163,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67822,7 +71223,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67865,7 +71266,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.basketId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -67921,7 +71322,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67946,7 +71347,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -67979,7 +71380,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "basketProperties",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -68078,7 +71479,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68119,7 +71520,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68161,7 +71562,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68188,7 +71589,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "businessValuePersonDomain",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -68321,7 +71722,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -68412,7 +71813,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68486,7 +71887,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -68512,7 +71913,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68566,7 +71967,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68681,7 +72082,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68782,7 +72183,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68828,7 +72229,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68858,7 +72259,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68898,7 +72299,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DELIVERY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -68932,7 +72333,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -68958,7 +72359,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -68983,7 +72384,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DELIVERY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -69028,7 +72429,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69167,7 +72568,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -69193,7 +72594,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -69253,7 +72654,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69330,7 +72731,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DELIVERY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69378,7 +72779,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DELIVERY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69450,7 +72851,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "DELIVERY_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69530,7 +72931,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69655,7 +73056,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69690,7 +73091,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.statusId",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -69752,7 +73153,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -69777,7 +73178,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -69810,7 +73211,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "order",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -69884,7 +73285,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -69985,7 +73386,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -70010,7 +73411,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.paySystemId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -70126,7 +73527,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70151,7 +73552,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70184,7 +73585,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "payment",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -70258,7 +73659,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70301,12 +73702,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.shipmentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -70342,7 +73743,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70367,7 +73768,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70400,7 +73801,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentItemShipment",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -70479,7 +73880,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70522,12 +73923,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.basketId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.paymentId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -70568,7 +73969,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70593,7 +73994,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70626,7 +74027,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "paymentItemBasket",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -70710,7 +74111,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70782,7 +74183,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PERSON_TYPE_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -70817,7 +74218,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70896,7 +74297,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -70922,7 +74323,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -70997,7 +74398,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71073,7 +74474,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PAY_SYSTEM_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -71102,12 +74503,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "PAYMENT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PAY_SYSTEM_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71132,12 +74533,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PERSON_TYPE_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71192,7 +74593,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PAY_SYSTEM_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
         ],
@@ -71237,12 +74638,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "PAYMENT_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PAY_SYSTEM_ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71283,12 +74684,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PERSON_TYPE_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -71369,7 +74770,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "FIELDS.PERSON_TYPE_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -71379,7 +74780,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "ID",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71467,7 +74868,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71492,7 +74893,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71525,7 +74926,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "personType",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -71618,7 +75019,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71689,12 +75090,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propsGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -71761,7 +75162,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71786,7 +75187,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -71978,7 +75379,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72024,7 +75425,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72070,7 +75471,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propertyId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72097,7 +75498,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyRelation",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -72176,7 +75577,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -72212,7 +75613,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72237,7 +75638,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72270,7 +75671,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyGroup",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -72339,7 +75740,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72370,7 +75771,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72395,7 +75796,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72428,7 +75829,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyValue",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -72555,7 +75956,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderPropsId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -72596,7 +75997,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72621,7 +76022,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72654,7 +76055,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyVariant",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -72750,7 +76151,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72827,22 +76228,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.deliveryId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.responsibleId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.statusId",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -72889,7 +76290,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72914,7 +76315,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -72947,7 +76348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "shipment",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -73066,12 +76467,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.responsibleId",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.statusId",
-                ty: "any",
+                ty: "string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -73086,7 +76487,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73129,12 +76530,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.basketId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.orderDeliveryId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -73175,7 +76576,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73200,7 +76601,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73233,7 +76634,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "shipmentItem",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -73317,7 +76718,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73388,12 +76789,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.personTypeId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.propsGroupId",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -73460,7 +76861,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73485,7 +76886,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73677,7 +77078,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73708,7 +77109,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73733,7 +77134,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -73766,7 +77167,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "propertyValue",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -73896,7 +77297,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.id",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -73947,7 +77348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
         ],
@@ -73972,7 +77373,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
         ],
@@ -74005,7 +77406,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "status",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -74113,7 +77514,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
         ],
@@ -74164,7 +77565,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.statusId",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
         ],
@@ -74210,7 +77611,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.statusId",
-                ty: "any",
+                ty: "string",
                 required: true,
             },
         ],
@@ -74237,7 +77638,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "statusLang",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -74333,7 +77734,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "tradeBinding",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -74404,7 +77805,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "tradePlatform",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -74473,7 +77874,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         params: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "id",
-                ty: "any",
+                ty: "integer",
                 required: true,
             },
         ],
@@ -74506,7 +77907,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -75135,7 +78536,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "OWNER_ID",
-                ty: "any",
+                ty: "integer",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -75623,8 +79024,99 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CLOSED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_ACTIVITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_CREATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_UPDATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_EXTRANET",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "KEYWORDS",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NUMBER_OF_MEMBERS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OPENED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "OWNER_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PROJECT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SITE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SUBJECT_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SUBJECT_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "VISIBLE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -75773,7 +79265,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -75803,7 +79295,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -75828,8 +79320,19 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -75847,8 +79350,34 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "GROUP_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GROUP_IMAGE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GROUP_IMAGE_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "GROUP_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ROLE",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -75882,7 +79411,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -75947,7 +79476,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -76690,8 +80219,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ATTACHED_OBJECTS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTHOR_EMAIL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTHOR_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "AUTHOR_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST_MESSAGE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "POST_MESSAGE_HTML",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -77005,8 +80575,59 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENT_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_START",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_STOP",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MINUTES",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECONDS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TASK_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -77100,8 +80721,59 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENT_TEXT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CREATED_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_START",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_STOP",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MINUTES",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECONDS",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SOURCE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TASK_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -77953,7 +81625,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "PARAMS.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -78132,104 +81804,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "EDIT_FORM_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EDIT_IN_LIST",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ENTITY_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ERROR_MESSAGE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "FIELD_NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "HELP_MESSAGE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_SEARCHABLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST_COLUMN_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LIST_FILTER_LABEL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MANDATORY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "MULTIPLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SETTINGS",
-                ty: "any",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SHOW_FILTER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SHOW_IN_LIST",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SORT",
-                ty: "integer",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "USER_TYPE_ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "XML_ID",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -78400,7 +81976,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "DATA.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -78503,7 +82079,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/tasks/planner/task-planner-get-list.html",
         ),
         params: &[],
-        result: "any",
+        result: "array of integer",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -81904,8 +85480,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "task",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -81932,8 +85514,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -82125,8 +85713,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -82337,7 +85931,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
                 name: "fields",
-                ty: "object",
+                ty: "map of object",
                 required: false,
             },
         ],
@@ -82948,8 +86542,59 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "commentId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "createdAt",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "createdBy",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "files",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "formattedText",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "status",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "taskId",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "text",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "updatedAt",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -83293,8 +86938,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -83898,39 +87549,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html",
         ),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "default",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "primary",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "required",
-                ty: "boolean",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "title",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "type",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "values",
-                ty: "any",
-                required: false,
-            },
-        ],
+        result: "map of object",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -84689,8 +88309,34 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ASSIGNED_BY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_ID",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -84785,7 +88431,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of any",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -84804,8 +88450,24 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-line-get.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_AUTO_CREATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NUMBER",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -85052,8 +88714,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "boolean",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "result",
+                ty: "boolean",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -85846,8 +89514,49 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "avatar",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "first_name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "id",
+                ty: "integer",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "last_activity_date",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "last_name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "name",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "personal_gender",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "work_position",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -86413,319 +90122,8 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         api: ::bitrix24_runtime::ApiVersion::Classic,
         docs: Some("https://apidocs.bitrix24.ru/api-reference/user/user-fields.html"),
         params: &[],
-        result: "object",
-        result_fields: &[
-            ::bitrix24_runtime::FieldInfo {
-                name: "ACTIVE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "DATE_REGISTER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "EMAIL",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "ID",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "IS_ONLINE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_ACTIVITY_DATE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_LOGIN",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "LAST_NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_BIRTHDAY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_CITY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_COUNTRY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_FAX",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_GENDER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_ICQ",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_MAILBOX",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_MOBILE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_NOTES",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_PAGER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_PHONE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_PHOTO",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_PROFESSION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_STATE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_STREET",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_WWW",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "PERSONAL_ZIP",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "SECOND_NAME",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TIMESTAMP_X",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TIME_ZONE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "TITLE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_DEPARTMENT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_DISTRICT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_EMPLOYMENT_DATE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_INTERESTS",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_LINKEDIN",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_PHONE_INNER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_SKILLS",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_SKYPE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_SKYPE_LINK",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_TIMEMAN",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_TWITTER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_WEB_SITES",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_XING",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "UF_ZOOM",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "USER_TYPE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_CITY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_COMPANY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_COUNTRY",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_DEPARTMENT",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_FAX",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_LOGO",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_MAILBOX",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_NOTES",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_PAGER",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_PHONE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_POSITION",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_PROFILE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_STATE",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_STREET",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_WWW",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "WORK_ZIP",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "XML_ID",
-                ty: "string",
-                required: false,
-            },
-        ],
+        result: "map of string",
+        result_fields: &[],
         items_key: None,
         id_key: "ID",
     },
@@ -86748,7 +90146,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "FILTER",
-                ty: "\"UF_DEPARTMENT\" | \"UF_PHONE_INNER\" | \"IS_ONLINE\" | \"NAME_SEARCH\" | \"USER_TYPE\" | \"ACTIVE\"",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -86777,8 +90175,119 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_REGISTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EMAIL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_ONLINE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_DATE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_LOGIN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_BIRTHDAY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_CITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_GENDER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_MOBILE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_WWW",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECOND_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIME_ZONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_DEPARTMENT",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_EMPLOYMENT_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WORK_PHONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WORK_POSITION",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -86862,7 +90371,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "FILTER",
-                ty: "\"NAME\" | \"LAST_NAME\" | \"WORK_POSITION\" | \"UF_DEPARTMENT_NAME\" | \"USER_TYPE\"",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -86886,8 +90395,119 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "boolean",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "DATE_REGISTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EMAIL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_ONLINE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_ACTIVITY_DATE",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_LOGIN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LAST_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_BIRTHDAY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_CITY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_GENDER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_MOBILE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PERSONAL_WWW",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SECOND_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIMESTAMP_X",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TIME_ZONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_DEPARTMENT",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "UF_EMPLOYMENT_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WORK_PHONE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "WORK_POSITION",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -87235,7 +90855,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -87338,8 +90958,79 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "EDIT_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "FIELD_NAME",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "IS_SEARCHABLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LIST",
+                ty: "array of any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MANDATORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "MULTIPLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SETTINGS",
+                ty: "object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_FILTER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SHOW_IN_LIST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SORT",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "XML_ID",
+                ty: "any",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -87399,7 +91090,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "fields.SETTINGS",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -87447,8 +91138,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "ACTIVE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "LANGUAGE_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "NAME",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -87502,8 +91214,19 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "LABEL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TEXT",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -87593,7 +91316,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.enum",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -87623,7 +91346,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.settings",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -87962,17 +91685,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.editFormLabel",
-                ty: "any",
+                ty: "object | string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.enum",
-                ty: "array of any",
+                ty: "array of object",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.helpMessage",
-                ty: "any",
+                ty: "object | string",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -87987,7 +91710,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             },
             ::bitrix24_runtime::FieldInfo {
                 name: "field.settings",
-                ty: "object",
+                ty: "any",
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
@@ -88116,8 +91839,29 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/widgets/user-field/userfieldtype-list.html",
         ),
         params: &[],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "DESCRIPTION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "HANDLER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TITLE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "USER_TYPE_ID",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -88646,7 +92390,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of any",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -88671,7 +92415,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
+        result: "array of any",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -89013,21 +92757,6 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         result: "object",
         result_fields: &[
             ::bitrix24_runtime::FieldInfo {
-                name: "reg150907",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "reg151083",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
-                name: "reg151085",
-                ty: "string",
-                required: false,
-            },
-            ::bitrix24_runtime::FieldInfo {
                 name: "sip11",
                 ty: "string",
                 required: false,
@@ -89055,7 +92784,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-get.html",
         ),
         params: &[],
-        result: "\"XXX\" | \"regXXX\" | \"sipXXX\"",
+        result: "string",
         result_fields: &[],
         items_key: None,
         id_key: "ID",
@@ -89692,8 +93421,154 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_CATEGORY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_DURATION",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_FAILED_CODE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_FAILED_REASON",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_LOG",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_RECORD_URL",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_START_DATE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CALL_VOTE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COMMENT",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COST",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "COST_CURRENCY",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ACTIVITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "CRM_ENTITY_TYPE",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "EXTERNAL_CALL_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE_NUMBER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PORTAL_NUMBER",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PORTAL_USER_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RECORD_DURATION",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "RECORD_FILE_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REDIAL_ATTEMPT",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REST_APP_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "REST_APP_NAME",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SESSION_ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TRANSCRIPT_ID",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "TRANSCRIPT_PENDING",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },
@@ -90037,8 +93912,44 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: true,
             },
         ],
-        result: "any",
-        result_fields: &[],
+        result: "array of object",
+        result_fields: &[
+            ::bitrix24_runtime::FieldInfo {
+                name: "DEFAULT_LINE",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "ID",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "INNER_NUMBER",
+                ty: "any",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE_ENABLED",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIP_LOGIN",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIP_PASSWORD",
+                ty: "string",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "SIP_SERVER",
+                ty: "string",
+                required: false,
+            },
+        ],
         items_key: None,
         id_key: "ID",
     },

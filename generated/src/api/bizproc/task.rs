@@ -393,9 +393,9 @@ pub struct ListRequestSelectItem {
     /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListRequestSelectItemStatus>,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "USER_STATUS": integer, optional.
     ///
     /// Allowed values: 0, 1, 2, 3.
@@ -407,12 +407,9 @@ pub struct ListRequestSelectItem {
     /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
-    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
-    #[serde(
-        rename = "WORKFLOW_STARTED_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STARTED_BY": integer, optional.
+    #[serde(rename = "WORKFLOW_STARTED_BY", skip_serializing_if = "Option::is_none")]
+    pub workflow_started_by: Option<i64>,
     /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
@@ -507,8 +504,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "USER_STATUS".
@@ -530,8 +527,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "WORKFLOW_STARTED_BY".
-    pub fn workflow_started_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.workflow_started_by = value.into();
+    pub fn workflow_started_by(mut self, value: impl Into<i64>) -> Self {
+        self.workflow_started_by = Some(value.into());
         self
     }
     /// Sets "WORKFLOW_STATE".
@@ -831,9 +828,9 @@ pub struct ListResponseItem {
     /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListResponseItemStatus>,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "USER_STATUS": integer, optional.
     ///
     /// Allowed values: 0, 1, 2, 3.
@@ -845,12 +842,9 @@ pub struct ListResponseItem {
     /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
-    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
-    #[serde(
-        rename = "WORKFLOW_STARTED_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STARTED_BY": integer, optional.
+    #[serde(rename = "WORKFLOW_STARTED_BY", skip_serializing_if = "Option::is_none")]
+    pub workflow_started_by: Option<i64>,
     /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,

@@ -28,9 +28,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -39,7 +39,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(property_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(property_id: impl Into<i64>) -> Self {
         Self {
             property_id: property_id.into(),
             additional: Default::default(),
@@ -335,9 +335,9 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "fields": object, required.
     pub fields: SetRequestFields,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -348,7 +348,7 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<SetRequestFields>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             fields: fields.into(),

@@ -238,9 +238,9 @@ pub struct FieldsResponse {
     /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Wire name "CURRENCY": any JSON, optional.
-    #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency: ::serde_json::Value,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Wire name "DATE_BILL": string (`date`), optional.
     #[serde(rename = "DATE_BILL", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
@@ -343,9 +343,9 @@ pub struct FieldsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_work_position: Option<String>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TAX_VALUE": number, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,

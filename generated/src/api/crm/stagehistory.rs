@@ -117,53 +117,29 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.stagehistory.list`.
-pub type ListResponse = Vec<ListResponseItem>;
-
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ListResponseItem {
-    /// Wire name "CREATED_TIME": string (`date-time`), optional.
-    #[serde(rename = "CREATED_TIME", skip_serializing_if = "Option::is_none")]
-    pub created_time: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OWNER_ID": integer, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    /// Wire name "TYPE_ID": integer, optional.
-    ///
-    /// Allowed values: 1, 2, 3, 5.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<ListResponseItemTypeId>,
+pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_time = o.opt("CREATED_TIME")?;
-        let id = o.opt("ID")?;
-        let owner_id = o.opt("OWNER_ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let additional = o.rest(&["CREATED_TIME", "ID", "OWNER_ID", "TYPE_ID"])?;
-        Ok(Self {
-            created_time,
-            id,
-            owner_id,
-            type_id,
-            additional,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponseItem);
-
-pub type ListResponseItemTypeId = super::super::enums::IntV1V2V3V5;
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.stagehistory.list";
@@ -174,5 +150,14 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "ENTITY_TYPE_NOT_SUPPORTED",
         "INVALID_ARG_VALUE",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
 }

@@ -254,9 +254,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "UF_RPA_...": any JSON, optional.
-    #[serde(rename = "UF_RPA_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_rpa: ::serde_json::Value,
     /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
@@ -321,7 +318,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let uf_rpa = o.opt("UF_RPA_...")?;
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let detail_url = o.opt("detailUrl")?;
@@ -339,7 +335,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let additional = o
             .rest(
                 &[
-                    "UF_RPA_...",
                     "createdBy",
                     "createdTime",
                     "detailUrl",
@@ -357,7 +352,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                 ],
             )?;
         Ok(Self {
-            uf_rpa,
             created_by,
             created_time,
             detail_url,
@@ -671,9 +665,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "UF_RPA_...": any JSON, optional.
-    #[serde(rename = "UF_RPA_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_rpa: ::serde_json::Value,
     /// Wire name "stageId": integer, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
@@ -687,11 +678,6 @@ impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
-    }
-    /// Sets "UF_RPA_...".
-    pub fn uf_rpa(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_rpa = value.into();
-        self
     }
     /// Sets "stageId".
     pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
@@ -715,14 +701,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let uf_rpa = o.opt("UF_RPA_...")?;
         let stage_id = o.opt("stageId")?;
-        let additional = o.rest(&["UF_RPA_...", "stageId"])?;
-        Ok(Self {
-            uf_rpa,
-            stage_id,
-            additional,
-        })
+        let additional = o.rest(&["stageId"])?;
+        Ok(Self { stage_id, additional })
     }
 }
 

@@ -124,17 +124,17 @@ pub struct AddRequestFields {
     pub measure_name: ::serde_json::Value,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// Wire name "productXmlId": string, required.
     #[serde(rename = "productXmlId")]
     pub product_xml_id: String,
-    /// Wire name "productid": any JSON, required.
-    pub productid: ::serde_json::Value,
+    /// Wire name "productid": integer, required.
+    pub productid: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -170,9 +170,9 @@ impl AddRequestFields {
         measure_code: impl Into<::serde_json::Value>,
         measure_name: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         product_xml_id: impl Into<String>,
-        productid: impl Into<::serde_json::Value>,
+        productid: impl Into<i64>,
         quantity: impl Into<f64>,
         vat_included: impl Into<AddRequestFieldsVatIncluded>,
         vat_rate: impl Into<f64>,
@@ -661,14 +661,14 @@ pub struct AddCatalogProductRequestFields {
     pub discount_price: Option<f64>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productid": any JSON, required.
-    pub productid: ::serde_json::Value,
+    /// Wire name "productid": integer, required.
+    pub productid: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -688,8 +688,8 @@ impl AddCatalogProductRequestFields {
     pub fn new(
         currency: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        order_id: impl Into<::serde_json::Value>,
-        productid: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
+        productid: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -1056,8 +1056,8 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1066,7 +1066,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1136,8 +1136,8 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1146,7 +1146,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1455,7 +1455,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
-    pub basket_item: Option<GetFieldsResponseBasketItem>,
+    pub basket_item: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseBasketItemValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1476,40 +1478,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct GetFieldsResponseBasketItem {
-    /// Wire name "basePrice": object, optional.
-    #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
-    pub base_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "canBuy": object, optional.
-    #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
-    pub can_buy: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "catalogXmlId": object, optional.
-    #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
-    pub catalog_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+pub struct GetFieldsResponseBasketItemValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBasketItem {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBasketItemValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base_price = o.opt("basePrice")?;
-        let can_buy = o.opt("canBuy")?;
-        let catalog_xml_id = o.opt("catalogXmlId")?;
-        let additional = o.rest(&["basePrice", "canBuy", "catalogXmlId"])?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            base_price,
-            can_buy,
-            catalog_xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseBasketItem);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseBasketItemValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.basketitem.getFields";
@@ -1815,8 +1872,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -1830,10 +1887,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -2369,8 +2423,8 @@ pub async fn update_catalog_product(
 pub struct UpdateCatalogProductRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateCatalogProductRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -2386,7 +2440,7 @@ impl UpdateCatalogProductRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateCatalogProductRequestFields>,
-        id: impl Into<::serde_json::Value>,
+        id: impl Into<i64>,
     ) -> Self {
         Self {
             fields: fields.into(),

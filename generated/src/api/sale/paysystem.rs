@@ -65,9 +65,9 @@ pub struct AddRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<AddRequestNewWindow>,
-    /// Wire name "PERSON_TYPE_ID": any JSON, required.
+    /// Wire name "PERSON_TYPE_ID": integer, required.
     #[serde(rename = "PERSON_TYPE_ID")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
@@ -85,7 +85,7 @@ impl AddRequest {
     pub fn new(
         bx_rest_handler: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             active: Default::default(),
@@ -247,9 +247,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -258,7 +258,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -430,9 +430,9 @@ pub struct UpdateRequest {
     /// Wire name "FIELDS": object, optional.
     #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -441,7 +441,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             fields: Default::default(),
             id: id.into(),
@@ -508,12 +508,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<UpdateRequestFieldsNewWindow>,
-    /// Wire name "PERSON_TYPE_ID": any JSON, optional.
-    #[serde(
-        rename = "PERSON_TYPE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub person_type_id: ::serde_json::Value,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
+    #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -559,8 +556,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "PERSON_TYPE_ID".
-    pub fn person_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.person_type_id = value.into();
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
         self
     }
     /// Sets "XML_ID".

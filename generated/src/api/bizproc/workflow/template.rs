@@ -337,10 +337,8 @@ pub struct ListRequestSelectItem {
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
     /// Wire name "DOCUMENT_TYPE": string, optional.
-    ///
-    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<ListRequestSelectItemDocumentType>,
+    pub document_type: Option<String>,
     /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
@@ -401,10 +399,7 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "DOCUMENT_TYPE".
-    pub fn document_type(
-        mut self,
-        value: impl Into<ListRequestSelectItemDocumentType>,
-    ) -> Self {
+    pub fn document_type(mut self, value: impl Into<String>) -> Self {
         self.document_type = Some(value.into());
         self
     }
@@ -537,8 +532,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 
 pub type ListRequestSelectItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
 
-pub type ListRequestSelectItemDocumentType = super::super::super::enums::LeadContactCompanyEtc;
-
 pub type ListRequestSelectItemModuleId = super::super::super::enums::CrmListsDisk;
 
 /// The `result` of `bizproc.workflow.template.list`.
@@ -556,10 +549,8 @@ pub struct ListResponseItem {
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
     /// Wire name "DOCUMENT_TYPE": string, optional.
-    ///
-    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<ListResponseItemDocumentType>,
+    pub document_type: Option<String>,
     /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
@@ -661,8 +652,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 pub type ListResponseItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
-
-pub type ListResponseItemDocumentType = super::super::super::enums::LeadContactCompanyEtc;
 
 pub type ListResponseItemModuleId = super::super::super::enums::CrmListsDisk;
 

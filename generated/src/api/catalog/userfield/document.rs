@@ -169,9 +169,9 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "documentId": any JSON, required.
+    /// Wire name "documentId": integer, required.
     #[serde(rename = "documentId")]
-    pub document_id: ::serde_json::Value,
+    pub document_id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -183,7 +183,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_id: impl Into<::serde_json::Value>,
+        document_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {
@@ -318,9 +318,6 @@ pub struct UpdateResponseDocument {
     /// Wire name "documentType": string, optional.
     #[serde(rename = "documentType", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<String>,
-    /// Wire name "field7097": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field7097: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -333,12 +330,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let document_id = o.opt("documentId")?;
         let document_type = o.opt("documentType")?;
-        let field7097 = o.opt("field7097")?;
-        let additional = o.rest(&["documentId", "documentType", "field7097"])?;
+        let additional = o.rest(&["documentId", "documentType"])?;
         Ok(Self {
             document_id,
             document_type,
-            field7097,
             additional,
         })
     }

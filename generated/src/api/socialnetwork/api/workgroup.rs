@@ -517,9 +517,9 @@ pub struct GetResponse {
     /// Wire name "OWNER_DATA": object, optional.
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
-    /// Wire name "OWNER_ID": any JSON, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub owner_id: ::serde_json::Value,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
     /// Wire name "PRIVACY_CODE": string, optional.
     ///
     /// Allowed values: "open", "closed", "secret".
@@ -1023,9 +1023,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseGroupMembersList {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "invited": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invited: Option<bool>,
@@ -1067,9 +1067,9 @@ pub type GetResponseInitiatePerms = super::super::super::enums::AEK;
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseListOfMembers {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "isAutoMember": boolean, optional.
     #[serde(rename = "isAutoMember", skip_serializing_if = "Option::is_none")]
     pub is_auto_member: Option<bool>,
@@ -1147,9 +1147,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GetResponseListOfMembersAwaitingInvite {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1187,9 +1187,9 @@ pub struct GetResponseOwnerData {
     /// Wire name "FORMATTED_NAME": string, optional.
     #[serde(rename = "FORMATTED_NAME", skip_serializing_if = "Option::is_none")]
     pub formatted_name: Option<String>,
-    /// Wire name "ID": any JSON, optional.
-    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "PHOTO": string, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,

@@ -29,12 +29,12 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
-    /// Wire name "paymentId": any JSON, required.
+    pub delivery_id: i64,
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -43,10 +43,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        delivery_id: impl Into<::serde_json::Value>,
-        payment_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, payment_id: impl Into<i64>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             payment_id: payment_id.into(),
@@ -198,9 +195,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -211,7 +208,7 @@ impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         filter: impl Into<::bitrix24_runtime::Filter>,
-        payment_id: impl Into<::serde_json::Value>,
+        payment_id: impl Into<i64>,
     ) -> Self {
         Self {
             filter: filter.into(),
@@ -292,9 +289,9 @@ pub async fn set_delivery(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SetDeliveryRequest {
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -305,7 +302,7 @@ pub struct SetDeliveryRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetDeliveryRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(delivery_id: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, id: impl Into<i64>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             id: id.into(),

@@ -29,9 +29,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "rowId": integer, required.
@@ -46,7 +46,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        payment_id: impl Into<::serde_json::Value>,
+        payment_id: impl Into<i64>,
         quantity: impl Into<f64>,
         row_id: impl Into<i64>,
     ) -> Self {
@@ -205,9 +205,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -218,7 +218,7 @@ impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         filter: impl Into<::bitrix24_runtime::Filter>,
-        payment_id: impl Into<::serde_json::Value>,
+        payment_id: impl Into<i64>,
     ) -> Self {
         Self {
             filter: filter.into(),
