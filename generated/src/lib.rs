@@ -53,7 +53,7 @@
 //!     .order(Order::new().desc("ID"));
 //! let deals: Vec<_> = client.items(&request).collect().await;
 //! assert_eq!(deals.len(), 21);
-//! assert_eq!(deals[0].as_ref().unwrap()["ID"], "120");
+//! assert_eq!(deals[0].as_ref().unwrap().id, Some(120)); // rows are typed: `ID` an integer
 //! # Ok(()) }
 //! ```
 //!
