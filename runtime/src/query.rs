@@ -390,7 +390,9 @@ impl<'de> Deserialize<'de> for Direction {
 }
 
 /// A classic `order`: `{"FIELD": "ASC" | "DESC", ...}`, the first field sorting first.
-/// Sorting by the same field twice keeps the later direction in the first one's place.
+/// Sorting by the same field twice keeps the later direction in the first one's place. An
+/// order read from JSON goes out again as it was written (`"asc"` stays lower-case); the
+/// builders write `ASC` and `DESC`.
 ///
 /// ```
 /// use bitrix24_runtime::Order;
@@ -399,7 +401,8 @@ impl<'de> Deserialize<'de> for Direction {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Order {
-    fields: Vec<(String, Direction)>,
+    /// Field, direction, and the direction's text when it was read in another spelling.
+    fields: Vec<(String, Direction, Option<Box<str>>)>,
 }
 
 impl Order {
@@ -409,10 +412,17 @@ impl Order {
     }
 
     /// Then by `field` in `direction`.
-    pub fn by(mut self, field: &str, direction: Direction) -> Order {
-        match self.fields.iter_mut().find(|(f, _)| f == field) {
-            Some(slot) => slot.1 = direction,
-            None => self.fields.push((field.to_owned(), direction)),
+    pub fn by(self, field: &str, direction: Direction) -> Order {
+        self.put(field, direction, None)
+    }
+
+    fn put(mut self, field: &str, direction: Direction, spelling: Option<Box<str>>) -> Order {
+        match self.fields.iter_mut().find(|(f, _, _)| f == field) {
+            Some(slot) => {
+                slot.1 = direction;
+                slot.2 = spelling;
+            }
+            None => self.fields.push((field.to_owned(), direction, spelling)),
         }
         self
     }
@@ -429,15 +439,15 @@ impl Order {
 
     /// The sort fields in order.
     pub fn fields(&self) -> impl Iterator<Item = (&str, Direction)> {
-        self.fields.iter().map(|(f, d)| (f.as_str(), *d))
+        self.fields.iter().map(|(f, d, _)| (f.as_str(), *d))
     }
 }
 
 impl Serialize for Order {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.fields.len()))?;
-        for (f, d) in &self.fields {
-            map.serialize_entry(f, d)?;
+        for (f, d, spelling) in &self.fields {
+            map.serialize_entry(f, spelling.as_deref().unwrap_or(d.as_str()))?;
         }
         map.end()
     }
@@ -454,8 +464,11 @@ impl<'de> Deserialize<'de> for Order {
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Order, A::Error> {
                 let mut o = Order::new();
                 // Bounded by the input.
-                while let Some((k, v)) = m.next_entry::<String, Direction>()? {
-                    o = o.by(&k, v);
+                while let Some((k, text)) = m.next_entry::<String, String>()? {
+                    let d =
+                        Direction::deserialize(de::value::StrDeserializer::<A::Error>::new(&text))?;
+                    let spelling = (text != d.as_str()).then(|| text.into_boxed_str());
+                    o = o.put(&k, d, spelling);
                 }
                 Ok(o)
             }
@@ -478,7 +491,10 @@ impl From<Order> for Value {
         Value::Object(
             o.fields
                 .into_iter()
-                .map(|(f, d)| (f, Value::String(d.as_str().to_owned())))
+                .map(|(f, d, spelling)| {
+                    let text = spelling.map_or_else(|| d.as_str().to_owned(), String::from);
+                    (f, Value::String(text))
+                })
                 .collect(),
         )
     }
@@ -672,9 +688,18 @@ mod tests {
             o.fields().collect::<Vec<_>>(),
             [("TITLE", Direction::Asc), ("ID", Direction::Desc)]
         );
+        // Sent back as written, so a request read from JSON round-trips unchanged.
         assert_eq!(
             Value::from(o.clone()),
-            json!({"TITLE": "ASC", "ID": "DESC"})
+            json!({"TITLE": "asc", "ID": "DESC"})
+        );
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"TITLE":"asc","ID":"DESC"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&o.asc("TITLE")).unwrap(),
+            r#"{"TITLE":"ASC","ID":"DESC"}"#
         );
         assert_eq!(Order::try_from(json!([])).unwrap(), Order::new());
         let e = Order::try_from(json!({"ID": "UP"}))
