@@ -288,6 +288,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-install.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppInstallData {
         /// Wire name "ACTIVE": string, required.
@@ -334,6 +335,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-method-confirm.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppMethodConfirmData {
         /// Wire name "CONFIRMED": string, required.
@@ -380,6 +382,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-payment.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppPaymentData {
         /// Wire name "CODE": string, required.
@@ -451,6 +454,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-uninstall.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUninstallData {
         /// Wire name "CLEAN": integer, required.
@@ -485,6 +489,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUpdateData {
         /// Wire name "LANGUAGE_ID": string, required.
@@ -716,6 +721,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingAddData {
         /// Wire name "ID": integer, optional.
@@ -740,6 +746,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingDeleteData {
         /// Wire name "ID": integer, optional.
@@ -764,6 +771,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceAddData {
         /// Wire name "ID": integer, optional.
@@ -788,6 +796,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceDeleteData {
         /// Wire name "ID": integer, optional.
@@ -812,6 +821,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeAddData {
         /// Wire name "ID": integer, optional.
@@ -836,6 +846,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeDeleteData {
         /// Wire name "ID": integer, optional.
@@ -860,6 +871,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeUpdateData {
         /// Wire name "ID": integer, optional.
@@ -884,6 +896,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceUpdateData {
         /// Wire name "ID": integer, optional.
@@ -908,6 +921,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingUpdateData {
         /// Wire name "ID": integer, optional.
@@ -932,6 +946,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemAddData {
         /// Wire name "ID": integer, optional.
@@ -956,6 +971,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemDeleteData {
         /// Wire name "ID": integer, optional.
@@ -980,6 +996,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemUpdateData {
         /// Wire name "ID": integer, optional.
@@ -1123,6 +1140,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryAddData {
         /// Wire name "id": string, optional.
@@ -1147,6 +1165,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryDeleteData {
         /// Wire name "id": string, optional.
@@ -1171,6 +1190,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryUpdateData {
         /// Wire name "id": string, optional.
@@ -1195,6 +1215,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionAddData {
         /// Wire name "id": string, optional.
@@ -1219,6 +1240,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionDeleteData {
         /// Wire name "id": string, optional.
@@ -1243,6 +1265,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionUpdateData {
         /// Wire name "id": string, optional.
@@ -1494,6 +1517,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1516,6 +1540,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1541,6 +1566,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1563,6 +1589,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1588,6 +1615,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1610,6 +1638,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1635,6 +1664,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1657,6 +1687,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1682,6 +1713,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1704,6 +1736,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1729,6 +1762,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1751,6 +1785,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1776,6 +1811,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1798,6 +1834,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1823,6 +1860,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1845,6 +1883,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1870,6 +1909,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1892,6 +1932,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1917,6 +1958,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1939,6 +1981,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddDataFields {
         /// Wire name "ID": any JSON, required.
@@ -1972,6 +2015,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1994,6 +2038,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteDataFields {
         /// Wire name "ID": any JSON, required.
@@ -2027,6 +2072,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2049,6 +2095,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateDataFields {
         /// Wire name "ID": any JSON, required.
@@ -2082,6 +2129,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -2104,6 +2152,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddDataFields {
         /// Wire name "ID": any JSON, required.
@@ -2129,6 +2178,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -2151,6 +2201,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteDataFields {
         /// Wire name "ID": any JSON, required.
@@ -2176,6 +2227,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2198,6 +2250,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateDataFields {
         /// Wire name "ID": any JSON, required.
@@ -3382,6 +3435,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3403,6 +3457,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3427,6 +3482,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3448,6 +3504,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3472,6 +3529,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3493,6 +3551,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3517,6 +3576,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-register.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressRegisterData {
         /// Wire name "FIELDS": object, required.
@@ -3539,6 +3599,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressRegisterDataFields {
         /// Wire name "ANCHOR_ID": integer, required.
@@ -3600,6 +3661,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressUnregisterData {
         /// Wire name "FIELDS": object, required.
@@ -3622,6 +3684,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressUnregisterDataFields {
         /// Wire name "ANCHOR_ID": integer, required.
@@ -3683,6 +3746,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddData {
         /// Wire name "FIELDS": object, required.
@@ -3705,6 +3769,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddDataFields {
         /// Wire name "ID": integer, required.
@@ -3730,6 +3795,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -3752,6 +3818,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -3777,6 +3844,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -3799,6 +3867,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -3824,6 +3893,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3845,6 +3915,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3869,6 +3940,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3890,6 +3962,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3914,6 +3987,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3935,6 +4009,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3959,6 +4034,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3980,6 +4056,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4017,6 +4094,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4038,6 +4116,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4075,6 +4154,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4096,6 +4176,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4134,6 +4215,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4155,6 +4237,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4192,6 +4275,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4213,6 +4297,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4237,6 +4322,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4258,6 +4344,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4282,6 +4369,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4303,6 +4391,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -4327,6 +4416,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4348,6 +4438,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": any JSON, optional.
@@ -4388,6 +4479,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4409,6 +4501,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": any JSON, optional.
@@ -4449,6 +4542,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4470,6 +4564,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": any JSON, optional.
@@ -4511,6 +4606,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4532,6 +4628,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": any JSON, optional.
@@ -4572,6 +4669,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4593,6 +4691,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddDataFields {
         /// Wire name "ID": string, optional.
@@ -4617,6 +4716,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4638,6 +4738,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteDataFields {
         /// Wire name "ID": string, optional.
@@ -4662,6 +4763,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4683,6 +4785,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateDataFields {
         /// Wire name "ID": string, optional.
@@ -4707,6 +4810,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4728,6 +4832,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4752,6 +4857,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4773,6 +4879,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4797,6 +4904,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-move-to-category.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryData {
         /// Wire name "FIELDS": object, optional.
@@ -4818,6 +4926,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealMoveToCategoryData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryDataFields {
         /// Wire name "CATEGORY_ID": integer, optional.
@@ -4855,6 +4964,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4876,6 +4986,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4908,6 +5019,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4929,6 +5041,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4953,6 +5066,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-expose.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeData {
         /// Wire name "FIELDS": object, optional.
@@ -4974,6 +5088,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringExposeData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeDataFields {
         /// Wire name "DEAL_ID": integer, optional.
@@ -5011,6 +5126,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5032,6 +5148,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5064,6 +5181,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5085,6 +5203,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5109,6 +5228,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5130,6 +5250,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5167,6 +5288,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5188,6 +5310,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5225,6 +5348,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5246,6 +5370,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5283,6 +5408,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5304,6 +5430,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5341,6 +5468,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5362,6 +5490,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentAddDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5399,6 +5528,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5420,6 +5550,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentDeleteDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5458,6 +5589,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5479,6 +5611,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentUpdateDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5517,6 +5650,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5538,6 +5672,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5570,6 +5705,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5591,6 +5727,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5623,6 +5760,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5644,6 +5782,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5724,6 +5863,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5745,6 +5885,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -5769,6 +5910,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5790,6 +5932,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -5814,6 +5957,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5835,6 +5979,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5859,6 +6004,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5880,6 +6026,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5917,6 +6064,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5938,6 +6086,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5975,6 +6124,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5996,6 +6146,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6033,6 +6184,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6054,6 +6206,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6139,6 +6292,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6160,6 +6314,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -6184,6 +6339,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6205,6 +6361,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -6229,6 +6386,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6250,6 +6408,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -6274,6 +6433,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6295,6 +6455,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6332,6 +6493,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6353,6 +6515,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6390,6 +6553,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -6411,6 +6575,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6448,6 +6613,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6469,6 +6635,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6506,6 +6673,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddData {
         /// Wire name "FIELDS": object, required.
@@ -6528,6 +6696,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddDataFields {
         /// Wire name "ID": integer, required.
@@ -6553,6 +6722,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -6575,6 +6745,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -6600,6 +6771,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -6622,6 +6794,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -6647,6 +6820,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldAddData {
         /// Wire name "FIELDS": object, required.
@@ -6669,6 +6843,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6709,6 +6884,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -6731,6 +6907,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6771,6 +6948,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, required.
@@ -6793,6 +6971,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6834,6 +7013,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -6856,6 +7036,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6896,6 +7077,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentAddData {
         /// Wire name "ID": integer, required.
@@ -6921,6 +7103,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentDeleteData {
         /// Wire name "ID": integer, required.
@@ -6946,6 +7129,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentUpdateData {
         /// Wire name "ID": integer, required.
@@ -6971,6 +7155,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6992,6 +7177,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -7016,6 +7202,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -7037,6 +7224,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -7061,6 +7249,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -7082,6 +7271,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -7106,6 +7296,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -7127,6 +7318,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7164,6 +7356,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -7185,6 +7378,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7222,6 +7416,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -7243,6 +7438,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7280,6 +7476,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -7301,6 +7498,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7451,6 +7649,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/events/on-imbot-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotdeleteData {
         /// Wire name "BOT_CODE": string, optional.
@@ -7483,6 +7682,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/events/on-imbot-join-chat.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatData {
         /// Wire name "BOT": any JSON, optional.
@@ -7517,6 +7717,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotjoinchatData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataParams {
         /// Wire name "ACCESS_HISTORY": integer, optional.
@@ -7630,6 +7831,7 @@ pub mod imbot {
     pub type ImbotjoinchatDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotjoinchatDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -7685,6 +7887,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddData {
         /// Wire name "BOT": any JSON, optional.
@@ -7719,6 +7922,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8021,6 +8225,7 @@ pub mod imbot {
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8107,6 +8312,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteData {
         /// Wire name "BOT": any JSON, optional.
@@ -8141,6 +8347,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8260,6 +8467,7 @@ pub mod imbot {
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8346,6 +8554,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateData {
         /// Wire name "BOT": any JSON, optional.
@@ -8380,6 +8589,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8538,6 +8748,7 @@ pub mod imbot {
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8624,6 +8835,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddData {
         /// Wire name "COMMAND": any JSON, optional.
@@ -8661,6 +8873,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImcommandaddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8963,6 +9176,7 @@ pub mod imbot {
     pub type ImcommandaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImcommandaddDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -9144,6 +9358,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogFinishData {
         /// Wire name "CONNECTOR": string, required.
@@ -9184,6 +9399,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogStartData {
         /// Wire name "CONNECTOR": string, required.
@@ -9228,6 +9444,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageAddData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9265,6 +9482,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageDeleteData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9302,6 +9520,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageUpdateData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9339,6 +9558,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-status-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorStatusDeleteData {
         /// Wire name "connector": string, optional.
@@ -9476,6 +9696,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageAddData {
         /// Wire name "DATA": any JSON, required.
@@ -9501,6 +9722,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageDeleteData {
         /// Wire name "CONNECTOR": string, required.
@@ -9541,6 +9763,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageUpdateData {
         /// Wire name "CONNECTOR": string, required.
@@ -9581,6 +9804,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionFinishData {
         /// Wire name "DATA": any JSON, required.
@@ -9606,6 +9830,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionStartData {
         /// Wire name "DATA": any JSON, required.
@@ -9714,6 +9939,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddData {
         /// Wire name "FIELDS": object, optional.
@@ -9735,6 +9961,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -9759,6 +9986,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -9780,6 +10008,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -9804,6 +10033,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -9825,6 +10055,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -10008,6 +10239,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10030,6 +10262,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(OrderDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10054,6 +10287,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10076,6 +10310,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(OrderEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10100,6 +10335,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10122,6 +10358,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10146,6 +10383,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10168,6 +10406,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10192,6 +10431,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10214,6 +10454,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10238,6 +10479,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10260,6 +10502,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10284,6 +10527,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-before-order-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleBeforeOrderDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -10306,6 +10550,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleBeforeOrderDeleteDataFields {
         /// Wire name "ACTION": string, optional.
@@ -10343,6 +10588,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleOrderSavedData {
         /// Wire name "FIELDS": object, required.
@@ -10365,6 +10611,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleOrderSavedDataFields {
         /// Wire name "ACTION": string, optional.
@@ -10402,6 +10649,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10424,6 +10672,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10448,6 +10697,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10470,6 +10720,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10579,6 +10830,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-document-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eDocumentStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -10622,6 +10874,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-member-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eMemberStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -10678,6 +10931,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-hcm-link-b2e-document-signed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignHcmLinkB2eDocumentSignedData {
         /// Wire name "company": string, optional.
@@ -10821,6 +11075,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddData {
         /// Wire name "FIELDS": object, optional.
@@ -10842,6 +11097,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -10866,6 +11122,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -10887,6 +11144,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -10923,6 +11181,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -10944,6 +11203,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -11077,6 +11337,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11127,6 +11388,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11151,6 +11413,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11201,6 +11464,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11229,6 +11493,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11279,6 +11544,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsAfter {
         /// Wire name "ACTION": string, optional.
@@ -11313,6 +11579,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11341,6 +11608,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11391,6 +11659,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateDataFieldsAfter {
         /// Wire name "ACTION": string, optional.
@@ -11425,6 +11694,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11453,6 +11723,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteData {
         /// Wire name "FIELDS_AFTER": string, optional.
@@ -11503,6 +11774,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11527,6 +11799,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11577,6 +11850,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11598,6 +11872,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11727,6 +12002,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-back-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallbackstartData {
         /// Wire name "CRM_ENTITY_ID": integer, optional.
@@ -11789,6 +12065,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -11881,6 +12158,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-end.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallendData {
         /// Wire name "CALL_DURATION": integer, optional.
@@ -11985,6 +12263,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-init.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallinitData {
         /// Wire name "ACCOUNT_SEARCH_ID": string, optional.
@@ -12053,6 +12332,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -12142,6 +12422,7 @@ pub mod user {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-user-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct UserAddData {
         /// Wire name "ACTIVE": string, required.

@@ -18,6 +18,7 @@
 //! * [`Client::pages`], [`Client::items`] and [`FastList`]: pagination as streams
 //!   (module `paginate`).
 //! * [`blocking::Client`]: the same calls for programs without an async runtime.
+//! * `schema` (cargo feature `schemars`): the JSON Schemas of the generated types.
 
 #[cfg(feature = "app")]
 pub mod app;
@@ -33,6 +34,8 @@ pub mod loose;
 mod paginate;
 pub mod registry;
 mod retry;
+#[cfg(feature = "schemars")]
+pub mod schema;
 pub mod transport;
 mod v3;
 

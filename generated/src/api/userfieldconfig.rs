@@ -27,6 +27,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "field": object, required.
@@ -82,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
     /// Wire name "editFormLabel": string, optional.
@@ -291,6 +293,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -395,6 +398,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "field": object, optional.
@@ -419,6 +423,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseField {
     /// Wire name "editFormLabel": string, optional.
@@ -532,6 +537,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseFieldSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -611,6 +617,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -689,6 +696,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -741,6 +749,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `userfieldconfig.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "field": object, optional.
@@ -765,6 +774,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseField {
     /// Wire name "editFormLabel": any JSON, optional.
@@ -950,6 +960,7 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Wire name "moduleId": string, required.
@@ -997,6 +1008,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 
 /// The `result` of `userfieldconfig.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponse {
     /// Wire name "types": any JSON, optional.
@@ -1047,6 +1059,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -1140,6 +1153,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "editInList": boolean, optional.
@@ -1305,6 +1319,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestSelect {
     /// Wire name "editInList": string, optional.
@@ -1519,6 +1534,7 @@ pub type ListRequestSelectLanguageId = super::enums::EditFormLabelListColumnLabe
 
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "fields": array of object, optional.
@@ -1543,6 +1559,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
     /// Wire name "editFormLabel": any JSON, optional.
@@ -1738,6 +1755,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "field": object, required.
@@ -1803,6 +1821,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestField {
     /// Wire name "editFormLabel": any JSON, optional.
@@ -1966,6 +1985,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -2070,6 +2090,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "field": object, optional.
@@ -2094,6 +2115,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseField {
     /// Wire name "editFormLabel": any JSON, optional.
@@ -2186,6 +2208,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseFieldSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.

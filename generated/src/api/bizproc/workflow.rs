@@ -37,6 +37,7 @@ pub async fn instances(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesRequest {
     /// Wire name "FILTER": any JSON, optional.
@@ -147,6 +148,7 @@ pub async fn kill(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct KillRequest {
     /// Wire name "ID": integer, required.
@@ -226,6 +228,7 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "DOCUMENT_ID": any JSON, required.
@@ -329,6 +332,7 @@ pub async fn terminate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TerminateRequest {
     /// Wire name "ID": string, required.

@@ -42,6 +42,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "commentary": string, optional.
@@ -249,6 +251,7 @@ pub type AddRequestFieldsDocType = super::super::enums::ASMEtc;
 
 /// The `result` of `catalog.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "document": object, optional.
@@ -273,6 +276,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseDocument {
     /// Wire name "commentary": string, optional.
@@ -431,6 +435,7 @@ pub async fn cancel(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelRequest {
     /// Wire name "id": any JSON, required.
@@ -506,6 +511,7 @@ pub async fn cancel_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelListRequest {
     /// Wire name "documentIds": array of any JSON, required.
@@ -584,6 +590,7 @@ pub async fn conduct(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductRequest {
     /// Wire name "id": any JSON, required.
@@ -659,6 +666,7 @@ pub async fn conduct_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductListRequest {
     /// Wire name "documentIds": array of any JSON, required.
@@ -738,6 +746,7 @@ pub async fn confirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmRequest {
     /// Wire name "id": integer, required.
@@ -813,6 +822,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -888,6 +898,7 @@ pub async fn delete_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteListRequest {
     /// Wire name "documentIds": array of any JSON, required.
@@ -967,6 +978,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1035,6 +1047,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1074,6 +1087,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `catalog.document.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "document": object, optional.
@@ -1098,6 +1112,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDocument {
     /// Wire name "commentary": object, optional.
@@ -1255,6 +1270,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -1336,6 +1352,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
@@ -1397,6 +1414,7 @@ pub async fn unconfirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-unconfirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnconfirmRequest {
     /// Wire name "id": integer, required.
@@ -1472,6 +1490,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1525,6 +1544,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "commentary": string, optional.
@@ -1661,6 +1681,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `catalog.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
@@ -1685,6 +1706,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseDocument {
     /// Wire name "commentary": string, optional.

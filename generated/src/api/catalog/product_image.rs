@@ -28,6 +28,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-image/catalog-product-image-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -86,6 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "productId": any JSON, required.
@@ -151,6 +153,7 @@ pub type AddRequestFieldsType = super::super::enums::DetailPicturePreviewPicture
 
 /// The `result` of `catalog.productImage.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "productImage": object, optional.
@@ -175,6 +178,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseProductImage {
     /// Wire name "createTime": string, optional.
@@ -270,6 +274,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-image/catalog-product-image-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -354,6 +359,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-image/catalog-product-image-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -409,6 +415,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.productImage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "productImage": object, optional.
@@ -433,6 +440,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseProductImage {
     /// Wire name "createTime": string, optional.
@@ -528,6 +536,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-image/catalog-product-image-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -567,6 +576,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `catalog.productImage.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "productImage": object, optional.
@@ -591,6 +601,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseProductImage {
     /// Wire name "createTime": object, optional.
@@ -688,6 +699,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-image/catalog-product-image-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "productId": any JSON, required.
@@ -762,6 +774,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.productImage.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productImages": array of object, optional.

@@ -52,6 +52,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": array of object, required.
@@ -99,6 +100,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsItem {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
@@ -518,6 +520,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -590,6 +593,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -629,6 +633,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.activity.fields`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
@@ -970,6 +975,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1016,6 +1022,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.activity.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
@@ -1320,6 +1327,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -1428,6 +1436,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": array of object, required.
@@ -1481,6 +1490,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.

@@ -35,6 +35,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -80,6 +81,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "AMOUNT": number, required.
@@ -185,6 +187,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsLang {
     /// Wire name "DECIMALS": integer, required.
@@ -341,6 +344,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": string, required.
@@ -414,6 +418,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -453,6 +458,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.currency.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "AMOUNT": object, optional.
@@ -557,6 +563,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseAmount {
     /// Wire name "isDynamic": boolean, optional.
@@ -625,6 +632,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAmount {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseAmount);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseAmountCnt {
     /// Wire name "isDynamic": boolean, optional.
@@ -693,6 +701,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAmountCnt {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseAmountCnt);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseBase {
     /// Wire name "isDynamic": boolean, optional.
@@ -761,6 +770,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseBase {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseBase);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCurrency {
     /// Wire name "isDynamic": boolean, optional.
@@ -829,6 +839,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCurrency {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCurrency);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDateUpdate {
     /// Wire name "isDynamic": boolean, optional.
@@ -897,6 +908,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateUpdate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDateUpdate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDecimals {
     /// Wire name "isDynamic": boolean, optional.
@@ -965,6 +977,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecimals {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDecimals);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDecPoint {
     /// Wire name "isDynamic": boolean, optional.
@@ -1033,6 +1046,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecPoint {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDecPoint);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFormatString {
     /// Wire name "isDynamic": boolean, optional.
@@ -1101,6 +1115,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFormatString {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFormatString);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFullName {
     /// Wire name "isDynamic": boolean, optional.
@@ -1169,6 +1184,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFullName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFullName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLang {
     /// Wire name "isDynamic": boolean, optional.
@@ -1237,6 +1253,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLang {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLang);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLid {
     /// Wire name "isDynamic": boolean, optional.
@@ -1305,6 +1322,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLid {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLid);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseSort {
     /// Wire name "isDynamic": boolean, optional.
@@ -1373,6 +1391,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSort {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseSort);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseThousandsSep {
     /// Wire name "isDynamic": boolean, optional.
@@ -1465,6 +1484,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, optional.
@@ -1541,6 +1561,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": any JSON, optional.
@@ -1628,6 +1649,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ID": string, optional.
@@ -1684,6 +1706,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "AMOUNT": number, required.
@@ -1777,6 +1800,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsLang {
     /// Wire name "DECIMALS": integer, required.

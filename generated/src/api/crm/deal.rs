@@ -43,6 +43,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -99,6 +100,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
@@ -586,6 +588,7 @@ pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
@@ -664,6 +667,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -737,6 +741,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -776,6 +781,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.deal.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "ADDITIONAL_INFO": object, optional.
@@ -1072,6 +1078,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseAdditionalInfo {
     /// Wire name "isDynamic": boolean, optional.
@@ -1140,6 +1147,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAdditionalInfo {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseAdditionalInfo);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseAssignedById {
     /// Wire name "isDynamic": boolean, optional.
@@ -1208,6 +1216,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAssignedById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseAssignedById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseBegindate {
     /// Wire name "isDynamic": boolean, optional.
@@ -1276,6 +1285,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseBegindate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseBegindate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCategoryId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1344,6 +1354,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCategoryId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCategoryId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseClosed {
     /// Wire name "isDynamic": boolean, optional.
@@ -1412,6 +1423,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosed {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseClosed);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseClosedate {
     /// Wire name "isDynamic": boolean, optional.
@@ -1480,6 +1492,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosedate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseClosedate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseComments {
     /// Wire name "isDynamic": boolean, optional.
@@ -1548,6 +1561,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseComments {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseComments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCompanyId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1622,6 +1636,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCompanyId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCompanyId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseContactId {
     /// Wire name "isDeprecated": boolean, optional.
@@ -1696,6 +1711,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseContactId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseContactIds {
     /// Wire name "isDynamic": boolean, optional.
@@ -1764,6 +1780,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactIds {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseContactIds);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCreatedById {
     /// Wire name "isDynamic": boolean, optional.
@@ -1832,6 +1849,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCreatedById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCreatedById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCurrencyId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1900,6 +1918,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCurrencyId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCurrencyId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDateCreate {
     /// Wire name "isDynamic": boolean, optional.
@@ -1968,6 +1987,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateCreate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDateCreate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDateModify {
     /// Wire name "isDynamic": boolean, optional.
@@ -2036,6 +2056,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateModify {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDateModify);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseId {
     /// Wire name "isDynamic": boolean, optional.
@@ -2104,6 +2125,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsManualOpportunity {
     /// Wire name "isDynamic": boolean, optional.
@@ -2172,6 +2194,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsManualOpportunity {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsManualOpportunity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsNew {
     /// Wire name "isDynamic": boolean, optional.
@@ -2240,6 +2263,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsNew {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsNew);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsRecurring {
     /// Wire name "isDynamic": boolean, optional.
@@ -2308,6 +2332,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRecurring {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsRecurring);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsRepeatedApproach {
     /// Wire name "isDynamic": boolean, optional.
@@ -2376,6 +2401,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRepeatedApproach {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsRepeatedApproach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsReturnCustomer {
     /// Wire name "isDynamic": boolean, optional.
@@ -2444,6 +2470,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsReturnCustomer {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsReturnCustomer);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLastActivityBy {
     /// Wire name "isDynamic": boolean, optional.
@@ -2512,6 +2539,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityBy {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLastActivityBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLastActivityTime {
     /// Wire name "isDynamic": boolean, optional.
@@ -2580,6 +2608,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityTime {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLastActivityTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLeadId {
     /// Wire name "isDynamic": boolean, optional.
@@ -2654,6 +2683,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLeadId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLeadId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseLocationId {
     /// Wire name "isDynamic": boolean, optional.
@@ -2722,6 +2752,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLocationId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseLocationId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseModifyById {
     /// Wire name "isDynamic": boolean, optional.
@@ -2790,6 +2821,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseModifyById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseModifyById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseMovedById {
     /// Wire name "isDynamic": boolean, optional.
@@ -2858,6 +2890,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseMovedById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseMovedTime {
     /// Wire name "isDynamic": boolean, optional.
@@ -2926,6 +2959,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedTime {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseMovedTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseOpened {
     /// Wire name "isDynamic": boolean, optional.
@@ -2994,6 +3028,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpened {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseOpened);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseOpportunity {
     /// Wire name "isDynamic": boolean, optional.
@@ -3062,6 +3097,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpportunity {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseOpportunity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseOriginatorId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3130,6 +3166,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginatorId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseOriginatorId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseOriginId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3198,6 +3235,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseOriginId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseProbability {
     /// Wire name "isDynamic": boolean, optional.
@@ -3266,6 +3304,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseProbability {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseProbability);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseQuoteId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3340,6 +3379,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseQuoteId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseQuoteId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseSourceDescription {
     /// Wire name "isDynamic": boolean, optional.
@@ -3408,6 +3448,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceDescription {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseSourceDescription);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseSourceId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3482,6 +3523,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseSourceId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseStageId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3556,6 +3598,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseStageId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseStageSemanticId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3624,6 +3667,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageSemanticId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseStageSemanticId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseTaxValue {
     /// Wire name "isDynamic": boolean, optional.
@@ -3692,6 +3736,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTaxValue {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseTaxValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseTitle {
     /// Wire name "isDynamic": boolean, optional.
@@ -3760,6 +3805,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTitle {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseTitle);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseTypeId {
     /// Wire name "isDynamic": boolean, optional.
@@ -3834,6 +3880,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTypeId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseTypeId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUtmCampaign {
     /// Wire name "isDynamic": boolean, optional.
@@ -3902,6 +3949,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmCampaign {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUtmCampaign);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUtmContent {
     /// Wire name "isDynamic": boolean, optional.
@@ -3970,6 +4018,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmContent {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUtmContent);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUtmMedium {
     /// Wire name "isDynamic": boolean, optional.
@@ -4038,6 +4087,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmMedium {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUtmMedium);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUtmSource {
     /// Wire name "isDynamic": boolean, optional.
@@ -4106,6 +4156,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmSource {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUtmSource);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUtmTerm {
     /// Wire name "isDynamic": boolean, optional.
@@ -4199,6 +4250,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -4274,6 +4326,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -4382,6 +4435,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -4452,6 +4506,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
@@ -4914,6 +4969,7 @@ pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.

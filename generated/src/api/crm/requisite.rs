@@ -39,6 +39,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": any JSON, required.
@@ -111,6 +112,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -183,6 +185,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -222,6 +225,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.requisite.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "ACTIVE": object, optional.
@@ -722,6 +726,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseActive {
     /// Wire name "isDynamic": boolean, optional.
@@ -790,6 +795,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseActive {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseActive);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseAddressOnly {
     /// Wire name "isDynamic": boolean, optional.
@@ -858,6 +864,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAddressOnly {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseAddressOnly);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCode {
     /// Wire name "isDynamic": boolean, optional.
@@ -926,6 +933,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCode {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCode);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCreatedById {
     /// Wire name "isDynamic": boolean, optional.
@@ -994,6 +1002,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCreatedById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCreatedById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDateCreate {
     /// Wire name "isDynamic": boolean, optional.
@@ -1062,6 +1071,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateCreate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDateCreate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDateModify {
     /// Wire name "isDynamic": boolean, optional.
@@ -1130,6 +1140,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateModify {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDateModify);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseEntityId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1198,6 +1209,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseEntityId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseEntityId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseEntityTypeId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1266,6 +1278,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseEntityTypeId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseEntityTypeId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1334,6 +1347,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseModifyById {
     /// Wire name "isDynamic": boolean, optional.
@@ -1402,6 +1416,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseModifyById {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseModifyById);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseName {
     /// Wire name "isDynamic": boolean, optional.
@@ -1470,6 +1485,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseOriginatorId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1538,6 +1554,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginatorId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseOriginatorId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponsePresetId {
     /// Wire name "isDynamic": boolean, optional.
@@ -1606,6 +1623,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponsePresetId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponsePresetId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqAccountant {
     /// Wire name "isDynamic": boolean, optional.
@@ -1674,6 +1692,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqAccountant {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqAccountant);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqBaseDoc {
     /// Wire name "isDynamic": boolean, optional.
@@ -1742,6 +1761,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqBaseDoc {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqBaseDoc);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqBin {
     /// Wire name "isDynamic": boolean, optional.
@@ -1810,6 +1830,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqBin {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqBin);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCapital {
     /// Wire name "isDynamic": boolean, optional.
@@ -1878,6 +1899,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCapital {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCapital);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCeoName {
     /// Wire name "isDynamic": boolean, optional.
@@ -1946,6 +1968,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCeoName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCeoName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCeoWorkPos {
     /// Wire name "isDynamic": boolean, optional.
@@ -2014,6 +2037,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCeoWorkPos {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCeoWorkPos);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCnpj {
     /// Wire name "isDynamic": boolean, optional.
@@ -2082,6 +2106,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCnpj {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCnpj);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCompanyFullName {
     /// Wire name "isDynamic": boolean, optional.
@@ -2150,6 +2175,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyFullName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCompanyFullName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCompanyId {
     /// Wire name "isDynamic": boolean, optional.
@@ -2218,6 +2244,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCompanyId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCompanyName {
     /// Wire name "isDynamic": boolean, optional.
@@ -2286,6 +2313,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCompanyName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCompanyRegDate {
     /// Wire name "isDynamic": boolean, optional.
@@ -2354,6 +2382,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCompanyRegDate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCompanyRegDate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqContact {
     /// Wire name "isDynamic": boolean, optional.
@@ -2422,6 +2451,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqContact {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqContact);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqCpf {
     /// Wire name "isDynamic": boolean, optional.
@@ -2490,6 +2520,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqCpf {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqCpf);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqDirector {
     /// Wire name "isDynamic": boolean, optional.
@@ -2558,6 +2589,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqDirector {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqDirector);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqDrfo {
     /// Wire name "isDynamic": boolean, optional.
@@ -2626,6 +2658,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqDrfo {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqDrfo);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqEdrpou {
     /// Wire name "isDynamic": boolean, optional.
@@ -2694,6 +2727,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqEdrpou {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqEdrpou);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqEmail {
     /// Wire name "isDynamic": boolean, optional.
@@ -2762,6 +2796,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqEmail {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqEmail);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqFax {
     /// Wire name "isDynamic": boolean, optional.
@@ -2830,6 +2865,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqFax {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqFax);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqFirstName {
     /// Wire name "isDynamic": boolean, optional.
@@ -2898,6 +2934,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqFirstName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqFirstName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDoc {
     /// Wire name "isDynamic": boolean, optional.
@@ -2966,6 +3003,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDoc {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDoc);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocDate {
     /// Wire name "isDynamic": boolean, optional.
@@ -3034,6 +3072,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocDate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocDate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocDepCode {
     /// Wire name "isDynamic": boolean, optional.
@@ -3102,6 +3141,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocDepCode {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocDepCode);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocIssuedBy {
     /// Wire name "isDynamic": boolean, optional.
@@ -3170,6 +3210,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocIssuedBy {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocIssuedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocNum {
     /// Wire name "isDynamic": boolean, optional.
@@ -3238,6 +3279,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocNum {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocNum);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocPersNum {
     /// Wire name "isDynamic": boolean, optional.
@@ -3306,6 +3348,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocPersNum {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocPersNum);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentDocSer {
     /// Wire name "isDynamic": boolean, optional.
@@ -3374,6 +3417,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentDocSer {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentDocSer);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIdentType {
     /// Wire name "isDynamic": boolean, optional.
@@ -3448,6 +3492,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIdentType {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIdentType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIfns {
     /// Wire name "isDynamic": boolean, optional.
@@ -3516,6 +3561,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIfns {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIfns);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqIin {
     /// Wire name "isDynamic": boolean, optional.
@@ -3584,6 +3630,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqIin {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqIin);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqInn {
     /// Wire name "isDynamic": boolean, optional.
@@ -3652,6 +3699,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqInn {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqInn);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqKbe {
     /// Wire name "isDynamic": boolean, optional.
@@ -3720,6 +3768,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKbe {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqKbe);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqKpp {
     /// Wire name "isDynamic": boolean, optional.
@@ -3788,6 +3837,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKpp {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqKpp);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqKrs {
     /// Wire name "isDynamic": boolean, optional.
@@ -3856,6 +3906,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqKrs {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqKrs);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqLastName {
     /// Wire name "isDynamic": boolean, optional.
@@ -3924,6 +3975,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqLastName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqLastName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqLegalForm {
     /// Wire name "isDynamic": boolean, optional.
@@ -3992,6 +4044,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqLegalForm {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqLegalForm);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqMnplReg {
     /// Wire name "isDynamic": boolean, optional.
@@ -4060,6 +4113,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqMnplReg {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqMnplReg);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqName {
     /// Wire name "isDynamic": boolean, optional.
@@ -4128,6 +4182,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqOgrn {
     /// Wire name "isDynamic": boolean, optional.
@@ -4196,6 +4251,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOgrn {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqOgrn);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqOgrnip {
     /// Wire name "isDynamic": boolean, optional.
@@ -4264,6 +4320,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOgrnip {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqOgrnip);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqOkpo {
     /// Wire name "isDynamic": boolean, optional.
@@ -4332,6 +4389,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOkpo {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqOkpo);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqOktmo {
     /// Wire name "isDynamic": boolean, optional.
@@ -4400,6 +4458,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOktmo {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqOktmo);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqOkved {
     /// Wire name "isDynamic": boolean, optional.
@@ -4468,6 +4527,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqOkved {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqOkved);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqPesel {
     /// Wire name "isDynamic": boolean, optional.
@@ -4536,6 +4596,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqPesel {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqPesel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqPhone {
     /// Wire name "isDynamic": boolean, optional.
@@ -4604,6 +4665,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqPhone {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqPhone);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqRcs {
     /// Wire name "isDynamic": boolean, optional.
@@ -4672,6 +4734,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqRcs {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqRcs);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqRegon {
     /// Wire name "isDynamic": boolean, optional.
@@ -4740,6 +4803,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqRegon {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqRegon);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqResidenceCountry {
     /// Wire name "isDynamic": boolean, optional.
@@ -4808,6 +4872,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqResidenceCountry {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqResidenceCountry);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqSecondName {
     /// Wire name "isDynamic": boolean, optional.
@@ -4876,6 +4941,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSecondName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqSecondName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqSiren {
     /// Wire name "isDynamic": boolean, optional.
@@ -4944,6 +5010,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSiren {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqSiren);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqSiret {
     /// Wire name "isDynamic": boolean, optional.
@@ -5012,6 +5079,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqSiret {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqSiret);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqStateReg {
     /// Wire name "isDynamic": boolean, optional.
@@ -5080,6 +5148,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStateReg {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqStateReg);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqStCertDate {
     /// Wire name "isDynamic": boolean, optional.
@@ -5148,6 +5217,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertDate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqStCertDate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqStCertNum {
     /// Wire name "isDynamic": boolean, optional.
@@ -5216,6 +5286,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertNum {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqStCertNum);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqStCertSer {
     /// Wire name "isDynamic": boolean, optional.
@@ -5284,6 +5355,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqStCertSer {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqStCertSer);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqUsrle {
     /// Wire name "isDynamic": boolean, optional.
@@ -5352,6 +5424,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqUsrle {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqUsrle);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqVatCertDate {
     /// Wire name "isDynamic": boolean, optional.
@@ -5420,6 +5493,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertDate {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqVatCertDate);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqVatCertNum {
     /// Wire name "isDynamic": boolean, optional.
@@ -5488,6 +5562,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertNum {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqVatCertNum);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqVatCertSer {
     /// Wire name "isDynamic": boolean, optional.
@@ -5556,6 +5631,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatCertSer {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqVatCertSer);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqVatId {
     /// Wire name "isDynamic": boolean, optional.
@@ -5624,6 +5700,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqVatId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseRqVatPayer {
     /// Wire name "isDynamic": boolean, optional.
@@ -5692,6 +5769,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseRqVatPayer {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseRqVatPayer);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseSort {
     /// Wire name "isDynamic": boolean, optional.
@@ -5760,6 +5838,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSort {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseSort);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUfCrm1694526604 {
     /// Wire name "filterLabel": string, optional.
@@ -5852,6 +5931,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1694526604 {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUfCrm1694526604);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUfCrm1707997209 {
     /// Wire name "filterLabel": string, optional.
@@ -5944,6 +6024,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997209 {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUfCrm1707997209);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUfCrm1707997236 {
     /// Wire name "filterLabel": string, optional.
@@ -6036,6 +6117,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997236 {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUfCrm1707997236);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseUfCrm1707997253 {
     /// Wire name "filterLabel": string, optional.
@@ -6128,6 +6210,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUfCrm1707997253 {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseUfCrm1707997253);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseXmlId {
     /// Wire name "isDynamic": boolean, optional.
@@ -6220,6 +6303,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -6266,6 +6350,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.requisite.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
@@ -6854,6 +6939,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -6962,6 +7048,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.

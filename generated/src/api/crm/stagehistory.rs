@@ -26,6 +26,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/crm-stage-history-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityTypeId": integer, optional.
@@ -120,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "CREATED_TIME": string (`date-time`), optional.

@@ -36,6 +36,7 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -127,6 +128,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -207,6 +209,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -286,6 +289,7 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -363,6 +367,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -435,6 +440,7 @@ pub async fn get_versions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-versions.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsRequest {
     /// Wire name "filter": any JSON, optional.
@@ -539,6 +545,7 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -618,6 +625,7 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -709,6 +717,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -796,6 +805,7 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -875,6 +885,7 @@ pub async fn restore_from_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore-from-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionRequest {
     /// Wire name "id": integer, required.
@@ -964,6 +975,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "FILTER": object, optional.
@@ -1048,6 +1060,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequestFilter {
     /// Wire name "FOLDER_ID": integer, optional.
@@ -1113,6 +1126,7 @@ pub type SearchRequestType = super::super::enums::FileFolderAll;
 pub type SearchResponse = Vec<SearchResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItem {
     /// Wire name "CODE": string, optional.
@@ -1287,6 +1301,7 @@ pub async fn upload_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-upload-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionRequest {
     /// Wire name "fileContent": any JSON, required.

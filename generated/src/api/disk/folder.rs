@@ -36,6 +36,7 @@ pub async fn add_sub_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-add-subfolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderRequest {
     /// Wire name "data": any JSON, required.
@@ -121,6 +122,7 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -211,6 +213,7 @@ pub async fn delete_tree(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-delete-tree.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteTreeRequest {
     /// Wire name "id": integer, required.
@@ -291,6 +294,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -375,6 +379,7 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": any JSON, optional.
@@ -486,6 +491,7 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -563,6 +569,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -630,6 +637,7 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -710,6 +718,7 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -800,6 +809,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -885,6 +895,7 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -964,6 +975,7 @@ pub async fn share_to_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-share-to-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareToUserRequest {
     /// Wire name "id": integer, required.
@@ -1068,6 +1080,7 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": any JSON, required.

@@ -32,6 +32,7 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "data": any JSON, required.
@@ -132,6 +133,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -216,6 +218,7 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": any JSON, optional.
@@ -325,6 +328,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -392,6 +396,7 @@ pub async fn get_for_app(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppRequest {
     /// Keys not declared in the spec, kept as received.
@@ -460,6 +465,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -557,6 +563,7 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -624,6 +631,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -705,6 +713,7 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": any JSON, required.

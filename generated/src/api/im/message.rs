@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -221,6 +222,7 @@ pub async fn command(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-command.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommandRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -334,6 +336,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "MESSAGE_ID": integer, required.
@@ -410,6 +413,7 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LikeRequest {
     /// Wire name "ACTION": string, optional.
@@ -504,6 +508,7 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -614,6 +619,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ATTACH": any JSON, optional.

@@ -50,6 +50,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -105,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -271,6 +273,7 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "fields": object, required.
@@ -340,6 +343,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -457,6 +461,7 @@ pub async fn binding_to_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -542,6 +547,7 @@ pub async fn binding_to_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToMenuRequest {
     /// Wire name "id": integer, required.
@@ -627,6 +633,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -720,6 +727,7 @@ pub async fn full_export(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-full-export.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequest {
     /// Wire name "id": integer, required.
@@ -775,6 +783,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
 ::bitrix24_runtime::loose_deserialize!(FullExportRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequestParams {
     /// Wire name "code": string, optional.
@@ -933,6 +942,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
 
 /// The `result` of `landing.site.fullExport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponse {
     /// Wire name "charset": string, optional.
@@ -1061,6 +1071,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -1109,6 +1120,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseLayout {
     /// Wire name "code": string, optional.
@@ -1170,6 +1182,7 @@ pub async fn get_folders(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-folders.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequest {
     /// Wire name "filter": object, optional.
@@ -1241,6 +1254,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFoldersRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequestFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -1409,6 +1423,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
 pub type GetFoldersResponse = Vec<GetFoldersResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1539,6 +1554,7 @@ pub async fn get_group_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsRequest {
     /// Wire name "groupId": integer, optional.
@@ -1589,6 +1605,7 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
 pub type GetGroupBindingsResponse = Vec<GetGroupBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsResponseItem {
     /// Wire name "BINDING_ID": integer, optional.
@@ -1664,6 +1681,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -1720,6 +1738,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": any JSON, optional.
@@ -1824,6 +1843,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "DATE_CREATE": string, optional.
@@ -1935,6 +1955,7 @@ pub async fn get_menu_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsRequest {
     /// Wire name "menuCode": string, optional.
@@ -1985,6 +2006,7 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
 pub type GetMenuBindingsResponse = Vec<GetMenuBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsResponseItem {
     /// Wire name "BINDING_ID": string, optional.
@@ -2064,6 +2086,7 @@ pub async fn get_preview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPreviewRequest {
     /// Wire name "id": integer, required.
@@ -2149,6 +2172,7 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
     /// Wire name "id": integer, required.
@@ -2239,6 +2263,7 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsRequest {
     /// Wire name "id": integer, required.
@@ -2318,6 +2343,7 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
     /// Wire name "id": integer, required.
@@ -2374,6 +2400,7 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 /// The `result` of `landing.site.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
     /// Wire name "B24BUTTON_CODE": string, optional.
@@ -2573,6 +2600,7 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2679,6 +2707,7 @@ pub async fn mark_folder_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2785,6 +2814,7 @@ pub async fn mark_folder_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2875,6 +2905,7 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2966,6 +2997,7 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationRequest {
     /// Wire name "id": integer, required.
@@ -3065,6 +3097,7 @@ pub async fn publication_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3171,6 +3204,7 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequest {
     /// Wire name "id": integer, required.
@@ -3261,6 +3295,7 @@ pub async fn un_public_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnPublicFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3356,6 +3391,7 @@ pub async fn unbinding_from_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -3441,6 +3477,7 @@ pub async fn unbinding_from_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromMenuRequest {
     /// Wire name "id": integer, required.
@@ -3526,6 +3563,7 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpublicRequest {
     /// Wire name "id": integer, required.
@@ -3616,6 +3654,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -3681,6 +3720,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -3866,6 +3906,7 @@ pub async fn update_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequest {
     /// Wire name "fields": object, required.
@@ -3943,6 +3984,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.

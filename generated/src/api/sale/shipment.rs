@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,6 +75,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "allowDelivery": string, required.
@@ -276,6 +278,7 @@ pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "shipment": object, optional.
@@ -300,6 +303,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseShipment {
     /// Wire name "accountNumber": string, optional.
@@ -545,6 +549,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -626,6 +631,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -672,6 +678,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.shipment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "shipment": object, optional.
@@ -696,6 +703,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseShipment {
     /// Wire name "accountNumber": string, optional.
@@ -1057,6 +1065,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1096,6 +1105,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `sale.shipment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "shipment": object, optional.
@@ -1120,6 +1130,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseShipment {
     /// Wire name "accountNumber": object, optional.
@@ -1445,6 +1456,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -1526,6 +1538,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.shipment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "shipments": array of object, optional.
@@ -1586,6 +1599,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1639,6 +1653,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "allowDelivery": string, required.
@@ -1844,6 +1859,7 @@ pub type UpdateRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "shipment": object, optional.
@@ -1868,6 +1884,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseShipment {
     /// Wire name "accountNumber": string, optional.

@@ -28,6 +28,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-propertyvalue-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -108,6 +109,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -154,6 +156,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sale.shipmentpropertyvalue.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "propertyValue": object, optional.
@@ -178,6 +181,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePropertyValue {
     /// Wire name "code": any JSON, optional.
@@ -257,6 +261,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -296,6 +301,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `sale.shipmentpropertyvalue.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "propertyValue": object, optional.
@@ -320,6 +326,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponsePropertyValue {
     /// Wire name "code": object, optional.
@@ -417,6 +424,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -498,6 +506,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `sale.shipmentpropertyvalue.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "propertyValues": array of object, optional.
@@ -561,6 +570,7 @@ pub async fn modify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-modify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequest {
     /// Wire name "fields": object, required.
@@ -606,6 +616,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
 ::bitrix24_runtime::loose_deserialize!(ModifyRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFields {
     /// Wire name "shipment": object, required.
@@ -651,6 +662,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipment {
     /// Wire name "id": any JSON, required.
@@ -711,6 +723,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipment {
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsShipment);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipmentPropertyValuesItem {
     /// Wire name "shipmentPropsId": any JSON, required.
@@ -770,6 +783,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipmentPropertyVal
 
 /// The `result` of `sale.shipmentpropertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyResponse {
     /// Wire name "propertyValues": array of object, optional.

@@ -28,6 +28,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -114,6 +115,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -200,6 +202,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -273,6 +276,7 @@ pub async fn groups(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GroupsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -338,6 +342,7 @@ pub async fn invite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InviteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -435,6 +440,7 @@ pub async fn request(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RequestRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -522,6 +528,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "GROUP_ID": integer, required.

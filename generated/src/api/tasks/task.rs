@@ -78,6 +78,7 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": any JSON, required.
@@ -128,6 +129,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "task": object, optional.
@@ -155,6 +157,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -654,6 +657,7 @@ pub async fn add_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Request {
     /// Wire name "fields": object, required.
@@ -703,6 +707,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Request {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3RequestFields {
     /// Wire name "creatorId": integer, required.
@@ -774,6 +779,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3RequestFields {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Response {
     /// Wire name "item": object, optional.
@@ -801,6 +807,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -1276,6 +1283,7 @@ pub async fn approve(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-approve.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveRequest {
     /// Wire name "taskId": integer, required.
@@ -1327,6 +1335,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
 /// The `result` of `tasks.task.approve`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponse {
     /// Wire name "task": object, optional.
@@ -1358,6 +1367,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -1819,6 +1829,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -1925,6 +1936,7 @@ pub async fn complete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-complete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "taskId": integer, required.
@@ -1976,6 +1988,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 /// The `result` of `tasks.task.complete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "task": object, optional.
@@ -2003,6 +2016,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -2493,6 +2507,7 @@ pub async fn defer(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-defer.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferRequest {
     /// Wire name "taskId": integer, required.
@@ -2544,6 +2559,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 /// The `result` of `tasks.task.defer`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponse {
     /// Wire name "task": object, optional.
@@ -2575,6 +2591,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -3036,6 +3053,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -3142,6 +3160,7 @@ pub async fn delegate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delegate.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
     /// Wire name "taskId": integer, required.
@@ -3203,6 +3222,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 /// The `result` of `tasks.task.delegate`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponse {
     /// Wire name "task": object, optional.
@@ -3234,6 +3254,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -3695,6 +3716,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -3801,6 +3823,7 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "taskId": integer, required.
@@ -3884,6 +3907,7 @@ pub async fn delete_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteV3Request {
     /// Wire name "id": integer, required.
@@ -3970,6 +3994,7 @@ pub async fn disapprove(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-disapprove.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveRequest {
     /// Wire name "taskId": integer, required.
@@ -4021,6 +4046,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
 /// The `result` of `tasks.task.disapprove`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponse {
     /// Wire name "task": object, optional.
@@ -4052,6 +4078,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -4513,6 +4540,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -4619,6 +4647,7 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "select": any JSON, optional.
@@ -4684,6 +4713,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "task": object, optional.
@@ -4711,6 +4741,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTask {
     /// Wire name "action": object, optional.
@@ -4862,6 +4893,7 @@ pub async fn get_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
@@ -4922,6 +4954,7 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Response {
     /// Wire name "item": object, optional.
@@ -4949,6 +4982,7 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -5427,6 +5461,7 @@ pub async fn get_fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-fields.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -5470,6 +5505,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 /// The `result` of `tasks.task.getFields`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
@@ -5497,6 +5533,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFields {
     /// Wire name "ACCOMPLICES": object, optional.
@@ -5944,6 +5981,7 @@ pub async fn getaccess(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-access.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessRequest {
     /// Wire name "taskId": integer, required.
@@ -6005,6 +6043,7 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
 /// The `result` of `tasks.task.getaccess`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessResponse {
     /// Wire name "allowedActions": object, optional.
@@ -6066,6 +6105,7 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -6161,6 +6201,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
@@ -6227,6 +6268,7 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
@@ -6312,6 +6354,7 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
@@ -6374,6 +6417,7 @@ pub async fn mute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-mute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteRequest {
     /// Wire name "id": integer, required.
@@ -6424,6 +6468,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 /// The `result` of `tasks.task.mute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponse {
     /// Wire name "task": object, optional.
@@ -6455,6 +6500,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -6916,6 +6962,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -7022,6 +7069,7 @@ pub async fn pause(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-pause.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseRequest {
     /// Wire name "taskId": integer, required.
@@ -7073,6 +7121,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 /// The `result` of `tasks.task.pause`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponse {
     /// Wire name "task": object, optional.
@@ -7104,6 +7153,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -7565,6 +7615,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -7671,6 +7722,7 @@ pub async fn pin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-pin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "id": integer, required.
@@ -7721,6 +7773,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 /// The `result` of `tasks.task.pin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinResponse {
     /// Wire name "task": object, optional.
@@ -7748,6 +7801,7 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -8265,6 +8319,7 @@ pub async fn renew(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-renew.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "taskId": integer, required.
@@ -8316,6 +8371,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 /// The `result` of `tasks.task.renew`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
     /// Wire name "task": object, optional.
@@ -8347,6 +8403,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -8808,6 +8865,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -8914,6 +8972,7 @@ pub async fn start(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-start.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "taskId": integer, required.
@@ -8965,6 +9024,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 /// The `result` of `tasks.task.start`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "task": object, optional.
@@ -8996,6 +9056,7 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -9457,6 +9518,7 @@ impl ::bitrix24_runtime::loose::Loose for StartResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -9563,6 +9625,7 @@ pub async fn startwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-start-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -9614,6 +9677,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
 /// The `result` of `tasks.task.startwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponse {
     /// Wire name "task": object, optional.
@@ -9645,6 +9709,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -10106,6 +10171,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -10212,6 +10278,7 @@ pub async fn stopwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-stop-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -10263,6 +10330,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
 /// The `result` of `tasks.task.stopwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponse {
     /// Wire name "task": object, optional.
@@ -10294,6 +10362,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -10755,6 +10824,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -10861,6 +10931,7 @@ pub async fn unmute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unmute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteRequest {
     /// Wire name "id": integer, required.
@@ -10911,6 +10982,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
 /// The `result` of `tasks.task.unmute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponse {
     /// Wire name "task": object, optional.
@@ -10942,6 +11014,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -11403,6 +11476,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -11509,6 +11583,7 @@ pub async fn unpin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unpin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinRequest {
     /// Wire name "id": integer, required.
@@ -11559,6 +11634,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 /// The `result` of `tasks.task.unpin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinResponse {
     /// Wire name "task": object, optional.
@@ -11586,6 +11662,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -12103,6 +12180,7 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
@@ -12163,6 +12241,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "task": object, optional.
@@ -12190,6 +12269,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -12674,6 +12754,7 @@ pub async fn update_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Request {
     /// Wire name "fields": any JSON, required.

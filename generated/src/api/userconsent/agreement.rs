@@ -23,6 +23,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -90,6 +91,7 @@ pub async fn text(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequest {
     /// Wire name "id": integer, required.
@@ -145,6 +147,7 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
 ::bitrix24_runtime::loose_deserialize!(TextRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequestReplace {
     /// Wire name "COMPANY_ADDRESS": string, optional.

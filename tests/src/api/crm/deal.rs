@@ -24,6 +24,8 @@ pub async fn list(
 
 /// Parameters of `crm.deal.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Fields to return; "\*" and "UF_\*" are wildcards.
@@ -114,6 +116,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// Field filter; keys may carry an operator prefix.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
@@ -207,6 +210,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterStatusId {
@@ -237,6 +241,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterStatusId);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterCategoryId {
@@ -271,6 +276,7 @@ pub type ListRequestOrderValue = super::super::enums::AscDescAsc2Desc2;
 pub type ListResponse = Vec<ListResponseDeal>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDeal {
     /// Wire name "ID": string, optional.
@@ -341,6 +347,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
 ::bitrix24_runtime::loose_deserialize!(ListResponseDeal);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealOpportunity {
@@ -375,6 +382,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealOpportunity {
 ::bitrix24_runtime::loose_deserialize!(ListResponseDealOpportunity);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealAssignedById {
@@ -407,6 +415,7 @@ pub type ListResponseDealClosed = ::bitrix24_runtime::YesNo;
 
 /// User fields (UF_CRM_\*) keyed by field code.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealValue {
@@ -463,6 +472,7 @@ pub async fn update(
 
 /// Parameters of `crm.deal.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "id": integer, required.
@@ -556,6 +566,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "TITLE": string, optional.
@@ -704,6 +715,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsOpportunity {
@@ -738,6 +750,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.

@@ -30,6 +30,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,6 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -429,6 +431,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "service": object, optional.
@@ -453,6 +456,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseService {
     /// Wire name "active": string, optional.
@@ -679,6 +683,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -759,6 +764,7 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -804,6 +810,7 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequestFields {
     /// Wire name "fieldName": string, required.
@@ -905,6 +912,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -951,6 +959,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.product.service.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "service": object, optional.
@@ -975,6 +984,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseService {
     /// Wire name "active": string, optional.
@@ -1199,6 +1209,7 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object, required.
@@ -1244,6 +1255,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
     /// Wire name "iblockId": any JSON, required.
@@ -1291,6 +1303,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 
 /// The `result` of `catalog.product.service.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
@@ -1315,6 +1328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponseService {
     /// Wire name "active": object, optional.
@@ -1538,6 +1552,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -1619,6 +1634,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.product.service.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "services": array of object, optional.
@@ -1679,6 +1695,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1732,6 +1749,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -2056,6 +2074,7 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "service": object, optional.
@@ -2080,6 +2099,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseService {
     /// Wire name "active": string, optional.

@@ -30,6 +30,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,6 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -545,6 +547,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.sku.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "sku": object, optional.
@@ -569,6 +572,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseSku {
     /// Wire name "active": string, optional.
@@ -855,6 +859,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -935,6 +940,7 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -980,6 +986,7 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequestFields {
     /// Wire name "fieldName": string, required.
@@ -1081,6 +1088,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -1127,6 +1135,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.product.sku.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "sku": object, optional.
@@ -1151,6 +1160,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSku {
     /// Wire name "active": string, optional.
@@ -1435,6 +1445,7 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object, required.
@@ -1480,6 +1491,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
     /// Wire name "iblockId": any JSON, required.
@@ -1527,6 +1539,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 
 /// The `result` of `catalog.product.sku.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "sku": object, optional.
@@ -1551,6 +1564,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponseSku {
     /// Wire name "active": object, optional.
@@ -1834,6 +1848,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -1915,6 +1930,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.product.sku.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "units": array of object, optional.
@@ -1975,6 +1991,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -2028,6 +2045,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -2462,6 +2480,7 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.sku.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "sku": object, optional.
@@ -2486,6 +2505,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseSku {
     /// Wire name "active": string, optional.

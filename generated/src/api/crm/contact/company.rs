@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/company/crm-contact-company-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -79,6 +80,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "COMPANY_ID": any JSON, required.
@@ -180,6 +182,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/company/crm-contact-company-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "fields": any JSON, required.
@@ -273,6 +276,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/company/crm-contact-company-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -312,6 +316,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.contact.company.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "COMPANY_ID": object, optional.
@@ -349,6 +354,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseCompanyId {
     /// Wire name "isDynamic": boolean, optional.
@@ -417,6 +423,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCompanyId {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseCompanyId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseIsPrimary {
     /// Wire name "isDynamic": boolean, optional.
@@ -485,6 +492,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsPrimary {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseIsPrimary);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseSort {
     /// Wire name "isDynamic": boolean, optional.

@@ -25,6 +25,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": string, required.
@@ -102,6 +103,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -141,6 +143,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.currency.localizations.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "DECIMALS": object, optional.
@@ -209,6 +212,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDecimals {
     /// Wire name "isDynamic": boolean, optional.
@@ -277,6 +281,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecimals {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDecimals);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseDecPoint {
     /// Wire name "isDynamic": boolean, optional.
@@ -345,6 +350,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecPoint {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseDecPoint);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFormatString {
     /// Wire name "isDynamic": boolean, optional.
@@ -413,6 +419,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFormatString {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFormatString);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFullName {
     /// Wire name "isDynamic": boolean, optional.
@@ -481,6 +488,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFullName {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFullName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseHideZero {
     /// Wire name "isDynamic": boolean, optional.
@@ -549,6 +557,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseHideZero {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseHideZero);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseThousandsSep {
     /// Wire name "isDynamic": boolean, optional.
@@ -617,6 +626,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseThousandsSep {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseThousandsSep);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseThousandsVariant {
     /// Wire name "isDynamic": boolean, optional.
@@ -709,6 +719,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": string, optional.
@@ -757,6 +768,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.currency.localizations.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "en": object, optional.
@@ -785,6 +797,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEn {
     /// Wire name "DECIMALS": string, optional.
@@ -856,6 +869,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEn {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEn);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRu {
     /// Wire name "DECIMALS": string, optional.
@@ -948,6 +962,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "id": string, required.

@@ -36,6 +36,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "entityId": integer, required.
@@ -122,6 +123,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": any JSON, required.
@@ -197,6 +199,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": any JSON, required.
@@ -272,6 +275,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityId": integer, required.
@@ -380,6 +384,7 @@ pub async fn pay(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-pay.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PayRequest {
     /// Wire name "id": any JSON, required.
@@ -455,6 +460,7 @@ pub async fn unpay(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-unpay.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpayRequest {
     /// Wire name "id": any JSON, required.
@@ -530,6 +536,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/crm-item-payment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -583,6 +590,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "paid": string, optional.

@@ -26,6 +26,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/crm-quote-user-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -71,6 +72,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -335,6 +337,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -424,6 +427,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/crm-quote-user-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -499,6 +503,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/crm-quote-user-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -545,6 +550,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.quote.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -679,6 +685,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEditFormLabel {
     /// Wire name "ar": string, optional.
@@ -831,6 +838,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseErrorMessage {
     /// Wire name "ar": string, optional.
@@ -983,6 +991,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseHelpMessage {
     /// Wire name "ar": string, optional.
@@ -1135,6 +1144,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListColumnLabel {
     /// Wire name "ar": string, optional.
@@ -1287,6 +1297,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListFilterLabel {
     /// Wire name "ar": string, optional.
@@ -1439,6 +1450,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -1523,6 +1535,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/crm-quote-user-field-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -1595,6 +1608,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "EDIT_IN_LIST": boolean, optional.
@@ -1809,6 +1823,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/crm-quote-user-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1859,6 +1874,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -2060,6 +2076,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.

@@ -26,6 +26,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -65,6 +66,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.requisite.link.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "isDynamic": boolean, optional.
@@ -157,6 +159,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityId": integer, required.
@@ -214,6 +217,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.requisite.link.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "BANK_DETAIL_ID": string, optional.
@@ -302,6 +306,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -385,6 +390,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestSelectItem {
     /// Wire name "BANK_DETAIL_ID": integer, optional.
@@ -498,6 +504,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "BANK_DETAIL_ID": integer, optional.
@@ -584,6 +591,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "fields": object, required.
@@ -629,6 +637,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "BANK_DETAIL_ID": integer, required.
@@ -757,6 +766,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "entityId": integer, required.

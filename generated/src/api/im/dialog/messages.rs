@@ -25,6 +25,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -112,6 +113,7 @@ pub type GetRequestDialogId = super::super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -154,6 +156,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItem {
     /// Wire name "authorId": integer, optional.
@@ -300,6 +303,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemImage {
     /// Wire name "height": integer, optional.
@@ -328,6 +332,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemImage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemMediaUrl {
     /// Wire name "preview": any JSON, optional.
@@ -352,6 +357,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemMediaUrl);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemViewerAttrs {
     /// Wire name "actions": string, optional.
@@ -432,6 +438,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemViewerAttrs {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemViewerAttrs);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItem {
     /// Wire name "author_id": integer, optional.
@@ -518,6 +525,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItemParams {
     /// Wire name "CODE": any JSON, optional.
@@ -555,6 +563,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItem {
     /// Wire name "absent": boolean, optional.
@@ -785,6 +794,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "DATE": string (`date-time`), optional.
@@ -907,6 +917,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `im.dialog.messages.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "additionalMessages": array of any JSON, optional.
@@ -987,6 +998,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseTariffRestrictions {
     /// Wire name "isHistoryLimitExceeded": boolean, optional.

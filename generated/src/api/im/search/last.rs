@@ -26,6 +26,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -106,6 +107,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -184,6 +186,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "SKIP_CHAT": string, optional.
@@ -269,6 +272,7 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "avatar": object, optional.
@@ -321,6 +325,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAvatar {
     /// Wire name "color": string, optional.
@@ -349,6 +354,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChat {
     /// Wire name "avatar": string, optional.
@@ -465,6 +471,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -659,6 +666,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUserPhones {
     /// Wire name "inner_phone": string, optional.

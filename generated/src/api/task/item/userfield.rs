@@ -30,6 +30,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "PARAMS": object, required.
@@ -76,6 +77,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -234,6 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParamsEditFormLabel {
     /// Wire name "en": string, optional.
@@ -294,6 +297,7 @@ pub type AddRequestParamsMandatory = ::bitrix24_runtime::YesNo;
 pub type AddRequestParamsMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParamsSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -386,6 +390,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -464,6 +469,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -523,6 +529,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `task.item.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": any JSON, optional.
@@ -680,6 +687,7 @@ pub type GetResponseMandatory = ::bitrix24_runtime::YesNo;
 pub type GetResponseMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -762,6 +770,7 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -812,6 +821,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 /// The `result` of `task.item.userfield.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -978,6 +988,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": any JSON, optional.
@@ -1053,6 +1064,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "EDIT_IN_LIST": string, optional.
@@ -1191,6 +1203,7 @@ pub async fn gettypes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GettypesRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -1243,6 +1256,7 @@ impl ::bitrix24_runtime::loose::Loose for GettypesRequest {
 pub type GettypesResponse = Vec<GettypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GettypesResponseItem {
     /// Wire name "ID": string, optional.
@@ -1297,6 +1311,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DATA": object, required.
@@ -1349,6 +1364,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestData {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -1477,6 +1493,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestData {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestDataEditFormLabel {
     /// Wire name "en": string, optional.
@@ -1537,6 +1554,7 @@ pub type UpdateRequestDataMandatory = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestDataMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestDataSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.

@@ -26,6 +26,7 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "extras": object, optional.
@@ -76,6 +77,7 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -154,6 +156,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "extras": object, optional.
@@ -226,6 +229,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -306,6 +310,7 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "extras": object, optional.
@@ -378,6 +383,7 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -458,6 +464,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of any JSON, required.
@@ -541,6 +548,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.

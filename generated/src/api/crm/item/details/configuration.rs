@@ -25,6 +25,7 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-forceCommonScopeForAll.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -112,6 +113,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -225,6 +227,7 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -338,6 +341,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of any JSON, required.

@@ -27,6 +27,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "deliveryId": any JSON, required.
@@ -116,6 +117,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -191,6 +193,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, required.
@@ -290,6 +293,7 @@ pub async fn set_delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-set-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetDeliveryRequest {
     /// Wire name "deliveryId": any JSON, required.
