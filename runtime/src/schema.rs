@@ -24,13 +24,19 @@ pub fn of<T: JsonSchema>() -> Value {
 /// any string, the listed values named first.
 #[doc(hidden)]
 pub fn open_strings(values: &[&str]) -> Schema {
-    open(values.iter().map(|v| Value::from(*v)).collect(), json!({"type": "string"}))
+    open(
+        values.iter().map(|v| Value::from(*v)).collect(),
+        json!({"type": "string"}),
+    )
 }
 
 /// The schema of an enum of integers that keeps values it does not list (`int_enum!`).
 #[doc(hidden)]
 pub fn open_integers(values: &[i64]) -> Schema {
-    open(values.iter().map(|v| Value::from(*v)).collect(), json!({"type": "integer"}))
+    open(
+        values.iter().map(|v| Value::from(*v)).collect(),
+        json!({"type": "integer"}),
+    )
 }
 
 /// The schema of an enum of strings and integers that keeps any other JSON value.
@@ -122,7 +128,10 @@ fn walk(s: &mut Value, depth: usize) {
     }
     // Optional properties: PHP's spellings of "absent".
     let required: Vec<String> = match obj.get("required") {
-        Some(Value::Array(r)) => r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(r)) => r
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     if let Some(Value::Object(props)) = obj.get_mut("properties") {
@@ -139,7 +148,14 @@ fn walk(s: &mut Value, depth: usize) {
     }
     // The node itself becomes the first branch; the definitions stay at the top.
     let mut top = Map::new();
-    for key in ["$schema", "$id", "$defs", "definitions", "title", "description"] {
+    for key in [
+        "$schema",
+        "$id",
+        "$defs",
+        "definitions",
+        "title",
+        "description",
+    ] {
         if let Some(v) = obj.remove(key) {
             top.insert(key.to_owned(), v);
         }

@@ -69,7 +69,13 @@ fn the_schema_speaks_wire_names_and_marks_what_is_required() {
     required.sort_unstable();
     assert_eq!(
         required,
-        ["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "MESSAGE", "USER_ID"]
+        [
+            "CHAT_ID",
+            "CRM_ENTITY",
+            "CRM_ENTITY_TYPE",
+            "MESSAGE",
+            "USER_ID"
+        ]
     );
     // The entity type is an open enum: the listed values, then any string.
     let ty = deref(&s, &s["properties"]["CRM_ENTITY_TYPE"]);
@@ -80,7 +86,10 @@ fn the_schema_speaks_wire_names_and_marks_what_is_required() {
     // Names are the wire's, never the Rust fields'.
     assert!(s["properties"].get("crm_entity_type").is_none());
     // The same name, in any case, finds the same schema (as `find` does).
-    assert_eq!(registry::params_schema("IMOPENLINES.CRM.MESSAGE.ADD"), Some(s));
+    assert_eq!(
+        registry::params_schema("IMOPENLINES.CRM.MESSAGE.ADD"),
+        Some(s)
+    );
 }
 
 #[test]
@@ -89,7 +98,13 @@ fn loosened_schemas_take_the_portals_spellings() {
     loosen(&mut s);
     let v = jsonschema::draft202012::new(&s).expect("compiles");
     let ok = json!({"CRM_ENTITY_TYPE": "deal", "CRM_ENTITY": "42", "USER_ID": 1, "CHAT_ID": " 7 ", "MESSAGE": 12});
-    assert!(v.is_valid(&ok), "{:?}", v.iter_errors(&ok).map(|e| e.to_string()).collect::<Vec<_>>());
+    assert!(
+        v.is_valid(&ok),
+        "{:?}",
+        v.iter_errors(&ok)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
     for bad in [
         json!({"CRM_ENTITY_TYPE": "deal", "CRM_ENTITY": "12abc", "USER_ID": 1, "CHAT_ID": 7, "MESSAGE": "m"}),
         json!({"CRM_ENTITY_TYPE": "deal", "CRM_ENTITY": 1.5, "USER_ID": 1, "CHAT_ID": 7, "MESSAGE": "m"}),

@@ -185,9 +185,9 @@ impl Emitter<'_> {
                 };
                 let loose = self.loose_impl(&name, LooseConsts::default(), body, cfg);
                 // A closed struct refuses undeclared keys; its schema says so.
-                let closed = deny
-                    .is_some()
-                    .then(|| quote!(#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]));
+                let closed = deny.is_some().then(
+                    || quote!(#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]),
+                );
                 let builder = if t.side == Side::Request {
                     self.builder(&name, fields, extra.as_ref(), all_optional, m, cfg)
                 } else {

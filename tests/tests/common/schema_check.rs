@@ -46,17 +46,24 @@ fn workspace() -> PathBuf {
 /// `(page:line, kind, method, value)` of every example, in file order.
 fn examples() -> Vec<(String, String, String, Value)> {
     let path = workspace().join("tests/fidelity/examples.jsonl");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let at = format!("tests/fidelity/examples.jsonl:{}", i + 1);
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{at}: {e}"));
-        let page = v["page"].as_str().unwrap_or_else(|| panic!("{at}: no page"));
-        let method = v["method"].as_str().unwrap_or_else(|| panic!("{at}: no method"));
-        let list = v["examples"].as_array().unwrap_or_else(|| panic!("{at}: no examples"));
+        let page = v["page"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: no page"));
+        let method = v["method"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: no method"));
+        let list = v["examples"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at}: no examples"));
         for ex in list {
-            let places = ex["at"].as_array().unwrap_or_else(|| panic!("{at}: no `at`"));
+            let places = ex["at"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no `at`"));
             for p in places {
                 let (kind, n) = p
                     .as_str()
@@ -99,7 +106,11 @@ pub fn run(reg: &Registry) -> Figures {
     // Validators by (method, side): [canonical, loosened].
     let mut cache: BTreeMap<(String, &'static str), Option<[Check; 2]>> = BTreeMap::new();
     for (at, kind, method, value) in examples() {
-        let side = if kind == "response" { "result" } else { "params" };
+        let side = if kind == "response" {
+            "result"
+        } else {
+            "params"
+        };
         let checks = cache.entry((method.clone(), side)).or_insert_with(|| {
             let schema = if side == "result" {
                 (reg.result_schema)(&method)
