@@ -282,7 +282,7 @@ impl Emitter<'_> {
                     Ty::Option(t) => (t.as_ref(), true),
                     t => (t, false),
                 };
-                let (arg, conv) = self.into_arg(inner, m, &ident("value"));
+                let (arg, conv) = self.setter_arg(inner, m, &ident("value"));
                 let value = if wrap { quote!(Some(#conv)) } else { conv };
                 let doc = doc_attr(&format!("Sets {wire}."));
                 setters.extend(quote! {
@@ -294,14 +294,14 @@ impl Emitter<'_> {
                 });
                 inits.push(quote!(#id: Default::default()));
             } else {
-                let (arg, conv) = self.into_arg(&f.ty, m, &id);
+                let (arg, conv) = self.setter_arg(&f.ty, m, &id);
                 params.push(quote!(#id: #arg));
                 inits.push(quote!(#id: #conv));
             }
         }
         if let Some((fname, vty)) = extra {
             let id = ident(fname);
-            let (arg, conv) = self.into_arg(vty, m, &ident("value"));
+            let (arg, conv) = self.setter_arg(vty, m, &ident("value"));
             setters.extend(quote! {
                 /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
                 /// call with the same key replaces the value.
@@ -397,7 +397,7 @@ impl Emitter<'_> {
 
     /// The argument type a setter takes for a value of type `t`, and the expression turning
     /// the argument `arg` into a `t`.
-    fn into_arg(&self, t: &Ty, m: &Module, arg: &Ident) -> (TokenStream, TokenStream) {
+    fn setter_arg(&self, t: &Ty, m: &Module, arg: &Ident) -> (TokenStream, TokenStream) {
         match t {
             Ty::Vec(e) => {
                 let e = self.ty(e, m);
