@@ -40,7 +40,16 @@ pub enum Skip {
 
 /// Builds the spec for the page at `rel_path` (path inside the docs, `/`-separated).
 pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
-    let mut page = docs::read_page(text);
+    import_page_in(rel_path, text, None)
+}
+
+/// [`import_page`], following links to types defined on other pages through `pages`.
+pub fn import_page_in(
+    rel_path: &str,
+    text: &str,
+    pages: Option<docs::Pages>,
+) -> Result<Imported, Skip> {
+    let mut page = docs::read_page_in(text, rel_path, pages);
     // The `event.*` method pages (`events/event-bind.md`, …) have no `Scope:` line; the
     // section's overview (`events/index.md`) puts them in the basic scope.
     let events_section = rel_path.starts_with("events/event-");
@@ -155,13 +164,32 @@ pub fn params_schema(page: &Page) -> Value {
 /// rows as the fields of an object, else the shape of the response example's `result`.
 pub fn returns_schema(page: &Page) -> Value {
     const ENVELOPE: &[&str] = &["time", "total", "next", "error", "error_description"];
+    if let Some(s) = page
+        .method
+        .as_deref()
+        .zip(example_result(page))
+        .and_then(|(m, ex)| fields_result(m, ex))
+    {
+        return s;
+    }
     if let Some(r) = page.returned.iter().find(|p| p.name == "result") {
         let mut s = docs::param_schema(r);
-        if (s.get("type") == Some(&json!("object"))
-            || s.get("x-bitrix-type") == Some(&json!("object")))
-            && s.get("properties").is_none()
-            && let Some(ex) = example_result(page)
-            && ex.is_object()
+        if let Some(ex) = example_result(page) {
+            s = fit_example(s, ex);
+        }
+        // A bare `object` or `array` (a PHP array: a map or a list) takes the example's shape,
+        // whichever of the two the example shows.
+        let bare = s.get("type").is_none()
+            && matches!(
+                s.get("x-bitrix-type").and_then(Value::as_str),
+                Some("object" | "array")
+            );
+        if let Some(ex) = example_result(page)
+            && ((s.get("type") == Some(&json!("object"))
+                && s.get("properties").is_none()
+                && s.get("additionalProperties").is_none()
+                && ex.is_object())
+                || (bare && (ex.is_object() || ex.is_array())))
         {
             s = infer(ex, 0);
         }
@@ -183,6 +211,99 @@ pub fn returns_schema(page: &Page) -> Value {
     match example_result(page) {
         Some(ex) => infer(ex, 0),
         None => json!({}),
+    }
+}
+
+/// A field descriptor, the value type of every `*.fields` result map: the field's type, title,
+/// flags, and its type-specific extras (kept in the open map).
+fn field_descriptor() -> Value {
+    let flag = json!({"type": "boolean"});
+    json!({
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string", "nullable": true},
+            "isRequired": flag,
+            "isReadOnly": flag,
+            "isImmutable": flag,
+            "isMultiple": flag,
+            "isDynamic": flag,
+            "upperName": {"type": "string"},
+            "formLabel": {"type": "string"},
+            "listLabel": {"type": "string"},
+            "filterLabel": {"type": "string"},
+        },
+        "additionalProperties": true,
+        "x-bitrix-type": "field_descriptor",
+    })
+}
+
+/// Whether every value of `m` is a field descriptor: an object with a string `type` and a
+/// `title` or an `is…` flag.
+fn descriptor_map(m: &Map<String, Value>) -> bool {
+    !m.is_empty()
+        && m.values().all(|v| {
+            v.get("type").is_some_and(Value::is_string)
+                && (v.get("title").is_some()
+                    || v.get("isRequired").is_some()
+                    || v.get("isReadOnly").is_some())
+        })
+}
+
+/// The result of a `*.fields` / `*.getFields` / `*.getFieldsByFilter` method, when its example
+/// shows what it is: a map of field descriptors, such a map under one key
+/// (`{"fields": {…}}`, `{"product": {…}}`), or a map of field titles (`user.fields`). The
+/// returned-data table of these pages lists the entity's fields, not the result's shape.
+fn fields_result(method: &str, ex: &Value) -> Option<Value> {
+    let last = method.rsplit('.').next()?.to_ascii_lowercase();
+    if !matches!(last.as_str(), "fields" | "getfields" | "getfieldsbyfilter") {
+        return None;
+    }
+    let m = ex.as_object()?;
+    let map_of = |v: Value| json!({"type": "object", "additionalProperties": v});
+    if descriptor_map(m) {
+        return Some(map_of(field_descriptor()));
+    }
+    if m.len() == 1
+        && let Some((k, Value::Object(inner))) = m.iter().next()
+        && descriptor_map(inner)
+    {
+        return Some(json!({
+            "type": "object",
+            "properties": {k.clone(): map_of(field_descriptor())},
+            "additionalProperties": true,
+        }));
+    }
+    if !m.is_empty() && m.values().all(Value::is_string) {
+        return Some(map_of(json!({"type": "string"})));
+    }
+    None
+}
+
+/// Reconciles the `result` row's schema with the response example where they disagree on
+/// kind: the docs write a reference type (`user[]`, `crm_currency`) for a result that is the
+/// object itself, or an object type for a result that is a list of them. The example is the
+/// page's evidence of the wire; agreeing schemas are kept as they are.
+fn fit_example(s: Value, ex: &Value) -> Value {
+    let kind = s.get("type").and_then(Value::as_str);
+    let scalar = |k: Option<&str>| matches!(k, Some("integer" | "number" | "string" | "boolean"));
+    let objects = |v: &Value| match v {
+        Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_object),
+        _ => false,
+    };
+    match kind {
+        Some("object") if objects(ex) => json!({"type": "array", "items": s}),
+        k if scalar(k) && (ex.is_object() || objects(ex)) => infer(ex, 0),
+        Some("array")
+            if scalar(
+                s.get("items")
+                    .and_then(|i| i.get("type"))
+                    .and_then(Value::as_str),
+            ) && objects(ex) =>
+        {
+            infer(ex, 0)
+        }
+        _ => s,
     }
 }
 
@@ -211,7 +332,8 @@ pub(crate) fn infer(v: &Value, depth: usize) -> Value {
                 return json!({"type": "object"});
             }
             let mut props = Map::new();
-            for (k, x) in m {
+            // Placeholders and one portal's custom fields stay in the open map.
+            for (k, x) in m.iter().filter(|(k, _)| !docs::is_placeholder_key(k)) {
                 props.insert(k.clone(), infer(x, depth + 1));
             }
             json!({"type": "object", "properties": props, "additionalProperties": true})
@@ -235,7 +357,8 @@ fn pages(page: &Page) -> bool {
 
 /// JSON as YAML flow: pretty-printed, continuation lines indented by two spaces.
 pub(crate) fn flow(v: &Value) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_owned());
+    let text =
+        serde_json::to_string_pretty(&crate::json::sorted(v)).unwrap_or_else(|_| "{}".to_owned());
     text.replace('\n', "\n  ")
 }
 
@@ -402,6 +525,150 @@ mod tests {
         assert_eq!(
             returns_schema(&page),
             json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}, "N": {"type": "integer"}}, "additionalProperties": true}})
+        );
+    }
+
+    #[test]
+    fn inferred_objects_leave_placeholders_to_the_open_map() {
+        let ex = json!({"ID": "1", "UF_CRM_1720019876534": "x", "parentId1222": 5, "UF_CRM_...": 1, "UF_DEPARTMENT": [1]});
+        assert_eq!(
+            infer(&ex, 0),
+            json!({"type": "object", "properties": {"ID": {"type": "string"}, "UF_DEPARTMENT": {"type": "array", "items": {"type": "integer"}}}, "additionalProperties": true})
+        );
+    }
+
+    #[test]
+    fn types_on_other_pages_are_followed() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let get = format!(
+            "# Get x.deal.get\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}\n### deal\n\n{}",
+            table("|| **result**\n[`deal`](#deal) | x ||\n"),
+            table(
+                "|| **ID**\n`integer` | x ||\n|| **FM**\n[`multi[]`](../other/types.md#multi) | x ||\n"
+            ),
+        );
+        let types = format!(
+            "# Types\n\n## Тип multi {{#multi}}\n\n{}",
+            table("|| **VALUE**\n`string` | x ||\n")
+        );
+        let list = format!(
+            "# List x.deal.list\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}",
+            table("|| **result**\n[`deal[]`](./x-deal-get.md#deal) | x ||\n"),
+        );
+        let pages = |p: &str| match p {
+            "crm/deals/x-deal-get.md" => Some(get.clone()),
+            "crm/other/types.md" => Some(types.clone()),
+            _ => None,
+        };
+        let l = import_page_in("crm/deals/x-deal-list.md", &list, Some(&pages)).expect("imported");
+        let want = json!({"type": "array", "items": {"type": "object", "properties": {
+            "ID": {"type": "integer"},
+            "FM": {"type": "array", "items": {"type": "object", "properties": {"VALUE": {"type": "string"}}, "additionalProperties": true}}
+        }, "additionalProperties": true}});
+        assert_eq!(
+            returns_schema(&docs::read_page_in(
+                &list,
+                "crm/deals/x-deal-list.md",
+                Some(&pages)
+            )),
+            want
+        );
+        // The spec it writes parses.
+        parsed(&l);
+        // The get page reads its own table and the linked one.
+        assert_eq!(
+            returns_schema(&docs::read_page_in(
+                &get,
+                "crm/deals/x-deal-get.md",
+                Some(&pages)
+            )),
+            want["items"]
+        );
+        // Without the other pages, a link elsewhere leaves the named type as it was.
+        assert_eq!(
+            returns_schema(&docs::read_page(&list)),
+            json!({"type": "array", "items": {"x-bitrix-type": "deal"}})
+        );
+    }
+
+    #[test]
+    fn fields_results_are_maps_of_descriptors() {
+        let d = json!({"type": "string", "isRequired": false, "isReadOnly": true, "title": "ID"});
+        let map = fields_result("crm.deal.fields", &json!({"ID": d, "TITLE": d})).expect("a map");
+        assert_eq!(map["type"], json!("object"));
+        assert_eq!(map["additionalProperties"], field_descriptor());
+        assert!(map.get("properties").is_none());
+        // Under one key.
+        let wrapped = fields_result(
+            "catalog.product.getFieldsByFilter",
+            &json!({"product": {"id": d}}),
+        )
+        .expect("a wrapped map");
+        assert_eq!(
+            wrapped["properties"]["product"]["additionalProperties"],
+            field_descriptor()
+        );
+        // Titles only.
+        assert_eq!(
+            fields_result("user.fields", &json!({"ID": "ID", "NAME": "Имя"})),
+            Some(json!({"type": "object", "additionalProperties": {"type": "string"}}))
+        );
+        // Other methods, and examples that are not descriptor maps, are left alone.
+        assert_eq!(fields_result("crm.deal.get", &json!({"ID": d})), None);
+        assert_eq!(
+            fields_result("crm.deal.fields", &json!({"ID": {"x": 1}})),
+            None
+        );
+        assert_eq!(fields_result("crm.deal.fields", &json!([d])), None);
+    }
+
+    #[test]
+    fn a_bare_object_result_takes_the_examples_shape() {
+        let page = |ty: &str, ex: &str| {
+            docs::read_page(&format!(
+                "# Get x.y.list\n\n## Обработка ответа\n\n```json\n{{\"result\": {ex}}}\n```\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n`{ty}` | x ||\n|#\n"
+            ))
+        };
+        let list = json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}}, "additionalProperties": true}});
+        assert_eq!(returns_schema(&page("object", "[{\"ID\": \"1\"}]")), list);
+        assert_eq!(returns_schema(&page("array", "[{\"ID\": \"1\"}]")), list);
+        assert_eq!(
+            returns_schema(&page("object", "{\"ID\": \"1\"}")),
+            list["items"]
+        );
+        // Without an example it stays any JSON.
+        let none = docs::read_page(
+            "# Get x.y.list\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **result**\n`object` | x ||\n|#\n",
+        );
+        assert_eq!(returns_schema(&none), json!({"x-bitrix-type": "object"}));
+    }
+
+    #[test]
+    fn the_example_decides_between_an_id_and_the_object() {
+        let obj = json!({"type": "object", "properties": {"ID": {"type": "integer"}}, "additionalProperties": true});
+        // An object type for a list of objects: a list of it.
+        assert_eq!(
+            fit_example(obj.clone(), &json!([{"ID": 1}])),
+            json!({"type": "array", "items": obj})
+        );
+        // A reference id (`user[]`, `crm_currency`) for objects: the example's shape.
+        assert_eq!(
+            fit_example(
+                json!({"type": "array", "items": {"type": "integer"}}),
+                &json!([{"ID": 1}])
+            ),
+            infer(&json!([{"ID": 1}]), 0)
+        );
+        assert_eq!(
+            fit_example(json!({"type": "string"}), &json!({"CURRENCY": "RUB"})),
+            infer(&json!({"CURRENCY": "RUB"}), 0)
+        );
+        // Agreeing kinds are kept.
+        assert_eq!(fit_example(obj.clone(), &json!({"ID": 1})), obj);
+        assert_eq!(
+            fit_example(json!({"type": "integer"}), &json!(5)),
+            json!({"type": "integer"})
         );
     }
 

@@ -14,6 +14,7 @@ mod emit;
 pub mod import;
 pub mod import_event;
 pub mod ir;
+pub mod json;
 pub mod lint;
 pub mod naming;
 pub mod schema;

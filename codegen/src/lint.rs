@@ -331,7 +331,11 @@ pub fn fix(src: &SourceFile) -> Option<String> {
     if page.params_line > 0 {
         replace.push((
             "params",
-            serde_json::to_string(&docs::object_schema(&page.params, true)).ok()?,
+            serde_json::to_string(&crate::json::sorted(&docs::object_schema(
+                &page.params,
+                true,
+            )))
+            .ok()?,
         ));
     }
     if !page.errors.is_empty() {

@@ -33,6 +33,8 @@
 //!   `authorization_code` grant.
 //! * **Counters**: [`FakePortal::stats`] in process, or `GET /fake/stats` as JSON from
 //!   another process (the benchmark uses it).
+//! * **What arrived**: [`FakePortal::received`] gives the parameters of the latest calls as
+//!   the portal decoded them, from a JSON body, a form or a batch command alike.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -71,7 +73,7 @@ pub use extra::{crm_items, tasks};
 pub use faults::{Fault, FaultKind};
 pub use lists::deals;
 pub use php::parse_query;
-pub use stats::Stats;
+pub use stats::{RECEIVED_KEPT, Stats};
 pub use v3::{V3Error, V3Handler};
 
 /// How the fake portal behaves.
@@ -153,8 +155,9 @@ struct State {
     /// `limits`: the bucket's level and when it was last drained.
     level: f64,
     last: Instant,
-    /// `stats`: the counters.
+    /// `stats`: the counters, and the parameters of the latest calls as decoded.
     stats: Stats,
+    received: VecDeque<(String, Value)>,
     /// `methods`: registered methods (lower-case wire name) and aliases.
     methods: BTreeMap<String, MethodDef>,
     aliases: BTreeMap<String, String>,
@@ -221,6 +224,7 @@ impl FakePortal {
                 level: 0.0,
                 last: Instant::now(),
                 stats: Stats::default(),
+                received: VecDeque::new(),
                 methods: BTreeMap::new(),
                 aliases: BTreeMap::new(),
                 access: HashMap::new(),

@@ -99,7 +99,8 @@ impl Portal {
         params: &Value,
     ) -> Result<(Outcome, Option<Operating>), FakeError> {
         let (def, key) = {
-            let s = self.lock();
+            let mut s = self.lock();
+            s.record(method, params);
             let key = s
                 .aliases
                 .get(method)

@@ -177,7 +177,8 @@ impl Portal {
             }
             _ => {}
         }
-        params.remove("auth");
+        // `shift_remove`: the other keys keep the order they arrived in.
+        params.shift_remove("auth");
         let params = Value::Object(params);
         let outcome = if method == "batch" {
             self.batch(&params)

@@ -25,10 +25,57 @@ pub struct Stats {
     pub calls: BTreeMap<String, u64>,
 }
 
+/// How many calls [`FakePortal::received`] remembers, of all methods together.
+pub const RECEIVED_KEPT: usize = 256;
+
 impl FakePortal {
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.portal.lock().stats.clone()
+    }
+
+    /// The parameters of each call of `method` (any case; batch commands included) as the
+    /// portal decoded them, oldest first, keys in the order they arrived, `auth` removed.
+    /// A JSON body keeps its types; a form or a batch command gives strings, as PHP does.
+    /// Lists are shown as PHP holds them, objects keyed by position (`["a"]` and
+    /// `{"0": "a"}` are the same PHP array). Only the latest [`RECEIVED_KEPT`] calls of all
+    /// methods are kept.
+    pub fn received(&self, method: &str) -> Vec<Value> {
+        let method = method.to_ascii_lowercase();
+        self.portal
+            .lock()
+            .received
+            .iter()
+            .filter(|(m, _)| *m == method)
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+}
+
+impl crate::State {
+    /// Remembers the parameters of one call (see [`FakePortal::received`]).
+    pub(crate) fn record(&mut self, method: &str, params: &Value) {
+        if self.received.len() >= RECEIVED_KEPT {
+            self.received.pop_front();
+        }
+        self.received
+            .push_back((method.to_ascii_lowercase(), php_array(params)));
+    }
+}
+
+/// JSON lists as PHP arrays: objects keyed by position, at every depth.
+fn php_array(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => Value::Object(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| (i.to_string(), php_array(x)))
+                .collect(),
+        ),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), php_array(x))).collect())
+        }
+        other => other.clone(),
     }
 }
 

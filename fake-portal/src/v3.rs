@@ -214,7 +214,7 @@ impl Portal {
             _ => {}
         }
         let mut params = params;
-        params.remove("auth");
+        params.shift_remove("auth");
         let params = Value::Object(params);
         let caller = webhook.map_or_else(|| "app".to_owned(), |(u, _)| format!("webhook {u}"));
         let key = match key {

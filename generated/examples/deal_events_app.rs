@@ -65,7 +65,7 @@ async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent
             let found = deal::get(&client, &deal::GetRequest::new(id)).await;
             match found {
                 Ok(d) => {
-                    let title = d["TITLE"].as_str().unwrap_or("").to_owned();
+                    let title = d.title.unwrap_or_default();
                     println!("deal {id} added on {member_id}: {title:?}");
                     let _ = web.done.send(title);
                 }

@@ -13,7 +13,7 @@ mod common;
 use bitrix24::api::crm::deal;
 use bitrix24::runtime::{Filter, Order};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,12 +43,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let deal = deal?;
         n += 1;
         if n <= 3 {
-            let get = |k: &str| deal.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            // Rows are typed: `ID` an integer, `DATE_MODIFY` the portal's text.
             println!(
                 "{} {:?} modified {}",
-                get("ID"),
-                get("TITLE"),
-                get("DATE_MODIFY")
+                deal.id.unwrap_or_default(),
+                deal.title.unwrap_or_default(),
+                deal.date_modify.unwrap_or_default()
             );
         }
     }

@@ -57,7 +57,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .title("Lead from the Rust SDK example")
         .name("Ada")
         .last_name("Lovelace")
-        .phone(json!([{"VALUE": "+44 20 7946 0000", "VALUE_TYPE": "WORK"}]))
+        .phone([lead::AddRequestFieldsPhoneItem::new()
+            .value("+44 20 7946 0000")
+            .value_type("WORK")])
         .additional(uf.clone(), "gold")
         .additional("UF_CRM_EXAMPLE_SCORE", 42);
     // `client.call` sends any request type to its method. (The docs mark `crm.lead.*`
@@ -69,8 +71,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lead = client.call(&lead::GetRequest::new(id)).await?;
     println!(
         "read back: title {}, {uf} = {}",
-        lead.get("TITLE").unwrap_or(&Value::Null),
-        lead.get(uf.as_str()).unwrap_or(&Value::Null)
+        lead.title.unwrap_or_default(),
+        // Custom fields are not in the spec: they land in the open map, as received.
+        lead.additional.get(uf.as_str()).unwrap_or(&Value::Null)
     );
     Ok(())
 }

@@ -17,7 +17,7 @@ use bitrix24::api::crm::deal;
 use bitrix24::api::imopenlines::crm::message::{AddRequest, AddRequestCrmEntityType, add};
 use bitrix24::runtime::{Client, FastList, Limits};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,8 +75,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(deal) = fast.next().await {
         let deal = deal?;
         count += 1;
-        if let Some(Value::String(t)) = deal.get("TITLE") {
-            last_title = t.clone();
+        if let Some(t) = deal.title {
+            last_title = t;
         }
     }
     println!("fast walk: {count} deals, the last one {last_title:?}");

@@ -158,23 +158,6 @@ pub mod enums {
         = "403", V404 = "404", V486 = "486", V484 = "484", V503 = "503", V480 = "480",
         V402 = "402", V423 = "423", Other2 = "OTHER" } Other
     );
-    #[cfg(feature = "telephony")]
-    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    #[non_exhaustive]
-    pub enum XxxRegXxxSipXxx {
-        /// The value "XXX".
-        Xxx,
-        /// The value "regXXX".
-        RegXxx,
-        /// The value "sipXXX".
-        SipXxx,
-        /// A value the spec does not list, kept as received.
-        Other(String),
-    }
-    #[cfg(feature = "telephony")]
-    ::bitrix24_runtime::string_enum!(
-        XxxRegXxxSipXxx { Xxx = "XXX", RegXxx = "regXXX", SipXxx = "sipXXX" } Other
-    );
 }
 
 #[cfg(feature = "basic")]
@@ -1543,9 +1526,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1592,9 +1575,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1641,9 +1624,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1690,9 +1673,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1739,9 +1722,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1788,9 +1771,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1837,9 +1820,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1886,9 +1869,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1935,9 +1918,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1984,9 +1967,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -2041,9 +2024,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -2098,9 +2081,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Wire name "TYPE": integer, required.
         ///
         /// Allowed values: 1, 3, 4, 5, 6, 7.
@@ -2155,9 +2138,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2204,9 +2187,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2253,9 +2236,9 @@ pub mod catalog {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateDataFields {
-        /// Wire name "ID": any JSON, required.
+        /// Wire name "ID": integer, required.
         #[serde(rename = "ID")]
-        pub id: ::serde_json::Value,
+        pub id: i64,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4441,12 +4424,9 @@ pub mod crm {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4504,12 +4484,9 @@ pub mod crm {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4567,12 +4544,9 @@ pub mod crm {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -4631,12 +4605,9 @@ pub mod crm {
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": any JSON, optional.
-        #[serde(
-            rename = "ENTITY_ID",
-            skip_serializing_if = "::serde_json::Value::is_null"
-        )]
-        pub entity_id: ::serde_json::Value,
+        /// Wire name "ENTITY_ID": string, optional.
+        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+        pub entity_id: Option<String>,
         /// Wire name "FIELD_NAME": string, optional.
         #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
         pub field_name: Option<String>,
@@ -12267,10 +12238,8 @@ pub mod telephony {
     #[non_exhaustive]
     pub struct VoximplantcallinitData {
         /// Wire name "ACCOUNT_SEARCH_ID": string, optional.
-        ///
-        /// Allowed values: "XXX", "regXXX", "sipXXX".
         #[serde(rename = "ACCOUNT_SEARCH_ID", skip_serializing_if = "Option::is_none")]
-        pub account_search_id: Option<VoximplantcallinitDataAccountSearchId>,
+        pub account_search_id: Option<String>,
         /// Wire name "CALLER_ID": string, optional.
         #[serde(rename = "CALLER_ID", skip_serializing_if = "Option::is_none")]
         pub caller_id: Option<String>,
@@ -12326,7 +12295,6 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(VoximplantcallinitData);
-    pub type VoximplantcallinitDataAccountSearchId = super::enums::XxxRegXxxSipXxx;
     pub type VoximplantcallinitDataCallType = super::enums::IntV1V2V3Etc;
     /// The `data` of the event `ONVOXIMPLANTCALLSTART`.
     ///

@@ -137,6 +137,9 @@ pub(crate) struct OAuth {
     unsaved: Mutex<Option<(Generation, OAuthTokens)>>,
     /// Held while the callback runs, so that saves happen one at a time, newest last.
     saving: tokio::sync::Mutex<()>,
+    /// Refreshes that got new tokens, and refreshes that failed (`Client::stats`).
+    refreshes: std::sync::atomic::AtomicU64,
+    refresh_failures: std::sync::atomic::AtomicU64,
     /// A store shared with other processes (see [`TokenSync`]).
     sync: Option<Arc<dyn TokenSync>>,
     /// Tokens the token server issued that `sync` could not store yet (and the refresh
@@ -229,6 +232,8 @@ impl Auth {
                 on_refresh: config.on_refresh,
                 failed: Mutex::new(None),
                 unsaved: Mutex::new(None),
+                refreshes: Default::default(),
+                refresh_failures: Default::default(),
                 saving: tokio::sync::Mutex::new(()),
                 sync: None,
                 pending: Mutex::new(None),
@@ -473,9 +478,39 @@ impl Auth {
         Ok(())
     }
 
+    /// Token refreshes so far: those that got new tokens, and those that failed. Zero for a
+    /// webhook.
+    pub(crate) fn refreshes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self {
+            Auth::Webhook { .. } => (0, 0),
+            Auth::OAuth(o) => (o.refreshes.load(Relaxed), o.refresh_failures.load(Relaxed)),
+        }
+    }
+
     /// Asks the token server for new tokens; changes nothing. The new tokens and the
-    /// `client_endpoint` of the answer, when it names one.
+    /// `client_endpoint` of the answer, when it names one. Counted, and reported as a
+    /// `token refresh` event (no token in it).
     async fn fetch_tokens(
+        &self,
+        o: &OAuth,
+        refresh_token: &str,
+        transport: &dyn Transport,
+    ) -> Result<(OAuthTokens, Option<String>), Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let result = self.fetch_tokens_once(o, refresh_token, transport).await;
+        let ok = result.is_ok();
+        if ok {
+            o.refreshes.fetch_add(1, Relaxed);
+        } else {
+            o.refresh_failures.fetch_add(1, Relaxed);
+        }
+        crate::stats::trace_event!(info, ok, "token refresh");
+        let _ = ok;
+        result
+    }
+
+    async fn fetch_tokens_once(
         &self,
         o: &OAuth,
         refresh_token: &str,

@@ -289,7 +289,17 @@ impl Client {
             if again.is_empty() {
                 break;
             }
-            tokio::time::sleep(self.retry_delay(attempt)).await;
+            let delay = self.retry_delay(attempt);
+            super::stats::Counters::add(&self.counters().retries, again.len() as u64);
+            super::stats::trace_event!(
+                info,
+                method = "batch",
+                attempt,
+                commands = again.len(),
+                delay_ms = super::stats::millis(delay),
+                "retry"
+            );
+            tokio::time::sleep(delay).await;
             let calls: Vec<Call> = again.iter().map(|&i| chunk[i].clone()).collect();
             let Ok(answers) = self.batch_chunk_once(&calls, false).await else {
                 break;
@@ -363,9 +373,23 @@ impl Client {
                     description: self.scrub(&description),
                     validation: Vec::new(),
                 };
-                if error.kind() == ErrorKind::OperatingTimeLimit {
-                    self.limiter().method_blocked(&c.method).await;
+                match error.kind() {
+                    ErrorKind::OperatingTimeLimit => {
+                        super::stats::Counters::add(&self.counters().operating_limited, 1);
+                        self.limiter().method_blocked(&c.method).await;
+                    }
+                    ErrorKind::RateLimited => {
+                        super::stats::Counters::add(&self.counters().rate_limited, 1);
+                    }
+                    _ => {}
                 }
+                super::stats::trace_event!(
+                    info,
+                    method = c.method.as_str(),
+                    kind = ?error.kind(),
+                    code = %error.code,
+                    "failed in a batch"
+                );
                 out.push(Err(Error::Api(Box::new(error))));
                 continue;
             }
@@ -387,11 +411,19 @@ pub(crate) fn key(i: usize) -> String {
 }
 
 /// Writes JSON parameters as a PHP query string (`fields[TITLE]=x&select[0]=ID`),
-/// percent-encoding keys and values once. `null` is left out, booleans become `1`/`0`.
-/// Fails with the path of the offending value when the top level is not an object.
+/// percent-encoding keys and values once, after the encoding every classic call gets
+/// ([`wire::classic`](crate::wire::classic): numbers as text, booleans `Y`/`N`, `null` and
+/// empty containers left out, keys in the caller's order). Fails with the path of the
+/// offending value when the top level is not an object.
 pub(crate) fn php_query(params: &serde_json::Value) -> Result<String, String> {
     let mut out = String::new();
-    match params {
+    if !matches!(
+        params,
+        serde_json::Value::Object(_) | serde_json::Value::Null
+    ) {
+        return Err("params".into());
+    }
+    match &super::wire::classic(params) {
         serde_json::Value::Object(m) => {
             for (k, v) in m {
                 php_pairs(&encode(k), v, &mut out);
@@ -413,8 +445,9 @@ fn php_pairs(prefix: &str, value: &serde_json::Value, out: &mut String) {
         out.push_str(&encode(v));
     };
     match value {
+        // Not left after `wire::classic`; written as a form would, should they appear.
         serde_json::Value::Null => {}
-        serde_json::Value::Bool(b) => pair(if *b { "1" } else { "0" }),
+        serde_json::Value::Bool(b) => pair(if *b { "Y" } else { "N" }),
         serde_json::Value::Number(n) => pair(&n.to_string()),
         serde_json::Value::String(s) => pair(s),
         serde_json::Value::Array(a) => {
@@ -449,8 +482,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             q,
-            "fields[NO]=0&fields[OK]=1&fields[TITLE]=a%20b%26c&filter[%3EID]=5&select[0]=ID&select[1]=UF_%2A"
+            "fields[TITLE]=a%20b%26c&fields[OK]=Y&fields[NO]=N&select[0]=ID&select[1]=UF_%2A&filter[%3EID]=5"
         );
+        // Holes left by `null` keep the positions of the rest; empty lists are left out.
+        let q = php_query(&serde_json::json!({"a": [1, null, 3], "b": [], "c": {}})).unwrap();
+        assert_eq!(q, "a[0]=1&a[2]=3");
         assert_eq!(php_query(&serde_json::json!(null)).unwrap(), "");
         assert!(php_query(&serde_json::json!([1, 2])).is_err());
     }

@@ -37,6 +37,11 @@ impl Client {
         &self.inner
     }
 
+    /// The async client's counters ([`super::Client::stats`]).
+    pub fn stats(&self) -> super::Stats {
+        self.inner.stats()
+    }
+
     /// Calls a method and returns its typed `result`.
     pub fn call<M: Method>(&self, request: &M) -> Result<M::Response, Error> {
         self.runtime.block_on(self.inner.call(request))

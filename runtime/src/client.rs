@@ -404,8 +404,32 @@ impl Client {
         envelope(method, answer)
     }
 
+    /// What this client has done so far: requests, limiter waits, the portal's refusals,
+    /// retries and token refreshes (totals since it was built, shared by its clones). Reading
+    /// is a few atomic loads.
+    ///
+    /// ```
+    /// # async fn demo(client: bitrix24_runtime::Client) {
+    /// let before = client.stats();
+    /// // ... calls ...
+    /// let now = client.stats();
+    /// println!("{} retries, {} waits", now.retries - before.retries, now.limiter_waits);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> super::Stats {
+        let mut stats = self.inner.limiter.counters.snapshot();
+        stats.token_refreshes = self.inner.auth.refreshes().0;
+        stats.token_refresh_failures = self.inner.auth.refreshes().1;
+        stats
+    }
+
+    pub(crate) fn counters(&self) -> &super::stats::Counters {
+        &self.inner.limiter.counters
+    }
+
     /// Sends one request through the limiter, the retry policy and the token refresh, and
-    /// returns the envelope object, or the error the answer carries.
+    /// returns the envelope object, or the error the answer carries. One `bitrix24.call`
+    /// span per call (feature `tracing`).
     pub(crate) async fn execute(
         &self,
         method: &str,
@@ -413,7 +437,29 @@ impl Client {
         read: bool,
         spec_rate: Option<f64>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::info_span!(target: "bitrix24", "bitrix24.call", method);
+            self.execute_inner(method, params, read, spec_rate)
+                .instrument(span)
+                .await
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.execute_inner(method, params, read, spec_rate).await
+    }
+
+    async fn execute_inner(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        read: bool,
+        spec_rate: Option<f64>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        use super::stats::{Counters, trace_event};
         check_method_name(method)?;
+        // One encoding for direct calls and batch commands (module `wire`).
+        let params = &super::wire::classic(params);
         let inner = &self.inner;
         // Tokens of an earlier refresh that could not be saved: one more try per call.
         if inner.auth.has_unsaved() {
@@ -426,6 +472,7 @@ impl Client {
                 .refresh(generation, inner.transport.as_ref())
                 .await?;
         }
+        let counters = &inner.limiter.counters;
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         let mut timeouts: u32 = 0;
@@ -435,6 +482,8 @@ impl Client {
         loop {
             let permit = inner.limiter.acquire(method, spec_rate).await?;
             let (request, generation) = inner.auth.request(method, params)?;
+            trace_event!(debug, method, attempt, "attempt");
+            Counters::add(&counters.requests, 1);
             let error = match self.send(method, request).await? {
                 Err(e) => {
                     let message = inner.auth.scrub(&e.message);
@@ -472,6 +521,7 @@ impl Client {
                             .flatten();
                         permit.observe(time.as_ref());
                         permit.finish().await;
+                        trace_event!(debug, method, attempt, status = response.status, "answered");
                         return Ok(object);
                     }
                     Err(e) => e,
@@ -479,6 +529,23 @@ impl Client {
             };
             permit.finish().await;
             let kind = error.kind();
+            #[cfg(feature = "tracing")]
+            {
+                let code = error.api().map(|a| a.code.to_string());
+                trace_event!(
+                    info,
+                    method,
+                    attempt,
+                    kind = ?kind,
+                    code = code.as_deref().unwrap_or(""),
+                    "failed"
+                );
+            }
+            match kind {
+                ErrorKind::RateLimited => Counters::add(&counters.rate_limited, 1),
+                ErrorKind::OperatingTimeLimit => Counters::add(&counters.operating_limited, 1),
+                _ => {}
+            }
             // A batch of reads that timed out may be heavy: it is sent once more at most.
             if matches!(
                 &error,
@@ -499,6 +566,8 @@ impl Client {
                     .auth
                     .refresh(generation, inner.transport.as_ref())
                     .await?;
+                Counters::add(&counters.retries, 1);
+                trace_event!(info, method, attempt, "retry after a token refresh");
                 continue;
             }
             let retry = match kind {
@@ -547,9 +616,19 @@ impl Client {
                 return Err(error);
             }
             attempt += 1;
+            Counters::add(&counters.retries, 1);
             // Exponential pause with jitter; after a limit error the limiter adds its own
             // wait (a full bucket, or a blocked method) on the next round.
-            tokio::time::sleep(inner.retry.delay(attempt)).await;
+            let delay = inner.retry.delay(attempt);
+            trace_event!(
+                info,
+                method,
+                attempt,
+                delay_ms = super::stats::millis(delay),
+                kind = ?kind,
+                "retry"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 

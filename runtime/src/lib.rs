@@ -17,6 +17,13 @@
 //! * [`Batch`]: typed batches, split at 50 calls (module `batch`).
 //! * [`Client::pages`], [`Client::items`] and [`FastList`]: pagination as streams
 //!   (module `paginate`).
+//! * [`Filter`], [`Order`], [`Select`]: `filter`, `order` and `select` of classic list
+//!   methods, kept in the caller's order on the wire (REST 3.0 has its own
+//!   [`v3::Filter`]: the two shapes differ, and classic methods are most of the API, so the
+//!   short name is the classic one).
+//! * [`wire`]: the one encoding of classic parameters, the same in a direct call and in a
+//!   batch (numbers as text, flags `Y`/`N`, `null` and empty values left out).
+//! * [`v3`]: REST 3.0 calls, pages and filters.
 //! * [`blocking::Client`]: the same calls for programs without an async runtime.
 //! * `schema` (cargo feature `schemars`): the JSON Schemas of the generated types.
 
@@ -32,12 +39,15 @@ pub mod events;
 mod limiter;
 pub mod loose;
 mod paginate;
+mod query;
 pub mod registry;
 mod retry;
 #[cfg(feature = "schemars")]
 pub mod schema;
+mod stats;
 pub mod transport;
-mod v3;
+pub mod v3;
+pub mod wire;
 
 pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, TokenSync, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
@@ -50,12 +60,11 @@ pub use limiter::redis::RedisLimits;
 pub use limiter::{Limits, UNSTATED_SPEC_RATE};
 pub use loose::YesNo;
 pub use paginate::{FastList, Listing, RawList};
+pub use query::{Direction, Filter, FilterOp, FilterValue, Order, Select};
 pub use registry::{FieldInfo, MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
-pub use v3::{
-    ApiVersion, Filter, FilterOp, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api,
-    new_idempotency_key,
-};
+pub use stats::Stats;
+pub use v3::{ApiVersion, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api, new_idempotency_key};
 
 /// A request type of one REST method: its wire name and the type of its `result`.
 ///

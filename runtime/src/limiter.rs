@@ -214,6 +214,8 @@ pub(crate) struct Limiter {
     method_burst: f64,
     backend: Arc<dyn Backend>,
     gates: Mutex<HashMap<String, Arc<Gate>>>,
+    /// The client's counters (`Client::stats`); the limiter counts its own waits.
+    pub(crate) counters: crate::stats::Counters,
 }
 
 /// A call let through by the limiter. [`Permit::finish`] (or dropping it) marks the call as
@@ -322,6 +324,7 @@ impl Limiter {
             limits,
             backend,
             gates: Mutex::new(HashMap::new()),
+            counters: crate::stats::Counters::default(),
         }
     }
 
@@ -365,7 +368,7 @@ impl Limiter {
         for _ in 0..100_000 {
             // The budget first, without counting the call: a held method takes no places.
             if let Begin::Wait(wait) = self.backend.begin(&key, budget, false).await {
-                sleep_within(wait, deadline)
+                self.sleep_within(method, "budget", wait, deadline)
                     .await
                     .map_err(|()| over_budget())?;
                 continue;
@@ -388,7 +391,7 @@ impl Limiter {
                     });
                 }
                 Begin::Wait(wait) => {
-                    sleep_within(wait, deadline)
+                    self.sleep_within(method, "budget", wait, deadline)
                         .await
                         .map_err(|()| over_budget())?;
                 }
@@ -423,7 +426,8 @@ impl Limiter {
         for _ in 0..10_000 {
             match self.backend.take(bucket, spec).await {
                 None => return Ok(()),
-                Some(wait) => sleep_within(wait, deadline)
+                Some(wait) => self
+                    .sleep_within(method, gate_name(bucket), wait, deadline)
                     .await
                     .map_err(|()| rate_error(method))?,
             }
@@ -486,7 +490,7 @@ impl Limiter {
                 }
             }
             if let Some((method, wait)) = longest {
-                sleep_within(wait, deadline)
+                self.sleep_within(method, "nested budget", wait, deadline)
                     .await
                     .map_err(|()| budget_error(method, "is used up for longer than max_wait"))?;
                 continue;
@@ -526,15 +530,43 @@ impl Limiter {
     }
 }
 
-/// Sleeps `wait`, or fails at once when that would end past `deadline`.
-async fn sleep_within(wait: Duration, deadline: Instant) -> Result<(), ()> {
-    let now = Instant::now();
-    match now.checked_add(wait) {
-        Some(until) if until <= deadline => {
-            tokio::time::sleep_until(until).await;
-            Ok(())
+impl Limiter {
+    /// Sleeps `wait`, or fails at once when that would end past `deadline`. Counts the
+    /// wait and reports it (`limiter wait`, with the gate that held the call).
+    async fn sleep_within(
+        &self,
+        method: &str,
+        gate: &'static str,
+        wait: Duration,
+        deadline: Instant,
+    ) -> Result<(), ()> {
+        let now = Instant::now();
+        match now.checked_add(wait) {
+            Some(until) if until <= deadline => {
+                crate::stats::trace_event!(
+                    debug,
+                    method,
+                    gate,
+                    wait_ms = crate::stats::millis(wait),
+                    "limiter wait"
+                );
+                let _ = (method, gate);
+                tokio::time::sleep_until(until).await;
+                self.counters
+                    .waited(Instant::now().saturating_duration_since(now));
+                Ok(())
+            }
+            _ => Err(()),
         }
-        _ => Err(()),
+    }
+}
+
+/// What a bucket is, for `limiter wait` events.
+fn gate_name(bucket: &str) -> &'static str {
+    if bucket == PORTAL {
+        "portal"
+    } else {
+        "method rate"
     }
 }
 

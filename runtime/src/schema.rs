@@ -213,3 +213,34 @@ fn alternatives(obj: &Map<String, Value>) -> Vec<Value> {
 fn empty_array() -> Value {
     json!({"type": "array", "maxItems": 0})
 }
+
+/// A `JsonSchema` impl with a fixed schema, for the runtime's hand-written wire types.
+macro_rules! fixed_schema {
+    ($($t:ty => $name:literal, $schema:expr;)*) => {$(
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                concat!("bitrix24_runtime::", $name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                Schema::try_from($schema).unwrap_or_default()
+            }
+        }
+    )*};
+}
+
+/// `ASC` or `DESC`, in any case (as `Direction` reads them; it writes capitals).
+const DIRECTION: &str = "^([aA][sS][cC]|[dD][eE][sS][cC])$";
+
+fixed_schema! {
+    // Any keys (`>=DATE_MODIFY`, `@ID`, ...) and values.
+    crate::Filter => "Filter", json!({"type": "object"});
+    crate::Direction => "Direction", json!({"type": "string", "pattern": DIRECTION});
+    crate::Order => "Order", json!({
+        "type": "object",
+        "additionalProperties": {"type": "string", "pattern": DIRECTION}
+    });
+    crate::Select => "Select", json!({"type": "array", "items": {"type": "string"}});
+}

@@ -4,7 +4,7 @@
 //!   `<client_endpoint>api/<method>` with `auth` in the JSON body for OAuth; JSON bodies only.
 //! * Errors: `{"error": {"code", "message", "validation": [{"field", "message"}]}}` with a 4xx
 //!   status, read into [`ApiError`] (`validation` as [`FieldError`]s) and classified like
-//!   classic errors ([`kind_of`]).
+//!   classic errors.
 //! * Idempotency: every write (a method [`is_read`] does not call a read) carries an
 //!   `Idempotency-Key` header, a fresh random key per logical call, the same key on every
 //!   retry of that call. The portal stores a successful answer for 24 h and answers a repeat
@@ -272,6 +272,27 @@ impl Client {
         spec_rate: Option<f64>,
         key: Option<String>,
     ) -> Result<(serde_json::Map<String, serde_json::Value>, bool), Error> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::info_span!(target: "bitrix24", "bitrix24.call", method, api = "v3");
+            self.execute_v3_inner(method, params, spec_rate, key)
+                .instrument(span)
+                .await
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.execute_v3_inner(method, params, spec_rate, key).await
+    }
+
+    async fn execute_v3_inner(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        spec_rate: Option<f64>,
+        key: Option<String>,
+    ) -> Result<(serde_json::Map<String, serde_json::Value>, bool), Error> {
+        use super::stats::{Counters, trace_event};
+        let counters = self.counters();
         check_method_name(method)?;
         let empty = serde_json::Value::Object(serde_json::Map::new());
         let params = if params.is_null() { &empty } else { params };
@@ -289,6 +310,8 @@ impl Client {
             if let Some(k) = &key {
                 request.headers.push((IDEMPOTENCY_KEY.into(), k.clone()));
             }
+            trace_event!(debug, method, attempt, "attempt");
+            Counters::add(&counters.requests, 1);
             // Through the client's redirect handling: a portal that moved answers REST 3.0
             // calls with a redirect too.
             let error = match self.send(method, request).await? {
@@ -307,6 +330,7 @@ impl Client {
                             .flatten();
                         permit.observe(time.as_ref());
                         permit.finish().await;
+                        trace_event!(debug, method, attempt, status = response.status, "answered");
                         let replayed = response.headers.iter().any(|(n, v)| {
                             n.eq_ignore_ascii_case(IDEMPOTENT_REPLAYED)
                                 && v.trim().eq_ignore_ascii_case("true")
@@ -317,10 +341,29 @@ impl Client {
                 },
             };
             permit.finish().await;
+            #[cfg(feature = "tracing")]
+            {
+                let code = error.api().map(|a| a.code.to_string());
+                trace_event!(
+                    info,
+                    method,
+                    attempt,
+                    kind = ?error.kind(),
+                    code = code.as_deref().unwrap_or(""),
+                    "failed"
+                );
+            }
+            match error.kind() {
+                ErrorKind::RateLimited => Counters::add(&counters.rate_limited, 1),
+                ErrorKind::OperatingTimeLimit => Counters::add(&counters.operating_limited, 1),
+                _ => {}
+            }
             let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
             if expired && auth.is_oauth() && !refreshed {
                 refreshed = true;
                 auth.refresh(generation, transport).await?;
+                Counters::add(&counters.retries, 1);
+                trace_event!(info, method, attempt, "retry after a token refresh");
                 continue;
             }
             // The answer was lost or was not the portal's: the call may have run.
@@ -370,7 +413,17 @@ impl Client {
                 return Err(error);
             }
             attempt += 1;
-            tokio::time::sleep(retry.delay(attempt)).await;
+            Counters::add(&counters.retries, 1);
+            let delay = retry.delay(attempt);
+            trace_event!(
+                info,
+                method,
+                attempt,
+                delay_ms = super::stats::millis(delay),
+                kind = ?error.kind(),
+                "retry"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -640,7 +693,7 @@ impl FilterOp {
 /// `filter` field with [`Filter::into_value`].
 ///
 /// ```
-/// use bitrix24_runtime::{Filter, FilterOp};
+/// use bitrix24_runtime::v3::{Filter, FilterOp};
 /// let f = Filter::new()
 ///     .with("status", FilterOp::Eq, "NEW")
 ///     .or(Filter::new().with("id", FilterOp::In, [1, 2]).with("id", FilterOp::In, [3, 4, 5]));
@@ -681,6 +734,12 @@ impl Filter {
     /// The `filter` value as JSON.
     pub fn into_value(self) -> serde_json::Value {
         serde_json::Value::Array(self.0)
+    }
+}
+
+impl From<Filter> for serde_json::Value {
+    fn from(f: Filter) -> serde_json::Value {
+        f.into_value()
     }
 }
 

@@ -96,3 +96,39 @@ fn fields_named_like_the_builder_keep_working() {
         <item::AddRequestNested as Default>::default()
     );
 }
+
+#[test]
+fn open_filter_and_order_are_the_runtime_builders() {
+    use bitrix24_runtime::{Filter, Order};
+    // `crm.item.list` leaves both open in its spec; `crm.deal.list` (a fixture) declares its
+    // filter's fields, which keep their struct, and leaves `order` open.
+    let req = item::ListRequest::new(item::ListRequestEntityTypeId::Integer(1032))
+        .filter(
+            Filter::new()
+                .gte("DATE_MODIFY", "2025-01-01")
+                .ne("STAGE_ID", "LOSE"),
+        )
+        .order(Order::new().desc("TITLE").asc("ID"));
+    // Written as a string: the caller's order survives (`TITLE` before `ID`, `>=` before `!=`).
+    let text = serde_json::to_string(&req).unwrap();
+    assert!(
+        text.contains(r#""order":{"TITLE":"DESC","ID":"ASC"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""filter":{">=DATE_MODIFY":"2025-01-01","!=STAGE_ID":"LOSE"}"#),
+        "{text}"
+    );
+    // And read back (a request may be handed over as JSON).
+    // (`entityTypeId` reads back as the union's first variant that fits, so compare the rest.)
+    let back: item::ListRequest = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (back.filter, back.order),
+        (req.filter.clone(), req.order.clone())
+    );
+    let deals = deal::ListRequest::new().order(Order::new().desc("ID").asc("DATE_CREATE"));
+    assert_eq!(
+        serde_json::to_string(&deals).unwrap(),
+        r#"{"order":{"ID":"DESC","DATE_CREATE":"ASC"}}"#
+    );
+}

@@ -123,14 +123,19 @@ async fn sends_the_method_as_json_and_decodes_the_result() {
                 .to_ascii_lowercase()
                 .contains("content-type: application/json")
         );
+        // Numbers as text, fields in declaration order (`runtime::wire`).
+        assert_eq!(
+            seen[0].body,
+            r#"{"CRM_ENTITY_TYPE":"deal","CRM_ENTITY":"288","USER_ID":"1","CHAT_ID":"8773","MESSAGE":"hello"}"#
+        );
         let sent: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
         assert_eq!(
             sent,
             serde_json::json!({
                 "CRM_ENTITY_TYPE": "deal",
-                "CRM_ENTITY": 288,
-                "USER_ID": 1,
-                "CHAT_ID": 8773,
+                "CRM_ENTITY": "288",
+                "USER_ID": "1",
+                "CHAT_ID": "8773",
                 "MESSAGE": "hello"
             })
         );

@@ -807,3 +807,75 @@ async fn a_next_that_does_not_move_forward_ends_the_stream() {
     .await
     .unwrap();
 }
+
+/// A token store shared by "processes": the tokens last stored, replaced only over the
+/// refresh token they were issued from.
+#[derive(Default)]
+struct SharedStore(Mutex<Option<OAuthTokens>>);
+
+impl bitrix24_runtime::TokenSync for SharedStore {
+    fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, bitrix24_runtime::SaveError>> {
+        let t = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(t) })
+    }
+    fn rotate<'a>(
+        &'a self,
+        old_refresh: &'a str,
+        new: &'a OAuthTokens,
+    ) -> BoxFuture<'a, Result<bool, bitrix24_runtime::SaveError>> {
+        let mut stored = self.0.lock().unwrap();
+        let ok = stored
+            .as_ref()
+            .is_none_or(|t| t.refresh_token == old_refresh);
+        if ok {
+            *stored = Some(new.clone());
+        }
+        Box::pin(async move { Ok(ok) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_lost_to_another_process_reloads_its_tokens() {
+    tokio::time::timeout(LIMIT, async {
+        let portal = portal(config()).await;
+        let (access, refresh) = portal.issue_tokens();
+        let store = Arc::new(SharedStore::default());
+        *store.0.lock().unwrap() = Some(OAuthTokens {
+            access_token: access.clone(),
+            refresh_token: refresh.clone(),
+            expires: None,
+        });
+        portal.expire_access_tokens();
+        // The other process refreshes first (the portal retires `refresh`) and is slow to
+        // store what it got.
+        let other = Client::oauth(oauth_config(&portal, access.clone(), refresh.clone()))
+            .limits(limits())
+            .build()
+            .unwrap();
+        add(&other, &message(1)).await.unwrap();
+        let winner = other.oauth_tokens().unwrap();
+        assert_ne!(winner.refresh_token, refresh);
+        let late = store.clone();
+        let saved = winner.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            *late.0.lock().unwrap() = Some(saved);
+        });
+        // This process still holds the old pair: its refresh is refused (`invalid_grant`),
+        // and it waits for the winner's tokens instead of failing.
+        let ours = Client::oauth(oauth_config(&portal, access, refresh))
+            .limits(limits())
+            .token_sync(store.clone())
+            .build()
+            .unwrap();
+        assert_eq!(add(&ours, &message(2)).await.unwrap(), 20);
+        assert_eq!(ours.oauth_tokens().unwrap(), winner);
+        assert_eq!(
+            portal.stats().refreshes,
+            1,
+            "only the winner's refresh succeeded"
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -374,11 +374,11 @@ async fn v3_pages_walk_pagination_until_a_short_page() {
     });
     let rec = Recorder::new();
     let c = client(&portal, &rec, retrying());
-    let filter = bitrix24_runtime::Filter::new()
-        .with("id", bitrix24_runtime::FilterOp::Gt, 0)
-        .or(bitrix24_runtime::Filter::new()
-            .with("status", bitrix24_runtime::FilterOp::Eq, "NEW")
-            .with("id", bitrix24_runtime::FilterOp::Between, [1, 9]));
+    let filter = bitrix24_runtime::v3::Filter::new()
+        .with("id", bitrix24_runtime::v3::FilterOp::Gt, 0)
+        .or(bitrix24_runtime::v3::Filter::new()
+            .with("status", bitrix24_runtime::v3::FilterOp::Eq, "NEW")
+            .with("id", bitrix24_runtime::v3::FilterOp::Between, [1, 9]));
     let req: task::ListV3Request = serde_json::from_value(json!({
         "select": ["id"],
         "filter": filter.into_value(),

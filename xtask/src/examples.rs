@@ -137,10 +137,13 @@ pub fn extract(pages: &[(String, String)]) -> (String, usize) {
         }
         let examples: Vec<String> = values
             .iter()
-            .map(|(v, at)| format!("{{\"at\":{},\"value\":{v}}}", Value::from(at.clone())))
+            .map(|(v, at)| {
+                let v = codegen::json::sorted(v);
+                format!("{{\"at\":{},\"value\":{v}}}", Value::from(at.clone()))
+            })
             .collect();
-        // Keys in a fixed order; `Value`'s maps are sorted (serde_json without
-        // `preserve_order`), so the whole line is deterministic.
+        // Keys in a fixed order, and every value's keys sorted (`json::sorted`: the
+        // workspace's serde_json keeps insertion order), so the whole line is deterministic.
         out.push_str(&format!(
             "{{\"page\":{},\"method\":{},\"examples\":[{}]}}\n",
             Value::from(page.as_str()),

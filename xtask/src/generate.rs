@@ -17,6 +17,9 @@ pub struct Target {
     pub krate: &'static str,
     /// Runtime path as seen from the generated code.
     pub runtime: &'static str,
+    /// Hand-written features of the crate that are on by default besides the scopes
+    /// (defined after the generated block of its Cargo.toml).
+    pub defaults: &'static [&'static str],
 }
 
 pub const TARGETS: &[Target] = &[
@@ -24,11 +27,15 @@ pub const TARGETS: &[Target] = &[
         specs: "specs",
         krate: "generated",
         runtime: "::bitrix24_runtime",
+        // The runtime's default features, forwarded (the crate turns them off in its
+        // dependency on the runtime so that users can).
+        defaults: &["chrono", "tracing"],
     },
     Target {
         specs: "tests/fixtures/specs",
         krate: "tests",
         runtime: "::bitrix24_runtime",
+        defaults: &[],
     },
 ];
 
@@ -95,17 +102,39 @@ fn expected(
     let manifest = root.join(t.krate).join("Cargo.toml");
     let current =
         fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
-    let updated =
-        replace_features(&current, &codegen::features_toml(&scopes)).ok_or_else(|| {
-            format!(
-                "{}: the `{}` / `{}` marker lines are missing",
-                manifest.display(),
-                BEGIN.trim(),
-                END.trim()
-            )
-        })?;
+    let features = with_defaults(&codegen::features_toml(&scopes), t.defaults);
+    let updated = replace_features(&current, &features).ok_or_else(|| {
+        format!(
+            "{}: the `{}` / `{}` marker lines are missing",
+            manifest.display(),
+            BEGIN.trim(),
+            END.trim()
+        )
+    })?;
     files.insert(manifest, updated);
     Ok((generated, count, files))
+}
+
+/// Adds `extra` to the `default = [...]` line of a features table, after the scopes.
+fn with_defaults(features: &str, extra: &[&str]) -> String {
+    if extra.is_empty() {
+        return features.to_owned();
+    }
+    let quoted: Vec<String> = extra.iter().map(|f| format!("\"{f}\"")).collect();
+    features
+        .lines()
+        .map(|line| {
+            match line
+                .strip_prefix("default = [")
+                .and_then(|l| l.strip_suffix(']'))
+            {
+                Some("") => format!("default = [{}]", quoted.join(", ")),
+                Some(list) => format!("default = [{list}, {}]", quoted.join(", ")),
+                None => line.to_owned(),
+            }
+        })
+        .map(|line| line + "\n")
+        .collect()
 }
 
 fn replace_features(manifest: &str, features: &str) -> Option<String> {
@@ -227,5 +256,24 @@ fn remove_empty_dirs(dir: &Path) {
             remove_empty_dirs(&p);
             let _ = fs::remove_dir(&p); // fails, harmlessly, when not empty
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_defaults;
+
+    #[test]
+    fn hand_written_defaults_follow_the_scopes() {
+        let f = "[features]\ndefault = [\"crm\", \"im\"]\n\"crm\" = []\n\"im\" = []\n";
+        assert_eq!(
+            with_defaults(f, &["chrono", "tracing"]),
+            "[features]\ndefault = [\"crm\", \"im\", \"chrono\", \"tracing\"]\n\"crm\" = []\n\"im\" = []\n"
+        );
+        assert_eq!(
+            with_defaults("[features]\ndefault = []\n", &["tracing"]),
+            "[features]\ndefault = [\"tracing\"]\n"
+        );
+        assert_eq!(with_defaults(f, &[]), f);
     }
 }

@@ -16,8 +16,14 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
     let pages = read_tree(&api)?;
     let mut by_method: ImportedSet = BTreeMap::new();
     let mut notes = Vec::new();
+    // Pages by path, for types one page links to on another (`crm-deal-get.md#deal`).
+    let by_path: BTreeMap<&str, &str> = pages
+        .iter()
+        .map(|(r, t)| (r.as_str(), t.as_str()))
+        .collect();
+    let lookup = |p: &str| by_path.get(p).map(|t| (*t).to_owned());
     for (rel, text) in &pages {
-        match codegen::import::import_page(rel, text) {
+        match codegen::import::import_page_in(rel, text, Some(&lookup)) {
             Ok(imp) => {
                 let key = (imp.api, imp.method.to_ascii_lowercase());
                 // Outdated copies of a method come second.

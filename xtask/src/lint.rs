@@ -2,7 +2,7 @@
 //! front-matter compared with its own body; `--fix` rewrites the front-matter from the body.
 
 use crate::generate::TARGETS;
-use crate::{read_event_specs, read_specs, write_file};
+use crate::{EVENTS_DIR, read_event_specs, read_specs, write_file};
 use codegen::SourceFile;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,22 +19,40 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             event_files.extend(read_event_specs(root, &root.join(t.specs))?);
         }
     } else {
+        // A spec folder's `events/` holds event specs (as `generate` reads them): a path
+        // inside it is linted as one, a spec folder given gets its `events/` too.
+        let in_events = |p: &Path| p.file_name().is_some_and(|n| n == EVENTS_DIR);
         let mut files = Vec::new();
         for p in &paths {
             let path = PathBuf::from(p);
             if path.is_dir() {
-                files.extend(read_specs(root, &path)?);
+                match path.parent() {
+                    Some(parent) if in_events(&path) => {
+                        event_files.extend(read_event_specs(root, parent)?);
+                    }
+                    _ => {
+                        files.extend(read_specs(root, &path)?);
+                        event_files.extend(read_event_specs(root, &path)?);
+                    }
+                }
             } else {
                 let text =
                     fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
-                files.push(SourceFile {
+                let file = SourceFile {
                     path: (*p).clone(),
                     text,
-                });
+                };
+                if path.parent().is_some_and(in_events) {
+                    event_files.push(file);
+                } else {
+                    files.push(file);
+                }
             }
         }
-        let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
-        sets.push((names.join(" "), files));
+        if !files.is_empty() || event_files.is_empty() {
+            let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+            sets.push((names.join(" "), files));
+        }
     }
     let mut errors = 0;
     for (name, files) in sets {
@@ -98,5 +116,39 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         Err(format!("lint failed with {errors} error(s)"))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+    use std::path::Path;
+
+    /// A bad event spec in an `events/` folder, linted by file and by folder: its own error,
+    /// not the method spec's missing `method`.
+    #[test]
+    fn paths_inside_events_are_linted_as_event_specs() {
+        let dir = std::env::temp_dir().join(format!("xtask-lint-{}", std::process::id()));
+        let events = dir.join("events");
+        std::fs::create_dir_all(&events).unwrap();
+        let good = events.join("good.md");
+        let bad = events.join("bad.md");
+        std::fs::write(&good, "---\nevent: onCrmDealAdd\nscope: crm\n---\n").unwrap();
+        std::fs::write(&bad, "---\nevent: \"x y\"\nscope: crm\n---\n").unwrap();
+        let arg = |p: &Path| p.to_string_lossy().into_owned();
+        let root = Path::new("/");
+        assert_eq!(run(root, &[arg(&good)]), Ok(()));
+        assert_eq!(
+            run(root, &[arg(&bad)]),
+            Err("lint failed with 1 error(s)".into())
+        );
+        assert_eq!(
+            run(root, &[arg(&events)]),
+            Err("lint failed with 1 error(s)".into())
+        );
+        std::fs::remove_file(&bad).unwrap();
+        // The spec folder: no method specs, its `events/` linted.
+        assert_eq!(run(root, &[arg(&dir)]), Ok(()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

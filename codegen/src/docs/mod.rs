@@ -18,8 +18,8 @@ mod scan;
 mod types;
 
 pub use literal::parse_json_loose;
-pub use page::read_page;
-pub use types::{object_schema, param_schema, type_schema};
+pub use page::{Pages, read_page, read_page_in};
+pub use types::{is_pattern_value, is_placeholder_key, object_schema, param_schema, type_schema};
 
 use serde_json::Value;
 

@@ -4,13 +4,31 @@
 
 use super::literal::{parse_json_loose, request_examples};
 use super::scan::{Doc, Heading, Table, backtick_spans, plain, scan};
-use super::types::{is_object_doc_type, is_scalar_doc_type, type_parts};
+use super::types::{is_named_doc_type, is_object_doc_type, is_scalar_doc_type, type_parts};
 use super::{Example, Page, Param, Problem};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+/// The other pages of the docs, for types a page links to (`crm-deal-get.md#deal`): the text
+/// of a page by its path inside `api-reference/` (`crm/deals/crm-deal-get.md`).
+pub type Pages<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Where a table is read: the page's path inside `api-reference/` and the other pages.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    rel: &'a str,
+    pages: Option<Pages<'a>>,
+}
+
 /// Reads one page (a doc page or a spec body). Never panics; irregularities become problems.
 pub fn read_page(text: &str) -> Page {
+    read_page_in(text, "", None)
+}
+
+/// [`read_page`] for the page at `rel` (inside `api-reference/`), following links to types
+/// defined on other pages through `pages`.
+pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
+    let ctx = Ctx { rel, pages };
     let doc = scan(text);
     let mut page = Page::default();
     let mut problems = Vec::new();
@@ -116,7 +134,7 @@ pub fn read_page(text: &str) -> Page {
         }
         if is_param_table(t) {
             page.params_line = t.line;
-            page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+            page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0, ctx);
             break;
         }
     }
@@ -129,7 +147,7 @@ pub fn read_page(text: &str) -> Page {
             });
             if extra && t.line > page.params_line && !used_tables.contains(&ti) && is_param_table(t)
             {
-                let more = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+                let more = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0, ctx);
                 for p in more {
                     if !page.params.iter().any(|q| q.name == p.name) {
                         page.params.push(p);
@@ -153,7 +171,7 @@ pub fn read_page(text: &str) -> Page {
                     message: "the parameter table has no section heading before it".into(),
                 });
                 page.params_line = t.line;
-                page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+                page.params = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0, ctx);
                 break;
             }
         }
@@ -164,7 +182,7 @@ pub fn read_page(text: &str) -> Page {
         let Some(h) = sub_of(t.line) else { continue };
         if h.text.to_lowercase().contains("возвращаемые данные") && is_param_table(t)
         {
-            page.returned = rows_to_params(&doc, ti, &mut BTreeSet::new(), &mut problems, 0);
+            page.returned = rows_to_params(&doc, ti, &mut BTreeSet::new(), &mut problems, 0, ctx);
             break;
         }
     }
@@ -308,6 +326,7 @@ fn rows_to_params(
     used: &mut BTreeSet<usize>,
     problems: &mut Vec<Problem>,
     depth: usize,
+    ctx: Ctx,
 ) -> Vec<Param> {
     used.insert(ti);
     let Some(t) = doc.tables.get(ti) else {
@@ -360,12 +379,52 @@ fn rows_to_params(
         };
         if is_scalar_doc_type(&p.doc_type) {
             p.enum_values = enum_bullets(desc, &p.doc_type);
+        } else if is_boolean_doc_type(&p.doc_type) {
+            // A "boolean" whose values are more than yes and no (`SHOW_FILTER`: `N`, `I`, `E`,
+            // `S`) is a string code on the wire.
+            let values = enum_bullets(desc, "string");
+            let flag = |v: &Value| {
+                matches!(
+                    v.as_str().map(str::to_ascii_uppercase).as_deref(),
+                    Some("Y" | "N" | "0" | "1" | "TRUE" | "FALSE" | "NULL")
+                )
+            };
+            if !values.iter().all(flag) {
+                p.enum_values = values;
+            }
         }
         if depth < 4
             && is_object_doc_type(&p.doc_type)
             && let Some(nt) = nested_table(doc, t, desc, &p.name, used)
         {
-            p.children = rows_to_params(doc, nt, used, problems, depth + 1);
+            p.children = rows_to_params(doc, nt, used, problems, depth + 1, ctx);
+        } else if depth < 4 && is_named_doc_type(&p.doc_type) {
+            // A type defined on this page (`[`deal`](#deal)` → `#### Тип deal {#deal}`). One
+            // type table may serve several rows, so it is not marked used; depth bounds cycles.
+            if let Some(nt) = type_table(doc, &anchor_links(&format!("{rest}\n{desc}"))) {
+                p.children = rows_to_params(doc, nt, &mut used.clone(), problems, depth + 1, ctx);
+            } else if let Some(pages) = ctx.pages
+                && let Some((other_rel, anchor)) = type_link(&rest, ctx.rel)
+                && let Some(text) = pages(&other_rel)
+            {
+                // A type defined on another page (`crm-deal-get.md#deal`); that page's
+                // irregularities are reported when it is imported itself.
+                let other = scan(&text);
+                if let Some(nt) = type_table(&other, &[anchor]) {
+                    let octx = Ctx {
+                        rel: &other_rel,
+                        pages: ctx.pages,
+                    };
+                    p.children = rows_to_params(
+                        &other,
+                        nt,
+                        &mut BTreeSet::new(),
+                        &mut Vec::new(),
+                        depth + 1,
+                        octx,
+                    );
+                }
+            }
         }
         if out.iter().any(|q| q.name == p.name) {
             problems.push(Problem {
@@ -423,14 +482,7 @@ fn nested_table(
     name: &str,
     used: &BTreeSet<usize>,
 ) -> Option<usize> {
-    let mut anchors: Vec<String> = Vec::new();
-    let mut rest = desc;
-    while let Some(p) = rest.find("](#") {
-        let after = rest.get(p + 3..).unwrap_or("");
-        let end = after.find(')').unwrap_or(after.len());
-        anchors.push(after.get(..end).unwrap_or("").to_lowercase());
-        rest = after;
-    }
+    let anchors = anchor_links(desc);
     let lname = name.to_lowercase();
     let heading = doc
         .headings
@@ -452,12 +504,120 @@ fn nested_table(
         .iter()
         .find(|h| h.line > heading.line)
         .map_or(usize::MAX, |h| h.line);
+    if tabbed_alternatives(doc, heading.line, next) {
+        return None;
+    }
     doc.tables
         .iter()
         .enumerate()
         .find(|(i, t)| t.line > heading.line && t.line < next && !used.contains(i))
         .filter(|(_, t)| is_param_table(t))
         .map(|(i, _)| i)
+}
+
+/// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
+/// `{% list tabs %}` alternatives (`SETTINGS`: one table per field type): no one table is the
+/// shape, so the object stays open.
+fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
+    let tabs = doc
+        .lines
+        .iter()
+        .enumerate()
+        .skip(from)
+        .take(to.saturating_sub(from + 1))
+        .any(|(_, l)| l.trim_start().starts_with("{% list tabs"));
+    tabs && doc
+        .tables
+        .iter()
+        .filter(|t| t.line > from && t.line < to && is_param_table(t))
+        .count()
+        > 1
+}
+
+/// The `(#anchor)` targets of the links in a cell, lower-cased, in order.
+fn anchor_links(text: &str) -> Vec<String> {
+    let mut anchors = Vec::new();
+    let mut rest = text;
+    while let Some(p) = rest.find("](#") {
+        let after = rest.get(p + 3..).unwrap_or("");
+        let end = after.find(')').unwrap_or(after.len());
+        anchors.push(after.get(..end).unwrap_or("").to_lowercase());
+        rest = after;
+    }
+    anchors
+}
+
+/// The link of a type cell to a type on another page (`[`deal[]`](crm-deal-get.md#deal)`):
+/// that page's path inside `api-reference/`, resolved against `rel`, and the anchor.
+fn type_link(cell: &str, rel: &str) -> Option<(String, String)> {
+    let p = cell.find("](")?;
+    let after = cell.get(p + 2..)?;
+    let target = after.get(..after.find(')')?)?;
+    let (path, anchor) = target.split_once('#')?;
+    if !path.ends_with(".md") || path.contains("://") || anchor.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some((parts.join("/"), anchor.to_lowercase()))
+}
+
+/// The table of a type: the first parameter-like table under the heading one of `anchors`
+/// names, by its `{#anchor}` or, for headings without one, by its last word
+/// (`### contact`, `### Параметр fields`).
+fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
+    if anchors.is_empty() {
+        return None;
+    }
+    let heading = doc
+        .headings
+        .iter()
+        .find(|h| {
+            h.anchor
+                .as_deref()
+                .is_some_and(|a| anchors.contains(&a.to_lowercase()))
+        })
+        .or_else(|| {
+            doc.headings.iter().find(|h| {
+                h.level >= 3
+                    && h.anchor.is_none()
+                    && h.text
+                        .split_whitespace()
+                        .last()
+                        .is_some_and(|w| anchors.contains(&w.to_lowercase()))
+            })
+        })?;
+    let next = doc
+        .headings
+        .iter()
+        .find(|h| h.line > heading.line)
+        .map_or(usize::MAX, |h| h.line);
+    if tabbed_alternatives(doc, heading.line, next) {
+        return None;
+    }
+    doc.tables
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.line > heading.line && t.line < next)
+        .filter(|(_, t)| is_param_table(t))
+        .map(|(i, _)| i)
+}
+
+fn is_boolean_doc_type(t: &str) -> bool {
+    let parts = type_parts(t);
+    !parts.is_empty()
+        && parts
+            .iter()
+            .all(|p| matches!(p.as_str(), "boolean" | "bool" | "null"))
 }
 
 /// Values of a bullet list in a description: `- value — text`, `` - `value` — text ``. Only a
@@ -503,7 +663,12 @@ fn enum_bullets(desc: &str, doc_type: &str) -> Vec<Value> {
         let code_like = value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '+'));
-        if value.is_empty() || !code_like || value.chars().count() > 40 {
+        // A pattern (`chatXXX`) means the list describes a format, not literal values.
+        if value.is_empty()
+            || !code_like
+            || value.chars().count() > 40
+            || super::types::is_pattern_value(&value)
+        {
             return Vec::new();
         }
         if integer {
@@ -565,10 +730,92 @@ mod tests {
         assert!(enum_bullets("x:\n- Тип — a\n- Размер — b", "string").is_empty());
         assert!(enum_bullets("x:\n- `<ID>` — a\n- `<X>` — b", "string").is_empty());
         assert!(enum_bullets("x:\n- `a` — a\n- some words here", "string").is_empty());
+        // Patterns are formats, not values: no enum, not even of the literal bullets.
+        assert!(
+            enum_bullets("x:\n- `chatXXX` — a\n- `sgXXX` — b\n- `XXX` — c", "string").is_empty()
+        );
+        assert!(enum_bullets("x:\n- `DEAL` — a\n- `DYNAMIC_XXX` — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `UF_...` — a\n- `ID` — b", "string").is_empty());
+        // One literal value in prose is no enum.
+        assert!(enum_bullets("x:\n- `Y` — a", "char").is_empty());
         assert_eq!(
             enum_bullets("x:\n- `Y` — a\n- `N` — b", "char"),
             vec![json!("Y"), json!("N")]
         );
+    }
+
+    #[test]
+    fn same_page_type_tables() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let p = read_page(&format!(
+            "# Get x.y.get\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}\n#### Тип deal {{#deal}}\n\n{}\n#### Тип other {{#other}}\n\n{}",
+            table(
+                "|| **result**\n[`deal`](#deal) | x ||\n|| **list**\n[`deal[]`](#deal) | x ||\n|| **ext**\n[`crm_status`](../data-types.md) | x ||\n"
+            ),
+            table("|| **ID**\n`integer` | x ||\n|| **TITLE**\n`string` | x ||\n"),
+            table("|| **NAME**\n`string` | x ||\n"),
+        ));
+        let names =
+            |p: &Param| -> Vec<String> { p.children.iter().map(|c| c.name.clone()).collect() };
+        assert_eq!(p.returned.len(), 3);
+        // Both rows linking to `#deal` get its fields; a link to another page gets none here.
+        assert_eq!(names(&p.returned[0]), ["ID", "TITLE"]);
+        assert_eq!(names(&p.returned[1]), ["ID", "TITLE"]);
+        assert!(p.returned[2].children.is_empty());
+        let s = crate::docs::param_schema(&p.returned[1]);
+        assert_eq!(
+            s,
+            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "integer"}, "TITLE": {"type": "string"}}, "additionalProperties": true}})
+        );
+        assert_eq!(
+            crate::docs::param_schema(&p.returned[0])["properties"]["ID"],
+            json!({"type": "integer"})
+        );
+    }
+
+    #[test]
+    fn a_boolean_with_more_than_two_values_is_a_string_enum() {
+        let page = |ty: &str, bullets: &str| {
+            read_page(&format!(
+                "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **F**\n`{ty}` | x:\n{bullets} ||\n|#\n"
+            ))
+        };
+        let p = page("boolean", "- `N` — a\n- `I` — b\n- `E` — c");
+        assert_eq!(
+            p.params[0].enum_values,
+            [json!("N"), json!("I"), json!("E")]
+        );
+        assert_eq!(
+            crate::docs::param_schema(&p.params[0]),
+            json!({"type": "string", "enum": ["N", "I", "E"]})
+        );
+        // Yes and no stay a boolean.
+        let p = page("boolean", "- `Y` — a\n- `N` — b");
+        assert!(p.params[0].enum_values.is_empty());
+        assert_eq!(
+            crate::docs::param_schema(&p.params[0]),
+            json!({"type": "boolean"})
+        );
+    }
+
+    #[test]
+    fn tabbed_alternative_tables_leave_the_object_open() {
+        let table = |name: &str, ty: &str| {
+            format!(
+                "    #|\n    || **Название**\n    `тип` | **Описание** ||\n    || **{name}**\n    `{ty}` | x ||\n    |#\n"
+            )
+        };
+        let head = "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **SETTINGS**\n`object` | [ниже](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n";
+        let tabs = format!(
+            "{head}{{% list tabs %}}\n\n- double\n\n{}\n- boolean\n\n{}\n{{% endlist %}}\n",
+            table("PRECISION", "integer"),
+            table("DEFAULT_VALUE", "integer")
+        );
+        assert!(read_page(&tabs).params[0].children.is_empty());
+        // One table under the heading is the shape.
+        let one = format!("{head}{}", table("PRECISION", "integer"));
+        assert_eq!(read_page(&one).params[0].children.len(), 1);
     }
 
     #[test]

@@ -67,6 +67,13 @@ impl Emitter<'_> {
             Ty::F64 => quote!(f64),
             Ty::String => quote!(String),
             Ty::Value => quote!(::serde_json::Value),
+            Ty::Query(q) => {
+                let rt = &self.rt;
+                match q {
+                    crate::ir::QueryParam::Filter => quote!(#rt::Filter),
+                    crate::ir::QueryParam::Order => quote!(#rt::Order),
+                }
+            }
             Ty::JsonMap => quote!(::serde_json::Map<String, ::serde_json::Value>),
             Ty::Vec(inner) => {
                 let i = self.ty(inner, m);

@@ -348,6 +348,8 @@ impl Emitter<'_> {
             Ty::F64 => "number".into(),
             Ty::String => "string".into(),
             Ty::Value => "any JSON".into(),
+            Ty::Query(crate::ir::QueryParam::Filter) => "object (a `Filter`)".into(),
+            Ty::Query(crate::ir::QueryParam::Order) => "object (an `Order`)".into(),
             Ty::JsonMap | Ty::Map(_) => "object".into(),
             Ty::Vec(e) => format!("array of {}", self.wire_kind(e, m)),
             Ty::Option(t) | Ty::Box(t) => self.wire_kind(t, m),
@@ -492,9 +494,13 @@ impl LooseConsts {
             },
             Ty::Box(inner) => LooseConsts::of(inner),
             // Named types carry their own constants; an `Option` is never inside a union.
-            Ty::I32 | Ty::I64 | Ty::F64 | Ty::Option(_) | Ty::Named(_) | Ty::Enum(_) => {
-                LooseConsts::default()
-            }
+            Ty::I32
+            | Ty::I64
+            | Ty::F64
+            | Ty::Option(_)
+            | Ty::Named(_)
+            | Ty::Enum(_)
+            | Ty::Query(_) => LooseConsts::default(),
         }
     }
 

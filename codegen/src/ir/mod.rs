@@ -45,6 +45,17 @@ pub enum Ty {
     Named(usize),
     /// A shared enum of values, by index into [`Api::enums`].
     Enum(usize),
+    /// A builder of the runtime for a classic list's open `filter` or `order` parameter.
+    Query(QueryParam),
+}
+
+/// The runtime's builders that stand for open list parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryParam {
+    /// `filter` as `runtime::Filter` (prefixed keys, in the caller's order).
+    Filter,
+    /// `order` as `runtime::Order` (fields and directions, in the caller's order).
+    Order,
 }
 
 /// Which side of the wire a type describes.
@@ -504,6 +515,11 @@ impl Builder<'_> {
                 }
             }
         }
+        if spec.api == ApiVersion::Classic {
+            if let Body::Struct { fields, .. } = &mut body {
+                query_params(fields);
+            }
+        }
         self.module.types[idx].body = body;
         idx
     }
@@ -708,6 +724,32 @@ impl Builder<'_> {
             Kind::Ref(i) => Ty::Named(self.defs.get(*i).copied().unwrap_or_default()),
         };
         if s.nullable { option(t) } else { t }
+    }
+}
+
+/// A classic request's top-level `filter` and `order` (any case) that the spec leaves open
+/// (any JSON, an object without properties, a map) become the runtime's `Filter` and
+/// `Order`, which keep the caller's order on the wire; typed ones are left as they are.
+fn query_params(fields: &mut [Field]) {
+    for f in fields {
+        let q = if f.wire.eq_ignore_ascii_case("filter") {
+            QueryParam::Filter
+        } else if f.wire.eq_ignore_ascii_case("order") {
+            QueryParam::Order
+        } else {
+            continue;
+        };
+        let inner = match &f.ty {
+            Ty::Option(t) => t.as_ref(),
+            t => t,
+        };
+        if matches!(inner, Ty::Value | Ty::JsonMap | Ty::Map(_)) {
+            f.ty = if f.optional {
+                Ty::Option(Box::new(Ty::Query(q)))
+            } else {
+                Ty::Query(q)
+            };
+        }
     }
 }
 

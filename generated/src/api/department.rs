@@ -251,53 +251,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `department.fields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PARENT": string, optional.
-    #[serde(rename = "PARENT", skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    /// Wire name "SORT": string, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "UF_HEAD": string, optional.
-    #[serde(rename = "UF_HEAD", skip_serializing_if = "Option::is_none")]
-    pub uf_head: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let parent = o.opt("PARENT")?;
-        let sort = o.opt("SORT")?;
-        let uf_head = o.opt("UF_HEAD")?;
-        let additional = o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?;
-        Ok(Self {
-            id,
-            name,
-            parent,
-            sort,
-            uf_head,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+pub type FieldsResponse = ::std::collections::BTreeMap<String, String>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "department.fields";
@@ -480,7 +434,50 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 pub type GetRequestSort = super::enums::IdNameSortEtc;
 
 /// The `result` of `department.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT": integer, optional.
+    #[serde(rename = "PARENT", skip_serializing_if = "Option::is_none")]
+    pub parent: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent = o.opt("PARENT")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["ID", "NAME", "PARENT", "SORT"])?;
+        Ok(Self {
+            id,
+            name,
+            parent,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "department.get";

@@ -58,64 +58,6 @@ pub enum AU {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::string_enum!(AU { A = "A", U = "U" } Other);
 
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Address2AddressCityAddressPostalCodeEtc {
-    /// The value "ADDRESS_2".
-    Address2,
-    /// The value "ADDRESS_CITY".
-    AddressCity,
-    /// The value "ADDRESS_POSTAL_CODE".
-    AddressPostalCode,
-    /// The value "ADDRESS_REGION".
-    AddressRegion,
-    /// The value "ADDRESS_PROVINCE".
-    AddressProvince,
-    /// The value "ADDRESS_COUNTRY".
-    AddressCountry,
-    /// The value "ADDRESS_COUNTRY_CODE".
-    AddressCountryCode,
-    /// The value "ADDRESS_LOC_ADDR_ID".
-    AddressLocAddrId,
-    /// The value "ADDRESS_LEGAL".
-    AddressLegal,
-    /// The value "REG_ADDRESS".
-    RegAddress,
-    /// The value "REG_ADDRESS_2".
-    RegAddress2,
-    /// The value "REG_ADDRESS_CITY".
-    RegAddressCity,
-    /// The value "REG_ADDRESS_POSTAL_CODE".
-    RegAddressPostalCode,
-    /// The value "REG_ADDRESS_REGION".
-    RegAddressRegion,
-    /// The value "REG_ADDRESS_PROVINCE".
-    RegAddressProvince,
-    /// The value "REG_ADDRESS_COUNTRY".
-    RegAddressCountry,
-    /// The value "REG_ADDRESS_COUNTRY_CODE".
-    RegAddressCountryCode,
-    /// The value "REG_ADDRESS_LOC_ADDR_ID".
-    RegAddressLocAddrId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::string_enum!(
-    Address2AddressCityAddressPostalCodeEtc { Address2 = "ADDRESS_2", AddressCity =
-    "ADDRESS_CITY", AddressPostalCode = "ADDRESS_POSTAL_CODE", AddressRegion =
-    "ADDRESS_REGION", AddressProvince = "ADDRESS_PROVINCE", AddressCountry =
-    "ADDRESS_COUNTRY", AddressCountryCode = "ADDRESS_COUNTRY_CODE", AddressLocAddrId =
-    "ADDRESS_LOC_ADDR_ID", AddressLegal = "ADDRESS_LEGAL", RegAddress = "REG_ADDRESS",
-    RegAddress2 = "REG_ADDRESS_2", RegAddressCity = "REG_ADDRESS_CITY",
-    RegAddressPostalCode = "REG_ADDRESS_POSTAL_CODE", RegAddressRegion =
-    "REG_ADDRESS_REGION", RegAddressProvince = "REG_ADDRESS_PROVINCE", RegAddressCountry
-    = "REG_ADDRESS_COUNTRY", RegAddressCountryCode = "REG_ADDRESS_COUNTRY_CODE",
-    RegAddressLocAddrId = "REG_ADDRESS_LOC_ADDR_ID" } Other
-);
-
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -417,25 +359,6 @@ pub enum ChatTaskPostCalend {
 ::bitrix24_runtime::string_enum!(
     ChatTaskPostCalend { Chat = "CHAT", Task = "TASK", Post = "POST", Calend = "CALEND" }
     Other
-);
-
-#[cfg(feature = "im")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChatXxxSgXxxXxx {
-    /// The value "chatXXX".
-    ChatXxx,
-    /// The value "sgXXX".
-    SgXxx,
-    /// The value "XXX".
-    Xxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "im")]
-::bitrix24_runtime::string_enum!(
-    ChatXxxSgXxxXxx { ChatXxx = "chatXXX", SgXxx = "sgXXX", Xxx = "XXX" } Other
 );
 
 #[cfg(feature = "telephony")]
@@ -1732,25 +1655,6 @@ pub enum IntV1V2V3V4 {
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::int_enum!(IntV1V2V3V4 { V1 = 1, V2 = 2, V3 = 3, V4 = 4 } Other);
 
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum IntV1V2V3V5 {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::int_enum!(IntV1V2V3V5 { V1 = 1, V2 = 2, V3 = 3, V5 = 5 } Other);
-
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -1800,6 +1704,23 @@ pub enum IntV1V3V4 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::int_enum!(IntV1V3V4 { V1 = 1, V3 = 3, V4 = 4 } Other);
 
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IntV1V4V7 {
+    /// The value 1.
+    V1,
+    /// The value 4.
+    V4,
+    /// The value 7.
+    V7,
+    /// A value the spec does not list, kept as received.
+    Other(i64),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::int_enum!(IntV1V4V7 { V1 = 1, V4 = 4, V7 = 7 } Other);
+
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -1832,35 +1753,6 @@ pub enum LeadContactCompany {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::string_enum!(
     LeadContactCompany { Lead = "LEAD", Contact = "CONTACT", Company = "COMPANY" } Other
-);
-
-#[cfg(feature = "bizproc")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum LeadContactCompanyEtc {
-    /// The value "LEAD".
-    Lead,
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// The value "DEAL".
-    Deal,
-    /// The value "QUOTE".
-    Quote,
-    /// The value "SMART_INVOICE".
-    SmartInvoice,
-    /// The value "DYNAMIC_XXX".
-    DynamicXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "bizproc")]
-::bitrix24_runtime::string_enum!(
-    LeadContactCompanyEtc { Lead = "LEAD", Contact = "CONTACT", Company = "COMPANY", Deal
-    = "DEAL", Quote = "QUOTE", SmartInvoice = "SMART_INVOICE", DynamicXxx = "DYNAMIC_XXX"
-    } Other
 );
 
 #[cfg(feature = "imopenlines")]
@@ -2172,31 +2064,6 @@ pub enum NYYaYr {
     NYYaYr { N = "N", Y = "Y", Ya = "YA", Yr = "YR" } Other
 );
 
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NameLastNameWorkPositionEtc {
-    /// The value "NAME".
-    Name,
-    /// The value "LAST_NAME".
-    LastName,
-    /// The value "WORK_POSITION".
-    WorkPosition,
-    /// The value "UF_DEPARTMENT_NAME".
-    UfDepartmentName,
-    /// The value "USER_TYPE".
-    UserType,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::string_enum!(
-    NameLastNameWorkPositionEtc { Name = "NAME", LastName = "LAST_NAME", WorkPosition =
-    "WORK_POSITION", UfDepartmentName = "UF_DEPARTMENT_NAME", UserType = "USER_TYPE" }
-    Other
-);
-
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -2351,6 +2218,23 @@ pub enum PDLT {
 
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::string_enum!(PDLT { P = "P", D = "D", L = "L", T = "T" } Other);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PSF {
+    /// The value "P".
+    P,
+    /// The value "S".
+    S,
+    /// The value "F".
+    F,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::string_enum!(PSF { P = "P", S = "S", F = "F" } Other);
 
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3180,33 +3064,6 @@ pub enum UG {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::string_enum!(UG { U = "U", G = "G" } Other);
 
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UfDepartmentUfPhoneInnerIsOnlineEtc {
-    /// The value "UF_DEPARTMENT".
-    UfDepartment,
-    /// The value "UF_PHONE_INNER".
-    UfPhoneInner,
-    /// The value "IS_ONLINE".
-    IsOnline,
-    /// The value "NAME_SEARCH".
-    NameSearch,
-    /// The value "USER_TYPE".
-    UserType,
-    /// The value "ACTIVE".
-    Active,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::string_enum!(
-    UfDepartmentUfPhoneInnerIsOnlineEtc { UfDepartment = "UF_DEPARTMENT", UfPhoneInner =
-    "UF_PHONE_INNER", IsOnline = "IS_ONLINE", NameSearch = "NAME_SEARCH", UserType =
-    "USER_TYPE", Active = "ACTIVE" } Other
-);
-
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -3255,23 +3112,6 @@ pub enum UserGroupCompanyCalendar {
 ::bitrix24_runtime::string_enum!(
     UserGroupCompanyCalendar { User = "user", Group = "group", CompanyCalendar =
     "company_calendar" } Other
-);
-
-#[cfg(any(feature = "im", feature = "imbot"))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UserIdChatXxx {
-    /// The value "USER_ID".
-    UserId,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(any(feature = "im", feature = "imbot"))]
-::bitrix24_runtime::string_enum!(
-    UserIdChatXxx { UserId = "USER_ID", ChatXxx = "chatXXX" } Other
 );
 
 #[cfg(feature = "humanresources")]
@@ -3343,6 +3183,21 @@ pub enum UserSystem {
 
 #[cfg(feature = "im")]
 ::bitrix24_runtime::string_enum!(UserSystem { User = "USER", System = "SYSTEM" } Other);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum V1V0 {
+    /// The value "1".
+    V1,
+    /// The value "0".
+    V0,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::string_enum!(V1V0 { V1 = "1", V0 = "0" } Other);
 
 #[cfg(feature = "telephony")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3585,40 +3440,6 @@ pub enum WorkPrivate {
 #[cfg(feature = "timeman")]
 ::bitrix24_runtime::string_enum!(
     WorkPrivate { Work = "WORK", Private = "PRIVATE" } Other
-);
-
-#[cfg(feature = "imbot")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum XxxChatXxx {
-    /// The value "XXX".
-    Xxx,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "imbot")]
-::bitrix24_runtime::string_enum!(XxxChatXxx { Xxx = "XXX", ChatXxx = "chatXXX" } Other);
-
-#[cfg(feature = "telephony")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum XxxRegXxxSipXxx {
-    /// The value "XXX".
-    Xxx,
-    /// The value "regXXX".
-    RegXxx,
-    /// The value "sipXXX".
-    SipXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "telephony")]
-::bitrix24_runtime::string_enum!(
-    XxxRegXxxSipXxx { Xxx = "XXX", RegXxx = "regXXX", SipXxx = "sipXXX" } Other
 );
 
 #[cfg(feature = "sale")]

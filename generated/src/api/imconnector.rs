@@ -907,7 +907,32 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 /// The `result` of `imconnector.unregister`.
 #[cfg(feature = "imopenlines")]
-pub type UnregisterResponse = bool;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UnregisterResponse {
+    /// Wire name "result": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
+    }
+}
+
+#[cfg(feature = "imopenlines")]
+::bitrix24_runtime::loose_deserialize!(UnregisterResponse);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for UnregisterRequest {

@@ -517,7 +517,352 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "API_CODE": any JSON, optional.
+    #[serde(rename = "API_CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub api_code: ::serde_json::Value,
+    /// Wire name "BIZPROC": string, optional.
+    #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
+    pub bizproc: Option<String>,
+    /// Wire name "CANONICAL_PAGE_URL": any JSON, optional.
+    #[serde(
+        rename = "CANONICAL_PAGE_URL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub canonical_page_url: ::serde_json::Value,
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<String>,
+    /// Wire name "DETAIL_PAGE_URL": any JSON, optional.
+    #[serde(
+        rename = "DETAIL_PAGE_URL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_page_url: ::serde_json::Value,
+    /// Wire name "EDIT_FILE_AFTER": any JSON, optional.
+    #[serde(
+        rename = "EDIT_FILE_AFTER",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub edit_file_after: ::serde_json::Value,
+    /// Wire name "EDIT_FILE_BEFORE": any JSON, optional.
+    #[serde(
+        rename = "EDIT_FILE_BEFORE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub edit_file_before: ::serde_json::Value,
+    /// Wire name "ELEMENTS_NAME": string, optional.
+    #[serde(rename = "ELEMENTS_NAME", skip_serializing_if = "Option::is_none")]
+    pub elements_name: Option<String>,
+    /// Wire name "ELEMENT_NAME": string, optional.
+    #[serde(rename = "ELEMENT_NAME", skip_serializing_if = "Option::is_none")]
+    pub element_name: Option<String>,
+    /// Wire name "EXTERNAL_ID": any JSON, optional.
+    #[serde(
+        rename = "EXTERNAL_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub external_id: ::serde_json::Value,
+    /// Wire name "FULLTEXT_INDEX": string, optional.
+    #[serde(rename = "FULLTEXT_INDEX", skip_serializing_if = "Option::is_none")]
+    pub fulltext_index: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "INDEX_ELEMENT": string, optional.
+    #[serde(rename = "INDEX_ELEMENT", skip_serializing_if = "Option::is_none")]
+    pub index_element: Option<String>,
+    /// Wire name "INDEX_SECTION": string, optional.
+    #[serde(rename = "INDEX_SECTION", skip_serializing_if = "Option::is_none")]
+    pub index_section: Option<String>,
+    /// Wire name "LANG_DIR": string, optional.
+    #[serde(rename = "LANG_DIR", skip_serializing_if = "Option::is_none")]
+    pub lang_dir: Option<String>,
+    /// Wire name "LAST_CONV_ELEMENT": string, optional.
+    #[serde(rename = "LAST_CONV_ELEMENT", skip_serializing_if = "Option::is_none")]
+    pub last_conv_element: Option<String>,
+    /// Wire name "LID": string, optional.
+    #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "LIST_MODE": any JSON, optional.
+    #[serde(rename = "LIST_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list_mode: ::serde_json::Value,
+    /// Wire name "LIST_PAGE_URL": any JSON, optional.
+    #[serde(
+        rename = "LIST_PAGE_URL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub list_page_url: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PICTURE": any JSON, optional.
+    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
+    /// Wire name "PROPERTY_INDEX": any JSON, optional.
+    #[serde(
+        rename = "PROPERTY_INDEX",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub property_index: ::serde_json::Value,
+    /// Wire name "REST_ON": string, optional.
+    #[serde(rename = "REST_ON", skip_serializing_if = "Option::is_none")]
+    pub rest_on: Option<String>,
+    /// Wire name "RIGHTS_MODE": string, optional.
+    #[serde(rename = "RIGHTS_MODE", skip_serializing_if = "Option::is_none")]
+    pub rights_mode: Option<String>,
+    /// Wire name "RSS_ACTIVE": string, optional.
+    #[serde(rename = "RSS_ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub rss_active: Option<String>,
+    /// Wire name "RSS_FILE_ACTIVE": string, optional.
+    #[serde(rename = "RSS_FILE_ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub rss_file_active: Option<String>,
+    /// Wire name "RSS_FILE_DAYS": any JSON, optional.
+    #[serde(
+        rename = "RSS_FILE_DAYS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub rss_file_days: ::serde_json::Value,
+    /// Wire name "RSS_FILE_LIMIT": any JSON, optional.
+    #[serde(
+        rename = "RSS_FILE_LIMIT",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub rss_file_limit: ::serde_json::Value,
+    /// Wire name "RSS_TTL": string, optional.
+    #[serde(rename = "RSS_TTL", skip_serializing_if = "Option::is_none")]
+    pub rss_ttl: Option<String>,
+    /// Wire name "RSS_YANDEX_ACTIVE": string, optional.
+    #[serde(rename = "RSS_YANDEX_ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub rss_yandex_active: Option<String>,
+    /// Wire name "SECTIONS_NAME": string, optional.
+    #[serde(rename = "SECTIONS_NAME", skip_serializing_if = "Option::is_none")]
+    pub sections_name: Option<String>,
+    /// Wire name "SECTION_CHOOSER": string, optional.
+    #[serde(rename = "SECTION_CHOOSER", skip_serializing_if = "Option::is_none")]
+    pub section_chooser: Option<String>,
+    /// Wire name "SECTION_NAME": string, optional.
+    #[serde(rename = "SECTION_NAME", skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
+    /// Wire name "SECTION_PAGE_URL": any JSON, optional.
+    #[serde(
+        rename = "SECTION_PAGE_URL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub section_page_url: ::serde_json::Value,
+    /// Wire name "SECTION_PROPERTY": any JSON, optional.
+    #[serde(
+        rename = "SECTION_PROPERTY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub section_property: ::serde_json::Value,
+    /// Wire name "SERVER_NAME": any JSON, optional.
+    #[serde(
+        rename = "SERVER_NAME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub server_name: ::serde_json::Value,
+    /// Wire name "SOCNET_GROUP_ID": string, optional.
+    #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub socnet_group_id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "TMP_ID": any JSON, optional.
+    #[serde(rename = "TMP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub tmp_id: ::serde_json::Value,
+    /// Wire name "VERSION": string, optional.
+    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Wire name "WORKFLOW": string, optional.
+    #[serde(rename = "WORKFLOW", skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// Wire name "XML_ID": any JSON, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let api_code = o.opt("API_CODE")?;
+        let bizproc = o.opt("BIZPROC")?;
+        let canonical_page_url = o.opt("CANONICAL_PAGE_URL")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let detail_page_url = o.opt("DETAIL_PAGE_URL")?;
+        let edit_file_after = o.opt("EDIT_FILE_AFTER")?;
+        let edit_file_before = o.opt("EDIT_FILE_BEFORE")?;
+        let elements_name = o.opt("ELEMENTS_NAME")?;
+        let element_name = o.opt("ELEMENT_NAME")?;
+        let external_id = o.opt("EXTERNAL_ID")?;
+        let fulltext_index = o.opt("FULLTEXT_INDEX")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let index_element = o.opt("INDEX_ELEMENT")?;
+        let index_section = o.opt("INDEX_SECTION")?;
+        let lang_dir = o.opt("LANG_DIR")?;
+        let last_conv_element = o.opt("LAST_CONV_ELEMENT")?;
+        let lid = o.opt("LID")?;
+        let list_mode = o.opt("LIST_MODE")?;
+        let list_page_url = o.opt("LIST_PAGE_URL")?;
+        let name = o.opt("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let property_index = o.opt("PROPERTY_INDEX")?;
+        let rest_on = o.opt("REST_ON")?;
+        let rights_mode = o.opt("RIGHTS_MODE")?;
+        let rss_active = o.opt("RSS_ACTIVE")?;
+        let rss_file_active = o.opt("RSS_FILE_ACTIVE")?;
+        let rss_file_days = o.opt("RSS_FILE_DAYS")?;
+        let rss_file_limit = o.opt("RSS_FILE_LIMIT")?;
+        let rss_ttl = o.opt("RSS_TTL")?;
+        let rss_yandex_active = o.opt("RSS_YANDEX_ACTIVE")?;
+        let sections_name = o.opt("SECTIONS_NAME")?;
+        let section_chooser = o.opt("SECTION_CHOOSER")?;
+        let section_name = o.opt("SECTION_NAME")?;
+        let section_page_url = o.opt("SECTION_PAGE_URL")?;
+        let section_property = o.opt("SECTION_PROPERTY")?;
+        let server_name = o.opt("SERVER_NAME")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tmp_id = o.opt("TMP_ID")?;
+        let version = o.opt("VERSION")?;
+        let workflow = o.opt("WORKFLOW")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "API_CODE",
+                    "BIZPROC",
+                    "CANONICAL_PAGE_URL",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DETAIL_PAGE_URL",
+                    "EDIT_FILE_AFTER",
+                    "EDIT_FILE_BEFORE",
+                    "ELEMENTS_NAME",
+                    "ELEMENT_NAME",
+                    "EXTERNAL_ID",
+                    "FULLTEXT_INDEX",
+                    "IBLOCK_TYPE_ID",
+                    "ID",
+                    "INDEX_ELEMENT",
+                    "INDEX_SECTION",
+                    "LANG_DIR",
+                    "LAST_CONV_ELEMENT",
+                    "LID",
+                    "LIST_MODE",
+                    "LIST_PAGE_URL",
+                    "NAME",
+                    "PICTURE",
+                    "PROPERTY_INDEX",
+                    "REST_ON",
+                    "RIGHTS_MODE",
+                    "RSS_ACTIVE",
+                    "RSS_FILE_ACTIVE",
+                    "RSS_FILE_DAYS",
+                    "RSS_FILE_LIMIT",
+                    "RSS_TTL",
+                    "RSS_YANDEX_ACTIVE",
+                    "SECTIONS_NAME",
+                    "SECTION_CHOOSER",
+                    "SECTION_NAME",
+                    "SECTION_PAGE_URL",
+                    "SECTION_PROPERTY",
+                    "SERVER_NAME",
+                    "SOCNET_GROUP_ID",
+                    "SORT",
+                    "TIMESTAMP_X",
+                    "TMP_ID",
+                    "VERSION",
+                    "WORKFLOW",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            api_code,
+            bizproc,
+            canonical_page_url,
+            code,
+            description,
+            description_type,
+            detail_page_url,
+            edit_file_after,
+            edit_file_before,
+            elements_name,
+            element_name,
+            external_id,
+            fulltext_index,
+            iblock_type_id,
+            id,
+            index_element,
+            index_section,
+            lang_dir,
+            last_conv_element,
+            lid,
+            list_mode,
+            list_page_url,
+            name,
+            picture,
+            property_index,
+            rest_on,
+            rights_mode,
+            rss_active,
+            rss_file_active,
+            rss_file_days,
+            rss_file_limit,
+            rss_ttl,
+            rss_yandex_active,
+            sections_name,
+            section_chooser,
+            section_name,
+            section_page_url,
+            section_property,
+            server_name,
+            socnet_group_id,
+            sort,
+            timestamp_x,
+            tmp_id,
+            version,
+            workflow,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.get";

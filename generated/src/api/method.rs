@@ -70,7 +70,38 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `method.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "isAvailable": boolean, optional.
+    #[serde(rename = "isAvailable", skip_serializing_if = "Option::is_none")]
+    pub is_available: Option<bool>,
+    /// Wire name "isExisting": boolean, optional.
+    #[serde(rename = "isExisting", skip_serializing_if = "Option::is_none")]
+    pub is_existing: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_available = o.opt("isAvailable")?;
+        let is_existing = o.opt("isExisting")?;
+        let additional = o.rest(&["isAvailable", "isExisting"])?;
+        Ok(Self {
+            is_available,
+            is_existing,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "method.get";

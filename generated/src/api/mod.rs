@@ -378,7 +378,7 @@ impl ::bitrix24_runtime::loose::Loose for MethodsRequest {
 
 /// The `result` of `methods`.
 #[cfg(feature = "basic")]
-pub type MethodsResponse = ::serde_json::Value;
+pub type MethodsResponse = Vec<String>;
 
 #[cfg(feature = "basic")]
 impl ::bitrix24_runtime::Method for MethodsRequest {
@@ -602,7 +602,7 @@ impl ::bitrix24_runtime::loose::Loose for ScopeRequest {
 
 /// The `result` of `scope`.
 #[cfg(feature = "basic")]
-pub type ScopeResponse = ::serde_json::Value;
+pub type ScopeResponse = Vec<String>;
 
 #[cfg(feature = "basic")]
 impl ::bitrix24_runtime::Method for ScopeRequest {

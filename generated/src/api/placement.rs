@@ -237,7 +237,76 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `placement.get`.
-pub type GetResponse = bool;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "handler": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Wire name "langAll": object, optional.
+    #[serde(rename = "langAll", skip_serializing_if = "Option::is_none")]
+    pub lang_all: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "options": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<::serde_json::Value>>,
+    /// Wire name "placement": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let handler = o.opt("handler")?;
+        let lang_all = o.opt("langAll")?;
+        let options = o.opt("options")?;
+        let placement = o.opt("placement")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "handler",
+                    "langAll",
+                    "options",
+                    "placement",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            description,
+            handler,
+            lang_all,
+            options,
+            placement,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "placement.get";

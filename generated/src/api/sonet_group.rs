@@ -408,9 +408,9 @@ pub struct GetRequest {
     /// Wire name "IS_ADMIN": string, optional.
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -441,8 +441,8 @@ impl GetRequest {
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -673,7 +673,145 @@ pub type GetRequestFilterOpened = ::bitrix24_runtime::YesNo;
 pub type GetRequestFilterVisible = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sonet_group.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CLOSED": string, optional.
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "DATE_ACTIVITY": string, optional.
+    #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
+    pub date_activity: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_UPDATE": string, optional.
+    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
+    pub date_update: Option<String>,
+    /// Wire name "DESCRIPTION": any JSON, optional.
+    #[serde(
+        rename = "DESCRIPTION",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub description: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_EXTRANET": string, optional.
+    #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
+    pub is_extranet: Option<String>,
+    /// Wire name "KEYWORDS": any JSON, optional.
+    #[serde(rename = "KEYWORDS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keywords: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NUMBER_OF_MEMBERS": string, optional.
+    #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub number_of_members: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "OWNER_ID": string, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// Wire name "PROJECT": string, optional.
+    #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "SUBJECT_ID": string, optional.
+    #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
+    /// Wire name "SUBJECT_NAME": string, optional.
+    #[serde(rename = "SUBJECT_NAME", skip_serializing_if = "Option::is_none")]
+    pub subject_name: Option<String>,
+    /// Wire name "VISIBLE": string, optional.
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
+    pub visible: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let closed = o.opt("CLOSED")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let is_extranet = o.opt("IS_EXTRANET")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.opt("NAME")?;
+        let number_of_members = o.opt("NUMBER_OF_MEMBERS")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project = o.opt("PROJECT")?;
+        let site_id = o.opt("SITE_ID")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let subject_name = o.opt("SUBJECT_NAME")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CLOSED",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "DESCRIPTION",
+                    "ID",
+                    "IS_EXTRANET",
+                    "KEYWORDS",
+                    "NAME",
+                    "NUMBER_OF_MEMBERS",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT",
+                    "SITE_ID",
+                    "SUBJECT_ID",
+                    "SUBJECT_NAME",
+                    "VISIBLE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            closed,
+            date_activity,
+            date_create,
+            date_update,
+            description,
+            id,
+            is_extranet,
+            keywords,
+            name,
+            number_of_members,
+            opened,
+            owner_id,
+            project,
+            site_id,
+            subject_id,
+            subject_name,
+            visible,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.get";

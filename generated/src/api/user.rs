@@ -1106,406 +1106,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `user.fields`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "DATE_REGISTER": string, optional.
-    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
-    pub date_register: Option<String>,
-    /// Wire name "EMAIL": string, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IS_ONLINE": string, optional.
-    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
-    pub is_online: Option<String>,
-    /// Wire name "LAST_ACTIVITY_DATE": string, optional.
-    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
-    pub last_activity_date: Option<String>,
-    /// Wire name "LAST_LOGIN": string, optional.
-    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
-    pub last_login: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
-    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
-    pub personal_birthday: Option<String>,
-    /// Wire name "PERSONAL_CITY": string, optional.
-    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
-    pub personal_city: Option<String>,
-    /// Wire name "PERSONAL_COUNTRY": string, optional.
-    #[serde(rename = "PERSONAL_COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub personal_country: Option<String>,
-    /// Wire name "PERSONAL_FAX": string, optional.
-    #[serde(rename = "PERSONAL_FAX", skip_serializing_if = "Option::is_none")]
-    pub personal_fax: Option<String>,
-    /// Wire name "PERSONAL_GENDER": string, optional.
-    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
-    pub personal_gender: Option<String>,
-    /// Wire name "PERSONAL_ICQ": string, optional.
-    #[serde(rename = "PERSONAL_ICQ", skip_serializing_if = "Option::is_none")]
-    pub personal_icq: Option<String>,
-    /// Wire name "PERSONAL_MAILBOX": string, optional.
-    #[serde(rename = "PERSONAL_MAILBOX", skip_serializing_if = "Option::is_none")]
-    pub personal_mailbox: Option<String>,
-    /// Wire name "PERSONAL_MOBILE": string, optional.
-    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Wire name "PERSONAL_NOTES": string, optional.
-    #[serde(rename = "PERSONAL_NOTES", skip_serializing_if = "Option::is_none")]
-    pub personal_notes: Option<String>,
-    /// Wire name "PERSONAL_PAGER": string, optional.
-    #[serde(rename = "PERSONAL_PAGER", skip_serializing_if = "Option::is_none")]
-    pub personal_pager: Option<String>,
-    /// Wire name "PERSONAL_PHONE": string, optional.
-    #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
-    pub personal_phone: Option<String>,
-    /// Wire name "PERSONAL_PHOTO": string, optional.
-    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
-    pub personal_photo: Option<String>,
-    /// Wire name "PERSONAL_PROFESSION": string, optional.
-    #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
-    pub personal_profession: Option<String>,
-    /// Wire name "PERSONAL_STATE": string, optional.
-    #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
-    pub personal_state: Option<String>,
-    /// Wire name "PERSONAL_STREET": string, optional.
-    #[serde(rename = "PERSONAL_STREET", skip_serializing_if = "Option::is_none")]
-    pub personal_street: Option<String>,
-    /// Wire name "PERSONAL_WWW": string, optional.
-    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
-    pub personal_www: Option<String>,
-    /// Wire name "PERSONAL_ZIP": string, optional.
-    #[serde(rename = "PERSONAL_ZIP", skip_serializing_if = "Option::is_none")]
-    pub personal_zip: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "TIMESTAMP_X": string, optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "TIME_ZONE": string, optional.
-    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "UF_DEPARTMENT": string, optional.
-    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<String>,
-    /// Wire name "UF_DISTRICT": string, optional.
-    #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
-    pub uf_district: Option<String>,
-    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
-    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
-    pub uf_employment_date: Option<String>,
-    /// Wire name "UF_INTERESTS": string, optional.
-    #[serde(rename = "UF_INTERESTS", skip_serializing_if = "Option::is_none")]
-    pub uf_interests: Option<String>,
-    /// Wire name "UF_LINKEDIN": string, optional.
-    #[serde(rename = "UF_LINKEDIN", skip_serializing_if = "Option::is_none")]
-    pub uf_linkedin: Option<String>,
-    /// Wire name "UF_PHONE_INNER": string, optional.
-    #[serde(rename = "UF_PHONE_INNER", skip_serializing_if = "Option::is_none")]
-    pub uf_phone_inner: Option<String>,
-    /// Wire name "UF_SKILLS": string, optional.
-    #[serde(rename = "UF_SKILLS", skip_serializing_if = "Option::is_none")]
-    pub uf_skills: Option<String>,
-    /// Wire name "UF_SKYPE": string, optional.
-    #[serde(rename = "UF_SKYPE", skip_serializing_if = "Option::is_none")]
-    pub uf_skype: Option<String>,
-    /// Wire name "UF_SKYPE_LINK": string, optional.
-    #[serde(rename = "UF_SKYPE_LINK", skip_serializing_if = "Option::is_none")]
-    pub uf_skype_link: Option<String>,
-    /// Wire name "UF_TIMEMAN": string, optional.
-    #[serde(rename = "UF_TIMEMAN", skip_serializing_if = "Option::is_none")]
-    pub uf_timeman: Option<String>,
-    /// Wire name "UF_TWITTER": string, optional.
-    #[serde(rename = "UF_TWITTER", skip_serializing_if = "Option::is_none")]
-    pub uf_twitter: Option<String>,
-    /// Wire name "UF_WEB_SITES": string, optional.
-    #[serde(rename = "UF_WEB_SITES", skip_serializing_if = "Option::is_none")]
-    pub uf_web_sites: Option<String>,
-    /// Wire name "UF_XING": string, optional.
-    #[serde(rename = "UF_XING", skip_serializing_if = "Option::is_none")]
-    pub uf_xing: Option<String>,
-    /// Wire name "UF_ZOOM": string, optional.
-    #[serde(rename = "UF_ZOOM", skip_serializing_if = "Option::is_none")]
-    pub uf_zoom: Option<String>,
-    /// Wire name "USER_TYPE": string, optional.
-    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    /// Wire name "WORK_CITY": string, optional.
-    #[serde(rename = "WORK_CITY", skip_serializing_if = "Option::is_none")]
-    pub work_city: Option<String>,
-    /// Wire name "WORK_COMPANY": string, optional.
-    #[serde(rename = "WORK_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub work_company: Option<String>,
-    /// Wire name "WORK_COUNTRY": string, optional.
-    #[serde(rename = "WORK_COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub work_country: Option<String>,
-    /// Wire name "WORK_DEPARTMENT": string, optional.
-    #[serde(rename = "WORK_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub work_department: Option<String>,
-    /// Wire name "WORK_FAX": string, optional.
-    #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
-    pub work_fax: Option<String>,
-    /// Wire name "WORK_LOGO": string, optional.
-    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
-    pub work_logo: Option<String>,
-    /// Wire name "WORK_MAILBOX": string, optional.
-    #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
-    pub work_mailbox: Option<String>,
-    /// Wire name "WORK_NOTES": string, optional.
-    #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
-    pub work_notes: Option<String>,
-    /// Wire name "WORK_PAGER": string, optional.
-    #[serde(rename = "WORK_PAGER", skip_serializing_if = "Option::is_none")]
-    pub work_pager: Option<String>,
-    /// Wire name "WORK_PHONE": string, optional.
-    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
-    pub work_phone: Option<String>,
-    /// Wire name "WORK_POSITION": string, optional.
-    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Wire name "WORK_PROFILE": string, optional.
-    #[serde(rename = "WORK_PROFILE", skip_serializing_if = "Option::is_none")]
-    pub work_profile: Option<String>,
-    /// Wire name "WORK_STATE": string, optional.
-    #[serde(rename = "WORK_STATE", skip_serializing_if = "Option::is_none")]
-    pub work_state: Option<String>,
-    /// Wire name "WORK_STREET": string, optional.
-    #[serde(rename = "WORK_STREET", skip_serializing_if = "Option::is_none")]
-    pub work_street: Option<String>,
-    /// Wire name "WORK_WWW": string, optional.
-    #[serde(rename = "WORK_WWW", skip_serializing_if = "Option::is_none")]
-    pub work_www: Option<String>,
-    /// Wire name "WORK_ZIP": string, optional.
-    #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
-    pub work_zip: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let date_register = o.opt("DATE_REGISTER")?;
-        let email = o.opt("EMAIL")?;
-        let id = o.opt("ID")?;
-        let is_online = o.opt("IS_ONLINE")?;
-        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
-        let last_login = o.opt("LAST_LOGIN")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let name = o.opt("NAME")?;
-        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
-        let personal_city = o.opt("PERSONAL_CITY")?;
-        let personal_country = o.opt("PERSONAL_COUNTRY")?;
-        let personal_fax = o.opt("PERSONAL_FAX")?;
-        let personal_gender = o.opt("PERSONAL_GENDER")?;
-        let personal_icq = o.opt("PERSONAL_ICQ")?;
-        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
-        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
-        let personal_notes = o.opt("PERSONAL_NOTES")?;
-        let personal_pager = o.opt("PERSONAL_PAGER")?;
-        let personal_phone = o.opt("PERSONAL_PHONE")?;
-        let personal_photo = o.opt("PERSONAL_PHOTO")?;
-        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
-        let personal_state = o.opt("PERSONAL_STATE")?;
-        let personal_street = o.opt("PERSONAL_STREET")?;
-        let personal_www = o.opt("PERSONAL_WWW")?;
-        let personal_zip = o.opt("PERSONAL_ZIP")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let time_zone = o.opt("TIME_ZONE")?;
-        let title = o.opt("TITLE")?;
-        let uf_department = o.opt("UF_DEPARTMENT")?;
-        let uf_district = o.opt("UF_DISTRICT")?;
-        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
-        let uf_interests = o.opt("UF_INTERESTS")?;
-        let uf_linkedin = o.opt("UF_LINKEDIN")?;
-        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
-        let uf_skills = o.opt("UF_SKILLS")?;
-        let uf_skype = o.opt("UF_SKYPE")?;
-        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
-        let uf_timeman = o.opt("UF_TIMEMAN")?;
-        let uf_twitter = o.opt("UF_TWITTER")?;
-        let uf_web_sites = o.opt("UF_WEB_SITES")?;
-        let uf_xing = o.opt("UF_XING")?;
-        let uf_zoom = o.opt("UF_ZOOM")?;
-        let user_type = o.opt("USER_TYPE")?;
-        let work_city = o.opt("WORK_CITY")?;
-        let work_company = o.opt("WORK_COMPANY")?;
-        let work_country = o.opt("WORK_COUNTRY")?;
-        let work_department = o.opt("WORK_DEPARTMENT")?;
-        let work_fax = o.opt("WORK_FAX")?;
-        let work_logo = o.opt("WORK_LOGO")?;
-        let work_mailbox = o.opt("WORK_MAILBOX")?;
-        let work_notes = o.opt("WORK_NOTES")?;
-        let work_pager = o.opt("WORK_PAGER")?;
-        let work_phone = o.opt("WORK_PHONE")?;
-        let work_position = o.opt("WORK_POSITION")?;
-        let work_profile = o.opt("WORK_PROFILE")?;
-        let work_state = o.opt("WORK_STATE")?;
-        let work_street = o.opt("WORK_STREET")?;
-        let work_www = o.opt("WORK_WWW")?;
-        let work_zip = o.opt("WORK_ZIP")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DATE_REGISTER",
-                    "EMAIL",
-                    "ID",
-                    "IS_ONLINE",
-                    "LAST_ACTIVITY_DATE",
-                    "LAST_LOGIN",
-                    "LAST_NAME",
-                    "NAME",
-                    "PERSONAL_BIRTHDAY",
-                    "PERSONAL_CITY",
-                    "PERSONAL_COUNTRY",
-                    "PERSONAL_FAX",
-                    "PERSONAL_GENDER",
-                    "PERSONAL_ICQ",
-                    "PERSONAL_MAILBOX",
-                    "PERSONAL_MOBILE",
-                    "PERSONAL_NOTES",
-                    "PERSONAL_PAGER",
-                    "PERSONAL_PHONE",
-                    "PERSONAL_PHOTO",
-                    "PERSONAL_PROFESSION",
-                    "PERSONAL_STATE",
-                    "PERSONAL_STREET",
-                    "PERSONAL_WWW",
-                    "PERSONAL_ZIP",
-                    "SECOND_NAME",
-                    "TIMESTAMP_X",
-                    "TIME_ZONE",
-                    "TITLE",
-                    "UF_DEPARTMENT",
-                    "UF_DISTRICT",
-                    "UF_EMPLOYMENT_DATE",
-                    "UF_INTERESTS",
-                    "UF_LINKEDIN",
-                    "UF_PHONE_INNER",
-                    "UF_SKILLS",
-                    "UF_SKYPE",
-                    "UF_SKYPE_LINK",
-                    "UF_TIMEMAN",
-                    "UF_TWITTER",
-                    "UF_WEB_SITES",
-                    "UF_XING",
-                    "UF_ZOOM",
-                    "USER_TYPE",
-                    "WORK_CITY",
-                    "WORK_COMPANY",
-                    "WORK_COUNTRY",
-                    "WORK_DEPARTMENT",
-                    "WORK_FAX",
-                    "WORK_LOGO",
-                    "WORK_MAILBOX",
-                    "WORK_NOTES",
-                    "WORK_PAGER",
-                    "WORK_PHONE",
-                    "WORK_POSITION",
-                    "WORK_PROFILE",
-                    "WORK_STATE",
-                    "WORK_STREET",
-                    "WORK_WWW",
-                    "WORK_ZIP",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            date_register,
-            email,
-            id,
-            is_online,
-            last_activity_date,
-            last_login,
-            last_name,
-            name,
-            personal_birthday,
-            personal_city,
-            personal_country,
-            personal_fax,
-            personal_gender,
-            personal_icq,
-            personal_mailbox,
-            personal_mobile,
-            personal_notes,
-            personal_pager,
-            personal_phone,
-            personal_photo,
-            personal_profession,
-            personal_state,
-            personal_street,
-            personal_www,
-            personal_zip,
-            second_name,
-            timestamp_x,
-            time_zone,
-            title,
-            uf_department,
-            uf_district,
-            uf_employment_date,
-            uf_interests,
-            uf_linkedin,
-            uf_phone_inner,
-            uf_skills,
-            uf_skype,
-            uf_skype_link,
-            uf_timeman,
-            uf_twitter,
-            uf_web_sites,
-            uf_xing,
-            uf_zoom,
-            user_type,
-            work_city,
-            work_company,
-            work_country,
-            work_department,
-            work_fax,
-            work_logo,
-            work_mailbox,
-            work_notes,
-            work_pager,
-            work_phone,
-            work_position,
-            work_profile,
-            work_state,
-            work_street,
-            work_www,
-            work_zip,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+pub type FieldsResponse = ::std::collections::BTreeMap<String, String>;
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for FieldsRequest {
@@ -1543,11 +1144,9 @@ pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": string, optional.
-    ///
-    /// Allowed values: "UF_DEPARTMENT", "UF_PHONE_INNER", "IS_ONLINE", "NAME_SEARCH", "USER_TYPE", "ACTIVE".
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "IMAGE_RESIZE": string, optional.
     ///
     /// Allowed values: "small", "medium", "large".
@@ -1585,7 +1184,7 @@ impl GetRequest {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1668,9 +1267,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
-pub type GetRequestFilter = super::enums::UfDepartmentUfPhoneInnerIsOnlineEtc;
-
-#[cfg(feature = "user")]
 pub type GetRequestImageResize = super::enums::SmallMediumLarge;
 
 #[cfg(feature = "user")]
@@ -1678,7 +1274,169 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.get`.
 #[cfg(feature = "user")]
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ACTIVE": boolean, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "DATE_REGISTER": string, optional.
+    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
+    pub date_register: Option<String>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_ONLINE": string, optional.
+    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
+    pub is_online: Option<String>,
+    /// Wire name "LAST_ACTIVITY_DATE": object, optional.
+    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "LAST_LOGIN": string, optional.
+    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
+    pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_CITY": string, optional.
+    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
+    pub personal_city: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
+    pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
+    pub personal_mobile: Option<String>,
+    /// Wire name "PERSONAL_WWW": string, optional.
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
+    pub personal_www: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "TIMESTAMP_X": object, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TIME_ZONE": string, optional.
+    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Wire name "UF_DEPARTMENT": array of any JSON, optional.
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
+    pub uf_department: Option<Vec<::serde_json::Value>>,
+    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
+    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
+    pub uf_employment_date: Option<String>,
+    /// Wire name "USER_TYPE": string, optional.
+    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Wire name "WORK_PHONE": string, optional.
+    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
+    pub work_phone: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let time_zone = o.opt("TIME_ZONE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_WWW",
+                    "SECOND_NAME",
+                    "TIMESTAMP_X",
+                    "TIME_ZONE",
+                    "UF_DEPARTMENT",
+                    "UF_EMPLOYMENT_DATE",
+                    "USER_TYPE",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_gender,
+            personal_mobile,
+            personal_www,
+            second_name,
+            timestamp_x,
+            time_zone,
+            uf_department,
+            uf_employment_date,
+            user_type,
+            work_phone,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -1716,11 +1474,9 @@ pub struct SearchRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": string, optional.
-    ///
-    /// Allowed values: "NAME", "LAST_NAME", "WORK_POSITION", "UF_DEPARTMENT_NAME", "USER_TYPE".
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<SearchRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
@@ -1753,7 +1509,7 @@ impl SearchRequest {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<SearchRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1819,14 +1575,173 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[cfg(feature = "user")]
-pub type SearchRequestFilter = super::enums::NameLastNameWorkPositionEtc;
-
-#[cfg(feature = "user")]
 pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.search`.
 #[cfg(feature = "user")]
-pub type SearchResponse = ::serde_json::Value;
+pub type SearchResponse = Vec<SearchResponseItem>;
+
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseItem {
+    /// Wire name "ACTIVE": boolean, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "DATE_REGISTER": string, optional.
+    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
+    pub date_register: Option<String>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_ONLINE": string, optional.
+    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
+    pub is_online: Option<String>,
+    /// Wire name "LAST_ACTIVITY_DATE": object, optional.
+    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "LAST_LOGIN": string, optional.
+    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
+    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
+    pub personal_birthday: Option<String>,
+    /// Wire name "PERSONAL_CITY": string, optional.
+    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
+    pub personal_city: Option<String>,
+    /// Wire name "PERSONAL_GENDER": string, optional.
+    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
+    pub personal_gender: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
+    pub personal_mobile: Option<String>,
+    /// Wire name "PERSONAL_WWW": string, optional.
+    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
+    pub personal_www: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "TIMESTAMP_X": object, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "TIME_ZONE": string, optional.
+    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Wire name "UF_DEPARTMENT": array of any JSON, optional.
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
+    pub uf_department: Option<Vec<::serde_json::Value>>,
+    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
+    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
+    pub uf_employment_date: Option<String>,
+    /// Wire name "USER_TYPE": string, optional.
+    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Wire name "WORK_PHONE": string, optional.
+    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
+    pub work_phone: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "user")]
+impl ::bitrix24_runtime::loose::Loose for SearchResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let time_zone = o.opt("TIME_ZONE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_WWW",
+                    "SECOND_NAME",
+                    "TIMESTAMP_X",
+                    "TIME_ZONE",
+                    "UF_DEPARTMENT",
+                    "UF_EMPLOYMENT_DATE",
+                    "USER_TYPE",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_gender,
+            personal_mobile,
+            personal_www,
+            second_name,
+            timestamp_x,
+            time_zone,
+            uf_department,
+            uf_employment_date,
+            user_type,
+            work_phone,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::loose_deserialize!(SearchResponseItem);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for SearchRequest {

@@ -95,9 +95,9 @@ pub struct AddRequestField {
     /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<AddRequestFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -113,9 +113,9 @@ pub struct AddRequestField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddRequestFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -172,7 +172,7 @@ impl AddRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -198,8 +198,8 @@ impl AddRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<AddRequestFieldSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "showFilter".
@@ -295,64 +295,64 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+pub struct AddRequestFieldEnumItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldSettings {
+impl AddRequestFieldEnumItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
         self
     }
-    /// Sets "MAX_LENGTH".
-    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
-        self.max_length = Some(value.into());
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
         self
     }
-    /// Sets "MIN_LENGTH".
-    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
-        self.min_length = Some(value.into());
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
-    /// Sets "REGEXP".
-    pub fn regexp(mut self, value: impl Into<String>) -> Self {
-        self.regexp = Some(value.into());
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
         self
     }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
         self
     }
-    /// Sets "SIZE".
-    pub fn size(mut self, value: impl Into<i64>) -> Self {
-        self.size = Some(value.into());
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -367,34 +367,31 @@ impl AddRequestFieldSettings {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldSettings);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -435,9 +432,9 @@ pub struct AddResponseField {
     /// Wire name "entityId": string, required.
     #[serde(rename = "entityId")]
     pub entity_id: String,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -453,9 +450,9 @@ pub struct AddResponseField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddResponseFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -539,58 +536,55 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddResponseFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+pub struct AddResponseFieldEnumItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseFieldSettings {
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponseFieldSettings);
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -777,12 +771,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": one of several shapes, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<GetResponseFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -792,21 +783,15 @@ pub struct GetResponseField {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": any JSON, optional.
-    #[serde(
-        rename = "errorMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "errorMessage": one of several shapes, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<GetResponseFieldErrorMessage>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": one of several shapes, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<GetResponseFieldHelpMessage>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -816,18 +801,12 @@ pub struct GetResponseField {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": any JSON, optional.
-    #[serde(
-        rename = "listColumnLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "listFilterLabel": any JSON, optional.
-    #[serde(
-        rename = "listFilterLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "listColumnLabel": one of several shapes, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<GetResponseFieldListColumnLabel>,
+    /// Wire name "listFilterLabel": one of several shapes, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<GetResponseFieldListFilterLabel>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -934,6 +913,176 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseFieldListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseFieldListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldListFilterLabel);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "userfieldconfig.get";
@@ -1068,9 +1217,9 @@ pub struct ListRequest {
     /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<ListRequestSelect>,
@@ -1101,8 +1250,8 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1562,12 +1711,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "editFormLabel": one of several shapes, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<ListResponseFieldsItemEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -1577,21 +1723,15 @@ pub struct ListResponseFieldsItem {
     /// Wire name "enum": array of any JSON, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "errorMessage": any JSON, optional.
-    #[serde(
-        rename = "errorMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "errorMessage": one of several shapes, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<ListResponseFieldsItemErrorMessage>,
     /// Wire name "fieldName": string, optional.
     #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "helpMessage": one of several shapes, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<ListResponseFieldsItemHelpMessage>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -1601,18 +1741,12 @@ pub struct ListResponseFieldsItem {
     /// Wire name "languageId": any JSON, optional.
     #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub language_id: ::serde_json::Value,
-    /// Wire name "listColumnLabel": any JSON, optional.
-    #[serde(
-        rename = "listColumnLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "listFilterLabel": any JSON, optional.
-    #[serde(
-        rename = "listFilterLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "listColumnLabel": one of several shapes, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<ListResponseFieldsItemListColumnLabel>,
+    /// Wire name "listFilterLabel": one of several shapes, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<ListResponseFieldsItemListFilterLabel>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
@@ -1720,6 +1854,176 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItem);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseFieldsItemListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseFieldsItemListFilterLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListFilterLabel);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1824,30 +2128,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<UpdateRequestFieldEditFormLabel>,
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
+    /// Wire name "helpMessage": one of several shapes, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<UpdateRequestFieldHelpMessage>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateRequestFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -1872,21 +2170,27 @@ impl UpdateRequestField {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "editFormLabel".
-    pub fn edit_form_label(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.edit_form_label = value.into();
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldEditFormLabel>,
+    ) -> Self {
+        self.edit_form_label = Some(value.into());
         self
     }
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "helpMessage".
-    pub fn help_message(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.help_message = value.into();
+    pub fn help_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldHelpMessage>,
+    ) -> Self {
+        self.help_message = Some(value.into());
         self
     }
     /// Sets "isSearchable".
@@ -1900,8 +2204,8 @@ impl UpdateRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<UpdateRequestFieldSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "showFilter".
@@ -1984,67 +2288,101 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+pub struct UpdateRequestFieldEnumItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldSettings {
+impl UpdateRequestFieldEnumItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
         self
     }
-    /// Sets "MAX_LENGTH".
-    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
-        self.max_length = Some(value.into());
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
         self
     }
-    /// Sets "MIN_LENGTH".
-    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
-        self.min_length = Some(value.into());
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
-    /// Sets "REGEXP".
-    pub fn regexp(mut self, value: impl Into<String>) -> Self {
-        self.regexp = Some(value.into());
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
         self
     }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
         self
     }
-    /// Sets "SIZE".
-    pub fn size(mut self, value: impl Into<i64>) -> Self {
-        self.size = Some(value.into());
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2059,34 +2397,65 @@ impl UpdateRequestFieldSettings {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldSettings);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2118,30 +2487,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseField {
-    /// Wire name "editFormLabel": any JSON, optional.
-    #[serde(
-        rename = "editFormLabel",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
+    #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
-    /// Wire name "helpMessage": any JSON, optional.
-    #[serde(
-        rename = "helpMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
+    /// Wire name "helpMessage": one of several shapes, optional.
+    #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<UpdateResponseFieldHelpMessage>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateResponseFieldSettings>,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2207,61 +2570,126 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateResponseFieldSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+pub struct UpdateResponseFieldEnumItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldSettings);
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldconfig.update";

@@ -45,9 +45,9 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub document_type: ::serde_json::Value,
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
@@ -117,8 +117,8 @@ impl AddRequest {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "PLACEMENT_HANDLER".
@@ -495,7 +495,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `bizproc.robot.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.robot.list";

@@ -255,12 +255,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SELECT": array of object, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
@@ -284,13 +284,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SELECT".
@@ -397,9 +397,9 @@ pub struct ListRequestSelectItem {
     /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListRequestSelectItemStatus>,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "USER_STATUS": integer, optional.
     ///
     /// Allowed values: 0, 1, 2, 3.
@@ -411,12 +411,9 @@ pub struct ListRequestSelectItem {
     /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
-    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
-    #[serde(
-        rename = "WORKFLOW_STARTED_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STARTED_BY": integer, optional.
+    #[serde(rename = "WORKFLOW_STARTED_BY", skip_serializing_if = "Option::is_none")]
+    pub workflow_started_by: Option<i64>,
     /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,
@@ -511,8 +508,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "USER_STATUS".
@@ -534,8 +531,8 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "WORKFLOW_STARTED_BY".
-    pub fn workflow_started_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.workflow_started_by = value.into();
+    pub fn workflow_started_by(mut self, value: impl Into<i64>) -> Self {
+        self.workflow_started_by = Some(value.into());
         self
     }
     /// Sets "WORKFLOW_STATE".
@@ -837,9 +834,9 @@ pub struct ListResponseItem {
     /// Allowed values: 0, 1, 2, 3, 4.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<ListResponseItemStatus>,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "USER_STATUS": integer, optional.
     ///
     /// Allowed values: 0, 1, 2, 3.
@@ -851,12 +848,9 @@ pub struct ListResponseItem {
     /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
     #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
     pub workflow_started: Option<String>,
-    /// Wire name "WORKFLOW_STARTED_BY": any JSON, optional.
-    #[serde(
-        rename = "WORKFLOW_STARTED_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub workflow_started_by: ::serde_json::Value,
+    /// Wire name "WORKFLOW_STARTED_BY": integer, optional.
+    #[serde(rename = "WORKFLOW_STARTED_BY", skip_serializing_if = "Option::is_none")]
+    pub workflow_started_by: Option<i64>,
     /// Wire name "WORKFLOW_STATE": string, optional.
     #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
     pub workflow_state: Option<String>,

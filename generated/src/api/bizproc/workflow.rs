@@ -40,12 +40,12 @@ pub async fn instances(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -64,13 +64,13 @@ impl InstancesRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SELECT".
@@ -118,7 +118,85 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
 ::bitrix24_runtime::loose_deserialize!(InstancesRequest);
 
 /// The `result` of `bizproc.workflow.instances`.
-pub type InstancesResponse = ::serde_json::Value;
+pub type InstancesResponse = Vec<InstancesResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct InstancesResponseItem {
+    /// Wire name "DOCUMENT_ID": string, optional.
+    #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
+    /// Wire name "ENTITY": string, optional.
+    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MODULE_ID": string, optional.
+    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "OWNED_UNTIL": any JSON, optional.
+    #[serde(
+        rename = "OWNED_UNTIL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub owned_until: ::serde_json::Value,
+    /// Wire name "STARTED": string, optional.
+    #[serde(rename = "STARTED", skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "STARTED_BY": string, optional.
+    #[serde(rename = "STARTED_BY", skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    /// Wire name "TEMPLATE_ID": string, optional.
+    #[serde(rename = "TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for InstancesResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let owned_until = o.opt("OWNED_UNTIL")?;
+        let started = o.opt("STARTED")?;
+        let started_by = o.opt("STARTED_BY")?;
+        let template_id = o.opt("TEMPLATE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "DOCUMENT_ID",
+                    "ENTITY",
+                    "ID",
+                    "MODULE_ID",
+                    "OWNED_UNTIL",
+                    "STARTED",
+                    "STARTED_BY",
+                    "TEMPLATE_ID",
+                ],
+            )?;
+        Ok(Self {
+            document_id,
+            entity,
+            id,
+            module_id,
+            owned_until,
+            started,
+            started_by,
+            template_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(InstancesResponseItem);
 
 impl ::bitrix24_runtime::Method for InstancesRequest {
     const NAME: &'static str = "bizproc.workflow.instances";

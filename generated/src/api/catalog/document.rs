@@ -438,8 +438,8 @@ pub async fn cancel(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -448,7 +448,7 @@ pub struct CancelRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CancelRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -514,9 +514,9 @@ pub async fn cancel_list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of integer, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -525,9 +525,7 @@ pub struct CancelListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl CancelListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn new(document_ids: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
@@ -593,8 +591,8 @@ pub async fn conduct(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -603,7 +601,7 @@ pub struct ConductRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ConductRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -669,9 +667,9 @@ pub async fn conduct_list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of integer, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -680,9 +678,7 @@ pub struct ConductListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ConductListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn new(document_ids: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
@@ -825,8 +821,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -835,7 +831,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -901,9 +897,9 @@ pub async fn delete_list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteListRequest {
-    /// Wire name "documentIds": array of any JSON, required.
+    /// Wire name "documentIds": array of integer, required.
     #[serde(rename = "documentIds")]
-    pub document_ids: Vec<::serde_json::Value>,
+    pub document_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -912,9 +908,7 @@ pub struct DeleteListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        document_ids: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
+    pub fn new(document_ids: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
             document_ids: document_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
@@ -1092,7 +1086,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<GetFieldsResponseDocument>,
+    pub document: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseDocumentValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1114,131 +1110,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseDocument {
-    /// Wire name "commentary": object, optional.
+pub struct GetFieldsResponseDocumentValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub commentary: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currency": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCreate": object, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateDocument": object, optional.
-    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
-    pub date_document: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateModify": object, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateStatus": object, optional.
-    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
-    pub date_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "docNumber": object, optional.
-    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
-    pub doc_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "docType": object, optional.
-    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
-    pub doc_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "responsibleId": object, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "siteId": object, optional.
-    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "status": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "statusBy": object, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
-    pub status_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "title": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "total": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocument {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let commentary = o.opt("commentary")?;
-        let created_by = o.opt("createdBy")?;
-        let currency = o.opt("currency")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_document = o.opt("dateDocument")?;
-        let date_modify = o.opt("dateModify")?;
-        let date_status = o.opt("dateStatus")?;
-        let doc_number = o.opt("docNumber")?;
-        let doc_type = o.opt("docType")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let site_id = o.opt("siteId")?;
-        let status = o.opt("status")?;
-        let status_by = o.opt("statusBy")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
         let title = o.opt("title")?;
-        let total = o.opt("total")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "commentary",
-                    "createdBy",
-                    "currency",
-                    "dateCreate",
-                    "dateDocument",
-                    "dateModify",
-                    "dateStatus",
-                    "docNumber",
-                    "docType",
-                    "id",
-                    "modifiedBy",
-                    "responsibleId",
-                    "siteId",
-                    "status",
-                    "statusBy",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
                     "title",
-                    "total",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            commentary,
-            created_by,
-            currency,
-            date_create,
-            date_document,
-            date_modify,
-            date_status,
-            doc_number,
-            doc_type,
-            id,
-            modified_by,
-            responsible_id,
-            site_id,
-            status,
-            status_by,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            total,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocument);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocumentValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.getFields";
@@ -1273,12 +1233,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1297,13 +1257,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1495,8 +1455,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1505,10 +1465,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -79,11 +79,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "catalogGroupId": any JSON, required.
+    /// Wire name "catalogGroupId": integer, required.
     #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: ::serde_json::Value,
-    /// Wire name "lang": any JSON, required.
-    pub lang: ::serde_json::Value,
+    pub catalog_group_id: i64,
+    /// Wire name "lang": string, required.
+    pub lang: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Keys not declared in the spec, kept as received.
@@ -95,8 +95,8 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        catalog_group_id: impl Into<::serde_json::Value>,
-        lang: impl Into<::serde_json::Value>,
+        catalog_group_id: impl Into<i64>,
+        lang: impl Into<String>,
         name: impl Into<String>,
     ) -> Self {
         Self {
@@ -251,8 +251,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -261,7 +261,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -332,8 +332,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -342,7 +342,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -524,7 +524,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "priceTypeLang": object, optional.
     #[serde(rename = "priceTypeLang", skip_serializing_if = "Option::is_none")]
-    pub price_type_lang: Option<GetFieldsResponsePriceTypeLang>,
+    pub price_type_lang: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponsePriceTypeLangValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -549,45 +551,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponsePriceTypeLang {
-    /// Wire name "catalogGroupId": object, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
+pub struct GetFieldsResponsePriceTypeLangValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lang": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lang: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceTypeLang {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceTypeLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let id = o.opt("id")?;
-        let lang = o.opt("lang")?;
-        let name = o.opt("name")?;
-        let additional = o.rest(&["catalogGroupId", "id", "lang", "name"])?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id,
-            id,
-            lang,
-            name,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePriceTypeLang);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePriceTypeLangValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceTypeLang.getFields";
@@ -739,12 +791,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -763,13 +815,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -885,9 +937,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": any JSON, required.
+    /// Wire name "Id": integer, required.
     #[serde(rename = "Id")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -898,10 +950,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        fields: impl Into<UpdateRequestFields>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             id: id.into(),
             fields: fields.into(),
@@ -940,15 +989,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "catalogGroupId": any JSON, optional.
-    #[serde(
-        rename = "catalogGroupId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub catalog_group_id: ::serde_json::Value,
-    /// Wire name "lang": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lang: ::serde_json::Value,
+    /// Wire name "catalogGroupId": integer, optional.
+    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
+    pub catalog_group_id: Option<i64>,
+    /// Wire name "lang": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -964,13 +1010,13 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "catalogGroupId".
-    pub fn catalog_group_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.catalog_group_id = value.into();
+    pub fn catalog_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.catalog_group_id = Some(value.into());
         self
     }
     /// Sets "lang".
-    pub fn lang(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.lang = value.into();
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
         self
     }
     /// Sets "name".

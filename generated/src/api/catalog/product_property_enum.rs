@@ -83,9 +83,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub def: Option<AddRequestFieldsDef>,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -103,7 +103,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
         value: impl Into<String>,
         xml_id: impl Into<String>,
     ) -> Self {
@@ -553,7 +553,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "productPropertyEnum": object, optional.
     #[serde(rename = "productPropertyEnum", skip_serializing_if = "Option::is_none")]
-    pub product_property_enum: Option<GetFieldsResponseProductPropertyEnum>,
+    pub product_property_enum: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseProductPropertyEnumValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -578,55 +580,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseProductPropertyEnum {
-    /// Wire name "def": object, optional.
+pub struct GetFieldsResponseProductPropertyEnumValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "propertyId": object, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "value": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyEnum {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyEnumValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let id = o.opt("id")?;
-        let property_id = o.opt("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            def,
-            id,
-            property_id,
-            sort,
-            value,
-            xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductPropertyEnum);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductPropertyEnumValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.getFields";
@@ -661,12 +703,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -685,13 +727,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -865,9 +907,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub def: Option<UpdateRequestFieldsDef>,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -885,7 +927,7 @@ pub struct UpdateRequestFields {
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
         value: impl Into<String>,
         xml_id: impl Into<String>,
     ) -> Self {

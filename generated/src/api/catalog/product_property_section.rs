@@ -29,9 +29,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,7 +40,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(property_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(property_id: impl Into<i64>) -> Self {
         Self {
             property_id: property_id.into(),
             additional: Default::default(),
@@ -191,12 +191,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -215,13 +215,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -341,9 +341,9 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "fields": object, required.
     pub fields: SetRequestFields,
-    /// Wire name "propertyId": any JSON, required.
+    /// Wire name "propertyId": integer, required.
     #[serde(rename = "propertyId")]
-    pub property_id: ::serde_json::Value,
+    pub property_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -354,7 +354,7 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<SetRequestFields>,
-        property_id: impl Into<::serde_json::Value>,
+        property_id: impl Into<i64>,
     ) -> Self {
         Self {
             fields: fields.into(),

@@ -115,33 +115,27 @@ pub struct AddRequestFieldsItem {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<AddRequestFieldsItemFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
     /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
     /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
@@ -157,9 +151,9 @@ pub struct AddRequestFieldsItem {
     /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
@@ -178,30 +172,27 @@ pub struct AddRequestFieldsItem {
     /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
+    /// Wire name "RESPONSIBLE_ID": integer, required.
     #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
     /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<AddRequestFieldsItemWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -214,8 +205,8 @@ impl AddRequestFieldsItem {
         communications: impl Into<::serde_json::Value>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<::serde_json::Value>,
-        type_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
+        type_id: impl Into<i64>,
     ) -> Self {
         Self {
             associated_entity_id: Default::default(),
@@ -266,13 +257,13 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.description_type = value.into();
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
         self
     }
     /// Sets "DIRECTION".
-    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.direction = value.into();
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
         self
     }
     /// Sets "END_TIME".
@@ -281,8 +272,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(mut self, value: impl Into<AddRequestFieldsItemFiles>) -> Self {
+        self.files = Some(value.into());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -296,8 +287,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "NOTIFY_TYPE".
-    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.notify_type = value.into();
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
         self
     }
     /// Sets "ORIGINATOR_ID".
@@ -316,8 +307,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.priority = value.into();
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
         self
     }
     /// Sets "PROVIDER_DATA".
@@ -356,8 +347,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status = value.into();
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
         self
     }
     /// Sets "SUBJECT".
@@ -366,8 +357,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.webdav_elements = value.into();
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<AddRequestFieldsItemWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -491,6 +485,272 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsItemFiles {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItemFiles {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsItemWebdavElements {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsItemWebdavElements {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemWebdavElements {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemWebdavElements);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -632,323 +892,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.activity.fields`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
-    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub associated_entity_id: Option<i64>,
-    /// Wire name "AUTHOR_ID": integer, required.
-    #[serde(rename = "AUTHOR_ID")]
-    pub author_id: i64,
-    /// Wire name "AUTOCOMPLETE_RULE": integer, optional.
-    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
-    pub autocomplete_rule: Option<i64>,
-    /// Wire name "BINDINGS": any JSON, optional.
-    #[serde(rename = "BINDINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub bindings: ::serde_json::Value,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
-    #[serde(rename = "COMMUNICATIONS")]
-    pub communications: ::serde_json::Value,
-    /// Wire name "COMPLETED": string, required.
-    #[serde(rename = "COMPLETED")]
-    pub completed: String,
-    /// Wire name "CREATED": string (`date-time`), required.
-    #[serde(rename = "CREATED")]
-    pub created: String,
-    /// Wire name "DEADLINE": string (`date-time`), optional.
-    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
-    /// Wire name "EDITOR_ID": any JSON, optional.
-    #[serde(rename = "EDITOR_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub editor_id: ::serde_json::Value,
-    /// Wire name "END_TIME": string (`date-time`), optional.
-    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "ID": integer, required.
-    #[serde(rename = "ID")]
-    pub id: i64,
-    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
-    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
-    pub is_incoming_channel: Option<String>,
-    /// Wire name "LAST_UPDATED": string (`date-time`), optional.
-    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
-    /// Wire name "LOCATION": string, optional.
-    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
-    /// Wire name "NOTIFY_VALUE": integer, optional.
-    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
-    pub notify_value: Option<i64>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Wire name "OWNER_TYPE_ID": integer, required.
-    #[serde(rename = "OWNER_TYPE_ID")]
-    pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
-    /// Wire name "PROVIDER_DATA": string, optional.
-    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
-    pub provider_data: Option<String>,
-    /// Wire name "PROVIDER_GROUP_ID": string, optional.
-    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_group_id: Option<String>,
-    /// Wire name "PROVIDER_ID": string, optional.
-    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_id: Option<String>,
-    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_params: ::serde_json::Value,
-    /// Wire name "PROVIDER_TYPE_ID": string, optional.
-    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
-    #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
-    /// Wire name "RESULT_CURRENCY_ID": string, optional.
-    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
-    pub result_currency_id: Option<String>,
-    /// Wire name "RESULT_MARK": integer, optional.
-    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
-    pub result_mark: Option<i64>,
-    /// Wire name "RESULT_SOURCE_ID": string, optional.
-    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
-    pub result_source_id: Option<String>,
-    /// Wire name "RESULT_STATUS": integer, optional.
-    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
-    pub result_status: Option<i64>,
-    /// Wire name "RESULT_STREAM": integer, optional.
-    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
-    pub result_stream: Option<i64>,
-    /// Wire name "RESULT_SUM": number, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
-    pub result_sum: Option<f64>,
-    /// Wire name "RESULT_VALUE": number, optional.
-    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub result_value: Option<f64>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "START_TIME": string (`date-time`), optional.
-    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
-    /// Wire name "SUBJECT": string, optional.
-    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
-        let author_id = o.req("AUTHOR_ID")?;
-        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
-        let bindings = o.opt("BINDINGS")?;
-        let communications = o.req("COMMUNICATIONS")?;
-        let completed = o.req("COMPLETED")?;
-        let created = o.req("CREATED")?;
-        let deadline = o.opt("DEADLINE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let description_type = o.opt("DESCRIPTION_TYPE")?;
-        let direction = o.opt("DIRECTION")?;
-        let editor_id = o.opt("EDITOR_ID")?;
-        let end_time = o.opt("END_TIME")?;
-        let files = o.opt("FILES")?;
-        let id = o.req("ID")?;
-        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
-        let last_updated = o.opt("LAST_UPDATED")?;
-        let location = o.opt("LOCATION")?;
-        let notify_type = o.opt("NOTIFY_TYPE")?;
-        let notify_value = o.opt("NOTIFY_VALUE")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let owner_type_id = o.req("OWNER_TYPE_ID")?;
-        let priority = o.opt("PRIORITY")?;
-        let provider_data = o.opt("PROVIDER_DATA")?;
-        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
-        let provider_id = o.opt("PROVIDER_ID")?;
-        let provider_params = o.opt("PROVIDER_PARAMS")?;
-        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
-        let responsible_id = o.req("RESPONSIBLE_ID")?;
-        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
-        let result_mark = o.opt("RESULT_MARK")?;
-        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
-        let result_status = o.opt("RESULT_STATUS")?;
-        let result_stream = o.opt("RESULT_STREAM")?;
-        let result_sum = o.opt("RESULT_SUM")?;
-        let result_value = o.opt("RESULT_VALUE")?;
-        let settings = o.opt("SETTINGS")?;
-        let start_time = o.opt("START_TIME")?;
-        let status = o.opt("STATUS")?;
-        let subject = o.opt("SUBJECT")?;
-        let type_id = o.req("TYPE_ID")?;
-        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ASSOCIATED_ENTITY_ID",
-                    "AUTHOR_ID",
-                    "AUTOCOMPLETE_RULE",
-                    "BINDINGS",
-                    "COMMUNICATIONS",
-                    "COMPLETED",
-                    "CREATED",
-                    "DEADLINE",
-                    "DESCRIPTION",
-                    "DESCRIPTION_TYPE",
-                    "DIRECTION",
-                    "EDITOR_ID",
-                    "END_TIME",
-                    "FILES",
-                    "ID",
-                    "IS_INCOMING_CHANNEL",
-                    "LAST_UPDATED",
-                    "LOCATION",
-                    "NOTIFY_TYPE",
-                    "NOTIFY_VALUE",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "OWNER_ID",
-                    "OWNER_TYPE_ID",
-                    "PRIORITY",
-                    "PROVIDER_DATA",
-                    "PROVIDER_GROUP_ID",
-                    "PROVIDER_ID",
-                    "PROVIDER_PARAMS",
-                    "PROVIDER_TYPE_ID",
-                    "RESPONSIBLE_ID",
-                    "RESULT_CURRENCY_ID",
-                    "RESULT_MARK",
-                    "RESULT_SOURCE_ID",
-                    "RESULT_STATUS",
-                    "RESULT_STREAM",
-                    "RESULT_SUM",
-                    "RESULT_VALUE",
-                    "SETTINGS",
-                    "START_TIME",
-                    "STATUS",
-                    "SUBJECT",
-                    "TYPE_ID",
-                    "WEBDAV_ELEMENTS",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
-        let author_id = o.need(author_id, "AUTHOR_ID")?;
-        let communications = o.need(communications, "COMMUNICATIONS")?;
-        let completed = o.need(completed, "COMPLETED")?;
-        let created = o.need(created, "CREATED")?;
-        let id = o.need(id, "ID")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
-        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
-            associated_entity_id,
-            author_id,
-            autocomplete_rule,
-            bindings,
-            communications,
-            completed,
-            created,
-            deadline,
-            description,
-            description_type,
-            direction,
-            editor_id,
-            end_time,
-            files,
-            id,
-            is_incoming_channel,
-            last_updated,
-            location,
-            notify_type,
-            notify_value,
-            originator_id,
-            origin_id,
-            origin_version,
-            owner_id,
-            owner_type_id,
-            priority,
-            provider_data,
-            provider_group_id,
-            provider_id,
-            provider_params,
-            provider_type_id,
-            responsible_id,
-            result_currency_id,
-            result_mark,
-            result_source_id,
-            result_status,
-            result_stream,
-            result_sum,
-            result_value,
-            settings,
-            start_time,
-            status,
-            subject,
-            type_id,
-            webdav_elements,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.activity.fields";
@@ -1330,12 +1367,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1354,13 +1391,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1408,7 +1445,286 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.activity.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub associated_entity_id: Option<String>,
+    /// Wire name "AUTHOR_ID": string, optional.
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    /// Wire name "AUTOCOMPLETE_RULE": string, optional.
+    #[serde(rename = "AUTOCOMPLETE_RULE", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_rule: Option<String>,
+    /// Wire name "COMPLETED": string, optional.
+    #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
+    /// Wire name "CREATED": string, optional.
+    #[serde(rename = "CREATED", skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "DEADLINE": string, optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": string, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<String>,
+    /// Wire name "DIRECTION": string, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Wire name "EDITOR_ID": string, optional.
+    #[serde(rename = "EDITOR_ID", skip_serializing_if = "Option::is_none")]
+    pub editor_id: Option<String>,
+    /// Wire name "END_TIME": string, optional.
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LAST_UPDATED": string, optional.
+    #[serde(rename = "LAST_UPDATED", skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Wire name "LOCATION": string, optional.
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": string, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<String>,
+    /// Wire name "NOTIFY_VALUE": string, optional.
+    #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
+    pub notify_value: Option<String>,
+    /// Wire name "ORIGINATOR_ID": any JSON, optional.
+    #[serde(
+        rename = "ORIGINATOR_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGIN_ID": any JSON, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub origin_id: ::serde_json::Value,
+    /// Wire name "OWNER_ID": string, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// Wire name "OWNER_TYPE_ID": string, optional.
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_type_id: Option<String>,
+    /// Wire name "PRIORITY": string, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "PROVIDER_DATA": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_data: ::serde_json::Value,
+    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_GROUP_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_ID": string, optional.
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": array of any JSON, optional.
+    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
+    pub provider_params: Option<Vec<::serde_json::Value>>,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": string, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<String>,
+    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
+    #[serde(
+        rename = "RESULT_CURRENCY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_MARK": string, optional.
+    #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
+    pub result_mark: Option<String>,
+    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
+    #[serde(
+        rename = "RESULT_SOURCE_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_STATUS": string, optional.
+    #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
+    pub result_status: Option<String>,
+    /// Wire name "RESULT_STREAM": string, optional.
+    #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
+    pub result_stream: Option<String>,
+    /// Wire name "RESULT_SUM": any JSON, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub result_sum: ::serde_json::Value,
+    /// Wire name "RESULT_VALUE": any JSON, optional.
+    #[serde(
+        rename = "RESULT_VALUE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub result_value: ::serde_json::Value,
+    /// Wire name "SETTINGS": array of any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "START_TIME": string, optional.
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Wire name "STATUS": string, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "SUBJECT": string, optional.
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let completed = o.opt("COMPLETED")?;
+        let created = o.opt("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let id = o.opt("ID")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "ID",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                ],
+            )?;
+        Ok(Self {
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            id,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.list";
@@ -1505,33 +1821,27 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description_type: ::serde_json::Value,
-    /// Wire name "DIRECTION": any JSON, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub direction: ::serde_json::Value,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<UpdateRequestFieldsItemFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
     /// Wire name "LOCATION": string, optional.
     #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "NOTIFY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_type: ::serde_json::Value,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
     /// Wire name "ORIGINATOR_ID": string, optional.
     #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
@@ -1547,9 +1857,9 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "OWNER_TYPE_ID": integer, required.
     #[serde(rename = "OWNER_TYPE_ID")]
     pub owner_type_id: i64,
-    /// Wire name "PRIORITY": any JSON, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub priority: ::serde_json::Value,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// Wire name "PROVIDER_DATA": string, optional.
     #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
     pub provider_data: Option<String>,
@@ -1568,30 +1878,27 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "PROVIDER_TYPE_ID": string, optional.
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": any JSON, required.
+    /// Wire name "RESPONSIBLE_ID": integer, required.
     #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
     /// Wire name "START_TIME": string (`date-time`), optional.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Wire name "STATUS": any JSON, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status: ::serde_json::Value,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": any JSON, required.
+    /// Wire name "TYPE_ID": integer, required.
     #[serde(rename = "TYPE_ID")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "WEBDAV_ELEMENTS": any JSON, optional.
-    #[serde(
-        rename = "WEBDAV_ELEMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub webdav_elements: ::serde_json::Value,
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<UpdateRequestFieldsItemWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1604,8 +1911,8 @@ impl UpdateRequestFieldsItem {
         communications: impl Into<::serde_json::Value>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<::serde_json::Value>,
-        type_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
+        type_id: impl Into<i64>,
     ) -> Self {
         Self {
             associated_entity_id: Default::default(),
@@ -1656,13 +1963,13 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.description_type = value.into();
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
         self
     }
     /// Sets "DIRECTION".
-    pub fn direction(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.direction = value.into();
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
         self
     }
     /// Sets "END_TIME".
@@ -1671,8 +1978,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(mut self, value: impl Into<UpdateRequestFieldsItemFiles>) -> Self {
+        self.files = Some(value.into());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -1686,8 +1993,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "NOTIFY_TYPE".
-    pub fn notify_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.notify_type = value.into();
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
         self
     }
     /// Sets "ORIGINATOR_ID".
@@ -1706,8 +2013,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.priority = value.into();
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
         self
     }
     /// Sets "PROVIDER_DATA".
@@ -1746,8 +2053,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status = value.into();
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
         self
     }
     /// Sets "SUBJECT".
@@ -1756,8 +2063,11 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.webdav_elements = value.into();
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<UpdateRequestFieldsItemWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1881,6 +2191,272 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsItemFiles {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItemFiles {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsItemWebdavElements {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItemWebdavElements {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemWebdavElements);
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

@@ -98,39 +98,30 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "COMPANY_TYPE": string, optional.
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
+    /// Wire name "EMPLOYEES": string, optional.
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
+    pub im: Option<Vec<AddRequestFieldsImItem>>,
+    /// Wire name "INDUSTRY": string, optional.
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
     /// Wire name "IS_MY_COMPANY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -144,24 +135,15 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<AddRequestFieldsOpened>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -179,9 +161,9 @@ pub struct AddRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<AddRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -194,8 +176,8 @@ impl AddRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "COMMENTS".
@@ -204,39 +186,39 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_TYPE".
-    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_type = value.into();
+    pub fn company_type(mut self, value: impl Into<String>) -> Self {
+        self.company_type = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "EMPLOYEES".
-    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.employees = value.into();
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "INDUSTRY".
-    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.industry = value.into();
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
         self
     }
     /// Sets "IS_MY_COMPANY".
@@ -257,15 +239,10 @@ impl AddRequestFields {
         self.opened = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -278,11 +255,6 @@ impl AddRequestFields {
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -313,7 +285,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -346,11 +318,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let is_my_company = o.opt("IS_MY_COMPANY")?;
         let logo = o.opt("LOGO")?;
         let opened = o.opt("OPENED")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -371,11 +341,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "IS_MY_COMPANY",
                     "LOGO",
                     "OPENED",
-                    "PARENT_ID_...",
                     "PHONE",
                     "REVENUE",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -396,11 +364,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             is_my_company,
             logo,
             opened,
-            parent_id,
             phone,
             revenue,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -414,11 +380,335 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
+
 pub type AddRequestFieldsIsMyCompany = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoneItem);
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
@@ -563,307 +853,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.company.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ADDRESS": string, optional.
-    ///
-    /// Allowed values: "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2", "REG_ADDRESS_CITY", and 6 more.
-    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
-    pub address: Option<FieldsResponseAddress>,
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
-    /// Wire name "BANKING_DETAILS": string, optional.
-    #[serde(rename = "BANKING_DETAILS", skip_serializing_if = "Option::is_none")]
-    pub banking_details: Option<String>,
-    /// Wire name "COMMENTS": string, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CREATED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "CREATED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_by_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "EMAIL": any JSON, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub email: ::serde_json::Value,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
-    /// Wire name "HAS_EMAIL": string, optional.
-    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
-    pub has_email: Option<String>,
-    /// Wire name "HAS_IMOL": string, optional.
-    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
-    pub has_imol: Option<String>,
-    /// Wire name "HAS_PHONE": string, optional.
-    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
-    pub has_phone: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IM": any JSON, optional.
-    #[serde(rename = "IM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub im: ::serde_json::Value,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
-    /// Wire name "IS_MY_COMPANY": string, optional.
-    #[serde(rename = "IS_MY_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub is_my_company: Option<String>,
-    /// Wire name "LAST_ACTIVITY_BY": any JSON, optional.
-    #[serde(
-        rename = "LAST_ACTIVITY_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_activity_by: ::serde_json::Value,
-    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
-    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<String>,
-    /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
-    #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_communication_time: Option<String>,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LINK": any JSON, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub link: ::serde_json::Value,
-    /// Wire name "LOGO": any JSON, optional.
-    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub logo: ::serde_json::Value,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
-    /// Wire name "OPENED": string, optional.
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<String>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "PHONE": any JSON, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phone: ::serde_json::Value,
-    /// Wire name "REVENUE": number, optional.
-    #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
-    pub revenue: Option<f64>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
-    /// Wire name "UTM_CAMPAIGN": string, optional.
-    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "UTM_CONTENT": string, optional.
-    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "UTM_MEDIUM": string, optional.
-    ///
-    /// Allowed values: "CPC", "CPM".
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<FieldsResponseUtmMedium>,
-    /// Wire name "UTM_SOURCE": string, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "UTM_TERM": string, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "WEB": any JSON, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub web: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address = o.opt("ADDRESS")?;
-        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
-        let banking_details = o.opt("BANKING_DETAILS")?;
-        let comments = o.opt("COMMENTS")?;
-        let company_type = o.opt("COMPANY_TYPE")?;
-        let contact_id = o.opt("CONTACT_ID")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let currency_id = o.opt("CURRENCY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let email = o.opt("EMAIL")?;
-        let employees = o.opt("EMPLOYEES")?;
-        let has_email = o.opt("HAS_EMAIL")?;
-        let has_imol = o.opt("HAS_IMOL")?;
-        let has_phone = o.opt("HAS_PHONE")?;
-        let id = o.opt("ID")?;
-        let im = o.opt("IM")?;
-        let industry = o.opt("INDUSTRY")?;
-        let is_my_company = o.opt("IS_MY_COMPANY")?;
-        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
-        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
-        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
-        let lead_id = o.opt("LEAD_ID")?;
-        let link = o.opt("LINK")?;
-        let logo = o.opt("LOGO")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let opened = o.opt("OPENED")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
-        let phone = o.opt("PHONE")?;
-        let revenue = o.opt("REVENUE")?;
-        let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
-        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
-        let utm_content = o.opt("UTM_CONTENT")?;
-        let utm_medium = o.opt("UTM_MEDIUM")?;
-        let utm_source = o.opt("UTM_SOURCE")?;
-        let utm_term = o.opt("UTM_TERM")?;
-        let web = o.opt("WEB")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ADDRESS",
-                    "ASSIGNED_BY_ID",
-                    "BANKING_DETAILS",
-                    "COMMENTS",
-                    "COMPANY_TYPE",
-                    "CONTACT_ID",
-                    "CREATED_BY_ID",
-                    "CURRENCY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "EMAIL",
-                    "EMPLOYEES",
-                    "HAS_EMAIL",
-                    "HAS_IMOL",
-                    "HAS_PHONE",
-                    "ID",
-                    "IM",
-                    "INDUSTRY",
-                    "IS_MY_COMPANY",
-                    "LAST_ACTIVITY_BY",
-                    "LAST_ACTIVITY_TIME",
-                    "LAST_COMMUNICATION_TIME",
-                    "LEAD_ID",
-                    "LINK",
-                    "LOGO",
-                    "MODIFY_BY_ID",
-                    "OPENED",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "PARENT_ID_...",
-                    "PHONE",
-                    "REVENUE",
-                    "TITLE",
-                    "UF_...",
-                    "UTM_CAMPAIGN",
-                    "UTM_CONTENT",
-                    "UTM_MEDIUM",
-                    "UTM_SOURCE",
-                    "UTM_TERM",
-                    "WEB",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            address,
-            assigned_by_id,
-            banking_details,
-            comments,
-            company_type,
-            contact_id,
-            created_by_id,
-            currency_id,
-            date_create,
-            date_modify,
-            email,
-            employees,
-            has_email,
-            has_imol,
-            has_phone,
-            id,
-            im,
-            industry,
-            is_my_company,
-            last_activity_by,
-            last_activity_time,
-            last_communication_time,
-            lead_id,
-            link,
-            logo,
-            modify_by_id,
-            opened,
-            originator_id,
-            origin_id,
-            origin_version,
-            parent_id,
-            phone,
-            revenue,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            uf,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            web,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
-
-pub type FieldsResponseAddress = super::super::enums::Address2AddressCityAddressPostalCodeEtc;
-
-pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";
@@ -1079,12 +1162,6 @@ pub struct GetResponse {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub origin_version: ::serde_json::Value,
-    /// Wire name "PARENT_ID_156": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_156",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id_156: ::serde_json::Value,
     /// Wire name "REG_ADDRESS": any JSON, optional.
     #[serde(
         rename = "REG_ADDRESS",
@@ -1145,9 +1222,6 @@ pub struct GetResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_CRM_1687188367": string, optional.
-    #[serde(rename = "UF_CRM_1687188367", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1687188367: Option<String>,
     /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
@@ -1214,7 +1288,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id_156 = o.opt("PARENT_ID_156")?;
         let reg_address = o.opt("REG_ADDRESS")?;
         let reg_address_2 = o.opt("REG_ADDRESS_2")?;
         let reg_address_city = o.opt("REG_ADDRESS_CITY")?;
@@ -1226,7 +1299,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let reg_address_region = o.opt("REG_ADDRESS_REGION")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf_crm_1687188367 = o.opt("UF_CRM_1687188367")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1270,7 +1342,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
                     "ORIGIN_VERSION",
-                    "PARENT_ID_156",
                     "REG_ADDRESS",
                     "REG_ADDRESS_2",
                     "REG_ADDRESS_CITY",
@@ -1282,7 +1353,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "REG_ADDRESS_REGION",
                     "REVENUE",
                     "TITLE",
-                    "UF_CRM_1687188367",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1326,7 +1396,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             originator_id,
             origin_id,
             origin_version,
-            parent_id_156,
             reg_address,
             reg_address_2,
             reg_address_city,
@@ -1338,7 +1407,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             reg_address_region,
             revenue,
             title,
-            uf_crm_1687188367,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1382,12 +1450,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -1406,13 +1474,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1559,45 +1627,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_TYPE": any JSON, optional.
-    #[serde(
-        rename = "COMPANY_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub company_type: ::serde_json::Value,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "EMAIL": array of any JSON, optional.
+    /// Wire name "COMPANY_TYPE": string, optional.
+    #[serde(rename = "COMPANY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<::serde_json::Value>>,
-    /// Wire name "EMPLOYEES": any JSON, optional.
-    #[serde(rename = "EMPLOYEES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub employees: ::serde_json::Value,
-    /// Wire name "IM": array of any JSON, optional.
+    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
+    /// Wire name "EMPLOYEES": string, optional.
+    #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<::serde_json::Value>>,
-    /// Wire name "INDUSTRY": any JSON, optional.
-    #[serde(rename = "INDUSTRY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub industry: ::serde_json::Value,
-    /// Wire name "LINK": array of any JSON, optional.
+    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
+    /// Wire name "INDUSTRY": string, optional.
+    #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<::serde_json::Value>>,
+    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
     /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
@@ -1615,24 +1674,15 @@ pub struct UpdateRequestFields {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "PHONE": array of any JSON, optional.
+    /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<::serde_json::Value>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_...": any JSON, optional.
-    #[serde(rename = "UF_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UTM_CAMPAIGN": string, optional.
     #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
@@ -1650,9 +1700,9 @@ pub struct UpdateRequestFields {
     /// Wire name "UTM_TERM": string, optional.
     #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
-    /// Wire name "WEB": array of any JSON, optional.
+    /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<::serde_json::Value>>,
+    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1665,8 +1715,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "COMMENTS".
@@ -1675,50 +1725,50 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_TYPE".
-    pub fn company_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_type = value.into();
+    pub fn company_type(mut self, value: impl Into<String>) -> Self {
+        self.company_type = Some(value.into());
         self
     }
     /// Sets "CONTACT_ID".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "EMPLOYEES".
-    pub fn employees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.employees = value.into();
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
         self
     }
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "INDUSTRY".
-    pub fn industry(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.industry = value.into();
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
         self
     }
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1748,15 +1798,10 @@ impl UpdateRequestFields {
         self.origin_version = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1769,11 +1814,6 @@ impl UpdateRequestFields {
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
-        self
-    }
-    /// Sets "UF_...".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
         self
     }
     /// Sets "UTM_CAMPAIGN".
@@ -1804,7 +1844,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1841,11 +1881,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let phone = o.opt("PHONE")?;
         let revenue = o.opt("REVENUE")?;
         let title = o.opt("TITLE")?;
-        let uf = o.opt("UF_...")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -1870,11 +1908,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "ORIGINATOR_ID",
                     "ORIGIN_ID",
                     "ORIGIN_VERSION",
-                    "PARENT_ID_...",
                     "PHONE",
                     "REVENUE",
                     "TITLE",
-                    "UF_...",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -1899,11 +1935,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             originator_id,
             origin_id,
             origin_version,
-            parent_id,
             phone,
             revenue,
             title,
-            uf,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1917,9 +1951,414 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsEmailItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsEmailItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsImItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsImItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsLinkItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsLinkItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
+
 pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPhoneItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPhoneItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhoneItem);
+
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsWebItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsWebItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "VALUE_TYPE".
+    pub fn value_type(mut self, value: impl Into<String>) -> Self {
+        self.value_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

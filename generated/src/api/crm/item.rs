@@ -49,8 +49,8 @@ pub struct AddRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    /// Wire name "fields": any JSON, required.
+    pub fields: ::serde_json::Value,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -64,7 +64,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<AddRequestFields>,
+        fields: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -111,429 +111,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
-    /// Wire name "birthdate": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "comments": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "companyTitle": string, optional.
-    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
-    pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "fm": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "isManualOpportunity": boolean, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<bool>,
-    /// Wire name "lastName": string, optional.
-    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
-    /// Wire name "opened": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<bool>,
-    /// Wire name "opportunity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<f64>,
-    /// Wire name "originId": string, optional.
-    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "originatorId": string, optional.
-    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "secondName": string, optional.
-    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "sourceDescription": string, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
-    /// Wire name "statusDescription": string, optional.
-    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
-    pub status_description: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
-    /// Wire name "utmCampaign": string, optional.
-    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "utmContent": string, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "utmMedium": string, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<String>,
-    /// Wire name "utmSource": string, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "utmTerm": string, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "webformId": integer, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
-    pub webform_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
-        self
-    }
-    /// Sets "birthdate".
-    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
-        self.birthdate = Some(value.into());
-        self
-    }
-    /// Sets "comments".
-    pub fn comments(mut self, value: impl Into<String>) -> Self {
-        self.comments = Some(value.into());
-        self
-    }
-    /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
-        self
-    }
-    /// Sets "companyTitle".
-    pub fn company_title(mut self, value: impl Into<String>) -> Self {
-        self.company_title = Some(value.into());
-        self
-    }
-    /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
-        self
-    }
-    /// Sets "contactIds".
-    pub fn contact_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
-        self
-    }
-    /// Sets "fm".
-    pub fn fm(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.fm = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
-        self
-    }
-    /// Sets "isManualOpportunity".
-    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
-        self.is_manual_opportunity = Some(value.into());
-        self
-    }
-    /// Sets "lastName".
-    pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.observers = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "opened".
-    pub fn opened(mut self, value: impl Into<bool>) -> Self {
-        self.opened = Some(value.into());
-        self
-    }
-    /// Sets "opportunity".
-    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
-        self.opportunity = Some(value.into());
-        self
-    }
-    /// Sets "originId".
-    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
-        self.origin_id = Some(value.into());
-        self
-    }
-    /// Sets "originatorId".
-    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
-        self.originator_id = Some(value.into());
-        self
-    }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
-    /// Sets "post".
-    pub fn post(mut self, value: impl Into<String>) -> Self {
-        self.post = Some(value.into());
-        self
-    }
-    /// Sets "secondName".
-    pub fn second_name(mut self, value: impl Into<String>) -> Self {
-        self.second_name = Some(value.into());
-        self
-    }
-    /// Sets "sourceDescription".
-    pub fn source_description(mut self, value: impl Into<String>) -> Self {
-        self.source_description = Some(value.into());
-        self
-    }
-    /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
-        self
-    }
-    /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
-        self
-    }
-    /// Sets "statusDescription".
-    pub fn status_description(mut self, value: impl Into<String>) -> Self {
-        self.status_description = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
-        self
-    }
-    /// Sets "utmCampaign".
-    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
-        self.utm_campaign = Some(value.into());
-        self
-    }
-    /// Sets "utmContent".
-    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
-        self.utm_content = Some(value.into());
-        self
-    }
-    /// Sets "utmMedium".
-    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
-        self.utm_medium = Some(value.into());
-        self
-    }
-    /// Sets "utmSource".
-    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
-        self.utm_source = Some(value.into());
-        self
-    }
-    /// Sets "utmTerm".
-    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
-        self.utm_term = Some(value.into());
-        self
-    }
-    /// Sets "webformId".
-    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
-        self.webform_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let birthdate = o.opt("birthdate")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let company_title = o.opt("companyTitle")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let currency_id = o.opt("currencyId")?;
-        let fm = o.opt("fm")?;
-        let honorific = o.opt("honorific")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let last_name = o.opt("lastName")?;
-        let name = o.opt("name")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let origin_id = o.opt("originId")?;
-        let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
-        let post = o.opt("post")?;
-        let second_name = o.opt("secondName")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let status_description = o.opt("statusDescription")?;
-        let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
-        let utm_medium = o.opt("utmMedium")?;
-        let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
-        let webform_id = o.opt("webformId")?;
-        let additional = o
-            .rest(
-                &[
-                    "assignedById",
-                    "birthdate",
-                    "comments",
-                    "companyId",
-                    "companyTitle",
-                    "contactId",
-                    "contactIds",
-                    "currencyId",
-                    "fm",
-                    "honorific",
-                    "isManualOpportunity",
-                    "lastName",
-                    "name",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "originId",
-                    "originatorId",
-                    "parentId...",
-                    "post",
-                    "secondName",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "statusDescription",
-                    "title",
-                    "ufCrm...",
-                    "utmCampaign",
-                    "utmContent",
-                    "utmMedium",
-                    "utmSource",
-                    "utmTerm",
-                    "webformId",
-                ],
-            )?;
-        Ok(Self {
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            company_title,
-            contact_id,
-            contact_ids,
-            currency_id,
-            fm,
-            honorific,
-            is_manual_opportunity,
-            last_name,
-            name,
-            observers,
-            opened,
-            opportunity,
-            origin_id,
-            originator_id,
-            parent_id,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            stage_id,
-            status_description,
-            title,
-            uf_crm,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            webform_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -724,9 +301,6 @@ pub struct AddResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1220": integer, optional.
-    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
-    pub parent_id1220: Option<i64>,
     /// Wire name "probability": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
@@ -769,9 +343,6 @@ pub struct AddResponseItem {
     /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    /// Wire name "ufCrm_1721244707107": number, optional.
-    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1721244707107: Option<f64>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -854,7 +425,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1220 = o.opt("parentId1220")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
@@ -867,7 +437,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let tax_value = o.opt("taxValue")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
-        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -924,7 +493,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "orderStage",
                     "originId",
                     "originatorId",
-                    "parentId1220",
                     "probability",
                     "productId",
                     "quoteId",
@@ -937,7 +505,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "taxValue",
                     "title",
                     "typeId",
-                    "ufCrm_1721244707107",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -994,7 +561,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             order_stage,
             origin_id,
             originator_id,
-            parent_id1220,
             probability,
             product_id,
             quote_id,
@@ -1007,7 +573,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             tax_value,
             title,
             type_id,
-            uf_crm_1721244707107,
             updated_by,
             updated_time,
             utm_campaign,
@@ -1347,7 +912,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<FieldsResponseFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1369,233 +934,95 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponseFields {
-    /// Wire name "assignedById": object, optional.
-    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "begindate": object, optional.
+pub struct FieldsResponseFieldsValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub begindate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "categoryId": object, optional.
-    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "closedate": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub closedate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "companyId": object, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contactId": object, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contactIds": object, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "contacts": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contacts: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdTime": object, optional.
-    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
-    pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currencyId": object, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isManualOpportunity": object, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lastActivityBy": object, optional.
-    #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lastActivityTime": object, optional.
-    #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "movedBy": object, optional.
-    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
-    pub moved_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "movedTime": object, optional.
-    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
-    pub moved_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "mycompanyId": object, optional.
-    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
-    pub mycompany_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "observers": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "opened": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "opportunity": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId1": object, optional.
-    #[serde(rename = "parentId1", skip_serializing_if = "Option::is_none")]
-    pub parent_id1: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId1248": object, optional.
-    #[serde(rename = "parentId1248", skip_serializing_if = "Option::is_none")]
-    pub parent_id1248: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId2": object, optional.
-    #[serde(rename = "parentId2", skip_serializing_if = "Option::is_none")]
-    pub parent_id2: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previousStageId": object, optional.
-    #[serde(rename = "previousStageId", skip_serializing_if = "Option::is_none")]
-    pub previous_stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sourceDescription": object, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sourceId": object, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "stageId": object, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "taxValue": object, optional.
-    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
-    pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "title": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedBy": object, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedTime": object, optional.
-    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
-    pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "webformId": object, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
-    pub webform_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let begindate = o.opt("begindate")?;
-        let category_id = o.opt("categoryId")?;
-        let closedate = o.opt("closedate")?;
-        let company_id = o.opt("companyId")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let contacts = o.opt("contacts")?;
-        let created_by = o.opt("createdBy")?;
-        let created_time = o.opt("createdTime")?;
-        let currency_id = o.opt("currencyId")?;
-        let id = o.opt("id")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let last_activity_by = o.opt("lastActivityBy")?;
-        let last_activity_time = o.opt("lastActivityTime")?;
-        let moved_by = o.opt("movedBy")?;
-        let moved_time = o.opt("movedTime")?;
-        let mycompany_id = o.opt("mycompanyId")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let parent_id1 = o.opt("parentId1")?;
-        let parent_id1248 = o.opt("parentId1248")?;
-        let parent_id2 = o.opt("parentId2")?;
-        let previous_stage_id = o.opt("previousStageId")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let tax_value = o.opt("taxValue")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
         let title = o.opt("title")?;
-        let updated_by = o.opt("updatedBy")?;
-        let updated_time = o.opt("updatedTime")?;
-        let webform_id = o.opt("webformId")?;
-        let xml_id = o.opt("xmlId")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "assignedById",
-                    "begindate",
-                    "categoryId",
-                    "closedate",
-                    "companyId",
-                    "contactId",
-                    "contactIds",
-                    "contacts",
-                    "createdBy",
-                    "createdTime",
-                    "currencyId",
-                    "id",
-                    "isManualOpportunity",
-                    "lastActivityBy",
-                    "lastActivityTime",
-                    "movedBy",
-                    "movedTime",
-                    "mycompanyId",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "parentId1",
-                    "parentId1248",
-                    "parentId2",
-                    "previousStageId",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "taxValue",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
                     "title",
-                    "updatedBy",
-                    "updatedTime",
-                    "webformId",
-                    "xmlId",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            assigned_by_id,
-            begindate,
-            category_id,
-            closedate,
-            company_id,
-            contact_id,
-            contact_ids,
-            contacts,
-            created_by,
-            created_time,
-            currency_id,
-            id,
-            is_manual_opportunity,
-            last_activity_by,
-            last_activity_time,
-            moved_by,
-            moved_time,
-            mycompany_id,
-            observers,
-            opened,
-            opportunity,
-            parent_id1,
-            parent_id1248,
-            parent_id2,
-            previous_stage_id,
-            source_description,
-            source_id,
-            stage_id,
-            tax_value,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            updated_by,
-            updated_time,
-            webform_id,
-            xml_id,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";
@@ -1860,66 +1287,6 @@ pub struct GetResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1222": any JSON, optional.
-    #[serde(
-        rename = "parentId1222",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1222: ::serde_json::Value,
-    /// Wire name "parentId1226": any JSON, optional.
-    #[serde(
-        rename = "parentId1226",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1226: ::serde_json::Value,
-    /// Wire name "parentId1228": any JSON, optional.
-    #[serde(
-        rename = "parentId1228",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1228: ::serde_json::Value,
-    /// Wire name "parentId1236": any JSON, optional.
-    #[serde(
-        rename = "parentId1236",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1236: ::serde_json::Value,
-    /// Wire name "parentId1238": any JSON, optional.
-    #[serde(
-        rename = "parentId1238",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1238: ::serde_json::Value,
-    /// Wire name "parentId1240": any JSON, optional.
-    #[serde(
-        rename = "parentId1240",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1240: ::serde_json::Value,
-    /// Wire name "parentId1244": any JSON, optional.
-    #[serde(
-        rename = "parentId1244",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1244: ::serde_json::Value,
-    /// Wire name "parentId1246": any JSON, optional.
-    #[serde(
-        rename = "parentId1246",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1246: ::serde_json::Value,
-    /// Wire name "parentId1254": any JSON, optional.
-    #[serde(
-        rename = "parentId1254",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1254: ::serde_json::Value,
-    /// Wire name "parentId1256": any JSON, optional.
-    #[serde(
-        rename = "parentId1256",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id1256: ::serde_json::Value,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1971,9 +1338,6 @@ pub struct GetResponseItem {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrm_1720019876534": string, optional.
-    #[serde(rename = "ufCrm_1720019876534", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1720019876534: Option<String>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -2053,16 +1417,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let opportunity = o.opt("opportunity")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1222 = o.opt("parentId1222")?;
-        let parent_id1226 = o.opt("parentId1226")?;
-        let parent_id1228 = o.opt("parentId1228")?;
-        let parent_id1236 = o.opt("parentId1236")?;
-        let parent_id1238 = o.opt("parentId1238")?;
-        let parent_id1240 = o.opt("parentId1240")?;
-        let parent_id1244 = o.opt("parentId1244")?;
-        let parent_id1246 = o.opt("parentId1246")?;
-        let parent_id1254 = o.opt("parentId1254")?;
-        let parent_id1256 = o.opt("parentId1256")?;
         let phone = o.opt("phone")?;
         let phone_mailing = o.opt("phoneMailing")?;
         let phone_mobile = o.opt("phoneMobile")?;
@@ -2079,7 +1433,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let stage_semantic_id = o.opt("stageSemanticId")?;
         let status_description = o.opt("statusDescription")?;
         let title = o.opt("title")?;
-        let uf_crm_1720019876534 = o.opt("ufCrm_1720019876534")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -2133,16 +1486,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "opportunity",
                     "originId",
                     "originatorId",
-                    "parentId1222",
-                    "parentId1226",
-                    "parentId1228",
-                    "parentId1236",
-                    "parentId1238",
-                    "parentId1240",
-                    "parentId1244",
-                    "parentId1246",
-                    "parentId1254",
-                    "parentId1256",
                     "phone",
                     "phoneMailing",
                     "phoneMobile",
@@ -2159,7 +1502,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "stageSemanticId",
                     "statusDescription",
                     "title",
-                    "ufCrm_1720019876534",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -2213,16 +1555,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             opportunity,
             origin_id,
             originator_id,
-            parent_id1222,
-            parent_id1226,
-            parent_id1228,
-            parent_id1236,
-            parent_id1238,
-            parent_id1240,
-            parent_id1244,
-            parent_id1246,
-            parent_id1254,
-            parent_id1256,
             phone,
             phone_mailing,
             phone_mobile,
@@ -2239,7 +1571,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             stage_semantic_id,
             status_description,
             title,
-            uf_crm_1720019876534,
             updated_by,
             updated_time,
             utm_campaign,
@@ -2293,8 +1624,8 @@ pub struct ImportRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": object, required.
-    pub fields: ImportRequestFields,
+    /// Wire name "fields": any JSON, required.
+    pub fields: ::serde_json::Value,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -2308,7 +1639,7 @@ impl ImportRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<ImportRequestFields>,
+        fields: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -2355,415 +1686,6 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ImportRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
-    /// Wire name "birthdate": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "comments": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "companyTitle": string, optional.
-    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
-    pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "isManualOpportunity": boolean, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<bool>,
-    /// Wire name "lastName": string, optional.
-    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
-    /// Wire name "opened": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<bool>,
-    /// Wire name "opportunity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<f64>,
-    /// Wire name "originId": string, optional.
-    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "originatorId": string, optional.
-    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "secondName": string, optional.
-    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "sourceDescription": string, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
-    /// Wire name "statusDescription": string, optional.
-    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
-    pub status_description: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
-    /// Wire name "utmCampaign": string, optional.
-    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "utmContent": string, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "utmMedium": string, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<String>,
-    /// Wire name "utmSource": string, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "utmTerm": string, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "webformId": integer, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
-    pub webform_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ImportRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
-        self
-    }
-    /// Sets "birthdate".
-    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
-        self.birthdate = Some(value.into());
-        self
-    }
-    /// Sets "comments".
-    pub fn comments(mut self, value: impl Into<String>) -> Self {
-        self.comments = Some(value.into());
-        self
-    }
-    /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
-        self
-    }
-    /// Sets "companyTitle".
-    pub fn company_title(mut self, value: impl Into<String>) -> Self {
-        self.company_title = Some(value.into());
-        self
-    }
-    /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
-        self
-    }
-    /// Sets "contactIds".
-    pub fn contact_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
-        self
-    }
-    /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
-        self
-    }
-    /// Sets "isManualOpportunity".
-    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
-        self.is_manual_opportunity = Some(value.into());
-        self
-    }
-    /// Sets "lastName".
-    pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.observers = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "opened".
-    pub fn opened(mut self, value: impl Into<bool>) -> Self {
-        self.opened = Some(value.into());
-        self
-    }
-    /// Sets "opportunity".
-    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
-        self.opportunity = Some(value.into());
-        self
-    }
-    /// Sets "originId".
-    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
-        self.origin_id = Some(value.into());
-        self
-    }
-    /// Sets "originatorId".
-    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
-        self.originator_id = Some(value.into());
-        self
-    }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
-    /// Sets "post".
-    pub fn post(mut self, value: impl Into<String>) -> Self {
-        self.post = Some(value.into());
-        self
-    }
-    /// Sets "secondName".
-    pub fn second_name(mut self, value: impl Into<String>) -> Self {
-        self.second_name = Some(value.into());
-        self
-    }
-    /// Sets "sourceDescription".
-    pub fn source_description(mut self, value: impl Into<String>) -> Self {
-        self.source_description = Some(value.into());
-        self
-    }
-    /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
-        self
-    }
-    /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
-        self
-    }
-    /// Sets "statusDescription".
-    pub fn status_description(mut self, value: impl Into<String>) -> Self {
-        self.status_description = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
-        self
-    }
-    /// Sets "utmCampaign".
-    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
-        self.utm_campaign = Some(value.into());
-        self
-    }
-    /// Sets "utmContent".
-    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
-        self.utm_content = Some(value.into());
-        self
-    }
-    /// Sets "utmMedium".
-    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
-        self.utm_medium = Some(value.into());
-        self
-    }
-    /// Sets "utmSource".
-    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
-        self.utm_source = Some(value.into());
-        self
-    }
-    /// Sets "utmTerm".
-    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
-        self.utm_term = Some(value.into());
-        self
-    }
-    /// Sets "webformId".
-    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
-        self.webform_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let birthdate = o.opt("birthdate")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let company_title = o.opt("companyTitle")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let currency_id = o.opt("currencyId")?;
-        let honorific = o.opt("honorific")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let last_name = o.opt("lastName")?;
-        let name = o.opt("name")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let origin_id = o.opt("originId")?;
-        let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
-        let post = o.opt("post")?;
-        let second_name = o.opt("secondName")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let status_description = o.opt("statusDescription")?;
-        let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
-        let utm_medium = o.opt("utmMedium")?;
-        let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
-        let webform_id = o.opt("webformId")?;
-        let additional = o
-            .rest(
-                &[
-                    "assignedById",
-                    "birthdate",
-                    "comments",
-                    "companyId",
-                    "companyTitle",
-                    "contactId",
-                    "contactIds",
-                    "currencyId",
-                    "honorific",
-                    "isManualOpportunity",
-                    "lastName",
-                    "name",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "originId",
-                    "originatorId",
-                    "parentId...",
-                    "post",
-                    "secondName",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "statusDescription",
-                    "title",
-                    "ufCrm...",
-                    "utmCampaign",
-                    "utmContent",
-                    "utmMedium",
-                    "utmSource",
-                    "utmTerm",
-                    "webformId",
-                ],
-            )?;
-        Ok(Self {
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            company_title,
-            contact_id,
-            contact_ids,
-            currency_id,
-            honorific,
-            is_manual_opportunity,
-            last_name,
-            name,
-            observers,
-            opened,
-            opportunity,
-            origin_id,
-            originator_id,
-            parent_id,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            stage_id,
-            status_description,
-            title,
-            uf_crm,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            webform_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ImportRequestFields);
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2860,12 +1782,12 @@ pub struct ListRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -2895,13 +1817,13 @@ impl ListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -3041,8 +1963,8 @@ pub struct UpdateRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    /// Wire name "fields": any JSON, required.
+    pub fields: ::serde_json::Value,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -3056,7 +1978,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<UpdateRequestFields>,
+        fields: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -3103,429 +2025,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "assignedById": any JSON, optional.
-    #[serde(
-        rename = "assignedById",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
-    /// Wire name "birthdate": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "comments": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "companyTitle": string, optional.
-    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
-    pub company_title: Option<String>,
-    /// Wire name "contactId": any JSON, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "contactIds": array of any JSON, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "currencyId": any JSON, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "fm": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
-    /// Wire name "honorific": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub honorific: ::serde_json::Value,
-    /// Wire name "isManualOpportunity": boolean, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<bool>,
-    /// Wire name "lastName": string, optional.
-    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
-    /// Wire name "opened": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<bool>,
-    /// Wire name "opportunity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<f64>,
-    /// Wire name "originId": string, optional.
-    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "originatorId": string, optional.
-    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "parentId...": any JSON, optional.
-    #[serde(
-        rename = "parentId...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
-    /// Wire name "post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "secondName": string, optional.
-    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "sourceDescription": string, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "sourceId": any JSON, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub source_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
-    /// Wire name "statusDescription": string, optional.
-    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
-    pub status_description: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "ufCrm...": any JSON, optional.
-    #[serde(rename = "ufCrm...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_crm: ::serde_json::Value,
-    /// Wire name "utmCampaign": string, optional.
-    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "utmContent": string, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "utmMedium": string, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<String>,
-    /// Wire name "utmSource": string, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "utmTerm": string, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "webformId": integer, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
-    pub webform_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
-        self
-    }
-    /// Sets "birthdate".
-    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
-        self.birthdate = Some(value.into());
-        self
-    }
-    /// Sets "comments".
-    pub fn comments(mut self, value: impl Into<String>) -> Self {
-        self.comments = Some(value.into());
-        self
-    }
-    /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
-        self
-    }
-    /// Sets "companyTitle".
-    pub fn company_title(mut self, value: impl Into<String>) -> Self {
-        self.company_title = Some(value.into());
-        self
-    }
-    /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.contact_id = value.into();
-        self
-    }
-    /// Sets "contactIds".
-    pub fn contact_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
-        self
-    }
-    /// Sets "fm".
-    pub fn fm(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.fm = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "honorific".
-    pub fn honorific(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.honorific = value.into();
-        self
-    }
-    /// Sets "isManualOpportunity".
-    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
-        self.is_manual_opportunity = Some(value.into());
-        self
-    }
-    /// Sets "lastName".
-    pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "observers".
-    pub fn observers(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
-    ) -> Self {
-        self.observers = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "opened".
-    pub fn opened(mut self, value: impl Into<bool>) -> Self {
-        self.opened = Some(value.into());
-        self
-    }
-    /// Sets "opportunity".
-    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
-        self.opportunity = Some(value.into());
-        self
-    }
-    /// Sets "originId".
-    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
-        self.origin_id = Some(value.into());
-        self
-    }
-    /// Sets "originatorId".
-    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
-        self.originator_id = Some(value.into());
-        self
-    }
-    /// Sets "parentId...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
-    /// Sets "post".
-    pub fn post(mut self, value: impl Into<String>) -> Self {
-        self.post = Some(value.into());
-        self
-    }
-    /// Sets "secondName".
-    pub fn second_name(mut self, value: impl Into<String>) -> Self {
-        self.second_name = Some(value.into());
-        self
-    }
-    /// Sets "sourceDescription".
-    pub fn source_description(mut self, value: impl Into<String>) -> Self {
-        self.source_description = Some(value.into());
-        self
-    }
-    /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.source_id = value.into();
-        self
-    }
-    /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.stage_id = value.into();
-        self
-    }
-    /// Sets "statusDescription".
-    pub fn status_description(mut self, value: impl Into<String>) -> Self {
-        self.status_description = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "ufCrm...".
-    pub fn uf_crm(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_crm = value.into();
-        self
-    }
-    /// Sets "utmCampaign".
-    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
-        self.utm_campaign = Some(value.into());
-        self
-    }
-    /// Sets "utmContent".
-    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
-        self.utm_content = Some(value.into());
-        self
-    }
-    /// Sets "utmMedium".
-    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
-        self.utm_medium = Some(value.into());
-        self
-    }
-    /// Sets "utmSource".
-    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
-        self.utm_source = Some(value.into());
-        self
-    }
-    /// Sets "utmTerm".
-    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
-        self.utm_term = Some(value.into());
-        self
-    }
-    /// Sets "webformId".
-    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
-        self.webform_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let birthdate = o.opt("birthdate")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let company_title = o.opt("companyTitle")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let currency_id = o.opt("currencyId")?;
-        let fm = o.opt("fm")?;
-        let honorific = o.opt("honorific")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let last_name = o.opt("lastName")?;
-        let name = o.opt("name")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let origin_id = o.opt("originId")?;
-        let originator_id = o.opt("originatorId")?;
-        let parent_id = o.opt("parentId...")?;
-        let post = o.opt("post")?;
-        let second_name = o.opt("secondName")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let status_description = o.opt("statusDescription")?;
-        let title = o.opt("title")?;
-        let uf_crm = o.opt("ufCrm...")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
-        let utm_medium = o.opt("utmMedium")?;
-        let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
-        let webform_id = o.opt("webformId")?;
-        let additional = o
-            .rest(
-                &[
-                    "assignedById",
-                    "birthdate",
-                    "comments",
-                    "companyId",
-                    "companyTitle",
-                    "contactId",
-                    "contactIds",
-                    "currencyId",
-                    "fm",
-                    "honorific",
-                    "isManualOpportunity",
-                    "lastName",
-                    "name",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "originId",
-                    "originatorId",
-                    "parentId...",
-                    "post",
-                    "secondName",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "statusDescription",
-                    "title",
-                    "ufCrm...",
-                    "utmCampaign",
-                    "utmContent",
-                    "utmMedium",
-                    "utmSource",
-                    "utmTerm",
-                    "webformId",
-                ],
-            )?;
-        Ok(Self {
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            company_title,
-            contact_id,
-            contact_ids,
-            currency_id,
-            fm,
-            honorific,
-            is_manual_opportunity,
-            last_name,
-            name,
-            observers,
-            opened,
-            opportunity,
-            origin_id,
-            originator_id,
-            parent_id,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            stage_id,
-            status_description,
-            title,
-            uf_crm,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            webform_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3716,9 +2215,6 @@ pub struct UpdateResponseItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub originator_id: ::serde_json::Value,
-    /// Wire name "parentId1220": integer, optional.
-    #[serde(rename = "parentId1220", skip_serializing_if = "Option::is_none")]
-    pub parent_id1220: Option<i64>,
     /// Wire name "probability": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub probability: ::serde_json::Value,
@@ -3758,9 +2254,6 @@ pub struct UpdateResponseItem {
     /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
-    /// Wire name "ufCrm_1721244707107": number, optional.
-    #[serde(rename = "ufCrm_1721244707107", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_1721244707107: Option<f64>,
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -3843,7 +2336,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
-        let parent_id1220 = o.opt("parentId1220")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
@@ -3856,7 +2348,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let tax_value = o.opt("taxValue")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
-        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
         let utm_campaign = o.opt("utmCampaign")?;
@@ -3913,7 +2404,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "orderStage",
                     "originId",
                     "originatorId",
-                    "parentId1220",
                     "probability",
                     "productId",
                     "quoteId",
@@ -3926,7 +2416,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "taxValue",
                     "title",
                     "typeId",
-                    "ufCrm_1721244707107",
                     "updatedBy",
                     "updatedTime",
                     "utmCampaign",
@@ -3983,7 +2472,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             order_stage,
             origin_id,
             originator_id,
-            parent_id1220,
             probability,
             product_id,
             quote_id,
@@ -3996,7 +2484,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             tax_value,
             title,
             type_id,
-            uf_crm_1721244707107,
             updated_by,
             updated_time,
             utm_campaign,

@@ -76,9 +76,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -94,7 +94,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {
@@ -286,9 +286,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -304,7 +304,7 @@ pub struct DeleteByFilterRequestFields {
 impl DeleteByFilterRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        order_id: impl Into<::serde_json::Value>,
+        order_id: impl Into<i64>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {
@@ -431,7 +431,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "orderEntity": object, optional.
     #[serde(rename = "orderEntity", skip_serializing_if = "Option::is_none")]
-    pub order_entity: Option<GetFieldsResponseOrderEntity>,
+    pub order_entity: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseOrderEntityValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -453,40 +455,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseOrderEntity {
-    /// Wire name "orderId": object, optional.
-    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ownerId": object, optional.
-    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ownerTypeId": object, optional.
-    #[serde(rename = "ownerTypeId", skip_serializing_if = "Option::is_none")]
-    pub owner_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+pub struct GetFieldsResponseOrderEntityValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseOrderEntity {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseOrderEntityValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order_id = o.opt("orderId")?;
-        let owner_id = o.opt("ownerId")?;
-        let owner_type_id = o.opt("ownerTypeId")?;
-        let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            order_id,
-            owner_id,
-            owner_type_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseOrderEntity);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseOrderEntityValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "crm.orderentity.getFields";
@@ -521,12 +578,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -545,13 +602,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".

@@ -96,12 +96,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
@@ -123,24 +120,18 @@ pub struct AddRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "MYCOMPANY_ID": any JSON, optional.
-    #[serde(
-        rename = "MYCOMPANY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub mycompany_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "MYCOMPANY_ID": integer, optional.
+    #[serde(rename = "MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -152,9 +143,9 @@ pub struct AddRequestFields {
     /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
@@ -189,8 +180,8 @@ impl AddRequestFields {
         }
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -229,26 +220,26 @@ impl AddRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "MYCOMPANY_ID".
-    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.mycompany_id = value.into();
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -267,8 +258,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -548,7 +539,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.quote.fields`.
-pub type FieldsResponse = ::serde_json::Value;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
+        Ok(Self {
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.quote.fields";
@@ -746,12 +830,6 @@ pub struct GetResponse {
     /// Wire name "OPPORTUNITY": string, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<String>,
-    /// Wire name "PARENT_ID_136": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_136",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id_136: ::serde_json::Value,
     /// Wire name "PERSON_TYPE_ID": string, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<String>,
@@ -770,45 +848,6 @@ pub struct GetResponse {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UF_CRM_566EB0AC9B7FC": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AC9B7FC", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0ac9b7fc: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFA9895": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFA9895", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afa9895: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFB84F1": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFB84F1", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afb84f1: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFC58FD": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFC58FD", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afc58fd: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFDA4EF": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFDA4EF", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afda4ef: Option<String>,
-    /// Wire name "UF_CRM_566EB0AFEDB2F": string, optional.
-    #[serde(rename = "UF_CRM_566EB0AFEDB2F", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0afedb2f: Option<String>,
-    /// Wire name "UF_CRM_566EB0B014EC2": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B014EC2", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b014ec2: Option<String>,
-    /// Wire name "UF_CRM_566EB0B0231B2": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B0231B2", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b0231b2: Option<String>,
-    /// Wire name "UF_CRM_566EB0B02F46F": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B02F46F", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b02f46f: Option<String>,
-    /// Wire name "UF_CRM_566EB0B03CDCD": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B03CDCD", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b03cdcd: Option<String>,
-    /// Wire name "UF_CRM_566EB0B04D190": string, optional.
-    #[serde(rename = "UF_CRM_566EB0B04D190", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_566eb0b04d190: Option<String>,
-    /// Wire name "UF_CRM_577BBCE34CC90": string, optional.
-    #[serde(rename = "UF_CRM_577BBCE34CC90", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_577bbce34cc90: Option<String>,
-    /// Wire name "UF_CRM_577BBCE354F86": string, optional.
-    #[serde(rename = "UF_CRM_577BBCE354F86", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_577bbce354f86: Option<String>,
     /// Wire name "UTM_CAMPAIGN": any JSON, optional.
     #[serde(
         rename = "UTM_CAMPAIGN",
@@ -871,26 +910,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let mycompany_id = o.opt("MYCOMPANY_ID")?;
         let opened = o.opt("OPENED")?;
         let opportunity = o.opt("OPPORTUNITY")?;
-        let parent_id_136 = o.opt("PARENT_ID_136")?;
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let quote_number = o.opt("QUOTE_NUMBER")?;
         let status_id = o.opt("STATUS_ID")?;
         let tax_value = o.opt("TAX_VALUE")?;
         let terms = o.opt("TERMS")?;
         let title = o.opt("TITLE")?;
-        let uf_crm_566eb0ac9b7fc = o.opt("UF_CRM_566EB0AC9B7FC")?;
-        let uf_crm_566eb0afa9895 = o.opt("UF_CRM_566EB0AFA9895")?;
-        let uf_crm_566eb0afb84f1 = o.opt("UF_CRM_566EB0AFB84F1")?;
-        let uf_crm_566eb0afc58fd = o.opt("UF_CRM_566EB0AFC58FD")?;
-        let uf_crm_566eb0afda4ef = o.opt("UF_CRM_566EB0AFDA4EF")?;
-        let uf_crm_566eb0afedb2f = o.opt("UF_CRM_566EB0AFEDB2F")?;
-        let uf_crm_566eb0b014ec2 = o.opt("UF_CRM_566EB0B014EC2")?;
-        let uf_crm_566eb0b0231b2 = o.opt("UF_CRM_566EB0B0231B2")?;
-        let uf_crm_566eb0b02f46f = o.opt("UF_CRM_566EB0B02F46F")?;
-        let uf_crm_566eb0b03cdcd = o.opt("UF_CRM_566EB0B03CDCD")?;
-        let uf_crm_566eb0b04d190 = o.opt("UF_CRM_566EB0B04D190")?;
-        let uf_crm_577bbce34cc90 = o.opt("UF_CRM_577BBCE34CC90")?;
-        let uf_crm_577bbce354f86 = o.opt("UF_CRM_577BBCE354F86")?;
         let utm_campaign = o.opt("UTM_CAMPAIGN")?;
         let utm_content = o.opt("UTM_CONTENT")?;
         let utm_medium = o.opt("UTM_MEDIUM")?;
@@ -930,26 +955,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "MYCOMPANY_ID",
                     "OPENED",
                     "OPPORTUNITY",
-                    "PARENT_ID_136",
                     "PERSON_TYPE_ID",
                     "QUOTE_NUMBER",
                     "STATUS_ID",
                     "TAX_VALUE",
                     "TERMS",
                     "TITLE",
-                    "UF_CRM_566EB0AC9B7FC",
-                    "UF_CRM_566EB0AFA9895",
-                    "UF_CRM_566EB0AFB84F1",
-                    "UF_CRM_566EB0AFC58FD",
-                    "UF_CRM_566EB0AFDA4EF",
-                    "UF_CRM_566EB0AFEDB2F",
-                    "UF_CRM_566EB0B014EC2",
-                    "UF_CRM_566EB0B0231B2",
-                    "UF_CRM_566EB0B02F46F",
-                    "UF_CRM_566EB0B03CDCD",
-                    "UF_CRM_566EB0B04D190",
-                    "UF_CRM_577BBCE34CC90",
-                    "UF_CRM_577BBCE354F86",
                     "UTM_CAMPAIGN",
                     "UTM_CONTENT",
                     "UTM_MEDIUM",
@@ -989,26 +1000,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             mycompany_id,
             opened,
             opportunity,
-            parent_id_136,
             person_type_id,
             quote_number,
             status_id,
             tax_value,
             terms,
             title,
-            uf_crm_566eb0ac9b7fc,
-            uf_crm_566eb0afa9895,
-            uf_crm_566eb0afb84f1,
-            uf_crm_566eb0afc58fd,
-            uf_crm_566eb0afda4ef,
-            uf_crm_566eb0afedb2f,
-            uf_crm_566eb0b014ec2,
-            uf_crm_566eb0b0231b2,
-            uf_crm_566eb0b02f46f,
-            uf_crm_566eb0b03cdcd,
-            uf_crm_566eb0b04d190,
-            uf_crm_577bbce34cc90,
-            uf_crm_577bbce354f86,
             utm_campaign,
             utm_content,
             utm_medium,
@@ -1052,12 +1049,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -1076,13 +1073,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1232,12 +1229,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "ASSIGNED_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "ASSIGNED_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub assigned_by_id: ::serde_json::Value,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
     /// Wire name "BEGINDATE": string (`date`), optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
@@ -1259,24 +1253,18 @@ pub struct UpdateRequestFields {
     /// Wire name "COMMENTS": string, optional.
     #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": any JSON, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
-    /// Wire name "CONTACT_IDS": array of any JSON, optional.
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_IDS": array of integer, optional.
     #[serde(rename = "CONTACT_IDS", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub currency_id: ::serde_json::Value,
-    /// Wire name "MYCOMPANY_ID": any JSON, optional.
-    #[serde(
-        rename = "MYCOMPANY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub mycompany_id: ::serde_json::Value,
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "MYCOMPANY_ID": integer, optional.
+    #[serde(rename = "MYCOMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
     /// Wire name "OPENED": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1285,18 +1273,12 @@ pub struct UpdateRequestFields {
     /// Wire name "OPPORTUNITY": number, optional.
     #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "PARENT_ID_...": any JSON, optional.
-    #[serde(
-        rename = "PARENT_ID_...",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_id: ::serde_json::Value,
     /// Wire name "PERSON_TYPE_ID": integer, optional.
     #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
-    /// Wire name "STATUS_ID": any JSON, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1312,8 +1294,8 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ASSIGNED_BY_ID".
-    pub fn assigned_by_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.assigned_by_id = value.into();
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
         self
     }
     /// Sets "BEGINDATE".
@@ -1352,26 +1334,26 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "COMPANY_ID".
-    pub fn company_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.company_id = value.into();
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
         self
     }
     /// Sets "CONTACT_IDS".
     pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         self.contact_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CURRENCY_ID".
-    pub fn currency_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency_id = value.into();
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
         self
     }
     /// Sets "MYCOMPANY_ID".
-    pub fn mycompany_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.mycompany_id = value.into();
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
         self
     }
     /// Sets "OPENED".
@@ -1384,19 +1366,14 @@ impl UpdateRequestFields {
         self.opportunity = Some(value.into());
         self
     }
-    /// Sets "PARENT_ID_...".
-    pub fn parent_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parent_id = value.into();
-        self
-    }
     /// Sets "PERSON_TYPE_ID".
     pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
         self.person_type_id = Some(value.into());
         self
     }
     /// Sets "STATUS_ID".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -1435,7 +1412,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let mycompany_id = o.opt("MYCOMPANY_ID")?;
         let opened = o.opt("OPENED")?;
         let opportunity = o.opt("OPPORTUNITY")?;
-        let parent_id = o.opt("PARENT_ID_...")?;
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let status_id = o.opt("STATUS_ID")?;
         let title = o.opt("TITLE")?;
@@ -1456,7 +1432,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "MYCOMPANY_ID",
                     "OPENED",
                     "OPPORTUNITY",
-                    "PARENT_ID_...",
                     "PERSON_TYPE_ID",
                     "STATUS_ID",
                     "TITLE",
@@ -1477,7 +1452,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             mycompany_id,
             opened,
             opportunity,
-            parent_id,
             person_type_id,
             status_id,
             title,

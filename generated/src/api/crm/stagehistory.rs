@@ -32,12 +32,12 @@ pub struct ListRequest {
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -61,13 +61,13 @@ impl ListRequest {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -118,54 +118,30 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.stagehistory.list`.
-pub type ListResponse = Vec<ListResponseItem>;
-
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponseItem {
-    /// Wire name "CREATED_TIME": string (`date-time`), optional.
-    #[serde(rename = "CREATED_TIME", skip_serializing_if = "Option::is_none")]
-    pub created_time: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OWNER_ID": integer, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    /// Wire name "TYPE_ID": integer, optional.
-    ///
-    /// Allowed values: 1, 2, 3, 5.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<ListResponseItemTypeId>,
+pub struct ListResponse {
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_time = o.opt("CREATED_TIME")?;
-        let id = o.opt("ID")?;
-        let owner_id = o.opt("OWNER_ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let additional = o.rest(&["CREATED_TIME", "ID", "OWNER_ID", "TYPE_ID"])?;
-        Ok(Self {
-            created_time,
-            id,
-            owner_id,
-            type_id,
-            additional,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponseItem);
-
-pub type ListResponseItemTypeId = super::super::enums::IntV1V2V3V5;
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.stagehistory.list";
@@ -176,5 +152,14 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "ENTITY_TYPE_NOT_SUPPORTED",
         "INVALID_ARG_VALUE",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Map<String, ::serde_json::Value>;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
 }

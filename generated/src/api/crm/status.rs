@@ -333,98 +333,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.status.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "CATEGORY_ID": integer, optional.
-    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    /// Wire name "COLOR": string, optional.
-    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Wire name "ENTITY_ID": string, optional.
-    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    /// Wire name "EXTRA": any JSON, optional.
-    #[serde(rename = "EXTRA", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extra: ::serde_json::Value,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "NAME_INIT": string, optional.
-    #[serde(rename = "NAME_INIT", skip_serializing_if = "Option::is_none")]
-    pub name_init: Option<String>,
-    /// Wire name "SEMANTICS": string, optional.
-    #[serde(rename = "SEMANTICS", skip_serializing_if = "Option::is_none")]
-    pub semantics: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "STATUS_ID": string, optional.
-    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<String>,
-    /// Wire name "SYSTEM": string, optional.
-    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let category_id = o.opt("CATEGORY_ID")?;
-        let color = o.opt("COLOR")?;
-        let entity_id = o.opt("ENTITY_ID")?;
-        let extra = o.opt("EXTRA")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let name_init = o.opt("NAME_INIT")?;
-        let semantics = o.opt("SEMANTICS")?;
-        let sort = o.opt("SORT")?;
-        let status_id = o.opt("STATUS_ID")?;
-        let system = o.opt("SYSTEM")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "CATEGORY_ID",
-                    "COLOR",
-                    "ENTITY_ID",
-                    "EXTRA",
-                    "ID",
-                    "NAME",
-                    "NAME_INIT",
-                    "SEMANTICS",
-                    "SORT",
-                    "STATUS_ID",
-                    "SYSTEM",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            category_id,
-            color,
-            entity_id,
-            extra,
-            id,
-            name,
-            name_init,
-            semantics,
-            sort,
-            status_id,
-            system,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.status.fields";
@@ -619,12 +621,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -642,13 +644,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -689,7 +691,103 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.status.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CATEGORY_ID": any JSON, optional.
+    #[serde(
+        rename = "CATEGORY_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub category_id: ::serde_json::Value,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "EXTRA": object, optional.
+    #[serde(rename = "EXTRA", skip_serializing_if = "Option::is_none")]
+    pub extra: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NAME_INIT": string, optional.
+    #[serde(rename = "NAME_INIT", skip_serializing_if = "Option::is_none")]
+    pub name_init: Option<String>,
+    /// Wire name "SEMANTICS": any JSON, optional.
+    #[serde(rename = "SEMANTICS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub semantics: ::serde_json::Value,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "SYSTEM": string, optional.
+    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let extra = o.opt("EXTRA")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let name_init = o.opt("NAME_INIT")?;
+        let semantics = o.opt("SEMANTICS")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "COLOR",
+                    "ENTITY_ID",
+                    "EXTRA",
+                    "ID",
+                    "NAME",
+                    "NAME_INIT",
+                    "SEMANTICS",
+                    "SORT",
+                    "STATUS_ID",
+                    "SYSTEM",
+                ],
+            )?;
+        Ok(Self {
+            category_id,
+            color,
+            entity_id,
+            extra,
+            id,
+            name,
+            name_init,
+            semantics,
+            sort,
+            status_id,
+            system,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.status.list";

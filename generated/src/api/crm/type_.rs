@@ -446,12 +446,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelations {
-    /// Wire name "child": array of any JSON, optional.
+    /// Wire name "child": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub child: Option<Vec<::serde_json::Value>>,
-    /// Wire name "parent": array of any JSON, optional.
+    pub child: Option<Vec<AddRequestFieldsRelationsChildItem>>,
+    /// Wire name "parent": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Vec<::serde_json::Value>>,
+    pub parent: Option<Vec<AddRequestFieldsRelationsParentItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -466,7 +466,7 @@ impl AddRequestFieldsRelations {
     /// Sets "child".
     pub fn child(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsRelationsChildItem>>,
     ) -> Self {
         self.child = Some(value.into_iter().map(Into::into).collect());
         self
@@ -474,7 +474,7 @@ impl AddRequestFieldsRelations {
     /// Sets "parent".
     pub fn parent(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsRelationsParentItem>>,
     ) -> Self {
         self.parent = Some(value.into_iter().map(Into::into).collect());
         self
@@ -504,6 +504,128 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelations);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsRelationsChildItem {
+    /// Wire name "entityTypeId": integer, required.
+    #[serde(rename = "entityTypeId")]
+    pub entity_type_id: i64,
+    /// Wire name "isChildrenListEnabled": boolean, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelationsChildItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            is_children_list_enabled: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsChildItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let additional = o.rest(&["entityTypeId", "isChildrenListEnabled"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsChildItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsRelationsParentItem {
+    /// Wire name "entityTypeId": integer, required.
+    #[serde(rename = "entityTypeId")]
+    pub entity_type_id: i64,
+    /// Wire name "isChildrenListEnabled": boolean, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsRelationsParentItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(entity_type_id: impl Into<i64>) -> Self {
+        Self {
+            entity_type_id: entity_type_id.into(),
+            is_children_list_enabled: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsParentItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let additional = o.rest(&["entityTypeId", "isChildrenListEnabled"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsParentItem);
 
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -810,7 +932,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.type.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.type.delete";
@@ -890,7 +1012,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<FieldsResponseFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -912,179 +1034,95 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponseFields {
-    /// Wire name "code": object, optional.
+pub struct FieldsResponseFieldsValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdTime": object, optional.
-    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
-    pub created_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "customSectionId": object, optional.
-    #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
-    pub custom_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "entityTypeId": object, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isAutomationEnabled": object, optional.
-    #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_automation_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isBeginCloseDatesEnabled": object, optional.
-    #[serde(
-        rename = "isBeginCloseDatesEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub is_begin_close_dates_enabled: Option<
-        ::serde_json::Map<String, ::serde_json::Value>,
-    >,
-    /// Wire name "isBizProcEnabled": object, optional.
-    #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_biz_proc_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isCategoriesEnabled": object, optional.
-    #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_categories_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isClientEnabled": object, optional.
-    #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_client_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isDocumentsEnabled": object, optional.
-    #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_documents_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isLinkWithProductsEnabled": object, optional.
-    #[serde(
-        rename = "isLinkWithProductsEnabled",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub is_link_with_products_enabled: Option<
-        ::serde_json::Map<String, ::serde_json::Value>,
-    >,
-    /// Wire name "isMycompanyEnabled": object, optional.
-    #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_mycompany_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isObserversEnabled": object, optional.
-    #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_observers_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isRecyclebinEnabled": object, optional.
-    #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_recyclebin_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isSetOpenPermissions": object, optional.
-    #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
-    pub is_set_open_permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isSourceEnabled": object, optional.
-    #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_source_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isStagesEnabled": object, optional.
-    #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_stages_enabled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isUseInUserfieldEnabled": object, optional.
-    #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_use_in_userfield_enabled: Option<
-        ::serde_json::Map<String, ::serde_json::Value>,
-    >,
-    /// Wire name "title": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedBy": object, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updatedTime": object, optional.
-    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
-    pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let created_time = o.opt("createdTime")?;
-        let custom_section_id = o.opt("customSectionId")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_automation_enabled = o.opt("isAutomationEnabled")?;
-        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
-        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
-        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
-        let is_client_enabled = o.opt("isClientEnabled")?;
-        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
-        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
-        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
-        let is_observers_enabled = o.opt("isObserversEnabled")?;
-        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
-        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
-        let is_source_enabled = o.opt("isSourceEnabled")?;
-        let is_stages_enabled = o.opt("isStagesEnabled")?;
-        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
         let title = o.opt("title")?;
-        let updated_by = o.opt("updatedBy")?;
-        let updated_time = o.opt("updatedTime")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "code",
-                    "createdBy",
-                    "createdTime",
-                    "customSectionId",
-                    "entityTypeId",
-                    "id",
-                    "isAutomationEnabled",
-                    "isBeginCloseDatesEnabled",
-                    "isBizProcEnabled",
-                    "isCategoriesEnabled",
-                    "isClientEnabled",
-                    "isDocumentsEnabled",
-                    "isLinkWithProductsEnabled",
-                    "isMycompanyEnabled",
-                    "isObserversEnabled",
-                    "isRecyclebinEnabled",
-                    "isSetOpenPermissions",
-                    "isSourceEnabled",
-                    "isStagesEnabled",
-                    "isUseInUserfieldEnabled",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
                     "title",
-                    "updatedBy",
-                    "updatedTime",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            code,
-            created_by,
-            created_time,
-            custom_section_id,
-            entity_type_id,
-            id,
-            is_automation_enabled,
-            is_begin_close_dates_enabled,
-            is_biz_proc_enabled,
-            is_categories_enabled,
-            is_client_enabled,
-            is_documents_enabled,
-            is_link_with_products_enabled,
-            is_mycompany_enabled,
-            is_observers_enabled,
-            is_recyclebin_enabled,
-            is_set_open_permissions,
-            is_source_enabled,
-            is_stages_enabled,
-            is_use_in_userfield_enabled,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            updated_by,
-            updated_time,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.type.fields";
@@ -1737,12 +1775,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1758,13 +1796,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".

@@ -68,146 +68,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.userfield.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
-    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
-    /// Wire name "EDIT_IN_LIST": string, optional.
-    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<String>,
-    /// Wire name "ENTITY_ID": string, optional.
-    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": string, optional.
-    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Wire name "FIELD_NAME": string, optional.
-    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": string, optional.
-    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_SEARCHABLE": string, optional.
-    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<String>,
-    /// Wire name "LIST": any JSON, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list: ::serde_json::Value,
-    /// Wire name "LIST_COLUMN_LABEL": string, optional.
-    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<String>,
-    /// Wire name "LIST_FILTER_LABEL": string, optional.
-    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<String>,
-    /// Wire name "MANDATORY": string, optional.
-    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<String>,
-    /// Wire name "MULTIPLE": string, optional.
-    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<String>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "SHOW_FILTER": string, optional.
-    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<String>,
-    /// Wire name "SHOW_IN_LIST": string, optional.
-    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "USER_TYPE_ID": string, optional.
-    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
-        let edit_in_list = o.opt("EDIT_IN_LIST")?;
-        let entity_id = o.opt("ENTITY_ID")?;
-        let error_message = o.opt("ERROR_MESSAGE")?;
-        let field_name = o.opt("FIELD_NAME")?;
-        let help_message = o.opt("HELP_MESSAGE")?;
-        let id = o.opt("ID")?;
-        let is_searchable = o.opt("IS_SEARCHABLE")?;
-        let list = o.opt("LIST")?;
-        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
-        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
-        let mandatory = o.opt("MANDATORY")?;
-        let multiple = o.opt("MULTIPLE")?;
-        let settings = o.opt("SETTINGS")?;
-        let show_filter = o.opt("SHOW_FILTER")?;
-        let show_in_list = o.opt("SHOW_IN_LIST")?;
-        let sort = o.opt("SORT")?;
-        let user_type_id = o.opt("USER_TYPE_ID")?;
-        let xml_id = o.opt("XML_ID")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "EDIT_FORM_LABEL",
-                    "EDIT_IN_LIST",
-                    "ENTITY_ID",
-                    "ERROR_MESSAGE",
-                    "FIELD_NAME",
-                    "HELP_MESSAGE",
-                    "ID",
-                    "IS_SEARCHABLE",
-                    "LIST",
-                    "LIST_COLUMN_LABEL",
-                    "LIST_FILTER_LABEL",
-                    "MANDATORY",
-                    "MULTIPLE",
-                    "SETTINGS",
-                    "SHOW_FILTER",
-                    "SHOW_IN_LIST",
-                    "SORT",
-                    "USER_TYPE_ID",
-                    "XML_ID",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            edit_form_label,
-            edit_in_list,
-            entity_id,
-            error_message,
-            field_name,
-            help_message,
-            id,
-            is_searchable,
-            list,
-            list_column_label,
-            list_filter_label,
-            mandatory,
-            multiple,
-            settings,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.userfield.fields";

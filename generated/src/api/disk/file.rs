@@ -92,7 +92,143 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 ::bitrix24_runtime::loose_deserialize!(CopyToRequest);
 
 /// The `result` of `disk.file.copyTo`.
-pub type CopyToResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CopyToResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": any JSON, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": integer, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CopyToResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CopyToResponse);
 
 impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.file.copyTo";
@@ -255,7 +391,143 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `disk.file.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.file.get";
@@ -406,7 +678,736 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `disk.file.getFields`.
-pub type GetFieldsResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponse {
+    /// Wire name "CODE": object, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<GetFieldsResponseCode>,
+    /// Wire name "CREATED_BY": object, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseCreatedBy>,
+    /// Wire name "CREATE_TIME": object, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<GetFieldsResponseCreateTime>,
+    /// Wire name "DELETED_BY": object, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<GetFieldsResponseDeletedBy>,
+    /// Wire name "DELETED_TYPE": object, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<GetFieldsResponseDeletedType>,
+    /// Wire name "DELETE_TIME": object, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<GetFieldsResponseDeleteTime>,
+    /// Wire name "FILE_ID": object, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<GetFieldsResponseFileId>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": object, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<GetFieldsResponseGlobalContentVersion>,
+    /// Wire name "ID": object, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<GetFieldsResponseId>,
+    /// Wire name "NAME": object, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<GetFieldsResponseName>,
+    /// Wire name "PARENT_ID": object, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<GetFieldsResponseParentId>,
+    /// Wire name "SIZE": object, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<GetFieldsResponseSize>,
+    /// Wire name "STORAGE_ID": object, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<GetFieldsResponseStorageId>,
+    /// Wire name "TYPE": object, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<GetFieldsResponseType>,
+    /// Wire name "UPDATED_BY": object, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<GetFieldsResponseUpdatedBy>,
+    /// Wire name "UPDATE_TIME": object, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<GetFieldsResponseUpdateTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCode {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCreatedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCreateTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreateTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreateTime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeletedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeletedType {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeleteTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeleteTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeleteTime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFileId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFileId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFileId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseGlobalContentVersion {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseGlobalContentVersion {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseGlobalContentVersion);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseName {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseParentId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseParentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseParentId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseSize {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseSize {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseSize);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseStorageId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStorageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStorageId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseType {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseUpdatedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseUpdateTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdateTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdateTime);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.file.getFields";
@@ -443,9 +1444,9 @@ pub async fn get_versions(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "start": integer, optional.
@@ -468,8 +1469,8 @@ impl GetVersionsRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "start".
@@ -511,7 +1512,82 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetVersionsRequest);
 
 /// The `result` of `disk.file.getVersions`.
-pub type GetVersionsResponse = ::serde_json::Value;
+pub type GetVersionsResponse = Vec<GetVersionsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetVersionsResponseItem {
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OBJECT_ID": string, optional.
+    #[serde(rename = "OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetVersionsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let object_id = o.opt("OBJECT_ID")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DOWNLOAD_URL",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "OBJECT_ID",
+                    "SIZE",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            create_time,
+            download_url,
+            global_content_version,
+            id,
+            name,
+            object_id,
+            size,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetVersionsResponseItem);
 
 impl ::bitrix24_runtime::Method for GetVersionsRequest {
     const NAME: &'static str = "disk.file.getVersions";
@@ -591,7 +1667,140 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedRequest);
 
 /// The `result` of `disk.file.markDeleted`.
-pub type MarkDeletedResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MarkDeletedResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MarkDeletedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MarkDeletedResponse);
 
 impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.file.markDeleted";
@@ -681,7 +1890,143 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 ::bitrix24_runtime::loose_deserialize!(MoveToRequest);
 
 /// The `result` of `disk.file.moveTo`.
-pub type MoveToResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveToResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveToResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveToResponse);
 
 impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.file.moveTo";
@@ -769,7 +2114,143 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 ::bitrix24_runtime::loose_deserialize!(RenameRequest);
 
 /// The `result` of `disk.file.rename`.
-pub type RenameResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RenameResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RenameResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RenameResponse);
 
 impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.file.rename";
@@ -851,7 +2332,140 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 ::bitrix24_runtime::loose_deserialize!(RestoreRequest);
 
 /// The `result` of `disk.file.restore`.
-pub type RestoreResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RestoreResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RestoreResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RestoreResponse);
 
 impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.file.restore";
@@ -937,7 +2551,143 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
 ::bitrix24_runtime::loose_deserialize!(RestoreFromVersionRequest);
 
 /// The `result` of `disk.file.restoreFromVersion`.
-pub type RestoreFromVersionResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RestoreFromVersionResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": integer, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<i64>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RestoreFromVersionResponse);
 
 impl ::bitrix24_runtime::Method for RestoreFromVersionRequest {
     const NAME: &'static str = "disk.file.restoreFromVersion";
@@ -1360,7 +3110,143 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadVersionRequest);
 
 /// The `result` of `disk.file.uploadVersion`.
-pub type UploadVersionResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadVersionResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": integer, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<i64>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadVersionResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadVersionResponse);
 
 impl ::bitrix24_runtime::Method for UploadVersionRequest {
     const NAME: &'static str = "disk.file.uploadVersion";

@@ -87,7 +87,125 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(AddSubFolderRequest);
 
 /// The `result` of `disk.folder.addSubFolder`.
-pub type AddSubFolderResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddSubFolderResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": any JSON, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": integer, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<i64>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddSubFolderResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddSubFolderResponse);
 
 impl ::bitrix24_runtime::Method for AddSubFolderRequest {
     const NAME: &'static str = "disk.folder.addSubFolder";
@@ -178,7 +296,125 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 ::bitrix24_runtime::loose_deserialize!(CopyToRequest);
 
 /// The `result` of `disk.folder.copyTo`.
-pub type CopyToResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CopyToResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": any JSON, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": integer, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<i64>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CopyToResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CopyToResponse);
 
 impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.folder.copyTo";
@@ -340,7 +576,125 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `disk.folder.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.folder.get";
@@ -382,14 +736,14 @@ pub async fn get_children(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -411,13 +765,13 @@ impl GetChildrenRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -461,7 +815,127 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 ::bitrix24_runtime::loose_deserialize!(GetChildrenRequest);
 
 /// The `result` of `disk.folder.getChildren`.
-pub type GetChildrenResponse = ::serde_json::Value;
+pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetChildrenResponseItem {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
@@ -608,7 +1082,648 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `disk.folder.getFields`.
-pub type GetFieldsResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponse {
+    /// Wire name "CODE": object, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<GetFieldsResponseCode>,
+    /// Wire name "CREATED_BY": object, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseCreatedBy>,
+    /// Wire name "CREATE_TIME": object, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<GetFieldsResponseCreateTime>,
+    /// Wire name "DELETED_BY": object, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<GetFieldsResponseDeletedBy>,
+    /// Wire name "DELETED_TYPE": object, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<GetFieldsResponseDeletedType>,
+    /// Wire name "DELETE_TIME": object, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<GetFieldsResponseDeleteTime>,
+    /// Wire name "ID": object, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<GetFieldsResponseId>,
+    /// Wire name "NAME": object, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<GetFieldsResponseName>,
+    /// Wire name "PARENT_ID": object, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<GetFieldsResponseParentId>,
+    /// Wire name "REAL_OBJECT_ID": object, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<GetFieldsResponseRealObjectId>,
+    /// Wire name "STORAGE_ID": object, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<GetFieldsResponseStorageId>,
+    /// Wire name "TYPE": object, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<GetFieldsResponseType>,
+    /// Wire name "UPDATED_BY": object, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<GetFieldsResponseUpdatedBy>,
+    /// Wire name "UPDATE_TIME": object, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<GetFieldsResponseUpdateTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCode {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCreatedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseCreateTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreateTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreateTime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeletedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeletedType {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseDeleteTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeleteTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeleteTime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseName {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseParentId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseParentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseParentId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseRealObjectId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRealObjectId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseRealObjectId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseStorageId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStorageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStorageId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseType {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseUpdatedBy {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseUpdateTime {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USE_IN_FILTER": boolean, optional.
+    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
+    pub use_in_filter: Option<bool>,
+    /// Wire name "USE_IN_SHOW": boolean, optional.
+    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
+    pub use_in_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdateTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let use_in_filter = o.opt("USE_IN_FILTER")?;
+        let use_in_show = o.opt("USE_IN_SHOW")?;
+        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
+        Ok(Self {
+            type_,
+            use_in_filter,
+            use_in_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdateTime);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.folder.getFields";
@@ -683,7 +1798,122 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedRequest);
 
 /// The `result` of `disk.folder.markDeleted`.
-pub type MarkDeletedResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MarkDeletedResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MarkDeletedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MarkDeletedResponse);
 
 impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.folder.markDeleted";
@@ -774,7 +2004,125 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 ::bitrix24_runtime::loose_deserialize!(MoveToRequest);
 
 /// The `result` of `disk.folder.moveTo`.
-pub type MoveToResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveToResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveToResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveToResponse);
 
 impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.folder.moveTo";
@@ -861,7 +2209,125 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 ::bitrix24_runtime::loose_deserialize!(RenameRequest);
 
 /// The `result` of `disk.folder.rename`.
-pub type RenameResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RenameResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RenameResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RenameResponse);
 
 impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.folder.rename";
@@ -941,7 +2407,122 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 ::bitrix24_runtime::loose_deserialize!(RestoreRequest);
 
 /// The `result` of `disk.folder.restore`.
-pub type RestoreResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RestoreResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RestoreResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RestoreResponse);
 
 impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.folder.restore";
@@ -1172,7 +2753,143 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequest);
 
 /// The `result` of `disk.folder.uploadFile`.
-pub type UploadFileResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadFileResponse {
+    /// Wire name "CODE": any JSON, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": any JSON, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_TYPE": integer, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "DELETE_TIME": any JSON, optional.
+    #[serde(
+        rename = "DELETE_TIME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub delete_time: ::serde_json::Value,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": integer, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadFileResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadFileResponse);
 
 impl ::bitrix24_runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.folder.uploadFile";

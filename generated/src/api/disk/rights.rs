@@ -61,7 +61,45 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
 ::bitrix24_runtime::loose_deserialize!(GetTasksRequest);
 
 /// The `result` of `disk.rights.getTasks`.
-pub type GetTasksResponse = ::serde_json::Value;
+pub type GetTasksResponse = Vec<GetTasksResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseItem {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ID", "NAME", "TITLE"])?;
+        Ok(Self {
+            id,
+            name,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseItem);
 
 impl ::bitrix24_runtime::Method for GetTasksRequest {
     const NAME: &'static str = "disk.rights.getTasks";

@@ -70,7 +70,80 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `disk.version.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OBJECT_ID": string, optional.
+    #[serde(rename = "OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let object_id = o.opt("OBJECT_ID")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DOWNLOAD_URL",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "OBJECT_ID",
+                    "SIZE",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            create_time,
+            download_url,
+            global_content_version,
+            id,
+            name,
+            object_id,
+            size,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.version.get";

@@ -230,15 +230,15 @@ pub struct GetRequest {
     /// Wire name "error": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<i64>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "process_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
@@ -269,8 +269,8 @@ impl GetRequest {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "limit".
@@ -279,8 +279,8 @@ impl GetRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "process_id".
@@ -409,12 +409,12 @@ pub struct ListRequest {
     /// Wire name "auth_connector": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_connector: Option<String>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -435,13 +435,13 @@ impl ListRequest {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -484,7 +484,82 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `event.offline.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ERROR": string, optional.
+    #[serde(rename = "ERROR", skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wire name "EVENT_ADDITIONAL": boolean, optional.
+    #[serde(rename = "EVENT_ADDITIONAL", skip_serializing_if = "Option::is_none")]
+    pub event_additional: Option<bool>,
+    /// Wire name "EVENT_DATA": boolean, optional.
+    #[serde(rename = "EVENT_DATA", skip_serializing_if = "Option::is_none")]
+    pub event_data: Option<bool>,
+    /// Wire name "EVENT_NAME": string, optional.
+    #[serde(rename = "EVENT_NAME", skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE_ID": string, optional.
+    #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Wire name "PROCESS_ID": string, optional.
+    #[serde(rename = "PROCESS_ID", skip_serializing_if = "Option::is_none")]
+    pub process_id: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error = o.opt("ERROR")?;
+        let event_additional = o.opt("EVENT_ADDITIONAL")?;
+        let event_data = o.opt("EVENT_DATA")?;
+        let event_name = o.opt("EVENT_NAME")?;
+        let id = o.opt("ID")?;
+        let message_id = o.opt("MESSAGE_ID")?;
+        let process_id = o.opt("PROCESS_ID")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(
+                &[
+                    "ERROR",
+                    "EVENT_ADDITIONAL",
+                    "EVENT_DATA",
+                    "EVENT_NAME",
+                    "ID",
+                    "MESSAGE_ID",
+                    "PROCESS_ID",
+                    "TIMESTAMP_X",
+                ],
+            )?;
+        Ok(Self {
+            error,
+            event_additional,
+            event_data,
+            event_name,
+            id,
+            message_id,
+            process_id,
+            timestamp_x,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "event.offline.list";

@@ -438,10 +438,8 @@ pub struct MuteRequest {
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
     /// Wire name "DIALOG_ID": string, optional.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<MuteRequestDialogId>,
+    pub dialog_id: Option<String>,
     /// Wire name "MUTE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -464,7 +462,7 @@ impl MuteRequest {
         self
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<MuteRequestDialogId>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -504,8 +502,6 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MuteRequest);
-
-pub type MuteRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 pub type MuteRequestMute = ::bitrix24_runtime::YesNo;
 

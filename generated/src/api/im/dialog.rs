@@ -40,10 +40,8 @@ pub async fn get(
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: GetRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -52,7 +50,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -83,8 +81,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
-
-pub type GetRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -644,10 +640,8 @@ pub async fn read(
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: ReadRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "MESSAGE_ID": integer, optional.
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
@@ -659,7 +653,7 @@ pub struct ReadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<ReadRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             message_id: Default::default(),
@@ -701,8 +695,6 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ReadRequest);
-
-pub type ReadRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.read`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -780,10 +772,8 @@ pub async fn unread(
 #[non_exhaustive]
 pub struct UnreadRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: UnreadRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
@@ -795,10 +785,7 @@ pub struct UnreadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        dialog_id: impl Into<UnreadRequestDialogId>,
-        message_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(dialog_id: impl Into<String>, message_id: impl Into<i64>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             message_id: message_id.into(),
@@ -837,8 +824,6 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnreadRequest);
 
-pub type UnreadRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
-
 /// The `result` of `im.dialog.unread`.
 pub type UnreadResponse = bool;
 
@@ -874,10 +859,8 @@ pub async fn writing(
 #[non_exhaustive]
 pub struct WritingRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: WritingRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -886,7 +869,7 @@ pub struct WritingRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl WritingRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<WritingRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -917,8 +900,6 @@ impl ::bitrix24_runtime::loose::Loose for WritingRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(WritingRequest);
-
-pub type WritingRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.writing`.
 pub type WritingResponse = bool;

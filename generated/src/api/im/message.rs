@@ -36,10 +36,8 @@ pub struct AddRequest {
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: AddRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
@@ -70,10 +68,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        dialog_id: impl Into<AddRequestDialogId>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(dialog_id: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             attach: Default::default(),
             dialog_id: dialog_id.into(),
@@ -171,8 +166,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-pub type AddRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 
@@ -512,10 +505,8 @@ pub async fn share(
 #[non_exhaustive]
 pub struct ShareRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: ShareRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
@@ -533,7 +524,7 @@ pub struct ShareRequest {
 impl ShareRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        dialog_id: impl Into<ShareRequestDialogId>,
+        dialog_id: impl Into<String>,
         message_id: impl Into<i64>,
         type_: impl Into<ShareRequestType>,
     ) -> Self {
@@ -578,8 +569,6 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ShareRequest);
-
-pub type ShareRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 pub type ShareRequestType = super::super::enums::ChatTaskPostCalend;
 

@@ -932,10 +932,8 @@ pub async fn hide(
 #[non_exhaustive]
 pub struct HideRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: HideRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -944,7 +942,7 @@ pub struct HideRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl HideRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<HideRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -975,8 +973,6 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(HideRequest);
-
-pub type HideRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.recent.hide`.
 pub type HideResponse = bool;
@@ -2247,10 +2243,8 @@ pub async fn pin(
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: PinRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "PIN": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -2264,7 +2258,7 @@ pub struct PinRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<PinRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             pin: Default::default(),
@@ -2302,8 +2296,6 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
-
-pub type PinRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 pub type PinRequestPin = ::bitrix24_runtime::YesNo;
 
@@ -2347,10 +2339,8 @@ pub struct UnreadRequest {
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<UnreadRequestAction>,
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: UnreadRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2359,7 +2349,7 @@ pub struct UnreadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<UnreadRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             action: Default::default(),
             dialog_id: dialog_id.into(),
@@ -2403,8 +2393,6 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
 ::bitrix24_runtime::loose_deserialize!(UnreadRequest);
 
 pub type UnreadRequestAction = ::bitrix24_runtime::YesNo;
-
-pub type UnreadRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.recent.unread`.
 pub type UnreadResponse = bool;

@@ -476,10 +476,8 @@ pub struct SendTypingRequest {
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: SendTypingRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -488,7 +486,7 @@ pub struct SendTypingRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendTypingRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<SendTypingRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             bot_id: Default::default(),
             client_id: Default::default(),
@@ -538,8 +536,6 @@ impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendTypingRequest);
-
-pub type SendTypingRequestDialogId = super::super::enums::UserIdChatXxx;
 
 /// The `result` of `imbot.chat.sendTyping`.
 pub type SendTypingResponse = bool;

@@ -29,10 +29,8 @@ pub async fn get(
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "XXX", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: GetRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -41,7 +39,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -72,8 +70,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
-
-pub type GetRequestDialogId = super::super::enums::XxxChatXxx;
 
 /// The `result` of `imbot.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

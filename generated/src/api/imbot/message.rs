@@ -41,10 +41,8 @@ pub struct AddRequest {
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Wire name "DIALOG_ID": string, optional.
-    ///
-    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<AddRequestDialogId>,
+    pub dialog_id: Option<String>,
     /// Wire name "FROM_USER_ID": integer, optional.
     #[serde(rename = "FROM_USER_ID", skip_serializing_if = "Option::is_none")]
     pub from_user_id: Option<i64>,
@@ -116,7 +114,7 @@ impl AddRequest {
         self
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<AddRequestDialogId>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -221,8 +219,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-pub type AddRequestDialogId = super::super::enums::UserIdChatXxx;
 
 pub type AddRequestSkipConnector = ::bitrix24_runtime::YesNo;
 

@@ -3109,7 +3109,161 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
 ::bitrix24_runtime::loose_deserialize!(MoveblockRequestParams);
 
 /// The `result` of `landing.landing.moveblock`.
-pub type MoveblockResponse = i64;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveblockResponse {
+    /// Wire name "content": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<MoveblockResponseContent>,
+    /// Wire name "result": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveblockResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.opt("content")?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["content", "result"])?;
+        Ok(Self {
+            content,
+            result,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveblockResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveblockResponseContent {
+    /// Wire name "access": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "anchor": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Wire name "assetStrings": array of any JSON, optional.
+    #[serde(rename = "assetStrings", skip_serializing_if = "Option::is_none")]
+    pub asset_strings: Option<Vec<::serde_json::Value>>,
+    /// Wire name "content": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Wire name "content_ext": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_ext: Option<String>,
+    /// Wire name "css": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub css: Option<Vec<::serde_json::Value>>,
+    /// Wire name "designed": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub designed: Option<bool>,
+    /// Wire name "dynamicParams": array of any JSON, optional.
+    #[serde(rename = "dynamicParams", skip_serializing_if = "Option::is_none")]
+    pub dynamic_params: Option<Vec<::serde_json::Value>>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "js": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub js: Option<Vec<::serde_json::Value>>,
+    /// Wire name "lang": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Vec<::serde_json::Value>>,
+    /// Wire name "manifest": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "php": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub php: Option<bool>,
+    /// Wire name "repoId": any JSON, optional.
+    #[serde(rename = "repoId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub repo_id: ::serde_json::Value,
+    /// Wire name "sections": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContent {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let active = o.opt("active")?;
+        let anchor = o.opt("anchor")?;
+        let asset_strings = o.opt("assetStrings")?;
+        let content = o.opt("content")?;
+        let content_ext = o.opt("content_ext")?;
+        let css = o.opt("css")?;
+        let designed = o.opt("designed")?;
+        let dynamic_params = o.opt("dynamicParams")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lang = o.opt("lang")?;
+        let manifest = o.opt("manifest")?;
+        let php = o.opt("php")?;
+        let repo_id = o.opt("repoId")?;
+        let sections = o.opt("sections")?;
+        let additional = o
+            .rest(
+                &[
+                    "access",
+                    "active",
+                    "anchor",
+                    "assetStrings",
+                    "content",
+                    "content_ext",
+                    "css",
+                    "designed",
+                    "dynamicParams",
+                    "id",
+                    "js",
+                    "lang",
+                    "manifest",
+                    "php",
+                    "repoId",
+                    "sections",
+                ],
+            )?;
+        Ok(Self {
+            access,
+            active,
+            anchor,
+            asset_strings,
+            content,
+            content_ext,
+            css,
+            designed,
+            dynamic_params,
+            id,
+            js,
+            lang,
+            manifest,
+            php,
+            repo_id,
+            sections,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveblockResponseContent);
 
 impl ::bitrix24_runtime::Method for MoveblockRequest {
     const NAME: &'static str = "landing.landing.moveblock";

@@ -464,15 +464,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
 pub type GetlistRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `landing.repowidget.getlist`.
+pub type GetlistResponse = Vec<GetlistResponseItem>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetlistResponse {
+pub struct GetlistResponseItem {
     /// Wire name "ACTIVE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetlistResponseActive>,
+    pub active: Option<GetlistResponseItemActive>,
     /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
@@ -526,7 +528,7 @@ pub struct GetlistResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponse {
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -590,9 +592,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetlistResponse);
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
-pub type GetlistResponseActive = ::bitrix24_runtime::YesNo;
+pub type GetlistResponseItemActive = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.repowidget.getlist";

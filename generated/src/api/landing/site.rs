@@ -1080,9 +1080,6 @@ pub struct FullExportResponseFields {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub additional_fields: ::serde_json::Value,
-    /// Wire name "LANDING_ID_404": string, optional.
-    #[serde(rename = "LANDING_ID_404", skip_serializing_if = "Option::is_none")]
-    pub landing_id_404: Option<String>,
     /// Wire name "LANDING_ID_INDEX": string, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
@@ -1100,16 +1097,11 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
-        let landing_id_404 = o.opt("LANDING_ID_404")?;
         let landing_id_index = o.opt("LANDING_ID_INDEX")?;
         let title = o.opt("TITLE")?;
-        let additional = o
-            .rest(
-                &["ADDITIONAL_FIELDS", "LANDING_ID_404", "LANDING_ID_INDEX", "TITLE"],
-            )?;
+        let additional = o.rest(&["ADDITIONAL_FIELDS", "LANDING_ID_INDEX", "TITLE"])?;
         Ok(Self {
             additional_fields,
-            landing_id_404,
             landing_id_index,
             title,
             additional,
@@ -2228,7 +2220,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequest);
 
 /// The `result` of `landing.site.getPublicUrl`.
-pub type GetPublicUrlResponse = String;
+pub type GetPublicUrlResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "landing.site.getPublicUrl";
@@ -3732,12 +3724,6 @@ pub struct UpdateRequestFields {
     /// Wire name "DOMAIN_ID": integer, optional.
     #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<i64>,
-    /// Wire name "LANDING_ID_404": integer, optional.
-    #[serde(rename = "LANDING_ID_404", skip_serializing_if = "Option::is_none")]
-    pub landing_id_404: Option<i64>,
-    /// Wire name "LANDING_ID_503": integer, optional.
-    #[serde(rename = "LANDING_ID_503", skip_serializing_if = "Option::is_none")]
-    pub landing_id_503: Option<i64>,
     /// Wire name "LANDING_ID_INDEX": integer, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<i64>,
@@ -3774,16 +3760,6 @@ impl UpdateRequestFields {
     /// Sets "DOMAIN_ID".
     pub fn domain_id(mut self, value: impl Into<i64>) -> Self {
         self.domain_id = Some(value.into());
-        self
-    }
-    /// Sets "LANDING_ID_404".
-    pub fn landing_id_404(mut self, value: impl Into<i64>) -> Self {
-        self.landing_id_404 = Some(value.into());
-        self
-    }
-    /// Sets "LANDING_ID_503".
-    pub fn landing_id_503(mut self, value: impl Into<i64>) -> Self {
-        self.landing_id_503 = Some(value.into());
         self
     }
     /// Sets "LANDING_ID_INDEX".
@@ -3826,8 +3802,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let code = o.opt("CODE")?;
         let description = o.opt("DESCRIPTION")?;
         let domain_id = o.opt("DOMAIN_ID")?;
-        let landing_id_404 = o.opt("LANDING_ID_404")?;
-        let landing_id_503 = o.opt("LANDING_ID_503")?;
         let landing_id_index = o.opt("LANDING_ID_INDEX")?;
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
@@ -3838,8 +3812,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "CODE",
                     "DESCRIPTION",
                     "DOMAIN_ID",
-                    "LANDING_ID_404",
-                    "LANDING_ID_503",
                     "LANDING_ID_INDEX",
                     "TITLE",
                     "TYPE",
@@ -3850,8 +3822,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             code,
             description,
             domain_id,
-            landing_id_404,
-            landing_id_503,
             landing_id_index,
             title,
             type_,

@@ -588,7 +588,165 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.field.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "L": object, optional.
+    #[serde(rename = "L", skip_serializing_if = "Option::is_none")]
+    pub l: Option<GetResponseL>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let l = o.opt("L")?;
+        let additional = o.rest(&["L"])?;
+        Ok(Self { l, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseL {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "COL_COUNT": string, optional.
+    #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
+    pub col_count: Option<String>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY_VALUES_FORM": object, optional.
+    #[serde(rename = "DISPLAY_VALUES_FORM", skip_serializing_if = "Option::is_none")]
+    pub display_values_form: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "FIELD_ID": string, optional.
+    #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
+    pub field_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_REQUIRED": string, optional.
+    #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<String>,
+    /// Wire name "LINK_IBLOCK_ID": any JSON, optional.
+    #[serde(
+        rename = "LINK_IBLOCK_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PROPERTY_TYPE": string, optional.
+    #[serde(rename = "PROPERTY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub property_type: Option<String>,
+    /// Wire name "PROPERTY_USER_TYPE": boolean, optional.
+    #[serde(rename = "PROPERTY_USER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub property_user_type: Option<bool>,
+    /// Wire name "ROW_COUNT": string, optional.
+    #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
+    pub row_count: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
+    #[serde(
+        rename = "USER_TYPE_SETTINGS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_type_settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseL {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let col_count = o.opt("COL_COUNT")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display_values_form = o.opt("DISPLAY_VALUES_FORM")?;
+        let field_id = o.opt("FIELD_ID")?;
+        let id = o.opt("ID")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let link_iblock_id = o.opt("LINK_IBLOCK_ID")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let name = o.opt("NAME")?;
+        let property_type = o.opt("PROPERTY_TYPE")?;
+        let property_user_type = o.opt("PROPERTY_USER_TYPE")?;
+        let row_count = o.opt("ROW_COUNT")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.opt("TYPE")?;
+        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "COL_COUNT",
+                    "DEFAULT_VALUE",
+                    "DISPLAY_VALUES_FORM",
+                    "FIELD_ID",
+                    "ID",
+                    "IS_REQUIRED",
+                    "LINK_IBLOCK_ID",
+                    "MULTIPLE",
+                    "NAME",
+                    "PROPERTY_TYPE",
+                    "PROPERTY_USER_TYPE",
+                    "ROW_COUNT",
+                    "SETTINGS",
+                    "SORT",
+                    "TYPE",
+                    "USER_TYPE_SETTINGS",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            col_count,
+            default_value,
+            display_values_form,
+            field_id,
+            id,
+            is_required,
+            link_iblock_id,
+            multiple,
+            name,
+            property_type,
+            property_user_type,
+            row_count,
+            settings,
+            sort,
+            type_,
+            user_type_settings,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseL);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.get";

@@ -487,9 +487,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -533,8 +533,8 @@ impl GetRequest {
         }
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "SELECT".
@@ -601,7 +601,139 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.section.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "DATE_CREATE": string, optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DEPTH_LEVEL": string, optional.
+    #[serde(rename = "DEPTH_LEVEL", skip_serializing_if = "Option::is_none")]
+    pub depth_level: Option<String>,
+    /// Wire name "EXTERNAL_ID": string, optional.
+    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Wire name "GLOBAL_ACTIVE": string, optional.
+    #[serde(rename = "GLOBAL_ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub global_active: Option<String>,
+    /// Wire name "IBLOCK_SECTION_ID": any JSON, optional.
+    #[serde(
+        rename = "IBLOCK_SECTION_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LEFT_MARGIN": string, optional.
+    #[serde(rename = "LEFT_MARGIN", skip_serializing_if = "Option::is_none")]
+    pub left_margin: Option<String>,
+    /// Wire name "MODIFIED_BY": string, optional.
+    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "RIGHT_MARGIN": string, optional.
+    #[serde(rename = "RIGHT_MARGIN", skip_serializing_if = "Option::is_none")]
+    pub right_margin: Option<String>,
+    /// Wire name "SEARCHABLE_CONTENT": string, optional.
+    #[serde(rename = "SEARCHABLE_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub searchable_content: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let depth_level = o.opt("DEPTH_LEVEL")?;
+        let external_id = o.opt("EXTERNAL_ID")?;
+        let global_active = o.opt("GLOBAL_ACTIVE")?;
+        let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
+        let id = o.opt("ID")?;
+        let left_margin = o.opt("LEFT_MARGIN")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let name = o.opt("NAME")?;
+        let right_margin = o.opt("RIGHT_MARGIN")?;
+        let searchable_content = o.opt("SEARCHABLE_CONTENT")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DEPTH_LEVEL",
+                    "EXTERNAL_ID",
+                    "GLOBAL_ACTIVE",
+                    "IBLOCK_SECTION_ID",
+                    "ID",
+                    "LEFT_MARGIN",
+                    "MODIFIED_BY",
+                    "NAME",
+                    "RIGHT_MARGIN",
+                    "SEARCHABLE_CONTENT",
+                    "SORT",
+                    "TIMESTAMP_X",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            created_by,
+            date_create,
+            depth_level,
+            external_id,
+            global_active,
+            iblock_section_id,
+            id,
+            left_margin,
+            modified_by,
+            name,
+            right_margin,
+            searchable_content,
+            sort,
+            timestamp_x,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.section.get";

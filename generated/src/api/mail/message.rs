@@ -1862,7 +1862,65 @@ impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
 ::bitrix24_runtime::loose_deserialize!(ThreadRequest);
 
 /// The `result` of `mail.message.thread`.
-pub type ThreadResponse = ::serde_json::Value;
+pub type ThreadResponse = Vec<ThreadResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ThreadResponseItem {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "cc": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cc: Option<String>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "subject": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "to": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ThreadResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let cc = o.opt("cc")?;
+        let date = o.opt("date")?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let subject = o.opt("subject")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["body", "cc", "date", "from", "id", "subject", "to"])?;
+        Ok(Self {
+            body,
+            cc,
+            date,
+            from,
+            id,
+            subject,
+            to,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ThreadResponseItem);
 
 impl ::bitrix24_runtime::Method for ThreadRequest {
     const NAME: &'static str = "mail.message.thread";

@@ -269,7 +269,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `messageservice.sender.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "messageservice.sender.list";

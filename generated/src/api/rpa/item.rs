@@ -258,9 +258,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "UF_RPA_...": any JSON, optional.
-    #[serde(rename = "UF_RPA_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_rpa: ::serde_json::Value,
     /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
@@ -325,7 +322,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let uf_rpa = o.opt("UF_RPA_...")?;
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let detail_url = o.opt("detailUrl")?;
@@ -343,7 +339,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let additional = o
             .rest(
                 &[
-                    "UF_RPA_...",
                     "createdBy",
                     "createdTime",
                     "detailUrl",
@@ -361,7 +356,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                 ],
             )?;
         Ok(Self {
-            uf_rpa,
             created_by,
             created_time,
             detail_url,
@@ -499,12 +493,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -523,13 +517,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -679,9 +673,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "UF_RPA_...": any JSON, optional.
-    #[serde(rename = "UF_RPA_...", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf_rpa: ::serde_json::Value,
     /// Wire name "stageId": integer, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
@@ -695,11 +686,6 @@ impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
-    }
-    /// Sets "UF_RPA_...".
-    pub fn uf_rpa(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf_rpa = value.into();
-        self
     }
     /// Sets "stageId".
     pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
@@ -723,14 +709,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let uf_rpa = o.opt("UF_RPA_...")?;
         let stage_id = o.opt("stageId")?;
-        let additional = o.rest(&["UF_RPA_...", "stageId"])?;
-        Ok(Self {
-            uf_rpa,
-            stage_id,
-            additional,
-        })
+        let additional = o.rest(&["stageId"])?;
+        Ok(Self { stage_id, additional })
     }
 }
 

@@ -139,9 +139,9 @@ pub struct AddRequestFields {
     /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
-    /// Wire name "personTypeId": any JSON, required.
+    /// Wire name "personTypeId": integer, required.
     #[serde(rename = "personTypeId")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
@@ -165,9 +165,9 @@ pub struct AddRequestFields {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "updated1c": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -196,7 +196,7 @@ impl AddRequestFields {
     pub fn new(
         currency: impl Into<String>,
         lid: impl Into<String>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             additional_info: Default::default(),
@@ -338,8 +338,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "updated1c".
@@ -833,8 +833,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -843,7 +843,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -915,8 +915,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -925,7 +925,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1400,7 +1400,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 pub struct GetfieldsResponse {
     /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetfieldsResponseOrder>,
+    pub order: Option<::std::collections::BTreeMap<String, GetfieldsResponseOrderValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1422,287 +1422,95 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetfieldsResponseOrder {
-    /// Wire name "accountNumber": object, optional.
-    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
-    pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "additionalInfo": object, optional.
-    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
-    pub additional_info: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "affiliateId": object, optional.
-    #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
-    pub affiliate_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "canceled": object, optional.
+pub struct GetfieldsResponseOrderValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "comments": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "companyId": object, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currency": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCanceled": object, optional.
-    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
-    pub date_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateInsert": object, optional.
-    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
-    pub date_insert: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateLock": object, optional.
-    #[serde(rename = "dateLock", skip_serializing_if = "Option::is_none")]
-    pub date_lock: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateMarked": object, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
-    pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateStatus": object, optional.
-    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
-    pub date_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateUpdate": object, optional.
-    #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
-    pub date_update: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deducted": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "discountValue": object, optional.
-    #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
-    pub discount_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empCanceledId": object, optional.
-    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
-    pub emp_canceled_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empMarkedId": object, optional.
-    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
-    pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empStatusId": object, optional.
-    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
-    pub emp_status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "externalOrder": object, optional.
-    #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
-    pub external_order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lid": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "lockedBy": object, optional.
-    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
-    pub locked_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "marked": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "orderTopic": object, optional.
-    #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
-    pub order_topic: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payed": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payed: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "personTypeId": object, optional.
-    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
-    pub person_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "personTypeXmlId": object, optional.
-    #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
-    pub person_type_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "price": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "reasonCanceled": object, optional.
-    #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
-    pub reason_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "reasonMarked": object, optional.
-    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
-    pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "recountFlag": object, optional.
-    #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
-    pub recount_flag: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "recurringId": object, optional.
-    #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
-    pub recurring_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "responsibleId": object, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "statusId": object, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "statusXmlId": object, optional.
-    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
-    pub status_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "taxValue": object, optional.
-    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
-    pub tax_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updated1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "userDescription": object, optional.
-    #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
-    pub user_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "userId": object, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "version": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "version1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseOrder {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseOrderValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let account_number = o.opt("accountNumber")?;
-        let additional_info = o.opt("additionalInfo")?;
-        let affiliate_id = o.opt("affiliateId")?;
-        let canceled = o.opt("canceled")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let currency = o.opt("currency")?;
-        let date_canceled = o.opt("dateCanceled")?;
-        let date_insert = o.opt("dateInsert")?;
-        let date_lock = o.opt("dateLock")?;
-        let date_marked = o.opt("dateMarked")?;
-        let date_status = o.opt("dateStatus")?;
-        let date_update = o.opt("dateUpdate")?;
-        let deducted = o.opt("deducted")?;
-        let discount_value = o.opt("discountValue")?;
-        let emp_canceled_id = o.opt("empCanceledId")?;
-        let emp_marked_id = o.opt("empMarkedId")?;
-        let emp_status_id = o.opt("empStatusId")?;
-        let external_order = o.opt("externalOrder")?;
-        let id = o.opt("id")?;
-        let id1c = o.opt("id1c")?;
-        let lid = o.opt("lid")?;
-        let locked_by = o.opt("lockedBy")?;
-        let marked = o.opt("marked")?;
-        let order_topic = o.opt("orderTopic")?;
-        let payed = o.opt("payed")?;
-        let person_type_id = o.opt("personTypeId")?;
-        let person_type_xml_id = o.opt("personTypeXmlId")?;
-        let price = o.opt("price")?;
-        let reason_canceled = o.opt("reasonCanceled")?;
-        let reason_marked = o.opt("reasonMarked")?;
-        let recount_flag = o.opt("recountFlag")?;
-        let recurring_id = o.opt("recurringId")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let status_id = o.opt("statusId")?;
-        let status_xml_id = o.opt("statusXmlId")?;
-        let tax_value = o.opt("taxValue")?;
-        let updated1c = o.opt("updated1c")?;
-        let user_description = o.opt("userDescription")?;
-        let user_id = o.opt("userId")?;
-        let version = o.opt("version")?;
-        let version1c = o.opt("version1c")?;
-        let xml_id = o.opt("xmlId")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "accountNumber",
-                    "additionalInfo",
-                    "affiliateId",
-                    "canceled",
-                    "comments",
-                    "companyId",
-                    "currency",
-                    "dateCanceled",
-                    "dateInsert",
-                    "dateLock",
-                    "dateMarked",
-                    "dateStatus",
-                    "dateUpdate",
-                    "deducted",
-                    "discountValue",
-                    "empCanceledId",
-                    "empMarkedId",
-                    "empStatusId",
-                    "externalOrder",
-                    "id",
-                    "id1c",
-                    "lid",
-                    "lockedBy",
-                    "marked",
-                    "orderTopic",
-                    "payed",
-                    "personTypeId",
-                    "personTypeXmlId",
-                    "price",
-                    "reasonCanceled",
-                    "reasonMarked",
-                    "recountFlag",
-                    "recurringId",
-                    "responsibleId",
-                    "statusId",
-                    "statusXmlId",
-                    "taxValue",
-                    "updated1c",
-                    "userDescription",
-                    "userId",
-                    "version",
-                    "version1c",
-                    "xmlId",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            account_number,
-            additional_info,
-            affiliate_id,
-            canceled,
-            comments,
-            company_id,
-            currency,
-            date_canceled,
-            date_insert,
-            date_lock,
-            date_marked,
-            date_status,
-            date_update,
-            deducted,
-            discount_value,
-            emp_canceled_id,
-            emp_marked_id,
-            emp_status_id,
-            external_order,
-            id,
-            id1c,
-            lid,
-            locked_by,
-            marked,
-            order_topic,
-            payed,
-            person_type_id,
-            person_type_xml_id,
-            price,
-            reason_canceled,
-            reason_marked,
-            recount_flag,
-            recurring_id,
-            responsible_id,
-            status_id,
-            status_xml_id,
-            tax_value,
-            updated1c,
-            user_description,
-            user_id,
-            version,
-            version1c,
-            xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseOrder);
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseOrderValue);
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.order.getfields";
@@ -1737,12 +1545,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1761,13 +1569,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1882,8 +1690,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1892,10 +1700,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -132,9 +132,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked: Option<AddRequestFieldsMarked>,
-    /// Wire name "orderId": any JSON, required.
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
+    pub order_id: i64,
     /// Wire name "paid": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -149,9 +149,9 @@ pub struct AddRequestFields {
     /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    /// Wire name "paySystemId": any JSON, required.
+    /// Wire name "paySystemId": integer, required.
     #[serde(rename = "paySystemId")]
-    pub pay_system_id: ::serde_json::Value,
+    pub pay_system_id: i64,
     /// Wire name "payVoucherDate": string (`date-time`), optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
@@ -218,10 +218,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        order_id: impl Into<::serde_json::Value>,
-        pay_system_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(order_id: impl Into<i64>, pay_system_id: impl Into<i64>) -> Self {
         Self {
             comments: Default::default(),
             company_id: Default::default(),
@@ -935,8 +932,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -945,7 +942,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1016,8 +1013,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1026,7 +1023,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1474,7 +1471,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment: Option<GetFieldsResponsePayment>,
+    pub payment: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponsePaymentValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1496,293 +1495,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponsePayment {
-    /// Wire name "accountNumber": object, optional.
-    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
-    pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "comments": object, optional.
+pub struct GetFieldsResponsePaymentValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "companyId": object, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currency": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateBill": object, optional.
-    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
-    pub date_bill: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateMarked": object, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
-    pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "datePaid": object, optional.
-    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
-    pub date_paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "datePayBefore": object, optional.
-    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
-    pub date_pay_before: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateResponsibleId": object, optional.
-    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
-    pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empMarkedId": object, optional.
-    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
-    pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empPaidId": object, optional.
-    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
-    pub emp_paid_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empResponsibleId": object, optional.
-    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
-    pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empReturnId": object, optional.
-    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
-    pub emp_return_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "externalPayment": object, optional.
-    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
-    pub external_payment: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isReturn": object, optional.
-    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
-    pub is_return: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "marked": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "orderId": object, optional.
-    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "paid": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payReturnComment": object, optional.
-    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
-    pub pay_return_comment: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payReturnDate": object, optional.
-    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
-    pub pay_return_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payReturnNum": object, optional.
-    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
-    pub pay_return_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "paySystemId": object, optional.
-    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
-    pub pay_system_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "paySystemIsCash": object, optional.
-    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
-    pub pay_system_is_cash: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "paySystemName": object, optional.
-    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
-    pub pay_system_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "paySystemXmlId": object, optional.
-    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
-    pub pay_system_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payVoucherDate": object, optional.
-    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
-    pub pay_voucher_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "payVoucherNum": object, optional.
-    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
-    pub pay_voucher_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceCod": object, optional.
-    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
-    pub price_cod: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psCurrency": object, optional.
-    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
-    pub ps_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psInvoiceId": object, optional.
-    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
-    pub ps_invoice_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psResponseDate": object, optional.
-    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
-    pub ps_response_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psStatus": object, optional.
-    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
-    pub ps_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psStatusCode": object, optional.
-    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
-    pub ps_status_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psStatusDescription": object, optional.
-    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
-    pub ps_status_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psStatusMessage": object, optional.
-    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
-    pub ps_status_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "psSum": object, optional.
-    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
-    pub ps_sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "reasonMarked": object, optional.
-    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
-    pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "responsibleId": object, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sum": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updated1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "version1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePayment {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePaymentValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let account_number = o.opt("accountNumber")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let currency = o.opt("currency")?;
-        let date_bill = o.opt("dateBill")?;
-        let date_marked = o.opt("dateMarked")?;
-        let date_paid = o.opt("datePaid")?;
-        let date_pay_before = o.opt("datePayBefore")?;
-        let date_responsible_id = o.opt("dateResponsibleId")?;
-        let emp_marked_id = o.opt("empMarkedId")?;
-        let emp_paid_id = o.opt("empPaidId")?;
-        let emp_responsible_id = o.opt("empResponsibleId")?;
-        let emp_return_id = o.opt("empReturnId")?;
-        let external_payment = o.opt("externalPayment")?;
-        let id = o.opt("id")?;
-        let id1c = o.opt("id1c")?;
-        let is_return = o.opt("isReturn")?;
-        let marked = o.opt("marked")?;
-        let order_id = o.opt("orderId")?;
-        let paid = o.opt("paid")?;
-        let pay_return_comment = o.opt("payReturnComment")?;
-        let pay_return_date = o.opt("payReturnDate")?;
-        let pay_return_num = o.opt("payReturnNum")?;
-        let pay_system_id = o.opt("paySystemId")?;
-        let pay_system_is_cash = o.opt("paySystemIsCash")?;
-        let pay_system_name = o.opt("paySystemName")?;
-        let pay_system_xml_id = o.opt("paySystemXmlId")?;
-        let pay_voucher_date = o.opt("payVoucherDate")?;
-        let pay_voucher_num = o.opt("payVoucherNum")?;
-        let price_cod = o.opt("priceCod")?;
-        let ps_currency = o.opt("psCurrency")?;
-        let ps_invoice_id = o.opt("psInvoiceId")?;
-        let ps_response_date = o.opt("psResponseDate")?;
-        let ps_status = o.opt("psStatus")?;
-        let ps_status_code = o.opt("psStatusCode")?;
-        let ps_status_description = o.opt("psStatusDescription")?;
-        let ps_status_message = o.opt("psStatusMessage")?;
-        let ps_sum = o.opt("psSum")?;
-        let reason_marked = o.opt("reasonMarked")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let sum = o.opt("sum")?;
-        let updated1c = o.opt("updated1c")?;
-        let version1c = o.opt("version1c")?;
-        let xml_id = o.opt("xmlId")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "accountNumber",
-                    "comments",
-                    "companyId",
-                    "currency",
-                    "dateBill",
-                    "dateMarked",
-                    "datePaid",
-                    "datePayBefore",
-                    "dateResponsibleId",
-                    "empMarkedId",
-                    "empPaidId",
-                    "empResponsibleId",
-                    "empReturnId",
-                    "externalPayment",
-                    "id",
-                    "id1c",
-                    "isReturn",
-                    "marked",
-                    "orderId",
-                    "paid",
-                    "payReturnComment",
-                    "payReturnDate",
-                    "payReturnNum",
-                    "paySystemId",
-                    "paySystemIsCash",
-                    "paySystemName",
-                    "paySystemXmlId",
-                    "payVoucherDate",
-                    "payVoucherNum",
-                    "priceCod",
-                    "psCurrency",
-                    "psInvoiceId",
-                    "psResponseDate",
-                    "psStatus",
-                    "psStatusCode",
-                    "psStatusDescription",
-                    "psStatusMessage",
-                    "psSum",
-                    "reasonMarked",
-                    "responsibleId",
-                    "sum",
-                    "updated1c",
-                    "version1c",
-                    "xmlId",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            account_number,
-            comments,
-            company_id,
-            currency,
-            date_bill,
-            date_marked,
-            date_paid,
-            date_pay_before,
-            date_responsible_id,
-            emp_marked_id,
-            emp_paid_id,
-            emp_responsible_id,
-            emp_return_id,
-            external_payment,
-            id,
-            id1c,
-            is_return,
-            marked,
-            order_id,
-            paid,
-            pay_return_comment,
-            pay_return_date,
-            pay_return_num,
-            pay_system_id,
-            pay_system_is_cash,
-            pay_system_name,
-            pay_system_xml_id,
-            pay_voucher_date,
-            pay_voucher_num,
-            price_cod,
-            ps_currency,
-            ps_invoice_id,
-            ps_response_date,
-            ps_status,
-            ps_status_code,
-            ps_status_description,
-            ps_status_message,
-            ps_sum,
-            reason_marked,
-            responsible_id,
-            sum,
-            updated1c,
-            version1c,
-            xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePayment);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePaymentValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.payment.getFields";
@@ -1817,12 +1618,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1841,13 +1642,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1962,8 +1763,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1972,10 +1773,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -66,9 +66,9 @@ pub struct AddRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<AddRequestNewWindow>,
-    /// Wire name "PERSON_TYPE_ID": any JSON, required.
+    /// Wire name "PERSON_TYPE_ID": integer, required.
     #[serde(rename = "PERSON_TYPE_ID")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
@@ -86,7 +86,7 @@ impl AddRequest {
     pub fn new(
         bx_rest_handler: impl Into<::serde_json::Value>,
         name: impl Into<String>,
-        person_type_id: impl Into<::serde_json::Value>,
+        person_type_id: impl Into<i64>,
     ) -> Self {
         Self {
             active: Default::default(),
@@ -249,9 +249,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -260,7 +260,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -330,12 +330,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -351,13 +351,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SELECT".
@@ -434,9 +434,9 @@ pub struct UpdateRequest {
     /// Wire name "FIELDS": object, optional.
     #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -445,7 +445,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             fields: Default::default(),
             id: id.into(),
@@ -513,12 +513,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
     pub new_window: Option<UpdateRequestFieldsNewWindow>,
-    /// Wire name "PERSON_TYPE_ID": any JSON, optional.
-    #[serde(
-        rename = "PERSON_TYPE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub person_type_id: ::serde_json::Value,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
+    #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -564,8 +561,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "PERSON_TYPE_ID".
-    pub fn person_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.person_type_id = value.into();
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
         self
     }
     /// Sets "XML_ID".

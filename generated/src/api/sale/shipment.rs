@@ -102,21 +102,18 @@ pub struct AddRequestFields {
     /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
-    /// Wire name "orderId": any JSON, required.
+    pub delivery_id: i64,
+    /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
-    pub order_id: ::serde_json::Value,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    pub order_id: i64,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
@@ -134,8 +131,8 @@ impl AddRequestFields {
     pub fn new(
         allow_delivery: impl Into<AddRequestFieldsAllowDelivery>,
         deducted: impl Into<AddRequestFieldsDeducted>,
-        delivery_id: impl Into<::serde_json::Value>,
-        order_id: impl Into<::serde_json::Value>,
+        delivery_id: impl Into<i64>,
+        order_id: impl Into<i64>,
     ) -> Self {
         Self {
             allow_delivery: allow_delivery.into(),
@@ -180,13 +177,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "trackingNumber".
@@ -552,8 +549,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -562,7 +559,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -634,8 +631,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -644,7 +641,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1110,7 +1107,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipment: Option<GetFieldsResponseShipment>,
+    pub shipment: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseShipmentValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1132,299 +1131,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseShipment {
-    /// Wire name "accountNumber": object, optional.
-    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
-    pub account_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "allowDelivery": object, optional.
-    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
-    pub allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "basePriceDelivery": object, optional.
-    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
-    pub base_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "canceled": object, optional.
+pub struct GetFieldsResponseShipmentValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "comments": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "companyId": object, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "currency": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "customPriceDelivery": object, optional.
-    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
-    pub custom_price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateAllowDelivery": object, optional.
-    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
-    pub date_allow_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCanceled": object, optional.
-    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
-    pub date_canceled: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateDeducted": object, optional.
-    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
-    pub date_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateInsert": object, optional.
-    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
-    pub date_insert: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateMarked": object, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
-    pub date_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateResponsibleId": object, optional.
-    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
-    pub date_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deducted": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deliveryDocDate": object, optional.
-    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
-    pub delivery_doc_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deliveryDocNum": object, optional.
-    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
-    pub delivery_doc_num: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deliveryId": object, optional.
-    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
-    pub delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deliveryName": object, optional.
-    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
-    pub delivery_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "deliveryXmlId": object, optional.
-    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
-    pub delivery_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "discountPrice": object, optional.
-    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
-    pub discount_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empAllowDeliveryId": object, optional.
-    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
-    pub emp_allow_delivery_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empCanceledId": object, optional.
-    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
-    pub emp_canceled_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empDeductedId": object, optional.
-    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
-    pub emp_deducted_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empMarkedId": object, optional.
-    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
-    pub emp_marked_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "empResponsibleId": object, optional.
-    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
-    pub emp_responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "externalDelivery": object, optional.
-    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
-    pub external_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "marked": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "orderId": object, optional.
-    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceDelivery": object, optional.
-    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
-    pub price_delivery: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "reasonMarked": object, optional.
-    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
-    pub reason_marked: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "reasonUndoDeducted": object, optional.
-    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
-    pub reason_undo_deducted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "responsibleId": object, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "statusId": object, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "statusXmlId": object, optional.
-    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
-    pub status_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "system": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "trackingDescription": object, optional.
-    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
-    pub tracking_description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "trackingLastCheck": object, optional.
-    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
-    pub tracking_last_check: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "trackingNumber": object, optional.
-    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
-    pub tracking_number: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "trackingStatus": object, optional.
-    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
-    pub tracking_status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "updated1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "version1c": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version1c: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipment {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipmentValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let account_number = o.opt("accountNumber")?;
-        let allow_delivery = o.opt("allowDelivery")?;
-        let base_price_delivery = o.opt("basePriceDelivery")?;
-        let canceled = o.opt("canceled")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let currency = o.opt("currency")?;
-        let custom_price_delivery = o.opt("customPriceDelivery")?;
-        let date_allow_delivery = o.opt("dateAllowDelivery")?;
-        let date_canceled = o.opt("dateCanceled")?;
-        let date_deducted = o.opt("dateDeducted")?;
-        let date_insert = o.opt("dateInsert")?;
-        let date_marked = o.opt("dateMarked")?;
-        let date_responsible_id = o.opt("dateResponsibleId")?;
-        let deducted = o.opt("deducted")?;
-        let delivery_doc_date = o.opt("deliveryDocDate")?;
-        let delivery_doc_num = o.opt("deliveryDocNum")?;
-        let delivery_id = o.opt("deliveryId")?;
-        let delivery_name = o.opt("deliveryName")?;
-        let delivery_xml_id = o.opt("deliveryXmlId")?;
-        let discount_price = o.opt("discountPrice")?;
-        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
-        let emp_canceled_id = o.opt("empCanceledId")?;
-        let emp_deducted_id = o.opt("empDeductedId")?;
-        let emp_marked_id = o.opt("empMarkedId")?;
-        let emp_responsible_id = o.opt("empResponsibleId")?;
-        let external_delivery = o.opt("externalDelivery")?;
-        let id = o.opt("id")?;
-        let id1c = o.opt("id1c")?;
-        let marked = o.opt("marked")?;
-        let order_id = o.opt("orderId")?;
-        let price_delivery = o.opt("priceDelivery")?;
-        let reason_marked = o.opt("reasonMarked")?;
-        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let status_id = o.opt("statusId")?;
-        let status_xml_id = o.opt("statusXmlId")?;
-        let system = o.opt("system")?;
-        let tracking_description = o.opt("trackingDescription")?;
-        let tracking_last_check = o.opt("trackingLastCheck")?;
-        let tracking_number = o.opt("trackingNumber")?;
-        let tracking_status = o.opt("trackingStatus")?;
-        let updated1c = o.opt("updated1c")?;
-        let version1c = o.opt("version1c")?;
-        let xml_id = o.opt("xmlId")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "accountNumber",
-                    "allowDelivery",
-                    "basePriceDelivery",
-                    "canceled",
-                    "comments",
-                    "companyId",
-                    "currency",
-                    "customPriceDelivery",
-                    "dateAllowDelivery",
-                    "dateCanceled",
-                    "dateDeducted",
-                    "dateInsert",
-                    "dateMarked",
-                    "dateResponsibleId",
-                    "deducted",
-                    "deliveryDocDate",
-                    "deliveryDocNum",
-                    "deliveryId",
-                    "deliveryName",
-                    "deliveryXmlId",
-                    "discountPrice",
-                    "empAllowDeliveryId",
-                    "empCanceledId",
-                    "empDeductedId",
-                    "empMarkedId",
-                    "empResponsibleId",
-                    "externalDelivery",
-                    "id",
-                    "id1c",
-                    "marked",
-                    "orderId",
-                    "priceDelivery",
-                    "reasonMarked",
-                    "reasonUndoDeducted",
-                    "responsibleId",
-                    "statusId",
-                    "statusXmlId",
-                    "system",
-                    "trackingDescription",
-                    "trackingLastCheck",
-                    "trackingNumber",
-                    "trackingStatus",
-                    "updated1c",
-                    "version1c",
-                    "xmlId",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            account_number,
-            allow_delivery,
-            base_price_delivery,
-            canceled,
-            comments,
-            company_id,
-            currency,
-            custom_price_delivery,
-            date_allow_delivery,
-            date_canceled,
-            date_deducted,
-            date_insert,
-            date_marked,
-            date_responsible_id,
-            deducted,
-            delivery_doc_date,
-            delivery_doc_num,
-            delivery_id,
-            delivery_name,
-            delivery_xml_id,
-            discount_price,
-            emp_allow_delivery_id,
-            emp_canceled_id,
-            emp_deducted_id,
-            emp_marked_id,
-            emp_responsible_id,
-            external_delivery,
-            id,
-            id1c,
-            marked,
-            order_id,
-            price_delivery,
-            reason_marked,
-            reason_undo_deducted,
-            responsible_id,
-            status_id,
-            status_xml_id,
-            system,
-            tracking_description,
-            tracking_last_check,
-            tracking_number,
-            tracking_status,
-            updated1c,
-            version1c,
-            xml_id,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseShipment);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseShipmentValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipment.getFields";
@@ -1459,12 +1254,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1483,13 +1278,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1604,8 +1399,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1614,10 +1409,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1686,15 +1478,12 @@ pub struct UpdateRequestFields {
     /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
-    /// Wire name "statusId": any JSON, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
     /// Wire name "trackingNumber": string, optional.
     #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
@@ -1762,13 +1551,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
-    pub fn status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.status_id = value.into();
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
         self
     }
     /// Sets "trackingNumber".

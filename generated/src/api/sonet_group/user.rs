@@ -88,7 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `sonet_group.user.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sonet_group.user.add";
@@ -175,7 +175,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sonet_group.user.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "sonet_group.user.delete";
@@ -249,7 +249,36 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sonet_group.user.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ROLE": string, optional.
+    #[serde(rename = "ROLE", skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Wire name "USER_ID": string, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let role = o.opt("ROLE")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["ROLE", "USER_ID"])?;
+        Ok(Self { role, user_id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.user.get";
@@ -315,7 +344,59 @@ impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
 ::bitrix24_runtime::loose_deserialize!(GroupsRequest);
 
 /// The `result` of `sonet_group.user.groups`.
-pub type GroupsResponse = ::serde_json::Value;
+pub type GroupsResponse = Vec<GroupsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GroupsResponseItem {
+    /// Wire name "GROUP_ID": string, optional.
+    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Wire name "GROUP_IMAGE": string, optional.
+    #[serde(rename = "GROUP_IMAGE", skip_serializing_if = "Option::is_none")]
+    pub group_image: Option<String>,
+    /// Wire name "GROUP_IMAGE_ID": any JSON, optional.
+    #[serde(
+        rename = "GROUP_IMAGE_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub group_image_id: ::serde_json::Value,
+    /// Wire name "GROUP_NAME": string, optional.
+    #[serde(rename = "GROUP_NAME", skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// Wire name "ROLE": string, optional.
+    #[serde(rename = "ROLE", skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GroupsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.opt("GROUP_ID")?;
+        let group_image = o.opt("GROUP_IMAGE")?;
+        let group_image_id = o.opt("GROUP_IMAGE_ID")?;
+        let group_name = o.opt("GROUP_NAME")?;
+        let role = o.opt("ROLE")?;
+        let additional = o
+            .rest(&["GROUP_ID", "GROUP_IMAGE", "GROUP_IMAGE_ID", "GROUP_NAME", "ROLE"])?;
+        Ok(Self {
+            group_id,
+            group_image,
+            group_image_id,
+            group_name,
+            role,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GroupsResponseItem);
 
 impl ::bitrix24_runtime::Method for GroupsRequest {
     const NAME: &'static str = "sonet_group.user.groups";
@@ -413,7 +494,7 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequest {
 ::bitrix24_runtime::loose_deserialize!(InviteRequest);
 
 /// The `result` of `sonet_group.user.invite`.
-pub type InviteResponse = ::serde_json::Value;
+pub type InviteResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for InviteRequest {
     const NAME: &'static str = "sonet_group.user.invite";
@@ -600,7 +681,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub type UpdateRequestRole = super::super::enums::EK;
 
 /// The `result` of `sonet_group.user.update`.
-pub type UpdateResponse = ::serde_json::Value;
+pub type UpdateResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sonet_group.user.update";

@@ -452,12 +452,12 @@ pub async fn getlist(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
@@ -478,13 +478,13 @@ impl GetlistRequest {
         }
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -521,7 +521,85 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 /// The `result` of `task.commentitem.getlist`.
-pub type GetlistResponse = ::serde_json::Value;
+pub type GetlistResponse = Vec<GetlistResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItem {
+    /// Wire name "ATTACHED_OBJECTS": object, optional.
+    #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
+    pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "AUTHOR_EMAIL": string, optional.
+    #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
+    /// Wire name "AUTHOR_ID": string, optional.
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    /// Wire name "AUTHOR_NAME": string, optional.
+    #[serde(rename = "AUTHOR_NAME", skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "POST_DATE": string, optional.
+    #[serde(rename = "POST_DATE", skip_serializing_if = "Option::is_none")]
+    pub post_date: Option<String>,
+    /// Wire name "POST_MESSAGE": string, optional.
+    #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub post_message: Option<String>,
+    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
+    #[serde(
+        rename = "POST_MESSAGE_HTML",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub post_message_html: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attached_objects = o.opt("ATTACHED_OBJECTS")?;
+        let author_email = o.opt("AUTHOR_EMAIL")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let author_name = o.opt("AUTHOR_NAME")?;
+        let id = o.opt("ID")?;
+        let post_date = o.opt("POST_DATE")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHED_OBJECTS",
+                    "AUTHOR_EMAIL",
+                    "AUTHOR_ID",
+                    "AUTHOR_NAME",
+                    "ID",
+                    "POST_DATE",
+                    "POST_MESSAGE",
+                    "POST_MESSAGE_HTML",
+                ],
+            )?;
+        Ok(Self {
+            attached_objects,
+            author_email,
+            author_id,
+            author_name,
+            id,
+            post_date,
+            post_message,
+            post_message_html,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.commentitem.getlist";

@@ -331,7 +331,94 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `task.elapseditem.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "COMMENT_TEXT": string, optional.
+    #[serde(rename = "COMMENT_TEXT", skip_serializing_if = "Option::is_none")]
+    pub comment_text: Option<String>,
+    /// Wire name "CREATED_DATE": string, optional.
+    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "DATE_START": string, optional.
+    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "DATE_STOP": string, optional.
+    #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
+    pub date_stop: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MINUTES": string, optional.
+    #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<String>,
+    /// Wire name "SECONDS": string, optional.
+    #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<String>,
+    /// Wire name "SOURCE": string, optional.
+    #[serde(rename = "SOURCE", skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "TASK_ID": string, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Wire name "USER_ID": string, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_text = o.opt("COMMENT_TEXT")?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let date_start = o.opt("DATE_START")?;
+        let date_stop = o.opt("DATE_STOP")?;
+        let id = o.opt("ID")?;
+        let minutes = o.opt("MINUTES")?;
+        let seconds = o.opt("SECONDS")?;
+        let source = o.opt("SOURCE")?;
+        let task_id = o.opt("TASK_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMMENT_TEXT",
+                    "CREATED_DATE",
+                    "DATE_START",
+                    "DATE_STOP",
+                    "ID",
+                    "MINUTES",
+                    "SECONDS",
+                    "SOURCE",
+                    "TASK_ID",
+                    "USER_ID",
+                ],
+            )?;
+        Ok(Self {
+            comment_text,
+            created_date,
+            date_start,
+            date_stop,
+            id,
+            minutes,
+            seconds,
+            source,
+            task_id,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
@@ -696,7 +783,94 @@ pub type GetlistRequestOrderSeconds = super::super::enums::AscDescH35027119;
 pub type GetlistRequestOrderUserId = super::super::enums::AscDescH35027119;
 
 /// The `result` of `task.elapseditem.getlist`.
-pub type GetlistResponse = ::serde_json::Value;
+pub type GetlistResponse = Vec<GetlistResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItem {
+    /// Wire name "COMMENT_TEXT": string, optional.
+    #[serde(rename = "COMMENT_TEXT", skip_serializing_if = "Option::is_none")]
+    pub comment_text: Option<String>,
+    /// Wire name "CREATED_DATE": string, optional.
+    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "DATE_START": string, optional.
+    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "DATE_STOP": string, optional.
+    #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
+    pub date_stop: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MINUTES": string, optional.
+    #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<String>,
+    /// Wire name "SECONDS": string, optional.
+    #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<String>,
+    /// Wire name "SOURCE": string, optional.
+    #[serde(rename = "SOURCE", skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "TASK_ID": string, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Wire name "USER_ID": string, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_text = o.opt("COMMENT_TEXT")?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let date_start = o.opt("DATE_START")?;
+        let date_stop = o.opt("DATE_STOP")?;
+        let id = o.opt("ID")?;
+        let minutes = o.opt("MINUTES")?;
+        let seconds = o.opt("SECONDS")?;
+        let source = o.opt("SOURCE")?;
+        let task_id = o.opt("TASK_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMMENT_TEXT",
+                    "CREATED_DATE",
+                    "DATE_START",
+                    "DATE_STOP",
+                    "ID",
+                    "MINUTES",
+                    "SECONDS",
+                    "SOURCE",
+                    "TASK_ID",
+                    "USER_ID",
+                ],
+            )?;
+        Ok(Self {
+            comment_text,
+            created_date,
+            date_start,
+            date_stop,
+            id,
+            minutes,
+            seconds,
+            source,
+            task_id,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";

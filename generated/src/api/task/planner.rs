@@ -61,7 +61,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 /// The `result` of `task.planner.getlist`.
-pub type GetlistResponse = ::serde_json::Value;
+pub type GetlistResponse = Vec<i64>;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.planner.getlist";

@@ -3874,7 +3874,32 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "task")]
-pub type DeleteResponse = bool;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteResponse {
+    /// Wire name "task": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(DeleteResponse);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for DeleteRequest {
@@ -3957,7 +3982,32 @@ impl ::bitrix24_runtime::loose::Loose for DeleteV3Request {
 
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "tasks")]
-pub type DeleteV3Response = bool;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteV3Response {
+    /// Wire name "result": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for DeleteV3Response {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(DeleteV3Response);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for DeleteV3Request {
@@ -5510,7 +5560,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<GetFieldsResponseFields>,
+    pub fields: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseFieldsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5535,421 +5587,97 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFields {
-    /// Wire name "ACCOMPLICES": object, optional.
-    #[serde(rename = "ACCOMPLICES", skip_serializing_if = "Option::is_none")]
-    pub accomplices: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ACTIVITY_DATE": object, optional.
-    #[serde(rename = "ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
-    pub activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ADD_IN_REPORT": object, optional.
-    #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
-    pub add_in_report: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ALLOW_CHANGE_DEADLINE": object, optional.
-    #[serde(rename = "ALLOW_CHANGE_DEADLINE", skip_serializing_if = "Option::is_none")]
-    pub allow_change_deadline: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ALLOW_TIME_TRACKING": object, optional.
-    #[serde(rename = "ALLOW_TIME_TRACKING", skip_serializing_if = "Option::is_none")]
-    pub allow_time_tracking: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "AUDITORS": object, optional.
-    #[serde(rename = "AUDITORS", skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "BACKLOG_ID": object, optional.
-    #[serde(rename = "BACKLOG_ID", skip_serializing_if = "Option::is_none")]
-    pub backlog_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CHANGED_BY": object, optional.
-    #[serde(rename = "CHANGED_BY", skip_serializing_if = "Option::is_none")]
-    pub changed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CHANGED_DATE": object, optional.
-    #[serde(rename = "CHANGED_DATE", skip_serializing_if = "Option::is_none")]
-    pub changed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CHECKLIST": object, optional.
-    #[serde(rename = "CHECKLIST", skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CLOSED_BY": object, optional.
-    #[serde(rename = "CLOSED_BY", skip_serializing_if = "Option::is_none")]
-    pub closed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CLOSED_DATE": object, optional.
-    #[serde(rename = "CLOSED_DATE", skip_serializing_if = "Option::is_none")]
-    pub closed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "COMMENTS_COUNT": object, optional.
-    #[serde(rename = "COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
-    pub comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CREATED_BY": object, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "CREATED_DATE": object, optional.
-    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DATE_START": object, optional.
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DEADLINE": object, optional.
-    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DESCRIPTION": object, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DURATION_FACT": object, optional.
-    #[serde(rename = "DURATION_FACT", skip_serializing_if = "Option::is_none")]
-    pub duration_fact: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DURATION_PLAN": object, optional.
-    #[serde(rename = "DURATION_PLAN", skip_serializing_if = "Option::is_none")]
-    pub duration_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "DURATION_TYPE": object, optional.
-    #[serde(rename = "DURATION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub duration_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "END_DATE_PLAN": object, optional.
-    #[serde(rename = "END_DATE_PLAN", skip_serializing_if = "Option::is_none")]
-    pub end_date_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "EXCHANGE_ID": object, optional.
-    #[serde(rename = "EXCHANGE_ID", skip_serializing_if = "Option::is_none")]
-    pub exchange_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "EXCHANGE_MODIFIED": object, optional.
-    #[serde(rename = "EXCHANGE_MODIFIED", skip_serializing_if = "Option::is_none")]
-    pub exchange_modified: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FAVORITE": object, optional.
-    #[serde(rename = "FAVORITE", skip_serializing_if = "Option::is_none")]
-    pub favorite: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FLOW_ID": object, optional.
-    #[serde(rename = "FLOW_ID", skip_serializing_if = "Option::is_none")]
-    pub flow_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FORKED_BY_TEMPLATE_ID": object, optional.
-    #[serde(rename = "FORKED_BY_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
-    pub forked_by_template_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FORUM_ID": object, optional.
-    #[serde(rename = "FORUM_ID", skip_serializing_if = "Option::is_none")]
-    pub forum_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FORUM_TOPIC_ID": object, optional.
-    #[serde(rename = "FORUM_TOPIC_ID", skip_serializing_if = "Option::is_none")]
-    pub forum_topic_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "GROUP_ID": object, optional.
-    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "GUID": object, optional.
-    #[serde(rename = "GUID", skip_serializing_if = "Option::is_none")]
-    pub guid: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ID": object, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "IS_MUTED": object, optional.
-    #[serde(rename = "IS_MUTED", skip_serializing_if = "Option::is_none")]
-    pub is_muted: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "IS_PINNED": object, optional.
-    #[serde(rename = "IS_PINNED", skip_serializing_if = "Option::is_none")]
-    pub is_pinned: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "IS_PINNED_IN_GROUP": object, optional.
-    #[serde(rename = "IS_PINNED_IN_GROUP", skip_serializing_if = "Option::is_none")]
-    pub is_pinned_in_group: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "MARK": object, optional.
-    #[serde(rename = "MARK", skip_serializing_if = "Option::is_none")]
-    pub mark: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "MATCH_WORK_TIME": object, optional.
-    #[serde(rename = "MATCH_WORK_TIME", skip_serializing_if = "Option::is_none")]
-    pub match_work_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "MULTITASK": object, optional.
-    #[serde(rename = "MULTITASK", skip_serializing_if = "Option::is_none")]
-    pub multitask: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "NEW_COMMENTS_COUNT": object, optional.
-    #[serde(rename = "NEW_COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
-    pub new_comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "NOT_VIEWED": object, optional.
-    #[serde(rename = "NOT_VIEWED", skip_serializing_if = "Option::is_none")]
-    pub not_viewed: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "OUTLOOK_VERSION": object, optional.
-    #[serde(rename = "OUTLOOK_VERSION", skip_serializing_if = "Option::is_none")]
-    pub outlook_version: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "PARENT_ID": object, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "PRIORITY": object, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
-    pub priority: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "REPLICATE": object, optional.
-    #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
-    pub replicate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "RESPONSIBLE_ID": object, optional.
-    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SERVICE_COMMENTS_COUNT": object, optional.
-    #[serde(rename = "SERVICE_COMMENTS_COUNT", skip_serializing_if = "Option::is_none")]
-    pub service_comments_count: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SITE_ID": object, optional.
-    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SORTING": object, optional.
-    #[serde(rename = "SORTING", skip_serializing_if = "Option::is_none")]
-    pub sorting: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SPRINT_ID": object, optional.
-    #[serde(rename = "SPRINT_ID", skip_serializing_if = "Option::is_none")]
-    pub sprint_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "STAGE_ID": object, optional.
-    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "START_DATE_PLAN": object, optional.
-    #[serde(rename = "START_DATE_PLAN", skip_serializing_if = "Option::is_none")]
-    pub start_date_plan: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "STATUS": object, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "STATUS_CHANGED_BY": object, optional.
-    #[serde(rename = "STATUS_CHANGED_BY", skip_serializing_if = "Option::is_none")]
-    pub status_changed_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "STATUS_CHANGED_DATE": object, optional.
-    #[serde(rename = "STATUS_CHANGED_DATE", skip_serializing_if = "Option::is_none")]
-    pub status_changed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SUBORDINATE": object, optional.
-    #[serde(rename = "SUBORDINATE", skip_serializing_if = "Option::is_none")]
-    pub subordinate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TASK_CONTROL": object, optional.
-    #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
-    pub task_control: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TIME_ESTIMATE": object, optional.
-    #[serde(rename = "TIME_ESTIMATE", skip_serializing_if = "Option::is_none")]
-    pub time_estimate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TIME_SPENT_IN_LOGS": object, optional.
-    #[serde(rename = "TIME_SPENT_IN_LOGS", skip_serializing_if = "Option::is_none")]
-    pub time_spent_in_logs: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TITLE": object, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "UF_CRM_TASK": object, optional.
-    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_task: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "UF_MAIL_MESSAGE": object, optional.
-    #[serde(rename = "UF_MAIL_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub uf_mail_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "UF_NEW_TASKS_FIELD": object, optional.
-    #[serde(rename = "UF_NEW_TASKS_FIELD", skip_serializing_if = "Option::is_none")]
-    pub uf_new_tasks_field: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "UF_TASK_WEBDAV_FILES": object, optional.
-    #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
-    pub uf_task_webdav_files: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "VIEWED_DATE": object, optional.
-    #[serde(rename = "VIEWED_DATE", skip_serializing_if = "Option::is_none")]
-    pub viewed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "XML_ID": object, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+pub struct GetFieldsResponseFieldsValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let accomplices = o.opt("ACCOMPLICES")?;
-        let activity_date = o.opt("ACTIVITY_DATE")?;
-        let add_in_report = o.opt("ADD_IN_REPORT")?;
-        let allow_change_deadline = o.opt("ALLOW_CHANGE_DEADLINE")?;
-        let allow_time_tracking = o.opt("ALLOW_TIME_TRACKING")?;
-        let auditors = o.opt("AUDITORS")?;
-        let backlog_id = o.opt("BACKLOG_ID")?;
-        let changed_by = o.opt("CHANGED_BY")?;
-        let changed_date = o.opt("CHANGED_DATE")?;
-        let checklist = o.opt("CHECKLIST")?;
-        let closed_by = o.opt("CLOSED_BY")?;
-        let closed_date = o.opt("CLOSED_DATE")?;
-        let comments_count = o.opt("COMMENTS_COUNT")?;
-        let created_by = o.opt("CREATED_BY")?;
-        let created_date = o.opt("CREATED_DATE")?;
-        let date_start = o.opt("DATE_START")?;
-        let deadline = o.opt("DEADLINE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let duration_fact = o.opt("DURATION_FACT")?;
-        let duration_plan = o.opt("DURATION_PLAN")?;
-        let duration_type = o.opt("DURATION_TYPE")?;
-        let end_date_plan = o.opt("END_DATE_PLAN")?;
-        let exchange_id = o.opt("EXCHANGE_ID")?;
-        let exchange_modified = o.opt("EXCHANGE_MODIFIED")?;
-        let favorite = o.opt("FAVORITE")?;
-        let flow_id = o.opt("FLOW_ID")?;
-        let forked_by_template_id = o.opt("FORKED_BY_TEMPLATE_ID")?;
-        let forum_id = o.opt("FORUM_ID")?;
-        let forum_topic_id = o.opt("FORUM_TOPIC_ID")?;
-        let group_id = o.opt("GROUP_ID")?;
-        let guid = o.opt("GUID")?;
-        let id = o.opt("ID")?;
-        let is_muted = o.opt("IS_MUTED")?;
-        let is_pinned = o.opt("IS_PINNED")?;
-        let is_pinned_in_group = o.opt("IS_PINNED_IN_GROUP")?;
-        let mark = o.opt("MARK")?;
-        let match_work_time = o.opt("MATCH_WORK_TIME")?;
-        let multitask = o.opt("MULTITASK")?;
-        let new_comments_count = o.opt("NEW_COMMENTS_COUNT")?;
-        let not_viewed = o.opt("NOT_VIEWED")?;
-        let outlook_version = o.opt("OUTLOOK_VERSION")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let priority = o.opt("PRIORITY")?;
-        let replicate = o.opt("REPLICATE")?;
-        let responsible_id = o.opt("RESPONSIBLE_ID")?;
-        let service_comments_count = o.opt("SERVICE_COMMENTS_COUNT")?;
-        let site_id = o.opt("SITE_ID")?;
-        let sorting = o.opt("SORTING")?;
-        let sprint_id = o.opt("SPRINT_ID")?;
-        let stage_id = o.opt("STAGE_ID")?;
-        let start_date_plan = o.opt("START_DATE_PLAN")?;
-        let status = o.opt("STATUS")?;
-        let status_changed_by = o.opt("STATUS_CHANGED_BY")?;
-        let status_changed_date = o.opt("STATUS_CHANGED_DATE")?;
-        let subordinate = o.opt("SUBORDINATE")?;
-        let task_control = o.opt("TASK_CONTROL")?;
-        let time_estimate = o.opt("TIME_ESTIMATE")?;
-        let time_spent_in_logs = o.opt("TIME_SPENT_IN_LOGS")?;
-        let title = o.opt("TITLE")?;
-        let uf_crm_task = o.opt("UF_CRM_TASK")?;
-        let uf_mail_message = o.opt("UF_MAIL_MESSAGE")?;
-        let uf_new_tasks_field = o.opt("UF_NEW_TASKS_FIELD")?;
-        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
-        let viewed_date = o.opt("VIEWED_DATE")?;
-        let xml_id = o.opt("XML_ID")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ACCOMPLICES",
-                    "ACTIVITY_DATE",
-                    "ADD_IN_REPORT",
-                    "ALLOW_CHANGE_DEADLINE",
-                    "ALLOW_TIME_TRACKING",
-                    "AUDITORS",
-                    "BACKLOG_ID",
-                    "CHANGED_BY",
-                    "CHANGED_DATE",
-                    "CHECKLIST",
-                    "CLOSED_BY",
-                    "CLOSED_DATE",
-                    "COMMENTS_COUNT",
-                    "CREATED_BY",
-                    "CREATED_DATE",
-                    "DATE_START",
-                    "DEADLINE",
-                    "DESCRIPTION",
-                    "DURATION_FACT",
-                    "DURATION_PLAN",
-                    "DURATION_TYPE",
-                    "END_DATE_PLAN",
-                    "EXCHANGE_ID",
-                    "EXCHANGE_MODIFIED",
-                    "FAVORITE",
-                    "FLOW_ID",
-                    "FORKED_BY_TEMPLATE_ID",
-                    "FORUM_ID",
-                    "FORUM_TOPIC_ID",
-                    "GROUP_ID",
-                    "GUID",
-                    "ID",
-                    "IS_MUTED",
-                    "IS_PINNED",
-                    "IS_PINNED_IN_GROUP",
-                    "MARK",
-                    "MATCH_WORK_TIME",
-                    "MULTITASK",
-                    "NEW_COMMENTS_COUNT",
-                    "NOT_VIEWED",
-                    "OUTLOOK_VERSION",
-                    "PARENT_ID",
-                    "PRIORITY",
-                    "REPLICATE",
-                    "RESPONSIBLE_ID",
-                    "SERVICE_COMMENTS_COUNT",
-                    "SITE_ID",
-                    "SORTING",
-                    "SPRINT_ID",
-                    "STAGE_ID",
-                    "START_DATE_PLAN",
-                    "STATUS",
-                    "STATUS_CHANGED_BY",
-                    "STATUS_CHANGED_DATE",
-                    "SUBORDINATE",
-                    "TASK_CONTROL",
-                    "TIME_ESTIMATE",
-                    "TIME_SPENT_IN_LOGS",
-                    "TITLE",
-                    "UF_CRM_TASK",
-                    "UF_MAIL_MESSAGE",
-                    "UF_NEW_TASKS_FIELD",
-                    "UF_TASK_WEBDAV_FILES",
-                    "VIEWED_DATE",
-                    "XML_ID",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            accomplices,
-            activity_date,
-            add_in_report,
-            allow_change_deadline,
-            allow_time_tracking,
-            auditors,
-            backlog_id,
-            changed_by,
-            changed_date,
-            checklist,
-            closed_by,
-            closed_date,
-            comments_count,
-            created_by,
-            created_date,
-            date_start,
-            deadline,
-            description,
-            duration_fact,
-            duration_plan,
-            duration_type,
-            end_date_plan,
-            exchange_id,
-            exchange_modified,
-            favorite,
-            flow_id,
-            forked_by_template_id,
-            forum_id,
-            forum_topic_id,
-            group_id,
-            guid,
-            id,
-            is_muted,
-            is_pinned,
-            is_pinned_in_group,
-            mark,
-            match_work_time,
-            multitask,
-            new_comments_count,
-            not_viewed,
-            outlook_version,
-            parent_id,
-            priority,
-            replicate,
-            responsible_id,
-            service_comments_count,
-            site_id,
-            sorting,
-            sprint_id,
-            stage_id,
-            start_date_plan,
-            status,
-            status_changed_by,
-            status_changed_date,
-            subordinate,
-            task_control,
-            time_estimate,
-            time_spent_in_logs,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
             title,
-            uf_crm_task,
-            uf_mail_message,
-            uf_new_tasks_field,
-            uf_task_webdav_files,
-            viewed_date,
-            xml_id,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
 #[cfg(feature = "task")]
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsValue);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
@@ -6108,12 +5836,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
@@ -6136,13 +5864,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "params".
@@ -12809,7 +12537,32 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]
-pub type UpdateV3Response = bool;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3Response {
+    /// Wire name "result": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3Response {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3Response);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for UpdateV3Request {

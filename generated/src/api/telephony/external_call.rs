@@ -986,7 +986,64 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesRequest);
 
 /// The `result` of `telephony.externalCall.searchCrmEntities`.
-pub type SearchCrmEntitiesResponse = ::serde_json::Value;
+pub type SearchCrmEntitiesResponse = Vec<SearchCrmEntitiesResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchCrmEntitiesResponseItem {
+    /// Wire name "ASSIGNED_BY": object, optional.
+    #[serde(rename = "ASSIGNED_BY", skip_serializing_if = "Option::is_none")]
+    pub assigned_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_ID": integer, optional.
+    #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub crm_entity_id: Option<i64>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub crm_entity_type: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by = o.opt("ASSIGNED_BY")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let name = o.opt("NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY",
+                    "ASSIGNED_BY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "NAME",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by,
+            assigned_by_id,
+            crm_entity_id,
+            crm_entity_type,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesResponseItem);
 
 impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";

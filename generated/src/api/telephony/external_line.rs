@@ -199,7 +199,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `telephony.externalLine.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "telephony.externalLine.delete";
@@ -268,7 +268,45 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `telephony.externalLine.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "CRM_AUTO_CREATE": string, optional.
+    #[serde(rename = "CRM_AUTO_CREATE", skip_serializing_if = "Option::is_none")]
+    pub crm_auto_create: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NUMBER": string, optional.
+    #[serde(rename = "NUMBER", skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_auto_create = o.opt("CRM_AUTO_CREATE")?;
+        let name = o.opt("NAME")?;
+        let number = o.opt("NUMBER")?;
+        let additional = o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?;
+        Ok(Self {
+            crm_auto_create,
+            name,
+            number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "telephony.externalLine.get";

@@ -108,9 +108,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -200,8 +200,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -302,67 +302,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestFieldsFieldName = super::super::enums::DealsUfUsrDeals;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
-        Ok(Self {
-            default_value,
-            rows,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEtc;
 
@@ -473,9 +412,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ID", "FIELD_NAME", "USER_TYPE_ID", "XML_ID", "SORT", "MULTIPLE", "MANDATORY", "SHOW_FILTER", "SHOW_IN_LIST", "EDIT_IN_LIST", "IS_SEARCHABLE".
@@ -498,8 +437,8 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
@@ -547,7 +486,118 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListRequestOrder = super::super::enums::IdFieldNameUserTypeIdEtc;
 
 /// The `result` of `user.userfield.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "EDIT_IN_LIST": string, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_SEARCHABLE": string, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<String>,
+    /// Wire name "LIST": array of any JSON, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<::serde_json::Value>>,
+    /// Wire name "MANDATORY": string, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SHOW_FILTER": string, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<String>,
+    /// Wire name "SHOW_IN_LIST": string, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Wire name "XML_ID": any JSON, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "FIELD_NAME",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            edit_in_list,
+            entity_id,
+            field_name,
+            id,
+            is_searchable,
+            list,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "user.userfield.list";
@@ -654,9 +704,9 @@ pub struct UpdateRequestFields {
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -716,8 +766,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -805,67 +855,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
-        Ok(Self {
-            default_value,
-            rows,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `user.userfield.update`.
 pub type UpdateResponse = bool;

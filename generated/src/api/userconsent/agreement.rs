@@ -62,7 +62,50 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `userconsent.agreement.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let id = o.opt("ID")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ACTIVE", "ID", "LANGUAGE_ID", "NAME"])?;
+        Ok(Self {
+            active,
+            id,
+            language_id,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userconsent.agreement.list";
@@ -247,7 +290,34 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
 ::bitrix24_runtime::loose_deserialize!(TextRequestReplace);
 
 /// The `result` of `userconsent.agreement.text`.
-pub type TextResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct TextResponse {
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for TextResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let label = o.opt("LABEL")?;
+        let text = o.opt("TEXT")?;
+        let additional = o.rest(&["LABEL", "TEXT"])?;
+        Ok(Self { label, text, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(TextResponse);
 
 impl ::bitrix24_runtime::Method for TextRequest {
     const NAME: &'static str = "userconsent.agreement.text";

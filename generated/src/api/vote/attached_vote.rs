@@ -1279,7 +1279,7 @@ impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
 ::bitrix24_runtime::loose_deserialize!(ResumeRequest);
 
 /// The `result` of `vote.AttachedVote.resume`.
-pub type ResumeResponse = ::serde_json::Value;
+pub type ResumeResponse = Vec<::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for ResumeRequest {
     const NAME: &'static str = "vote.AttachedVote.resume";
@@ -1360,7 +1360,7 @@ impl ::bitrix24_runtime::loose::Loose for StopRequest {
 ::bitrix24_runtime::loose_deserialize!(StopRequest);
 
 /// The `result` of `vote.AttachedVote.stop`.
-pub type StopResponse = ::serde_json::Value;
+pub type StopResponse = Vec<::serde_json::Value>;
 
 impl ::bitrix24_runtime::Method for StopRequest {
     const NAME: &'static str = "vote.AttachedVote.stop";

@@ -70,15 +70,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "reg150907": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reg150907: Option<String>,
-    /// Wire name "reg151083": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reg151083: Option<String>,
-    /// Wire name "reg151085": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reg151085: Option<String>,
     /// Wire name "sip11": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip11: Option<String>,
@@ -95,21 +86,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let reg150907 = o.opt("reg150907")?;
-        let reg151083 = o.opt("reg151083")?;
-        let reg151085 = o.opt("reg151085")?;
         let sip11 = o.opt("sip11")?;
         let sip7 = o.opt("sip7")?;
-        let additional = o
-            .rest(&["reg150907", "reg151083", "reg151085", "sip11", "sip7"])?;
-        Ok(Self {
-            reg150907,
-            reg151083,
-            reg151085,
-            sip11,
-            sip7,
-            additional,
-        })
+        let additional = o.rest(&["sip11", "sip7"])?;
+        Ok(Self { sip11, sip7, additional })
     }
 }
 

@@ -489,7 +489,229 @@ pub type GetRequestFilterTranscriptPending = ::bitrix24_runtime::YesNo;
 pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
 
 /// The `result` of `voximplant.statistic.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "CALL_CATEGORY": string, optional.
+    #[serde(rename = "CALL_CATEGORY", skip_serializing_if = "Option::is_none")]
+    pub call_category: Option<String>,
+    /// Wire name "CALL_DURATION": string, optional.
+    #[serde(rename = "CALL_DURATION", skip_serializing_if = "Option::is_none")]
+    pub call_duration: Option<String>,
+    /// Wire name "CALL_FAILED_CODE": string, optional.
+    #[serde(rename = "CALL_FAILED_CODE", skip_serializing_if = "Option::is_none")]
+    pub call_failed_code: Option<String>,
+    /// Wire name "CALL_FAILED_REASON": string, optional.
+    #[serde(rename = "CALL_FAILED_REASON", skip_serializing_if = "Option::is_none")]
+    pub call_failed_reason: Option<String>,
+    /// Wire name "CALL_ID": string, optional.
+    #[serde(rename = "CALL_ID", skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// Wire name "CALL_LOG": string, optional.
+    #[serde(rename = "CALL_LOG", skip_serializing_if = "Option::is_none")]
+    pub call_log: Option<String>,
+    /// Wire name "CALL_RECORD_URL": string, optional.
+    #[serde(rename = "CALL_RECORD_URL", skip_serializing_if = "Option::is_none")]
+    pub call_record_url: Option<String>,
+    /// Wire name "CALL_START_DATE": string, optional.
+    #[serde(rename = "CALL_START_DATE", skip_serializing_if = "Option::is_none")]
+    pub call_start_date: Option<String>,
+    /// Wire name "CALL_TYPE": string, optional.
+    #[serde(rename = "CALL_TYPE", skip_serializing_if = "Option::is_none")]
+    pub call_type: Option<String>,
+    /// Wire name "CALL_VOTE": any JSON, optional.
+    #[serde(rename = "CALL_VOTE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub call_vote: ::serde_json::Value,
+    /// Wire name "COMMENT": any JSON, optional.
+    #[serde(rename = "COMMENT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub comment: ::serde_json::Value,
+    /// Wire name "COST": string, optional.
+    #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// Wire name "COST_CURRENCY": string, optional.
+    #[serde(rename = "COST_CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub cost_currency: Option<String>,
+    /// Wire name "CRM_ACTIVITY_ID": string, optional.
+    #[serde(rename = "CRM_ACTIVITY_ID", skip_serializing_if = "Option::is_none")]
+    pub crm_activity_id: Option<String>,
+    /// Wire name "CRM_ENTITY_ID": string, optional.
+    #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub crm_entity_id: Option<String>,
+    /// Wire name "CRM_ENTITY_TYPE": string, optional.
+    #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub crm_entity_type: Option<String>,
+    /// Wire name "EXTERNAL_CALL_ID": any JSON, optional.
+    #[serde(
+        rename = "EXTERNAL_CALL_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub external_call_id: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "PHONE_NUMBER": string, optional.
+    #[serde(rename = "PHONE_NUMBER", skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Wire name "PORTAL_NUMBER": string, optional.
+    #[serde(rename = "PORTAL_NUMBER", skip_serializing_if = "Option::is_none")]
+    pub portal_number: Option<String>,
+    /// Wire name "PORTAL_USER_ID": string, optional.
+    #[serde(rename = "PORTAL_USER_ID", skip_serializing_if = "Option::is_none")]
+    pub portal_user_id: Option<String>,
+    /// Wire name "RECORD_DURATION": any JSON, optional.
+    #[serde(
+        rename = "RECORD_DURATION",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub record_duration: ::serde_json::Value,
+    /// Wire name "RECORD_FILE_ID": any JSON, optional.
+    #[serde(
+        rename = "RECORD_FILE_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub record_file_id: ::serde_json::Value,
+    /// Wire name "REDIAL_ATTEMPT": any JSON, optional.
+    #[serde(
+        rename = "REDIAL_ATTEMPT",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub redial_attempt: ::serde_json::Value,
+    /// Wire name "REST_APP_ID": any JSON, optional.
+    #[serde(
+        rename = "REST_APP_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub rest_app_id: ::serde_json::Value,
+    /// Wire name "REST_APP_NAME": any JSON, optional.
+    #[serde(
+        rename = "REST_APP_NAME",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub rest_app_name: ::serde_json::Value,
+    /// Wire name "SESSION_ID": string, optional.
+    #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Wire name "TRANSCRIPT_ID": any JSON, optional.
+    #[serde(
+        rename = "TRANSCRIPT_ID",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub transcript_id: ::serde_json::Value,
+    /// Wire name "TRANSCRIPT_PENDING": string, optional.
+    #[serde(rename = "TRANSCRIPT_PENDING", skip_serializing_if = "Option::is_none")]
+    pub transcript_pending: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_category = o.opt("CALL_CATEGORY")?;
+        let call_duration = o.opt("CALL_DURATION")?;
+        let call_failed_code = o.opt("CALL_FAILED_CODE")?;
+        let call_failed_reason = o.opt("CALL_FAILED_REASON")?;
+        let call_id = o.opt("CALL_ID")?;
+        let call_log = o.opt("CALL_LOG")?;
+        let call_record_url = o.opt("CALL_RECORD_URL")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let call_type = o.opt("CALL_TYPE")?;
+        let call_vote = o.opt("CALL_VOTE")?;
+        let comment = o.opt("COMMENT")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let crm_activity_id = o.opt("CRM_ACTIVITY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let id = o.opt("ID")?;
+        let phone_number = o.opt("PHONE_NUMBER")?;
+        let portal_number = o.opt("PORTAL_NUMBER")?;
+        let portal_user_id = o.opt("PORTAL_USER_ID")?;
+        let record_duration = o.opt("RECORD_DURATION")?;
+        let record_file_id = o.opt("RECORD_FILE_ID")?;
+        let redial_attempt = o.opt("REDIAL_ATTEMPT")?;
+        let rest_app_id = o.opt("REST_APP_ID")?;
+        let rest_app_name = o.opt("REST_APP_NAME")?;
+        let session_id = o.opt("SESSION_ID")?;
+        let transcript_id = o.opt("TRANSCRIPT_ID")?;
+        let transcript_pending = o.opt("TRANSCRIPT_PENDING")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_CATEGORY",
+                    "CALL_DURATION",
+                    "CALL_FAILED_CODE",
+                    "CALL_FAILED_REASON",
+                    "CALL_ID",
+                    "CALL_LOG",
+                    "CALL_RECORD_URL",
+                    "CALL_START_DATE",
+                    "CALL_TYPE",
+                    "CALL_VOTE",
+                    "COMMENT",
+                    "COST",
+                    "COST_CURRENCY",
+                    "CRM_ACTIVITY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "EXTERNAL_CALL_ID",
+                    "ID",
+                    "PHONE_NUMBER",
+                    "PORTAL_NUMBER",
+                    "PORTAL_USER_ID",
+                    "RECORD_DURATION",
+                    "RECORD_FILE_ID",
+                    "REDIAL_ATTEMPT",
+                    "REST_APP_ID",
+                    "REST_APP_NAME",
+                    "SESSION_ID",
+                    "TRANSCRIPT_ID",
+                    "TRANSCRIPT_PENDING",
+                ],
+            )?;
+        Ok(Self {
+            call_category,
+            call_duration,
+            call_failed_code,
+            call_failed_reason,
+            call_id,
+            call_log,
+            call_record_url,
+            call_start_date,
+            call_type,
+            call_vote,
+            comment,
+            cost,
+            cost_currency,
+            crm_activity_id,
+            crm_entity_id,
+            crm_entity_type,
+            external_call_id,
+            id,
+            phone_number,
+            portal_number,
+            portal_user_id,
+            record_duration,
+            record_file_id,
+            redial_attempt,
+            rest_app_id,
+            rest_app_name,
+            session_id,
+            transcript_id,
+            transcript_pending,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.statistic.get";

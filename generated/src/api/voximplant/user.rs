@@ -221,7 +221,82 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `voximplant.user.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "DEFAULT_LINE": any JSON, optional.
+    #[serde(
+        rename = "DEFAULT_LINE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_line: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "INNER_NUMBER": any JSON, optional.
+    #[serde(
+        rename = "INNER_NUMBER",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub inner_number: ::serde_json::Value,
+    /// Wire name "PHONE_ENABLED": string, optional.
+    #[serde(rename = "PHONE_ENABLED", skip_serializing_if = "Option::is_none")]
+    pub phone_enabled: Option<String>,
+    /// Wire name "SIP_LOGIN": string, optional.
+    #[serde(rename = "SIP_LOGIN", skip_serializing_if = "Option::is_none")]
+    pub sip_login: Option<String>,
+    /// Wire name "SIP_PASSWORD": string, optional.
+    #[serde(rename = "SIP_PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub sip_password: Option<String>,
+    /// Wire name "SIP_SERVER": string, optional.
+    #[serde(rename = "SIP_SERVER", skip_serializing_if = "Option::is_none")]
+    pub sip_server: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_line = o.opt("DEFAULT_LINE")?;
+        let id = o.opt("ID")?;
+        let inner_number = o.opt("INNER_NUMBER")?;
+        let phone_enabled = o.opt("PHONE_ENABLED")?;
+        let sip_login = o.opt("SIP_LOGIN")?;
+        let sip_password = o.opt("SIP_PASSWORD")?;
+        let sip_server = o.opt("SIP_SERVER")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEFAULT_LINE",
+                    "ID",
+                    "INNER_NUMBER",
+                    "PHONE_ENABLED",
+                    "SIP_LOGIN",
+                    "SIP_PASSWORD",
+                    "SIP_SERVER",
+                ],
+            )?;
+        Ok(Self {
+            default_line,
+            id,
+            inner_number,
+            phone_enabled,
+            sip_login,
+            sip_password,
+            sip_server,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.user.get";

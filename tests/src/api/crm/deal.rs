@@ -40,9 +40,9 @@ pub struct ListRequest {
     pub filter: Option<ListRequestFilter>,
     /// Sort direction per field.
     ///
-    /// Wire name "order": object, optional.
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -72,10 +72,7 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }

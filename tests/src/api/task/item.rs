@@ -22,12 +22,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "ORDER": object, optional.
+    /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-    /// Wire name "FILTER": object, optional.
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
@@ -43,18 +43,12 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ORDER".
-    pub fn order(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
     /// Sets "FILTER".
-    pub fn filter(
-        mut self,
-        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
-    ) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }

@@ -416,9 +416,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "order": object, optional.
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
@@ -441,10 +441,7 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "order".
-    pub fn order(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }

@@ -248,12 +248,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SELECT": array of object, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
@@ -272,13 +272,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SELECT".
@@ -341,10 +341,8 @@ pub struct ListRequestSelectItem {
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
     /// Wire name "DOCUMENT_TYPE": string, optional.
-    ///
-    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<ListRequestSelectItemDocumentType>,
+    pub document_type: Option<String>,
     /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
@@ -405,10 +403,7 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "DOCUMENT_TYPE".
-    pub fn document_type(
-        mut self,
-        value: impl Into<ListRequestSelectItemDocumentType>,
-    ) -> Self {
+    pub fn document_type(mut self, value: impl Into<String>) -> Self {
         self.document_type = Some(value.into());
         self
     }
@@ -541,8 +536,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 
 pub type ListRequestSelectItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
 
-pub type ListRequestSelectItemDocumentType = super::super::super::enums::LeadContactCompanyEtc;
-
 pub type ListRequestSelectItemModuleId = super::super::super::enums::CrmListsDisk;
 
 /// The `result` of `bizproc.workflow.template.list`.
@@ -561,10 +554,8 @@ pub struct ListResponseItem {
     #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub constants: ::serde_json::Value,
     /// Wire name "DOCUMENT_TYPE": string, optional.
-    ///
-    /// Allowed values: "LEAD", "CONTACT", "COMPANY", "DEAL", "QUOTE", "SMART_INVOICE", "DYNAMIC_XXX".
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<ListResponseItemDocumentType>,
+    pub document_type: Option<String>,
     /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
@@ -666,8 +657,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 pub type ListResponseItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
-
-pub type ListResponseItemDocumentType = super::super::super::enums::LeadContactCompanyEtc;
 
 pub type ListResponseItemModuleId = super::super::super::enums::CrmListsDisk;
 

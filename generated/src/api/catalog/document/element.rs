@@ -81,21 +81,21 @@ pub struct AddRequestFields {
     /// Wire name "amount": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
-    /// Wire name "docId": any JSON, required.
+    /// Wire name "docId": integer, required.
     #[serde(rename = "docId")]
-    pub doc_id: ::serde_json::Value,
-    /// Wire name "elementId": any JSON, required.
+    pub doc_id: i64,
+    /// Wire name "elementId": integer, required.
     #[serde(rename = "elementId")]
-    pub element_id: ::serde_json::Value,
+    pub element_id: i64,
     /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
-    /// Wire name "storeTo": any JSON, optional.
-    #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_to: ::serde_json::Value,
+    /// Wire name "storeFrom": integer, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<i64>,
+    /// Wire name "storeTo": integer, optional.
+    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
+    pub store_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -104,10 +104,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        doc_id: impl Into<::serde_json::Value>,
-        element_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(doc_id: impl Into<i64>, element_id: impl Into<i64>) -> Self {
         Self {
             amount: Default::default(),
             doc_id: doc_id.into(),
@@ -129,13 +126,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "storeFrom".
-    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_from = value.into();
+    pub fn store_from(mut self, value: impl Into<i64>) -> Self {
+        self.store_from = Some(value.into());
         self
     }
     /// Sets "storeTo".
-    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_to = value.into();
+    pub fn store_to(mut self, value: impl Into<i64>) -> Self {
+        self.store_to = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -321,8 +318,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -331,7 +328,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -513,7 +510,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "documentElement": object, optional.
     #[serde(rename = "documentElement", skip_serializing_if = "Option::is_none")]
-    pub document_element: Option<GetFieldsResponseDocumentElement>,
+    pub document_element: Option<
+        ::std::collections::BTreeMap<String, GetFieldsResponseDocumentElementValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -538,71 +537,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseDocumentElement {
-    /// Wire name "amount": object, optional.
+pub struct GetFieldsResponseDocumentElementValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "docId": object, optional.
-    #[serde(rename = "docId", skip_serializing_if = "Option::is_none")]
-    pub doc_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "elementId": object, optional.
-    #[serde(rename = "elementId", skip_serializing_if = "Option::is_none")]
-    pub element_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "purchasingPrice": object, optional.
-    #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
-    pub purchasing_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "storeFrom": object, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
-    pub store_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "storeTo": object, optional.
-    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
-    pub store_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentElement {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentElementValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let amount = o.opt("amount")?;
-        let doc_id = o.opt("docId")?;
-        let element_id = o.opt("elementId")?;
-        let id = o.opt("id")?;
-        let purchasing_price = o.opt("purchasingPrice")?;
-        let store_from = o.opt("storeFrom")?;
-        let store_to = o.opt("storeTo")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "amount",
-                    "docId",
-                    "elementId",
-                    "id",
-                    "purchasingPrice",
-                    "storeFrom",
-                    "storeTo",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            amount,
-            doc_id,
-            element_id,
-            id,
-            purchasing_price,
-            store_from,
-            store_to,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocumentElement);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocumentElementValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.element.getFields";
@@ -637,12 +660,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -661,13 +684,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -785,8 +808,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -795,10 +818,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -843,12 +863,12 @@ pub struct UpdateRequestFields {
     /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
-    /// Wire name "storeTo": any JSON, optional.
-    #[serde(rename = "storeTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_to: ::serde_json::Value,
+    /// Wire name "storeFrom": integer, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<i64>,
+    /// Wire name "storeTo": integer, optional.
+    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
+    pub store_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -871,13 +891,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "storeFrom".
-    pub fn store_from(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_from = value.into();
+    pub fn store_from(mut self, value: impl Into<i64>) -> Self {
+        self.store_from = Some(value.into());
         self
     }
     /// Sets "storeTo".
-    pub fn store_to(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.store_to = value.into();
+    pub fn store_to(mut self, value: impl Into<i64>) -> Self {
+        self.store_to = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

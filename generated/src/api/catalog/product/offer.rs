@@ -132,21 +132,18 @@ pub struct AddRequestFields {
     /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -208,9 +205,9 @@ pub struct AddRequestFields {
     /// Wire name "trialPriceId": integer, optional.
     #[serde(rename = "trialPriceId", skip_serializing_if = "Option::is_none")]
     pub trial_price_id: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -238,10 +235,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             iblock_section: Default::default(),
             active: Default::default(),
@@ -358,8 +352,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "length".
@@ -368,8 +362,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -462,8 +456,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -777,12 +771,6 @@ pub struct AddResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -859,8 +847,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -902,8 +888,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -945,8 +929,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1007,8 +989,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1017,7 +999,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1142,9 +1124,9 @@ pub struct DownloadRequestFields {
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1156,7 +1138,7 @@ impl DownloadRequestFields {
     pub fn new(
         field_name: impl Into<DownloadRequestFieldsFieldName>,
         file_id: impl Into<i64>,
-        product_id: impl Into<::serde_json::Value>,
+        product_id: impl Into<i64>,
     ) -> Self {
         Self {
             field_name: field_name.into(),
@@ -1236,8 +1218,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1246,7 +1228,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1386,12 +1368,6 @@ pub struct GetResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -1468,8 +1444,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -1511,8 +1485,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -1554,8 +1526,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,
@@ -1660,9 +1630,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1671,7 +1641,7 @@ pub struct GetFieldsByFilterRequestFilter {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequestFilter {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(iblock_id: impl Into<i64>) -> Self {
         Self {
             iblock_id: iblock_id.into(),
             additional: Default::default(),
@@ -1710,7 +1680,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     /// Wire name "offer": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offer: Option<GetFieldsByFilterResponseOffer>,
+    pub offer: Option<
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseOfferValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1732,281 +1704,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsByFilterResponseOffer {
-    /// Wire name "active": object, optional.
+pub struct GetFieldsByFilterResponseOfferValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "available": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "bundle": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "canBuyZero": object, optional.
-    #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
-    pub can_buy_zero: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "code": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveFrom": object, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveTo": object, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCreate": object, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": object, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
-    pub detail_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailTextType": object, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "height": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockId": object, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockSectionId": object, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "length": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "measure": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub measure: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "negativeAmountTrace": object, optional.
-    #[serde(rename = "negativeAmountTrace", skip_serializing_if = "Option::is_none")]
-    pub negative_amount_trace: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "parentId": object, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": object, optional.
-    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewTextType": object, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceType": object, optional.
-    #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "purchasingCurrency": object, optional.
-    #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
-    pub purchasing_currency: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "purchasingPrice": object, optional.
-    #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
-    pub purchasing_price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "quantity": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "quantityReserved": object, optional.
-    #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
-    pub quantity_reserved: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "quantityTrace": object, optional.
-    #[serde(rename = "quantityTrace", skip_serializing_if = "Option::is_none")]
-    pub quantity_trace: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "subscribe": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscribe: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "timestampX": object, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type": object, optional.
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatId": object, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatIncluded": object, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "weight": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weight: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "width": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOffer {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOfferValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let can_buy_zero = o.opt("canBuyZero")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let height = o.opt("height")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let length = o.opt("length")?;
-        let measure = o.opt("measure")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let negative_amount_trace = o.opt("negativeAmountTrace")?;
-        let parent_id = o.opt("parentId")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let price_type = o.opt("priceType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
-        let purchasing_currency = o.opt("purchasingCurrency")?;
-        let purchasing_price = o.opt("purchasingPrice")?;
-        let quantity = o.opt("quantity")?;
-        let quantity_reserved = o.opt("quantityReserved")?;
-        let quantity_trace = o.opt("quantityTrace")?;
-        let sort = o.opt("sort")?;
-        let subscribe = o.opt("subscribe")?;
-        let timestamp_x = o.opt("timestampX")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
         let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let weight = o.opt("weight")?;
-        let width = o.opt("width")?;
-        let xml_id = o.opt("xmlId")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "canBuyZero",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "height",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "length",
-                    "measure",
-                    "modifiedBy",
-                    "name",
-                    "negativeAmountTrace",
-                    "parentId",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "priceType",
-                    "property261",
-                    "property262",
-                    "purchasingCurrency",
-                    "purchasingPrice",
-                    "quantity",
-                    "quantityReserved",
-                    "quantityTrace",
-                    "sort",
-                    "subscribe",
-                    "timestampX",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
                     "type",
-                    "vatId",
-                    "vatIncluded",
-                    "weight",
-                    "width",
-                    "xmlId",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            active,
-            available,
-            bundle,
-            can_buy_zero,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            height,
-            iblock_id,
-            iblock_section_id,
-            id,
-            length,
-            measure,
-            modified_by,
-            name,
-            negative_amount_trace,
-            parent_id,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            price_type,
-            property261,
-            property262,
-            purchasing_currency,
-            purchasing_price,
-            quantity,
-            quantity_reserved,
-            quantity_trace,
-            sort,
-            subscribe,
-            timestamp_x,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
             type_,
-            vat_id,
-            vat_included,
-            weight,
-            width,
-            xml_id,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseOffer);
+::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseOfferValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.offer.getFieldsByFilter";
@@ -2041,12 +1827,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -2065,13 +1851,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -2186,8 +1972,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2196,10 +1982,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -2291,18 +2074,15 @@ pub struct UpdateRequestFields {
     /// Wire name "height": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "length": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -2365,9 +2145,9 @@ pub struct UpdateRequestFields {
     /// Wire name "trialPriceId": integer, optional.
     #[serde(rename = "trialPriceId", skip_serializing_if = "Option::is_none")]
     pub trial_price_id: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -2473,8 +2253,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "length".
@@ -2483,8 +2263,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -2582,8 +2362,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -2892,12 +2672,6 @@ pub struct UpdateResponseOffer {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property261": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property261: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property262": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property262: Option<Vec<::serde_json::Value>>,
     /// Wire name "purchasingCurrency": string, optional.
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
@@ -2974,8 +2748,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property261 = o.opt("property261")?;
-        let property262 = o.opt("property262")?;
         let purchasing_currency = o.opt("purchasingCurrency")?;
         let purchasing_price = o.opt("purchasingPrice")?;
         let quantity = o.opt("quantity")?;
@@ -3017,8 +2789,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property261",
-                    "property262",
                     "purchasingCurrency",
                     "purchasingPrice",
                     "quantity",
@@ -3060,8 +2830,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
             preview_picture,
             preview_text,
             preview_text_type,
-            property261,
-            property262,
             purchasing_currency,
             purchasing_price,
             quantity,

@@ -119,18 +119,15 @@ pub struct AddRequestFields {
     /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<AddRequestFieldsDetailTextType>,
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -156,9 +153,9 @@ pub struct AddRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -175,10 +172,7 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        iblock_id: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
             iblock_section: Default::default(),
             active: Default::default(),
@@ -260,13 +254,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -303,8 +297,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -519,12 +513,6 @@ pub struct AddResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -572,8 +560,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -602,8 +588,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -632,8 +616,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,
@@ -686,8 +668,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -696,7 +678,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -821,9 +803,9 @@ pub struct DownloadRequestFields {
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
-    /// Wire name "productId": any JSON, required.
+    /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
-    pub product_id: ::serde_json::Value,
+    pub product_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -835,7 +817,7 @@ impl DownloadRequestFields {
     pub fn new(
         field_name: impl Into<DownloadRequestFieldsFieldName>,
         file_id: impl Into<i64>,
-        product_id: impl Into<::serde_json::Value>,
+        product_id: impl Into<i64>,
     ) -> Self {
         Self {
             field_name: field_name.into(),
@@ -915,8 +897,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -925,7 +907,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1047,12 +1029,6 @@ pub struct GetResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1100,8 +1076,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -1130,8 +1104,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -1160,8 +1132,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,
@@ -1258,9 +1228,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": any JSON, required.
+    /// Wire name "iblockId": integer, required.
     #[serde(rename = "iblockId")]
-    pub iblock_id: ::serde_json::Value,
+    pub iblock_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1269,7 +1239,7 @@ pub struct GetFieldsByFilterRequestFilter {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequestFilter {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(iblock_id: impl Into<i64>) -> Self {
         Self {
             iblock_id: iblock_id.into(),
             additional: Default::default(),
@@ -1308,7 +1278,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<GetFieldsByFilterResponseService>,
+    pub service: Option<
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseServiceValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1330,197 +1302,95 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsByFilterResponseService {
-    /// Wire name "active": object, optional.
+pub struct GetFieldsByFilterResponseServiceValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "available": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "bundle": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "code": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveFrom": object, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateActiveTo": object, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateCreate": object, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": object, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
-    pub detail_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailTextType": object, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockId": object, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "iblockSectionId": object, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": object, optional.
-    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewTextType": object, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceType": object, optional.
-    #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "timestampX": object, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type": object, optional.
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatId": object, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "vatIncluded": object, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "xmlId": object, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let price_type = o.opt("priceType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
         let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let xml_id = o.opt("xmlId")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "priceType",
-                    "property258",
-                    "property259",
-                    "sort",
-                    "timestampX",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
                     "type",
-                    "vatId",
-                    "vatIncluded",
-                    "xmlId",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            active,
-            available,
-            bundle,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            price_type,
-            property258,
-            property259,
-            sort,
-            timestamp_x,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
             type_,
-            vat_id,
-            vat_included,
-            xml_id,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseService);
+::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseServiceValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.service.getFieldsByFilter";
@@ -1555,12 +1425,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
@@ -1579,13 +1449,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1700,8 +1570,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1710,10 +1580,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1792,15 +1659,12 @@ pub struct UpdateRequestFields {
     /// Allowed values: "text", "html".
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<UpdateRequestFieldsDetailTextType>,
-    /// Wire name "iblockSectionId": any JSON, optional.
-    #[serde(
-        rename = "iblockSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
-    /// Wire name "measure": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub measure: ::serde_json::Value,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "measure": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<i64>,
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
@@ -1827,9 +1691,9 @@ pub struct UpdateRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": integer, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<i64>,
     /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1903,13 +1767,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_section_id = value.into();
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
         self
     }
     /// Sets "measure".
-    pub fn measure(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure = value.into();
+    pub fn measure(mut self, value: impl Into<i64>) -> Self {
+        self.measure = Some(value.into());
         self
     }
     /// Sets "modifiedBy".
@@ -1951,8 +1815,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "vatId".
-    pub fn vat_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.vat_id = value.into();
+    pub fn vat_id(mut self, value: impl Into<i64>) -> Self {
+        self.vat_id = Some(value.into());
         self
     }
     /// Sets "vatIncluded".
@@ -2162,12 +2026,6 @@ pub struct UpdateResponseService {
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
-    /// Wire name "property258": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property258: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "property259": array of any JSON, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property259: Option<Vec<::serde_json::Value>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -2215,8 +2073,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
         let preview_picture = o.opt("previewPicture")?;
         let preview_text = o.opt("previewText")?;
         let preview_text_type = o.opt("previewTextType")?;
-        let property258 = o.opt("property258")?;
-        let property259 = o.opt("property259")?;
         let sort = o.opt("sort")?;
         let timestamp_x = o.opt("timestampX")?;
         let type_ = o.opt("type")?;
@@ -2245,8 +2101,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
                     "previewPicture",
                     "previewText",
                     "previewTextType",
-                    "property258",
-                    "property259",
                     "sort",
                     "timestampX",
                     "type",
@@ -2275,8 +2129,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
             preview_picture,
             preview_text,
             preview_text_type,
-            property258,
-            property259,
             sort,
             timestamp_x,
             type_,

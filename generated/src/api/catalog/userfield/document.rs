@@ -30,11 +30,11 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": any JSON, required.
     pub select: ::serde_json::Value,
     /// Wire name "start": integer, optional.
@@ -49,7 +49,7 @@ pub struct ListRequest {
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        filter: impl Into<::serde_json::Value>,
+        filter: impl Into<::bitrix24_runtime::Filter>,
         select: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -61,8 +61,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -172,9 +172,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "documentId": any JSON, required.
+    /// Wire name "documentId": integer, required.
     #[serde(rename = "documentId")]
-    pub document_id: ::serde_json::Value,
+    pub document_id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -186,7 +186,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_id: impl Into<::serde_json::Value>,
+        document_id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {
@@ -324,9 +324,6 @@ pub struct UpdateResponseDocument {
     /// Wire name "documentType": string, optional.
     #[serde(rename = "documentType", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<String>,
-    /// Wire name "field7097": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field7097: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -339,12 +336,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let document_id = o.opt("documentId")?;
         let document_type = o.opt("documentType")?;
-        let field7097 = o.opt("field7097")?;
-        let additional = o.rest(&["documentId", "documentType", "field7097"])?;
+        let additional = o.rest(&["documentId", "documentType"])?;
         Ok(Self {
             document_id,
             document_type,
-            field7097,
             additional,
         })
     }

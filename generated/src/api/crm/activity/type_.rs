@@ -302,7 +302,51 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.activity.type.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ICON_ID": string, optional.
+    #[serde(rename = "ICON_ID", skip_serializing_if = "Option::is_none")]
+    pub icon_id: Option<String>,
+    /// Wire name "IS_CONFIGURABLE_TYPE": string, optional.
+    #[serde(rename = "IS_CONFIGURABLE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub is_configurable_type: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let icon_id = o.opt("ICON_ID")?;
+        let is_configurable_type = o.opt("IS_CONFIGURABLE_TYPE")?;
+        let name = o.opt("NAME")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(&["ICON_ID", "IS_CONFIGURABLE_TYPE", "NAME", "TYPE_ID"])?;
+        Ok(Self {
+            icon_id,
+            is_configurable_type,
+            name,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.type.list";

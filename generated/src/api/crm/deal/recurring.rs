@@ -288,110 +288,100 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.deal.recurring.fields`.
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponse {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "BASED_ID": integer, optional.
-    #[serde(rename = "BASED_ID", skip_serializing_if = "Option::is_none")]
-    pub based_id: Option<i64>,
-    /// Wire name "CATEGORY_ID": string, optional.
-    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<String>,
-    /// Wire name "COUNTER_REPEAT": integer, optional.
-    #[serde(rename = "COUNTER_REPEAT", skip_serializing_if = "Option::is_none")]
-    pub counter_repeat: Option<i64>,
-    /// Wire name "DEAL_ID": integer, optional.
-    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
-    pub deal_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_LIMIT": string, optional.
-    #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
-    pub is_limit: Option<String>,
-    /// Wire name "LAST_EXECUTION": string (`date-time`), optional.
-    #[serde(rename = "LAST_EXECUTION", skip_serializing_if = "Option::is_none")]
-    pub last_execution: Option<String>,
-    /// Wire name "LIMIT_DATE": string (`date`), optional.
-    #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
-    pub limit_date: Option<String>,
-    /// Wire name "LIMIT_REPEAT": integer, optional.
-    #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
-    pub limit_repeat: Option<i64>,
-    /// Wire name "NEXT_EXECUTION": string (`date-time`), optional.
-    #[serde(rename = "NEXT_EXECUTION", skip_serializing_if = "Option::is_none")]
-    pub next_execution: Option<String>,
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "START_DATE": string (`date`), optional.
-    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
-    pub start_date: Option<String>,
+pub struct FieldsResponseValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let based_id = o.opt("BASED_ID")?;
-        let category_id = o.opt("CATEGORY_ID")?;
-        let counter_repeat = o.opt("COUNTER_REPEAT")?;
-        let deal_id = o.opt("DEAL_ID")?;
-        let id = o.opt("ID")?;
-        let is_limit = o.opt("IS_LIMIT")?;
-        let last_execution = o.opt("LAST_EXECUTION")?;
-        let limit_date = o.opt("LIMIT_DATE")?;
-        let limit_repeat = o.opt("LIMIT_REPEAT")?;
-        let next_execution = o.opt("NEXT_EXECUTION")?;
-        let params = o.opt("PARAMS")?;
-        let start_date = o.opt("START_DATE")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "ACTIVE",
-                    "BASED_ID",
-                    "CATEGORY_ID",
-                    "COUNTER_REPEAT",
-                    "DEAL_ID",
-                    "ID",
-                    "IS_LIMIT",
-                    "LAST_EXECUTION",
-                    "LIMIT_DATE",
-                    "LIMIT_REPEAT",
-                    "NEXT_EXECUTION",
-                    "PARAMS",
-                    "START_DATE",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
+                    "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            active,
-            based_id,
-            category_id,
-            counter_repeat,
-            deal_id,
-            id,
-            is_limit,
-            last_execution,
-            limit_date,
-            limit_repeat,
-            next_execution,
-            params,
-            start_date,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
+            type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.deal.recurring.fields";
@@ -457,7 +447,227 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.deal.recurring.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<GetResponseActive>,
+    /// Wire name "BASED_ID": integer, optional.
+    #[serde(rename = "BASED_ID", skip_serializing_if = "Option::is_none")]
+    pub based_id: Option<i64>,
+    /// Wire name "CATEGORY_ID": string, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
+    /// Wire name "COUNTER_REPEAT": integer, optional.
+    #[serde(rename = "COUNTER_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub counter_repeat: Option<i64>,
+    /// Wire name "DEAL_ID": integer, optional.
+    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_LIMIT": string, optional.
+    ///
+    /// Allowed values: "N", "D", "T".
+    #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub is_limit: Option<GetResponseIsLimit>,
+    /// Wire name "LAST_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "LAST_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<String>,
+    /// Wire name "LIMIT_DATE": string (`date-time`), optional.
+    #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
+    pub limit_date: Option<String>,
+    /// Wire name "LIMIT_REPEAT": integer, optional.
+    #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub limit_repeat: Option<i64>,
+    /// Wire name "NEXT_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "NEXT_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub next_execution: Option<String>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<GetResponseParams>,
+    /// Wire name "START_DATE": string (`date-time`), optional.
+    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let based_id = o.opt("BASED_ID")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BASED_ID",
+                    "CATEGORY_ID",
+                    "COUNTER_REPEAT",
+                    "DEAL_ID",
+                    "ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "START_DATE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            based_id,
+            category_id,
+            counter_repeat,
+            deal_id,
+            id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            start_date,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponseActive = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIsLimit = super::super::super::enums::NDT;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseParams {
+    /// Wire name "MODE": string, optional.
+    ///
+    /// Allowed values: "single", "multiple".
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<GetResponseParamsMode>,
+    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
+    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub multiple_interval: Option<i64>,
+    /// Wire name "MULTIPLE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub multiple_type: Option<GetResponseParamsMultipleType>,
+    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_type: Option<GetResponseParamsOffsetBegindateType>,
+    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_value: Option<i64>,
+    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_type: Option<GetResponseParamsOffsetClosedateType>,
+    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_value: Option<i64>,
+    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_TYPE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_type: Option<
+        GetResponseParamsSingleBeforeStartDateType,
+    >,
+    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_VALUE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_value: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
+        let multiple_type = o.opt("MULTIPLE_TYPE")?;
+        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
+        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
+        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
+        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
+        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
+        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "MODE",
+                    "MULTIPLE_INTERVAL",
+                    "MULTIPLE_TYPE",
+                    "OFFSET_BEGINDATE_TYPE",
+                    "OFFSET_BEGINDATE_VALUE",
+                    "OFFSET_CLOSEDATE_TYPE",
+                    "OFFSET_CLOSEDATE_VALUE",
+                    "SINGLE_BEFORE_START_DATE_TYPE",
+                    "SINGLE_BEFORE_START_DATE_VALUE",
+                ],
+            )?;
+        Ok(Self {
+            mode,
+            multiple_interval,
+            multiple_type,
+            offset_begindate_type,
+            offset_begindate_value,
+            offset_closedate_type,
+            offset_closedate_value,
+            single_before_start_date_type,
+            single_before_start_date_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseParams);
+
+pub type GetResponseParamsMode = super::super::super::enums::SingleMultiple;
+
+pub type GetResponseParamsMultipleType = super::super::super::enums::DayWeekMonthYear;
+
+pub type GetResponseParamsOffsetBegindateType = super::super::super::enums::DayWeekMonthYear;
+
+pub type GetResponseParamsOffsetClosedateType = super::super::super::enums::DayWeekMonthYear;
+
+pub type GetResponseParamsSingleBeforeStartDateType = super::super::super::enums::DayWeekMonthYear;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.recurring.get";
@@ -489,12 +699,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -510,13 +720,13 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -557,7 +767,229 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.deal.recurring.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<ListResponseItemActive>,
+    /// Wire name "BASED_ID": integer, optional.
+    #[serde(rename = "BASED_ID", skip_serializing_if = "Option::is_none")]
+    pub based_id: Option<i64>,
+    /// Wire name "CATEGORY_ID": string, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
+    /// Wire name "COUNTER_REPEAT": integer, optional.
+    #[serde(rename = "COUNTER_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub counter_repeat: Option<i64>,
+    /// Wire name "DEAL_ID": integer, optional.
+    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_LIMIT": string, optional.
+    ///
+    /// Allowed values: "N", "D", "T".
+    #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub is_limit: Option<ListResponseItemIsLimit>,
+    /// Wire name "LAST_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "LAST_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<String>,
+    /// Wire name "LIMIT_DATE": string (`date-time`), optional.
+    #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
+    pub limit_date: Option<String>,
+    /// Wire name "LIMIT_REPEAT": integer, optional.
+    #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub limit_repeat: Option<i64>,
+    /// Wire name "NEXT_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "NEXT_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub next_execution: Option<String>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<ListResponseItemParams>,
+    /// Wire name "START_DATE": string (`date-time`), optional.
+    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let based_id = o.opt("BASED_ID")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BASED_ID",
+                    "CATEGORY_ID",
+                    "COUNTER_REPEAT",
+                    "DEAL_ID",
+                    "ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "START_DATE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            based_id,
+            category_id,
+            counter_repeat,
+            deal_id,
+            id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            start_date,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemActive = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemIsLimit = super::super::super::enums::NDT;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemParams {
+    /// Wire name "MODE": string, optional.
+    ///
+    /// Allowed values: "single", "multiple".
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ListResponseItemParamsMode>,
+    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
+    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub multiple_interval: Option<i64>,
+    /// Wire name "MULTIPLE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub multiple_type: Option<ListResponseItemParamsMultipleType>,
+    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_type: Option<ListResponseItemParamsOffsetBegindateType>,
+    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_value: Option<i64>,
+    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_type: Option<ListResponseItemParamsOffsetClosedateType>,
+    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_value: Option<i64>,
+    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "year".
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_TYPE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_type: Option<
+        ListResponseItemParamsSingleBeforeStartDateType,
+    >,
+    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_VALUE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_value: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
+        let multiple_type = o.opt("MULTIPLE_TYPE")?;
+        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
+        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
+        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
+        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
+        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
+        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "MODE",
+                    "MULTIPLE_INTERVAL",
+                    "MULTIPLE_TYPE",
+                    "OFFSET_BEGINDATE_TYPE",
+                    "OFFSET_BEGINDATE_VALUE",
+                    "OFFSET_CLOSEDATE_TYPE",
+                    "OFFSET_CLOSEDATE_VALUE",
+                    "SINGLE_BEFORE_START_DATE_TYPE",
+                    "SINGLE_BEFORE_START_DATE_VALUE",
+                ],
+            )?;
+        Ok(Self {
+            mode,
+            multiple_interval,
+            multiple_type,
+            offset_begindate_type,
+            offset_begindate_value,
+            offset_closedate_type,
+            offset_closedate_value,
+            single_before_start_date_type,
+            single_before_start_date_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemParams);
+
+pub type ListResponseItemParamsMode = super::super::super::enums::SingleMultiple;
+
+pub type ListResponseItemParamsMultipleType = super::super::super::enums::DayWeekMonthYear;
+
+pub type ListResponseItemParamsOffsetBegindateType = super::super::super::enums::DayWeekMonthYear;
+
+pub type ListResponseItemParamsOffsetClosedateType = super::super::super::enums::DayWeekMonthYear;
+
+pub type ListResponseItemParamsSingleBeforeStartDateType = super::super::super::enums::DayWeekMonthYear;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.recurring.list";

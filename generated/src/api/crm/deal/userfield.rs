@@ -98,9 +98,9 @@ pub struct AddRequestFields {
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Wire name "LIST": array of any JSON, optional.
+    /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
+    pub list: Option<Vec<AddRequestFieldsListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -113,9 +113,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -198,7 +198,7 @@ impl AddRequestFields {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -224,8 +224,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -339,32 +339,64 @@ pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfMa
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
+pub struct AddRequestFieldsListItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettings {
+impl AddRequestFieldsListItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
         self
     }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -379,23 +411,31 @@ impl AddRequestFieldsSettings {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            rows,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListItem);
 
 /// The `result` of `crm.deal.userfield.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -1541,9 +1581,9 @@ pub struct ListRequest {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -1566,8 +1606,8 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -1793,7 +1833,148 @@ pub type ListRequestFilterLang = super::super::super::enums::EditFormLabelListCo
 pub type ListRequestFilterShowFilter = super::super::super::enums::NIES;
 
 /// The `result` of `crm.deal.userfield.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<String>,
+    /// Wire name "EDIT_IN_LIST": string, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ERROR_MESSAGE": any JSON, optional.
+    #[serde(
+        rename = "ERROR_MESSAGE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub error_message: ::serde_json::Value,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "HELP_MESSAGE": any JSON, optional.
+    #[serde(
+        rename = "HELP_MESSAGE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub help_message: ::serde_json::Value,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_SEARCHABLE": string, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<String>,
+    /// Wire name "LIST_COLUMN_LABEL": string, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<String>,
+    /// Wire name "LIST_FILTER_LABEL": string, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<String>,
+    /// Wire name "MANDATORY": string, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "SHOW_FILTER": string, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<String>,
+    /// Wire name "SHOW_IN_LIST": string, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Wire name "XML_ID": any JSON, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.userfield.list";
@@ -1892,9 +2073,9 @@ pub struct UpdateRequestFields {
     /// Wire name "IS_SEARCHABLE": boolean, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    /// Wire name "LIST": array of any JSON, optional.
+    /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
+    pub list: Option<Vec<UpdateRequestFieldsListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1904,9 +2085,9 @@ pub struct UpdateRequestFields {
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -1958,7 +2139,7 @@ impl UpdateRequestFields {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1979,8 +2160,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
-        self.settings = Some(value.into());
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
         self
     }
     /// Sets "SHOW_FILTER".
@@ -2078,32 +2259,64 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
+pub struct UpdateRequestFieldsListItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "DEL": string, optional.
+    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
+    pub del: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettings {
+impl UpdateRequestFieldsListItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
         self
     }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
+    /// Sets "DEL".
+    pub fn del(mut self, value: impl Into<String>) -> Self {
+        self.del = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2118,23 +2331,31 @@ impl UpdateRequestFieldsSettings {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
         Ok(Self {
-            default_value,
-            rows,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            xml_id,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListItem);
 
 /// The `result` of `crm.deal.userfield.update`.
 pub type UpdateResponse = bool;

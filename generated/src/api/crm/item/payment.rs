@@ -93,7 +93,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `crm.item.payment.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = i64;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.payment.add";
@@ -126,8 +126,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -136,7 +136,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -202,8 +202,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -212,7 +212,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -245,7 +245,90 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.item.payment.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "empPaidId": any JSON, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<GetResponsePaid>,
+    /// Wire name "paySystemId": integer, optional.
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_paid = o.opt("datePaid")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let id = o.opt("id")?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let sum = o.opt("sum")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "datePaid",
+                    "empPaidId",
+                    "id",
+                    "paid",
+                    "paySystemId",
+                    "paySystemName",
+                    "sum",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_paid,
+            emp_paid_id,
+            id,
+            paid,
+            pay_system_id,
+            pay_system_name,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponsePaid = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.payment.get";
@@ -284,12 +367,12 @@ pub struct ListRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -308,13 +391,13 @@ impl ListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -354,7 +437,92 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.item.payment.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "empPaidId": any JSON, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<ListResponseItemPaid>,
+    /// Wire name "paySystemId": integer, optional.
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_paid = o.opt("datePaid")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let id = o.opt("id")?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let sum = o.opt("sum")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "datePaid",
+                    "empPaidId",
+                    "id",
+                    "paid",
+                    "paySystemId",
+                    "paySystemName",
+                    "sum",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_paid,
+            emp_paid_id,
+            id,
+            paid,
+            pay_system_id,
+            pay_system_name,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemPaid = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.payment.list";
@@ -387,8 +555,8 @@ pub async fn pay(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PayRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -397,7 +565,7 @@ pub struct PayRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PayRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -463,8 +631,8 @@ pub async fn unpay(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpayRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -473,7 +641,7 @@ pub struct UnpayRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnpayRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -541,8 +709,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -551,10 +719,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -598,12 +763,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid: Option<UpdateRequestFieldsPaid>,
-    /// Wire name "paySystemId": any JSON, optional.
-    #[serde(
-        rename = "paySystemId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub pay_system_id: ::serde_json::Value,
+    /// Wire name "paySystemId": integer, optional.
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -621,8 +783,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "paySystemId".
-    pub fn pay_system_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pay_system_id = value.into();
+    pub fn pay_system_id(mut self, value: impl Into<i64>) -> Self {
+        self.pay_system_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

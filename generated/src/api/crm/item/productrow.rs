@@ -106,9 +106,9 @@ pub struct AddRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -181,8 +181,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".
@@ -634,7 +634,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<FieldsResponseFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -656,155 +656,95 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldsResponseFields {
-    /// Wire name "customized": object, optional.
+pub struct FieldsResponseFieldsValue {
+    /// Wire name "filterLabel": string, optional.
+    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
+    pub filter_label: Option<String>,
+    /// Wire name "formLabel": string, optional.
+    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
+    pub form_label: Option<String>,
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "listLabel": string, optional.
+    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
+    pub list_label: Option<String>,
+    /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub customized: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "discountRate": object, optional.
-    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
-    pub discount_rate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "discountSum": object, optional.
-    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
-    pub discount_sum: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "discountTypeId": object, optional.
-    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "id": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "measureCode": object, optional.
-    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
-    pub measure_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "measureName": object, optional.
-    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
-    pub measure_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ownerId": object, optional.
-    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "ownerType": object, optional.
-    #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
-    pub owner_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "price": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceBrutto": object, optional.
-    #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
-    pub price_brutto: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceExclusive": object, optional.
-    #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
-    pub price_exclusive: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "priceNetto": object, optional.
-    #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
-    pub price_netto: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "productId": object, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "productName": object, optional.
-    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "quantity": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "storeId": object, optional.
-    #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
-    pub store_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "taxIncluded": object, optional.
-    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "taxRate": object, optional.
-    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
-    pub tax_rate: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "type": object, optional.
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub type_: Option<String>,
+    /// Wire name "upperName": string, optional.
+    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
+    pub upper_name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let customized = o.opt("customized")?;
-        let discount_rate = o.opt("discountRate")?;
-        let discount_sum = o.opt("discountSum")?;
-        let discount_type_id = o.opt("discountTypeId")?;
-        let id = o.opt("id")?;
-        let measure_code = o.opt("measureCode")?;
-        let measure_name = o.opt("measureName")?;
-        let owner_id = o.opt("ownerId")?;
-        let owner_type = o.opt("ownerType")?;
-        let price = o.opt("price")?;
-        let price_brutto = o.opt("priceBrutto")?;
-        let price_exclusive = o.opt("priceExclusive")?;
-        let price_netto = o.opt("priceNetto")?;
-        let product_id = o.opt("productId")?;
-        let product_name = o.opt("productName")?;
-        let quantity = o.opt("quantity")?;
-        let sort = o.opt("sort")?;
-        let store_id = o.opt("storeId")?;
-        let tax_included = o.opt("taxIncluded")?;
-        let tax_rate = o.opt("taxRate")?;
+        let filter_label = o.opt("filterLabel")?;
+        let form_label = o.opt("formLabel")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let list_label = o.opt("listLabel")?;
+        let title = o.opt("title")?;
         let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
-                    "customized",
-                    "discountRate",
-                    "discountSum",
-                    "discountTypeId",
-                    "id",
-                    "measureCode",
-                    "measureName",
-                    "ownerId",
-                    "ownerType",
-                    "price",
-                    "priceBrutto",
-                    "priceExclusive",
-                    "priceNetto",
-                    "productId",
-                    "productName",
-                    "quantity",
-                    "sort",
-                    "storeId",
-                    "taxIncluded",
-                    "taxRate",
+                    "filterLabel",
+                    "formLabel",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "listLabel",
+                    "title",
                     "type",
+                    "upperName",
                 ],
             )?;
         Ok(Self {
-            customized,
-            discount_rate,
-            discount_sum,
-            discount_type_id,
-            id,
-            measure_code,
-            measure_name,
-            owner_id,
-            owner_type,
-            price,
-            price_brutto,
-            price_exclusive,
-            price_netto,
-            product_id,
-            product_name,
-            quantity,
-            sort,
-            store_id,
-            tax_included,
-            tax_rate,
+            filter_label,
+            form_label,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            list_label,
+            title,
             type_,
+            upper_name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
@@ -1219,11 +1159,11 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1235,7 +1175,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             order: Default::default(),
@@ -1244,8 +1184,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "start".
@@ -1445,9 +1385,9 @@ pub struct SetRequestProductRowsItem {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -1505,8 +1445,8 @@ impl SetRequestProductRowsItem {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".
@@ -1741,9 +1681,9 @@ pub struct UpdateRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "productName": string, optional.
     #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -1801,8 +1741,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.product_id = value.into();
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
         self
     }
     /// Sets "productName".

@@ -63,7 +63,221 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.lead.productrows.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "CUSTOMIZED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CUSTOMIZED", skip_serializing_if = "Option::is_none")]
+    pub customized: Option<GetResponseItemCustomized>,
+    /// Wire name "DATE_RESERVE_END": string (`date`), optional.
+    #[serde(rename = "DATE_RESERVE_END", skip_serializing_if = "Option::is_none")]
+    pub date_reserve_end: Option<String>,
+    /// Wire name "DISCOUNT_RATE": number, optional.
+    #[serde(rename = "DISCOUNT_RATE", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "DISCOUNT_SUM": number, optional.
+    #[serde(rename = "DISCOUNT_SUM", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "DISCOUNT_TYPE_ID": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
+    #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<GetResponseItemDiscountTypeId>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MEASURE_CODE": any JSON, optional.
+    #[serde(
+        rename = "MEASURE_CODE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_NAME": string, optional.
+    #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "ORIGINAL_PRODUCT_NAME": string, optional.
+    #[serde(rename = "ORIGINAL_PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
+    pub original_product_name: Option<String>,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE": string, optional.
+    #[serde(rename = "OWNER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub owner_type: Option<String>,
+    /// Wire name "PRICE": number, optional.
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "PRICE_ACCOUNT": string, optional.
+    #[serde(rename = "PRICE_ACCOUNT", skip_serializing_if = "Option::is_none")]
+    pub price_account: Option<String>,
+    /// Wire name "PRICE_BRUTTO": number, optional.
+    #[serde(rename = "PRICE_BRUTTO", skip_serializing_if = "Option::is_none")]
+    pub price_brutto: Option<f64>,
+    /// Wire name "PRICE_EXCLUSIVE": number, optional.
+    #[serde(rename = "PRICE_EXCLUSIVE", skip_serializing_if = "Option::is_none")]
+    pub price_exclusive: Option<f64>,
+    /// Wire name "PRICE_NETTO": number, optional.
+    #[serde(rename = "PRICE_NETTO", skip_serializing_if = "Option::is_none")]
+    pub price_netto: Option<f64>,
+    /// Wire name "PRODUCT_DESCRIPTION": string, optional.
+    #[serde(rename = "PRODUCT_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub product_description: Option<String>,
+    /// Wire name "PRODUCT_ID": integer, optional.
+    #[serde(rename = "PRODUCT_ID", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "PRODUCT_NAME": string, optional.
+    #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "QUANTITY": number, optional.
+    #[serde(rename = "QUANTITY", skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "RESERVE_ID": integer, optional.
+    #[serde(rename = "RESERVE_ID", skip_serializing_if = "Option::is_none")]
+    pub reserve_id: Option<i64>,
+    /// Wire name "RESERVE_QUANTITY": number, optional.
+    #[serde(rename = "RESERVE_QUANTITY", skip_serializing_if = "Option::is_none")]
+    pub reserve_quantity: Option<f64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "STORE_ID": integer, optional.
+    #[serde(rename = "STORE_ID", skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// Wire name "TAX_INCLUDED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<GetResponseItemTaxIncluded>,
+    /// Wire name "TAX_RATE": number, optional.
+    #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Wire name "TYPE": integer, optional.
+    ///
+    /// Allowed values: 1, 4, 7.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<GetResponseItemType>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("CUSTOMIZED")?;
+        let date_reserve_end = o.opt("DATE_RESERVE_END")?;
+        let discount_rate = o.opt("DISCOUNT_RATE")?;
+        let discount_sum = o.opt("DISCOUNT_SUM")?;
+        let discount_type_id = o.opt("DISCOUNT_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let measure_code = o.opt("MEASURE_CODE")?;
+        let measure_name = o.opt("MEASURE_NAME")?;
+        let original_product_name = o.opt("ORIGINAL_PRODUCT_NAME")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type = o.opt("OWNER_TYPE")?;
+        let price = o.opt("PRICE")?;
+        let price_account = o.opt("PRICE_ACCOUNT")?;
+        let price_brutto = o.opt("PRICE_BRUTTO")?;
+        let price_exclusive = o.opt("PRICE_EXCLUSIVE")?;
+        let price_netto = o.opt("PRICE_NETTO")?;
+        let product_description = o.opt("PRODUCT_DESCRIPTION")?;
+        let product_id = o.opt("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.opt("QUANTITY")?;
+        let reserve_id = o.opt("RESERVE_ID")?;
+        let reserve_quantity = o.opt("RESERVE_QUANTITY")?;
+        let sort = o.opt("SORT")?;
+        let store_id = o.opt("STORE_ID")?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let tax_rate = o.opt("TAX_RATE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CUSTOMIZED",
+                    "DATE_RESERVE_END",
+                    "DISCOUNT_RATE",
+                    "DISCOUNT_SUM",
+                    "DISCOUNT_TYPE_ID",
+                    "ID",
+                    "MEASURE_CODE",
+                    "MEASURE_NAME",
+                    "ORIGINAL_PRODUCT_NAME",
+                    "OWNER_ID",
+                    "OWNER_TYPE",
+                    "PRICE",
+                    "PRICE_ACCOUNT",
+                    "PRICE_BRUTTO",
+                    "PRICE_EXCLUSIVE",
+                    "PRICE_NETTO",
+                    "PRODUCT_DESCRIPTION",
+                    "PRODUCT_ID",
+                    "PRODUCT_NAME",
+                    "QUANTITY",
+                    "RESERVE_ID",
+                    "RESERVE_QUANTITY",
+                    "SORT",
+                    "STORE_ID",
+                    "TAX_INCLUDED",
+                    "TAX_RATE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            customized,
+            date_reserve_end,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            original_product_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_description,
+            product_id,
+            product_name,
+            quantity,
+            reserve_id,
+            reserve_quantity,
+            sort,
+            store_id,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+pub type GetResponseItemCustomized = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseItemDiscountTypeId = super::super::super::enums::IntV1V2;
+
+pub type GetResponseItemTaxIncluded = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseItemType = super::super::super::enums::IntV1V4V7;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.productrows.get";

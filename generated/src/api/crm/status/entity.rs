@@ -72,7 +72,45 @@ impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
 ::bitrix24_runtime::loose_deserialize!(ItemsRequest);
 
 /// The `result` of `crm.status.entity.items`.
-pub type ItemsResponse = ::serde_json::Value;
+pub type ItemsResponse = Vec<ItemsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ItemsResponseItem {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ItemsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let additional = o.rest(&["NAME", "SORT", "STATUS_ID"])?;
+        Ok(Self {
+            name,
+            sort,
+            status_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ItemsResponseItem);
 
 impl ::bitrix24_runtime::Method for ItemsRequest {
     const NAME: &'static str = "crm.status.entity.items";

@@ -272,7 +272,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `im.chat.user.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<i64>;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.chat.user.list";

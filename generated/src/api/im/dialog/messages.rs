@@ -29,10 +29,8 @@ pub async fn get(
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: GetRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "FIRST_ID": integer, optional.
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
     pub first_id: Option<i64>,
@@ -50,7 +48,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             first_id: Default::default(),
@@ -108,8 +106,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
-
-pub type GetRequestDialogId = super::super::super::enums::ChatXxxSgXxxXxx;
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -812,9 +808,9 @@ pub struct SearchRequest {
     /// Wire name "LIMIT": integer, optional.
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    /// Wire name "ORDER": any JSON, optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SEARCH_MESSAGE": string, optional.
     #[serde(rename = "SEARCH_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub search_message: Option<String>,
@@ -855,8 +851,8 @@ impl SearchRequest {
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "SEARCH_MESSAGE".

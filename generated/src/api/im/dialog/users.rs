@@ -30,10 +30,8 @@ pub async fn list(
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: ListRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
@@ -67,7 +65,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<ListRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             last_id: Default::default(),
@@ -160,8 +158,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-pub type ListRequestDialogId = super::super::super::enums::ChatXxxSgXxxXxx;
 
 pub type ListRequestSkipExternal = ::bitrix24_runtime::YesNo;
 

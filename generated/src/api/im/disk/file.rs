@@ -38,10 +38,8 @@ pub struct CommitRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "chatXXX", "sgXXX", "XXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: CommitRequestDialogId,
+    pub dialog_id: String,
     /// Wire name "FILE_ID": integer, required.
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
@@ -66,7 +64,7 @@ impl CommitRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
-        dialog_id: impl Into<CommitRequestDialogId>,
+        dialog_id: impl Into<String>,
         file_id: impl Into<i64>,
         upload_id: impl Into<i64>,
     ) -> Self {
@@ -152,8 +150,6 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
 ::bitrix24_runtime::loose_deserialize!(CommitRequest);
 
 pub type CommitRequestAsFile = ::bitrix24_runtime::YesNo;
-
-pub type CommitRequestDialogId = super::super::super::enums::ChatXxxSgXxxXxx;
 
 pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 

@@ -30,10 +30,8 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: AddRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +40,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<AddRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -73,8 +71,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-pub type AddRequestDialogId = super::super::super::enums::UserIdChatXxx;
 
 /// The `result` of `im.search.last.add`.
 pub type AddResponse = bool;
@@ -111,10 +107,8 @@ pub async fn delete(
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DIALOG_ID": string, required.
-    ///
-    /// Allowed values: "USER_ID", "chatXXX".
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: DeleteRequestDialogId,
+    pub dialog_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -123,7 +117,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<DeleteRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<String>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -154,8 +148,6 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
-
-pub type DeleteRequestDialogId = super::super::super::enums::UserIdChatXxx;
 
 /// The `result` of `im.search.last.delete`.
 pub type DeleteResponse = bool;

@@ -96,10 +96,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `im.user.list.get`.
+pub type GetResponse = Vec<GetResponseItem>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponse {
+pub struct GetResponseItem {
     /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
@@ -171,7 +173,7 @@ pub struct GetResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<GetResponsePhones>,
+    pub phones: Option<GetResponseItemPhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -189,7 +191,7 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -289,12 +291,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponsePhones {
+pub struct GetResponseItemPhones {
     /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
@@ -309,7 +311,7 @@ pub struct GetResponsePhones {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemPhones {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -327,7 +329,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponsePhones);
+::bitrix24_runtime::loose_deserialize!(GetResponseItemPhones);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.user.list.get";

@@ -348,7 +348,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `imbot.chat.user.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<i64>;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.chat.user.list";

@@ -108,7 +108,188 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestIblockTypeId = super::super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.field.type.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ACTIVE_FROM": string, optional.
+    #[serde(rename = "ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
+    pub active_from: Option<String>,
+    /// Wire name "ACTIVE_TO": string, optional.
+    #[serde(rename = "ACTIVE_TO", skip_serializing_if = "Option::is_none")]
+    pub active_to: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "DETAIL_PICTURE": string, optional.
+    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<String>,
+    /// Wire name "DETAIL_TEXT": string, optional.
+    #[serde(rename = "DETAIL_TEXT", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
+    /// Wire name "E": string, optional.
+    #[serde(rename = "E", skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Wire name "E:EList": string, optional.
+    #[serde(rename = "E:EList", skip_serializing_if = "Option::is_none")]
+    pub e_e_list: Option<String>,
+    /// Wire name "F": string, optional.
+    #[serde(rename = "F", skip_serializing_if = "Option::is_none")]
+    pub f: Option<String>,
+    /// Wire name "G": string, optional.
+    #[serde(rename = "G", skip_serializing_if = "Option::is_none")]
+    pub g: Option<String>,
+    /// Wire name "L": string, optional.
+    #[serde(rename = "L", skip_serializing_if = "Option::is_none")]
+    pub l: Option<String>,
+    /// Wire name "MODIFIED_BY": string, optional.
+    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<String>,
+    /// Wire name "N": string, optional.
+    #[serde(rename = "N", skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Wire name "N:Sequence": string, optional.
+    #[serde(rename = "N:Sequence", skip_serializing_if = "Option::is_none")]
+    pub n_sequence: Option<String>,
+    /// Wire name "PREVIEW_PICTURE": string, optional.
+    #[serde(rename = "PREVIEW_PICTURE", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<String>,
+    /// Wire name "PREVIEW_TEXT": string, optional.
+    #[serde(rename = "PREVIEW_TEXT", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
+    /// Wire name "S": string, optional.
+    #[serde(rename = "S", skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    /// Wire name "S:Date": string, optional.
+    #[serde(rename = "S:Date", skip_serializing_if = "Option::is_none")]
+    pub s_date: Option<String>,
+    /// Wire name "S:DateTime": string, optional.
+    #[serde(rename = "S:DateTime", skip_serializing_if = "Option::is_none")]
+    pub s_date_time: Option<String>,
+    /// Wire name "S:DiskFile": string, optional.
+    #[serde(rename = "S:DiskFile", skip_serializing_if = "Option::is_none")]
+    pub s_disk_file: Option<String>,
+    /// Wire name "S:ECrm": string, optional.
+    #[serde(rename = "S:ECrm", skip_serializing_if = "Option::is_none")]
+    pub s_e_crm: Option<String>,
+    /// Wire name "S:HTML": string, optional.
+    #[serde(rename = "S:HTML", skip_serializing_if = "Option::is_none")]
+    pub s_html: Option<String>,
+    /// Wire name "S:Money": string, optional.
+    #[serde(rename = "S:Money", skip_serializing_if = "Option::is_none")]
+    pub s_money: Option<String>,
+    /// Wire name "S:employee": string, optional.
+    #[serde(rename = "S:employee", skip_serializing_if = "Option::is_none")]
+    pub s_employee: Option<String>,
+    /// Wire name "S:map_yandex": string, optional.
+    #[serde(rename = "S:map_yandex", skip_serializing_if = "Option::is_none")]
+    pub s_map_yandex: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_from = o.opt("ACTIVE_FROM")?;
+        let active_to = o.opt("ACTIVE_TO")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let detail_text = o.opt("DETAIL_TEXT")?;
+        let e = o.opt("E")?;
+        let e_e_list = o.opt("E:EList")?;
+        let f = o.opt("F")?;
+        let g = o.opt("G")?;
+        let l = o.opt("L")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let n = o.opt("N")?;
+        let n_sequence = o.opt("N:Sequence")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let preview_text = o.opt("PREVIEW_TEXT")?;
+        let s = o.opt("S")?;
+        let s_date = o.opt("S:Date")?;
+        let s_date_time = o.opt("S:DateTime")?;
+        let s_disk_file = o.opt("S:DiskFile")?;
+        let s_e_crm = o.opt("S:ECrm")?;
+        let s_html = o.opt("S:HTML")?;
+        let s_money = o.opt("S:Money")?;
+        let s_employee = o.opt("S:employee")?;
+        let s_map_yandex = o.opt("S:map_yandex")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FROM",
+                    "ACTIVE_TO",
+                    "CREATED_BY",
+                    "DETAIL_PICTURE",
+                    "DETAIL_TEXT",
+                    "E",
+                    "E:EList",
+                    "F",
+                    "G",
+                    "L",
+                    "MODIFIED_BY",
+                    "N",
+                    "N:Sequence",
+                    "PREVIEW_PICTURE",
+                    "PREVIEW_TEXT",
+                    "S",
+                    "S:Date",
+                    "S:DateTime",
+                    "S:DiskFile",
+                    "S:ECrm",
+                    "S:HTML",
+                    "S:Money",
+                    "S:employee",
+                    "S:map_yandex",
+                    "SORT",
+                    "TIMESTAMP_X",
+                ],
+            )?;
+        Ok(Self {
+            active_from,
+            active_to,
+            created_by,
+            detail_picture,
+            detail_text,
+            e,
+            e_e_list,
+            f,
+            g,
+            l,
+            modified_by,
+            n,
+            n_sequence,
+            preview_picture,
+            preview_text,
+            s,
+            s_date,
+            s_date_time,
+            s_disk_file,
+            s_e_crm,
+            s_html,
+            s_money,
+            s_employee,
+            s_map_yandex,
+            sort,
+            timestamp_x,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.type.get";

@@ -69,7 +69,7 @@ impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
 ::bitrix24_runtime::loose_deserialize!(ImportantRequest);
 
 /// The `result` of `log.blogpost.getusers.important`.
-pub type ImportantResponse = ::serde_json::Value;
+pub type ImportantResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for ImportantRequest {
     const NAME: &'static str = "log.blogpost.getusers.important";

@@ -425,7 +425,7 @@ pub type AddRequestSettingsConfigItemsType = super::super::super::enums::StringN
 pub type AddRequestSupportsFfd105 = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.cashbox.handler.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = i64;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.cashbox.handler.add";
@@ -463,9 +463,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -474,7 +474,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -617,9 +617,9 @@ pub struct UpdateRequest {
     /// Wire name "FIELDS": any JSON, required.
     #[serde(rename = "FIELDS")]
     pub fields: ::serde_json::Value,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -628,10 +628,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

@@ -29,9 +29,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "DELIVERY_ID": any JSON, required.
+    /// Wire name "DELIVERY_ID": integer, required.
     #[serde(rename = "DELIVERY_ID")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "REQUEST_ID": string, required.
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
@@ -43,10 +43,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        delivery_id: impl Into<::serde_json::Value>,
-        request_id: impl Into<String>,
-    ) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, request_id: impl Into<String>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             request_id: request_id.into(),
@@ -131,9 +128,9 @@ pub struct SendmessageRequest {
     /// Allowed values: "MANAGER", "RECIPIENT".
     #[serde(rename = "ADDRESSEE")]
     pub addressee: SendmessageRequestAddressee,
-    /// Wire name "DELIVERY_ID": any JSON, required.
+    /// Wire name "DELIVERY_ID": integer, required.
     #[serde(rename = "DELIVERY_ID")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "MESSAGE": object, required.
     #[serde(rename = "MESSAGE")]
     pub message: SendmessageRequestMessage,
@@ -150,7 +147,7 @@ impl SendmessageRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         addressee: impl Into<SendmessageRequestAddressee>,
-        delivery_id: impl Into<::serde_json::Value>,
+        delivery_id: impl Into<i64>,
         message: impl Into<SendmessageRequestMessage>,
         request_id: impl Into<String>,
     ) -> Self {
@@ -395,9 +392,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "DELIVERY_ID": any JSON, required.
+    /// Wire name "DELIVERY_ID": integer, required.
     #[serde(rename = "DELIVERY_ID")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "FINALIZE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -425,10 +422,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        delivery_id: impl Into<::serde_json::Value>,
-        request_id: impl Into<String>,
-    ) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, request_id: impl Into<String>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             finalize: Default::default(),

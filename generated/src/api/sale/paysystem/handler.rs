@@ -244,15 +244,12 @@ pub struct AddRequestSettingsCheckoutData {
     /// Wire name "EXTERNAL_PAYMENT_ID": string, optional.
     #[serde(rename = "EXTERNAL_PAYMENT_ID", skip_serializing_if = "Option::is_none")]
     pub external_payment_id: Option<String>,
-    /// Wire name "PAYMENT_ID": any JSON, optional.
-    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub payment_id: ::serde_json::Value,
-    /// Wire name "PAYSYSTEM_ID": any JSON, optional.
-    #[serde(
-        rename = "PAYSYSTEM_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub paysystem_id: ::serde_json::Value,
+    /// Wire name "PAYMENT_ID": integer, optional.
+    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub paysystem_id: Option<i64>,
     /// Wire name "RETURN_URL": string, optional.
     #[serde(rename = "RETURN_URL", skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
@@ -281,13 +278,13 @@ impl AddRequestSettingsCheckoutData {
         self
     }
     /// Sets "PAYMENT_ID".
-    pub fn payment_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.payment_id = value.into();
+    pub fn payment_id(mut self, value: impl Into<i64>) -> Self {
+        self.payment_id = Some(value.into());
         self
     }
     /// Sets "PAYSYSTEM_ID".
-    pub fn paysystem_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.paysystem_id = value.into();
+    pub fn paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.paysystem_id = Some(value.into());
         self
     }
     /// Sets "RETURN_URL".
@@ -517,12 +514,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsFormData {
-    /// Wire name "BX_PAYSYSTEM_ID": any JSON, optional.
-    #[serde(
-        rename = "BX_PAYSYSTEM_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub bx_paysystem_id: ::serde_json::Value,
+    /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "BX_PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub bx_paysystem_id: Option<i64>,
     /// Wire name "BX_RETURN_URL": string, optional.
     #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
     pub bx_return_url: Option<String>,
@@ -538,8 +532,8 @@ impl AddRequestSettingsFormData {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "BX_PAYSYSTEM_ID".
-    pub fn bx_paysystem_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.bx_paysystem_id = value.into();
+    pub fn bx_paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.bx_paysystem_id = Some(value.into());
         self
     }
     /// Sets "BX_RETURN_URL".
@@ -645,7 +639,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsIframeData);
 
 /// The `result` of `sale.paysystem.handler.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = i64;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paysystem.handler.add";
@@ -683,9 +677,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -694,7 +688,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -837,9 +831,9 @@ pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -848,10 +842,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),

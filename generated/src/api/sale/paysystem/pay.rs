@@ -34,12 +34,9 @@ pub struct InvoiceRequest {
     /// Wire name "INVOICE_ID": integer, required.
     #[serde(rename = "INVOICE_ID")]
     pub invoice_id: i64,
-    /// Wire name "PAY_SYSTEM_ID": any JSON, optional.
-    #[serde(
-        rename = "PAY_SYSTEM_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub pay_system_id: ::serde_json::Value,
+    /// Wire name "PAY_SYSTEM_ID": integer, optional.
+    #[serde(rename = "PAY_SYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -62,8 +59,8 @@ impl InvoiceRequest {
         self
     }
     /// Sets "PAY_SYSTEM_ID".
-    pub fn pay_system_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pay_system_id = value.into();
+    pub fn pay_system_id(mut self, value: impl Into<i64>) -> Self {
+        self.pay_system_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -139,12 +136,12 @@ pub async fn payment(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PaymentRequest {
-    /// Wire name "PAYMENT_ID": any JSON, required.
+    /// Wire name "PAYMENT_ID": integer, required.
     #[serde(rename = "PAYMENT_ID")]
-    pub payment_id: ::serde_json::Value,
-    /// Wire name "PAY_SYSTEM_ID": any JSON, required.
+    pub payment_id: i64,
+    /// Wire name "PAY_SYSTEM_ID": integer, required.
     #[serde(rename = "PAY_SYSTEM_ID")]
-    pub pay_system_id: ::serde_json::Value,
+    pub pay_system_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -153,10 +150,7 @@ pub struct PaymentRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PaymentRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        payment_id: impl Into<::serde_json::Value>,
-        pay_system_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(payment_id: impl Into<i64>, pay_system_id: impl Into<i64>) -> Self {
         Self {
             payment_id: payment_id.into(),
             pay_system_id: pay_system_id.into(),

@@ -34,12 +34,12 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
-    /// Wire name "PERSON_TYPE_ID": any JSON, required.
+    pub id: i64,
+    /// Wire name "PERSON_TYPE_ID": integer, required.
     #[serde(rename = "PERSON_TYPE_ID")]
-    pub person_type_id: ::serde_json::Value,
+    pub person_type_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -48,10 +48,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        person_type_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, person_type_id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             person_type_id: person_type_id.into(),
@@ -167,15 +164,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
-    /// Wire name "PERSON_TYPE_ID": any JSON, optional.
-    #[serde(
-        rename = "PERSON_TYPE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub person_type_id: ::serde_json::Value,
+    pub id: i64,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
+    #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
     /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: UpdateRequestSettings,
@@ -187,10 +181,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<::serde_json::Value>,
-        settings: impl Into<UpdateRequestSettings>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, settings: impl Into<UpdateRequestSettings>) -> Self {
         Self {
             id: id.into(),
             person_type_id: Default::default(),
@@ -199,8 +190,8 @@ impl UpdateRequest {
         }
     }
     /// Sets "PERSON_TYPE_ID".
-    pub fn person_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.person_type_id = value.into();
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

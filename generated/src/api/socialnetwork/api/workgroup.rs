@@ -521,9 +521,9 @@ pub struct GetResponse {
     /// Wire name "OWNER_DATA": object, optional.
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
-    /// Wire name "OWNER_ID": any JSON, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub owner_id: ::serde_json::Value,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
     /// Wire name "PRIVACY_CODE": string, optional.
     ///
     /// Allowed values: "open", "closed", "secret".
@@ -1034,9 +1034,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseGroupMembersList {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "invited": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invited: Option<bool>,
@@ -1079,9 +1079,9 @@ pub type GetResponseInitiatePerms = super::super::super::enums::AEK;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembers {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "isAutoMember": boolean, optional.
     #[serde(rename = "isAutoMember", skip_serializing_if = "Option::is_none")]
     pub is_auto_member: Option<bool>,
@@ -1160,9 +1160,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembersAwaitingInvite {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1201,9 +1201,9 @@ pub struct GetResponseOwnerData {
     /// Wire name "FORMATTED_NAME": string, optional.
     #[serde(rename = "FORMATTED_NAME", skip_serializing_if = "Option::is_none")]
     pub formatted_name: Option<String>,
-    /// Wire name "ID": any JSON, optional.
-    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "PHOTO": string, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
@@ -1343,9 +1343,9 @@ pub struct ListRequest {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
@@ -1372,8 +1372,8 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "params".

@@ -87,7 +87,30 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 ::bitrix24_runtime::loose_deserialize!(AttachRequest);
 
 /// The `result` of `tasks.task.file.attach`.
-pub type AttachResponse = bool;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AttachResponse {
+    /// Wire name "result": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AttachResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AttachResponse);
 
 impl ::bitrix24_runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.file.attach";

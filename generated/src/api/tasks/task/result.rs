@@ -965,7 +965,97 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "task")]
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "commentId": integer, optional.
+    #[serde(rename = "commentId", skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<i64>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "files": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<::serde_json::Value>>,
+    /// Wire name "formattedText": string, optional.
+    #[serde(rename = "formattedText", skip_serializing_if = "Option::is_none")]
+    pub formatted_text: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_id = o.opt("commentId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let files = o.opt("files")?;
+        let formatted_text = o.opt("formattedText")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentId",
+                    "createdAt",
+                    "createdBy",
+                    "files",
+                    "formattedText",
+                    "id",
+                    "status",
+                    "taskId",
+                    "text",
+                    "updatedAt",
+                ],
+            )?;
+        Ok(Self {
+            comment_id,
+            created_at,
+            created_by,
+            files,
+            formatted_text,
+            id,
+            status,
+            task_id,
+            text,
+            updated_at,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for ListRequest {

@@ -67,7 +67,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `voximplant.line.outgoing.get`.
-pub type GetResponse = super::super::super::enums::XxxRegXxxSipXxx;
+pub type GetResponse = String;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.line.outgoing.get";

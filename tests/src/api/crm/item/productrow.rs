@@ -257,9 +257,9 @@ pub async fn list(
 pub struct ListRequest {
     /// Wire name "filter": object, required.
     pub filter: ListRequestFilter,
-    /// Wire name "order": object, optional.
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::std::collections::BTreeMap<String, String>>,
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -276,10 +276,7 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, String>>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }

@@ -148,7 +148,54 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.company.contact.items.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<GetResponseItemIsPrimary>,
+    /// Wire name "ROLE_ID": integer, optional.
+    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let role_id = o.opt("ROLE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
+        Ok(Self {
+            contact_id,
+            is_primary,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+pub type GetResponseItemIsPrimary = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.company.contact.items.get";
@@ -235,9 +282,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestItemsItem {
-    /// Wire name "CONTACT_ID": any JSON, required.
+    /// Wire name "CONTACT_ID": integer, required.
     #[serde(rename = "CONTACT_ID")]
-    pub contact_id: ::serde_json::Value,
+    pub contact_id: i64,
     /// Wire name "IS_PRIMARY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -254,7 +301,7 @@ pub struct SetRequestItemsItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestItemsItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(contact_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(contact_id: impl Into<i64>) -> Self {
         Self {
             contact_id: contact_id.into(),
             is_primary: Default::default(),

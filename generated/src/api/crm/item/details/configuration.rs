@@ -127,9 +127,9 @@ pub struct GetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -158,8 +158,8 @@ impl GetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -200,7 +200,92 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.item.details.configuration.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<GetResponseItemElementsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemElementsItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "optionFlags": string, optional.
+    ///
+    /// Allowed values: "1", "0".
+    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
+    pub option_flags: Option<GetResponseItemElementsItemOptionFlags>,
+    /// Wire name "options": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let additional = o.rest(&["name", "optionFlags", "options"])?;
+        Ok(Self {
+            name,
+            option_flags,
+            options,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItem);
+
+pub type GetResponseItemElementsItemOptionFlags = super::super::super::super::enums::V1V0;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.details.configuration.get";
@@ -241,9 +326,9 @@ pub struct ResetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -272,8 +357,8 @@ impl ResetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -344,8 +429,8 @@ pub async fn set(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "data": array of any JSON, required.
-    pub data: Vec<::serde_json::Value>,
+    /// Wire name "data": array of object, required.
+    pub data: Vec<SetRequestDataItem>,
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
@@ -357,9 +442,9 @@ pub struct SetRequest {
     /// Allowed values: "P", "C".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -369,7 +454,7 @@ pub struct SetRequest {
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>,
         entity_type_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -392,8 +477,8 @@ impl SetRequest {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -433,6 +518,259 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestDataItem {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<SetRequestDataItemElementsItem>>,
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "title": string, required.
+    pub title: String,
+    /// Wire name "type": string, required.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestDataItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        type_: impl Into<String>,
+    ) -> Self {
+        Self {
+            elements: Default::default(),
+            name: name.into(),
+            title: title.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "elements".
+    pub fn elements(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<SetRequestDataItemElementsItem>>,
+    ) -> Self {
+        self.elements = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.req("name")?;
+        let title = o.req("title")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        let name = o.need(name, "name")?;
+        let title = o.need(title, "title")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestDataItemElementsItem {
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "optionFlags": integer, optional.
+    ///
+    /// Allowed values: 1, 0.
+    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
+    pub option_flags: Option<SetRequestDataItemElementsItemOptionFlags>,
+    /// Wire name "options": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<SetRequestDataItemElementsItemOptions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestDataItemElementsItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            option_flags: Default::default(),
+            options: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "optionFlags".
+    pub fn option_flags(
+        mut self,
+        value: impl Into<SetRequestDataItemElementsItemOptionFlags>,
+    ) -> Self {
+        self.option_flags = Some(value.into());
+        self
+    }
+    /// Sets "options".
+    pub fn options(
+        mut self,
+        value: impl Into<SetRequestDataItemElementsItemOptions>,
+    ) -> Self {
+        self.options = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let additional = o.rest(&["name", "optionFlags", "options"])?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            name,
+            option_flags,
+            options,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestDataItemElementsItem);
+
+pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestDataItemElementsItemOptions {
+    /// Wire name "defaultAddressType": integer, optional.
+    #[serde(rename = "defaultAddressType", skip_serializing_if = "Option::is_none")]
+    pub default_address_type: Option<i64>,
+    /// Wire name "defaultCountry": string, optional.
+    #[serde(rename = "defaultCountry", skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// Wire name "isPayButtonVisible": boolean, optional.
+    #[serde(rename = "isPayButtonVisible", skip_serializing_if = "Option::is_none")]
+    pub is_pay_button_visible: Option<bool>,
+    /// Wire name "isPaymentDocumentsVisible": boolean, optional.
+    #[serde(
+        rename = "isPaymentDocumentsVisible",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_payment_documents_visible: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestDataItemElementsItemOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "defaultAddressType".
+    pub fn default_address_type(mut self, value: impl Into<i64>) -> Self {
+        self.default_address_type = Some(value.into());
+        self
+    }
+    /// Sets "defaultCountry".
+    pub fn default_country(mut self, value: impl Into<String>) -> Self {
+        self.default_country = Some(value.into());
+        self
+    }
+    /// Sets "isPayButtonVisible".
+    pub fn is_pay_button_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_pay_button_visible = Some(value.into());
+        self
+    }
+    /// Sets "isPaymentDocumentsVisible".
+    pub fn is_payment_documents_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_payment_documents_visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_address_type = o.opt("defaultAddressType")?;
+        let default_country = o.opt("defaultCountry")?;
+        let is_pay_button_visible = o.opt("isPayButtonVisible")?;
+        let is_payment_documents_visible = o.opt("isPaymentDocumentsVisible")?;
+        let additional = o
+            .rest(
+                &[
+                    "defaultAddressType",
+                    "defaultCountry",
+                    "isPayButtonVisible",
+                    "isPaymentDocumentsVisible",
+                ],
+            )?;
+        Ok(Self {
+            default_address_type,
+            default_country,
+            is_pay_button_visible,
+            is_payment_documents_visible,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestDataItemElementsItemOptions);
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

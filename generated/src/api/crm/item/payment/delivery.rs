@@ -30,12 +30,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
-    /// Wire name "paymentId": any JSON, required.
+    pub delivery_id: i64,
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -44,10 +44,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        delivery_id: impl Into<::serde_json::Value>,
-        payment_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, payment_id: impl Into<i64>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             payment_id: payment_id.into(),
@@ -196,14 +193,14 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -213,8 +210,8 @@ pub struct ListRequest {
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        filter: impl Into<::serde_json::Value>,
-        payment_id: impl Into<::serde_json::Value>,
+        filter: impl Into<::bitrix24_runtime::Filter>,
+        payment_id: impl Into<i64>,
     ) -> Self {
         Self {
             filter: filter.into(),
@@ -224,8 +221,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -296,9 +293,9 @@ pub async fn set_delivery(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetDeliveryRequest {
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -309,7 +306,7 @@ pub struct SetDeliveryRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetDeliveryRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(delivery_id: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(delivery_id: impl Into<i64>, id: impl Into<i64>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             id: id.into(),

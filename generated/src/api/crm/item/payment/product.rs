@@ -30,9 +30,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "rowId": integer, required.
@@ -47,7 +47,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        payment_id: impl Into<::serde_json::Value>,
+        payment_id: impl Into<i64>,
         quantity: impl Into<f64>,
         row_id: impl Into<i64>,
     ) -> Self {
@@ -203,14 +203,14 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": any JSON, required.
-    pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
-    /// Wire name "paymentId": any JSON, required.
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "paymentId": integer, required.
     #[serde(rename = "paymentId")]
-    pub payment_id: ::serde_json::Value,
+    pub payment_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -220,8 +220,8 @@ pub struct ListRequest {
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        filter: impl Into<::serde_json::Value>,
-        payment_id: impl Into<::serde_json::Value>,
+        filter: impl Into<::bitrix24_runtime::Filter>,
+        payment_id: impl Into<i64>,
     ) -> Self {
         Self {
             filter: filter.into(),
@@ -231,8 +231,8 @@ impl ListRequest {
         }
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -130,7 +130,7 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
 pub type UrlRequestIblockTypeId = super::super::super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.get.file.url`.
-pub type UrlResponse = ::serde_json::Value;
+pub type UrlResponse = Vec<String>;
 
 impl ::bitrix24_runtime::Method for UrlRequest {
     const NAME: &'static str = "lists.element.get.file.url";

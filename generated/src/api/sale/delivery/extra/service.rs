@@ -38,9 +38,9 @@ pub struct AddRequest {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "DELIVERY_ID": any JSON, required.
+    /// Wire name "DELIVERY_ID": integer, required.
     #[serde(rename = "DELIVERY_ID")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -70,7 +70,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        delivery_id: impl Into<::serde_json::Value>,
+        delivery_id: impl Into<i64>,
         items: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
         name: impl Into<String>,
         type_: impl Into<AddRequestType>,
@@ -247,7 +247,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestItemsItem {
 pub type AddRequestType = super::super::super::super::enums::EnumCheckboxQuantity;
 
 /// The `result` of `sale.delivery.extra.service.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = i64;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.extra.service.add";
@@ -285,9 +285,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -296,7 +296,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -367,9 +367,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "DELIVERY_ID": any JSON, required.
+    /// Wire name "DELIVERY_ID": integer, required.
     #[serde(rename = "DELIVERY_ID")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -378,7 +378,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(delivery_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(delivery_id: impl Into<i64>) -> Self {
         Self {
             delivery_id: delivery_id.into(),
             additional: Default::default(),
@@ -459,9 +459,9 @@ pub struct UpdateRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: i64,
     /// Wire name "ITEMS": array of object, optional.
     #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<UpdateRequestItemsItem>>,
@@ -482,7 +482,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             active: Default::default(),
             code: Default::default(),

@@ -36,12 +36,9 @@ pub struct GetRequest {
     /// Wire name "INVOICE_ID": integer, required.
     #[serde(rename = "INVOICE_ID")]
     pub invoice_id: i64,
-    /// Wire name "PAY_SYSTEM_ID": any JSON, optional.
-    #[serde(
-        rename = "PAY_SYSTEM_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub pay_system_id: ::serde_json::Value,
+    /// Wire name "PAY_SYSTEM_ID": integer, optional.
+    #[serde(rename = "PAY_SYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -64,8 +61,8 @@ impl GetRequest {
         self
     }
     /// Sets "PAY_SYSTEM_ID".
-    pub fn pay_system_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pay_system_id = value.into();
+    pub fn pay_system_id(mut self, value: impl Into<i64>) -> Self {
+        self.pay_system_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -27,12 +27,12 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "PAYMENT_ID": any JSON, required.
+    /// Wire name "PAYMENT_ID": integer, required.
     #[serde(rename = "PAYMENT_ID")]
-    pub payment_id: ::serde_json::Value,
-    /// Wire name "PAY_SYSTEM_ID": any JSON, required.
+    pub payment_id: i64,
+    /// Wire name "PAY_SYSTEM_ID": integer, required.
     #[serde(rename = "PAY_SYSTEM_ID")]
-    pub pay_system_id: ::serde_json::Value,
+    pub pay_system_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -41,10 +41,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        payment_id: impl Into<::serde_json::Value>,
-        pay_system_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(payment_id: impl Into<i64>, pay_system_id: impl Into<i64>) -> Self {
         Self {
             payment_id: payment_id.into(),
             pay_system_id: pay_system_id.into(),
