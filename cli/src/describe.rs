@@ -1,6 +1,6 @@
 //! `b24 methods` and `b24 describe`: the method table, no portal needed.
 
-use bitrix24::api::registry::{METHODS, find};
+use bitrix24::api::registry::{METHODS, find, params_schema, result_schema};
 use bitrix24::runtime::{ApiVersion, FieldInfo, MethodInfo, Pagination, UNSTATED_SPEC_RATE};
 use clap::Args;
 use serde_json::{Value, json};
@@ -27,6 +27,10 @@ pub struct MethodsArgs {
 pub struct DescribeArgs {
     /// The method's wire name or alias, e.g. crm.deal.list.
     method: String,
+    /// Print the JSON Schemas (draft 2020-12) of its parameters and its `result` instead:
+    /// `{"method", "params", "result"}`, the shapes the SDK's types write.
+    #[arg(long)]
+    schema: bool,
 }
 
 fn pagination(p: Pagination) -> &'static str {
@@ -139,6 +143,9 @@ fn field_json(f: &FieldInfo) -> Value {
 
 pub fn describe(a: &DescribeArgs, out: Output) -> anyhow::Result<()> {
     let m = lookup(&a.method)?;
+    if a.schema {
+        return schema(m, out);
+    }
     let rate = (m.rate_limit_per_sec != UNSTATED_SPEC_RATE).then_some(m.rate_limit_per_sec);
     if !out.pretty {
         let value = json!({
@@ -230,4 +237,15 @@ pub fn describe(a: &DescribeArgs, out: Output) -> anyhow::Result<()> {
     }
     print!("{text}");
     Ok(())
+}
+
+/// `describe --schema`: the method's two schemas as one JSON document.
+fn schema(m: &MethodInfo, out: Output) -> anyhow::Result<()> {
+    let (Some(params), Some(result)) = (params_schema(m.name), result_schema(m.name)) else {
+        return Err(usage(format!(
+            "`{}` is not compiled into this b24 (scope `{}`): its schema is not available",
+            m.name, m.scope
+        )));
+    };
+    out.json(&json!({ "method": m.name, "params": params, "result": result }))
 }

@@ -153,6 +153,28 @@ fn describe_and_methods_need_no_portal() {
 }
 
 #[test]
+fn describe_schema_prints_the_json_schemas() {
+    let r = run(b24().args(["describe", "crm.deal.get", "--schema"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = json_of(&r.stdout);
+    assert_eq!(d["method"], "crm.deal.get");
+    let draft = "https://json-schema.org/draft/2020-12/schema";
+    assert_eq!(d["params"]["$schema"], draft, "{d}");
+    assert_eq!(d["result"]["$schema"], draft, "{d}");
+    // `id`, under its wire name, required and an integer.
+    assert_eq!(d["params"]["required"], serde_json::json!(["id"]), "{d}");
+    assert_eq!(d["params"]["properties"]["id"]["type"], "integer", "{d}");
+    // An alias or another case of the name gives the same document.
+    let r2 = run(b24().args(["describe", "CRM.DEAL.GET", "--schema"]));
+    assert_eq!(json_of(&r2.stdout), d);
+
+    let r = run(b24().args(["describe", "crm.deal.lst", "--schema"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("unknown method"), "{}", r.stderr);
+}
+
+#[test]
 fn call_checks_parameters_before_sending() {
     let p = Portal::start(200.0);
     p.portal.on("crm.deal.get", |params| {

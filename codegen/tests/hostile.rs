@@ -174,7 +174,9 @@ fn nothing_but_the_expected_items_exists() {
                 || t == "#[non_exhaustive]"
                 || t == "#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]"
                 || t == "#[allow(clippy::too_many_arguments)]"
-                || t == "#[serde(deny_unknown_fields)]";
+                || t == "#[serde(deny_unknown_fields)]"
+                || t == "#[cfg_attr(feature = \"schemars\", derive(::schemars::JsonSchema))]"
+                || t == "#[cfg_attr(feature = \"schemars\", schemars(deny_unknown_fields))]";
             assert!(ok, "unexpected attribute line: {line}");
         }
     }

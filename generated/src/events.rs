@@ -271,6 +271,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-install.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppInstallData {
         /// Wire name "ACTIVE": string, required.
@@ -317,6 +318,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-method-confirm.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppMethodConfirmData {
         /// Wire name "CONFIRMED": string, required.
@@ -363,6 +365,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-payment.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppPaymentData {
         /// Wire name "CODE": string, required.
@@ -434,6 +437,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-uninstall.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUninstallData {
         /// Wire name "CLEAN": integer, required.
@@ -468,6 +472,7 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUpdateData {
         /// Wire name "LANGUAGE_ID": string, required.
@@ -699,6 +704,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingAddData {
         /// Wire name "ID": integer, optional.
@@ -723,6 +729,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingDeleteData {
         /// Wire name "ID": integer, optional.
@@ -747,6 +754,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceAddData {
         /// Wire name "ID": integer, optional.
@@ -771,6 +779,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceDeleteData {
         /// Wire name "ID": integer, optional.
@@ -795,6 +804,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeAddData {
         /// Wire name "ID": integer, optional.
@@ -819,6 +829,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeDeleteData {
         /// Wire name "ID": integer, optional.
@@ -843,6 +854,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeUpdateData {
         /// Wire name "ID": integer, optional.
@@ -867,6 +879,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceUpdateData {
         /// Wire name "ID": integer, optional.
@@ -891,6 +904,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingUpdateData {
         /// Wire name "ID": integer, optional.
@@ -915,6 +929,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemAddData {
         /// Wire name "ID": integer, optional.
@@ -939,6 +954,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemDeleteData {
         /// Wire name "ID": integer, optional.
@@ -963,6 +979,7 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemUpdateData {
         /// Wire name "ID": integer, optional.
@@ -1106,6 +1123,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryAddData {
         /// Wire name "id": string, optional.
@@ -1130,6 +1148,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryDeleteData {
         /// Wire name "id": string, optional.
@@ -1154,6 +1173,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryUpdateData {
         /// Wire name "id": string, optional.
@@ -1178,6 +1198,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionAddData {
         /// Wire name "id": string, optional.
@@ -1202,6 +1223,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionDeleteData {
         /// Wire name "id": string, optional.
@@ -1226,6 +1248,7 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionUpdateData {
         /// Wire name "id": string, optional.
@@ -1477,6 +1500,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1499,6 +1523,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1524,6 +1549,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1546,6 +1572,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1571,6 +1598,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1593,6 +1621,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1618,6 +1647,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1640,6 +1670,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1665,6 +1696,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1687,6 +1719,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1712,6 +1745,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1734,6 +1768,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1759,6 +1794,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1781,6 +1817,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1806,6 +1843,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1828,6 +1866,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1853,6 +1892,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1875,6 +1915,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1900,6 +1941,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1922,6 +1964,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1955,6 +1998,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1977,6 +2021,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -2010,6 +2055,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2032,6 +2078,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -2065,6 +2112,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -2087,6 +2135,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -2112,6 +2161,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -2134,6 +2184,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -2159,6 +2210,7 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2181,6 +2233,7 @@ pub mod catalog {
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -3365,6 +3418,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3386,6 +3440,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3410,6 +3465,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3431,6 +3487,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3455,6 +3512,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3476,6 +3534,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3500,6 +3559,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-register.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressRegisterData {
         /// Wire name "FIELDS": object, required.
@@ -3522,6 +3582,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressRegisterDataFields {
         /// Wire name "ANCHOR_ID": integer, required.
@@ -3583,6 +3644,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressUnregisterData {
         /// Wire name "FIELDS": object, required.
@@ -3605,6 +3667,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressUnregisterDataFields {
         /// Wire name "ANCHOR_ID": integer, required.
@@ -3666,6 +3729,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddData {
         /// Wire name "FIELDS": object, required.
@@ -3688,6 +3752,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddDataFields {
         /// Wire name "ID": integer, required.
@@ -3713,6 +3778,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -3735,6 +3801,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -3760,6 +3827,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -3782,6 +3850,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -3807,6 +3876,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3828,6 +3898,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3852,6 +3923,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3873,6 +3945,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3897,6 +3970,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3918,6 +3992,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3942,6 +4017,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3963,6 +4039,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4000,6 +4077,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4021,6 +4099,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4058,6 +4137,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4079,6 +4159,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4117,6 +4198,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4138,6 +4220,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4175,6 +4258,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4196,6 +4280,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4220,6 +4305,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4241,6 +4327,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4265,6 +4352,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4286,6 +4374,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -4310,6 +4399,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4331,6 +4421,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4368,6 +4459,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4389,6 +4481,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4426,6 +4519,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4447,6 +4541,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4485,6 +4580,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4506,6 +4602,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -4543,6 +4640,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4564,6 +4662,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddDataFields {
         /// Wire name "ID": string, optional.
@@ -4588,6 +4687,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4609,6 +4709,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteDataFields {
         /// Wire name "ID": string, optional.
@@ -4633,6 +4734,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4654,6 +4756,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateDataFields {
         /// Wire name "ID": string, optional.
@@ -4678,6 +4781,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4699,6 +4803,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4723,6 +4828,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4744,6 +4850,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4768,6 +4875,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-move-to-category.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryData {
         /// Wire name "FIELDS": object, optional.
@@ -4789,6 +4897,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealMoveToCategoryData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryDataFields {
         /// Wire name "CATEGORY_ID": integer, optional.
@@ -4826,6 +4935,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4847,6 +4957,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4879,6 +4990,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4900,6 +5012,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4924,6 +5037,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-expose.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeData {
         /// Wire name "FIELDS": object, optional.
@@ -4945,6 +5059,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringExposeData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeDataFields {
         /// Wire name "DEAL_ID": integer, optional.
@@ -4982,6 +5097,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5003,6 +5119,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5035,6 +5152,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5056,6 +5174,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5080,6 +5199,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5101,6 +5221,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5138,6 +5259,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5159,6 +5281,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5196,6 +5319,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5217,6 +5341,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5254,6 +5379,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5275,6 +5401,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5312,6 +5439,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5333,6 +5461,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentAddDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5370,6 +5499,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5391,6 +5521,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentDeleteDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5429,6 +5560,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5450,6 +5582,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentUpdateDataFields {
         /// Wire name "ENTITY_ID": integer, optional.
@@ -5488,6 +5621,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5509,6 +5643,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5541,6 +5676,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5562,6 +5698,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5594,6 +5731,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5615,6 +5753,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5695,6 +5834,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5716,6 +5856,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -5740,6 +5881,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5761,6 +5903,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -5785,6 +5928,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5806,6 +5950,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5830,6 +5975,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5851,6 +5997,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5888,6 +6035,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5909,6 +6057,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -5946,6 +6095,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5967,6 +6117,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6004,6 +6155,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6025,6 +6177,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6110,6 +6263,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6131,6 +6285,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -6155,6 +6310,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6176,6 +6332,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -6200,6 +6357,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6221,6 +6379,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -6245,6 +6404,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6266,6 +6426,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6303,6 +6464,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6324,6 +6486,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6361,6 +6524,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -6382,6 +6546,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6419,6 +6584,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6440,6 +6606,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -6477,6 +6644,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddData {
         /// Wire name "FIELDS": object, required.
@@ -6499,6 +6667,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddDataFields {
         /// Wire name "ID": integer, required.
@@ -6524,6 +6693,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -6546,6 +6716,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -6571,6 +6742,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -6593,6 +6765,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -6618,6 +6791,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldAddData {
         /// Wire name "FIELDS": object, required.
@@ -6640,6 +6814,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6680,6 +6855,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -6702,6 +6878,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6742,6 +6919,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, required.
@@ -6764,6 +6942,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6805,6 +6984,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -6827,6 +7007,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, required.
@@ -6867,6 +7048,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentAddData {
         /// Wire name "ID": integer, required.
@@ -6892,6 +7074,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentDeleteData {
         /// Wire name "ID": integer, required.
@@ -6917,6 +7100,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentUpdateData {
         /// Wire name "ID": integer, required.
@@ -6942,6 +7126,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6963,6 +7148,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -6987,6 +7173,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -7008,6 +7195,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -7032,6 +7220,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -7053,6 +7242,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -7077,6 +7267,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -7098,6 +7289,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldAddDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7135,6 +7327,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -7156,6 +7349,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldDeleteDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7193,6 +7387,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -7214,6 +7409,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldSetEnumValuesDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7251,6 +7447,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -7272,6 +7469,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldUpdateDataFields {
         /// Wire name "ENTITY_ID": string, optional.
@@ -7422,6 +7620,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/events/on-imbot-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotdeleteData {
         /// Wire name "BOT_CODE": string, optional.
@@ -7454,6 +7653,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/events/on-imbot-join-chat.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatData {
         /// Wire name "BOT": any JSON, optional.
@@ -7488,6 +7688,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotjoinchatData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataParams {
         /// Wire name "ACCESS_HISTORY": integer, optional.
@@ -7601,6 +7802,7 @@ pub mod imbot {
     pub type ImbotjoinchatDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotjoinchatDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -7656,6 +7858,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddData {
         /// Wire name "BOT": any JSON, optional.
@@ -7690,6 +7893,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -7992,6 +8196,7 @@ pub mod imbot {
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8078,6 +8283,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteData {
         /// Wire name "BOT": any JSON, optional.
@@ -8112,6 +8318,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8231,6 +8438,7 @@ pub mod imbot {
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8317,6 +8525,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateData {
         /// Wire name "BOT": any JSON, optional.
@@ -8351,6 +8560,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8509,6 +8719,7 @@ pub mod imbot {
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -8595,6 +8806,7 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddData {
         /// Wire name "COMMAND": any JSON, optional.
@@ -8632,6 +8844,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImcommandaddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -8934,6 +9147,7 @@ pub mod imbot {
     pub type ImcommandaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImcommandaddDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -9115,6 +9329,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogFinishData {
         /// Wire name "CONNECTOR": string, required.
@@ -9155,6 +9370,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogStartData {
         /// Wire name "CONNECTOR": string, required.
@@ -9199,6 +9415,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageAddData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9236,6 +9453,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageDeleteData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9273,6 +9491,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageUpdateData {
         /// Wire name "CONNECTOR": string, optional.
@@ -9310,6 +9529,7 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-status-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorStatusDeleteData {
         /// Wire name "connector": string, optional.
@@ -9447,6 +9667,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageAddData {
         /// Wire name "DATA": any JSON, required.
@@ -9472,6 +9693,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageDeleteData {
         /// Wire name "CONNECTOR": string, required.
@@ -9512,6 +9734,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageUpdateData {
         /// Wire name "CONNECTOR": string, required.
@@ -9552,6 +9775,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionFinishData {
         /// Wire name "DATA": any JSON, required.
@@ -9577,6 +9801,7 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionStartData {
         /// Wire name "DATA": any JSON, required.
@@ -9685,6 +9910,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddData {
         /// Wire name "FIELDS": object, optional.
@@ -9706,6 +9932,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -9730,6 +9957,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -9751,6 +9979,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -9775,6 +10004,7 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -9796,6 +10026,7 @@ pub mod log {
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -9979,6 +10210,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10001,6 +10233,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(OrderDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10025,6 +10258,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10047,6 +10281,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(OrderEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10071,6 +10306,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10093,6 +10329,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10117,6 +10354,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10139,6 +10377,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10163,6 +10402,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10185,6 +10425,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10209,6 +10450,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10231,6 +10473,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10255,6 +10498,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-before-order-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleBeforeOrderDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -10277,6 +10521,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleBeforeOrderDeleteDataFields {
         /// Wire name "ACTION": string, optional.
@@ -10314,6 +10559,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleOrderSavedData {
         /// Wire name "FIELDS": object, required.
@@ -10336,6 +10582,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleOrderSavedDataFields {
         /// Wire name "ACTION": string, optional.
@@ -10373,6 +10620,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -10395,6 +10643,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentDeletedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10419,6 +10668,7 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -10441,6 +10691,7 @@ pub mod sale {
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentEntitySavedData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -10550,6 +10801,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-document-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eDocumentStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -10593,6 +10845,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-member-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eMemberStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -10649,6 +10902,7 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-hcm-link-b2e-document-signed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignHcmLinkB2eDocumentSignedData {
         /// Wire name "company": string, optional.
@@ -10792,6 +11046,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddData {
         /// Wire name "FIELDS": object, optional.
@@ -10813,6 +11068,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -10837,6 +11093,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -10858,6 +11115,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -10894,6 +11152,7 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -10915,6 +11174,7 @@ pub mod sonet {
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -11048,6 +11308,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11098,6 +11359,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11122,6 +11384,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11172,6 +11435,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11200,6 +11464,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11250,6 +11515,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsAfter {
         /// Wire name "ACTION": string, optional.
@@ -11284,6 +11550,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11312,6 +11579,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11362,6 +11630,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateDataFieldsAfter {
         /// Wire name "ACTION": string, optional.
@@ -11396,6 +11665,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11424,6 +11694,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteData {
         /// Wire name "FIELDS_AFTER": string, optional.
@@ -11474,6 +11745,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskDeleteData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11498,6 +11770,7 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -11548,6 +11821,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -11569,6 +11843,7 @@ pub mod task {
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -11698,6 +11973,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-back-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallbackstartData {
         /// Wire name "CRM_ENTITY_ID": integer, optional.
@@ -11760,6 +12036,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -11852,6 +12129,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-end.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallendData {
         /// Wire name "CALL_DURATION": integer, optional.
@@ -11956,6 +12234,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-init.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallinitData {
         /// Wire name "ACCOUNT_SEARCH_ID": string, optional.
@@ -12021,6 +12300,7 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -12110,6 +12390,7 @@ pub mod user {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-user-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct UserAddData {
         /// Wire name "ACTIVE": string, required.

@@ -25,6 +25,7 @@
 //!   batch (numbers as text, flags `Y`/`N`, `null` and empty values left out).
 //! * [`v3`]: REST 3.0 calls, pages and filters.
 //! * [`blocking::Client`]: the same calls for programs without an async runtime.
+//! * `schema` (cargo feature `schemars`): the JSON Schemas of the generated types.
 
 #[cfg(feature = "app")]
 pub mod app;
@@ -41,6 +42,8 @@ mod paginate;
 mod query;
 pub mod registry;
 mod retry;
+#[cfg(feature = "schemars")]
+pub mod schema;
 mod stats;
 pub mod transport;
 pub mod v3;

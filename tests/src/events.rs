@@ -163,6 +163,7 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddData {
         /// Wire name "FIELDS": object, optional.
@@ -184,6 +185,7 @@ pub mod crm {
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddData);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -265,6 +267,7 @@ pub mod imbot {
     }
     /// The `data` of the event `ONIMBOTMESSAGEADD`.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddData {
         /// Wire name "PARAMS": object, required.
@@ -291,6 +294,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParams {
         /// Wire name "MESSAGE_ID": integer, required.
@@ -343,6 +347,7 @@ pub mod imbot {
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCO;
     pub type ImbotmessageaddDataParamsSystem = ::bitrix24_runtime::YesNo;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParamsFilesItem {
         /// Wire name "ID": integer, optional.
@@ -364,6 +369,7 @@ pub mod imbot {
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParamsFilesItem);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataUser {
         /// Wire name "ID": integer, optional.

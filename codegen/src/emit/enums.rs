@@ -115,6 +115,11 @@ impl Emitter<'_> {
             .values
             .iter()
             .any(|(_, v)| matches!(v, EnumValue::Str(s) if s.is_empty()));
+        let name_text = name.to_string();
+        let values = e.values.iter().map(|(_, v)| {
+            let l = lit(v);
+            quote!(::serde_json::Value::from(#l))
+        });
         let consts = empty.then(|| {
             quote!(
                 const EMPTY_STRING_IS_VALUE: bool = true;
@@ -146,6 +151,19 @@ impl Emitter<'_> {
             }
             #cfg
             #rt::loose_deserialize!(#name);
+            #cfg
+            #[cfg(feature = "schemars")]
+            impl ::schemars::JsonSchema for #name {
+                fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                    ::std::borrow::Cow::Borrowed(#name_text)
+                }
+                fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                    ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", #name_text))
+                }
+                fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                    #rt::schema::open_values(vec![#(#values),*])
+                }
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ impl Emitter<'_> {
         let mut index_arms = Vec::new();
         let mut check_arms = Vec::new();
         let mut decode_arms = Vec::new();
+        let mut schema_arms = Vec::new();
         let mut indexed = BTreeSet::new();
         for (i, method) in api.methods.iter().enumerate() {
             let s = &method.spec;
@@ -92,6 +93,10 @@ impl Emitter<'_> {
                 #[cfg(feature = #scope)]
                 Some(#idx) => #rt::registry::check_params::<#path #req>(#name, params),
             });
+            schema_arms.push(quote! {
+                #[cfg(feature = #scope)]
+                Some(#idx) => Some([#rt::schema::of::<#path #req>, #rt::schema::of::<#path #resp>]),
+            });
             decode_arms.push(quote! {
                 #[cfg(feature = #scope)]
                 Some(#idx) => #rt::registry::decode_result::<#path #resp>(#name, result),
@@ -134,6 +139,30 @@ impl Emitter<'_> {
                 match index(method) {
                     #(#decode_arms)*
                     _ => Err(#rt::Error::UnknownMethod(method.to_owned())),
+                }
+            }
+
+            /// The JSON Schema of a method's parameters (its request type, as the SDK writes
+            /// it); `None` when the name is unknown or its scope's feature is not compiled in.
+            /// `runtime::schema::loosen` widens it to the loose forms a decoder also accepts.
+            #[cfg(feature = "schemars")]
+            pub fn params_schema(method: &str) -> Option<::serde_json::Value> {
+                schemas(method).map(|[params, _]| params())
+            }
+
+            /// The JSON Schema of a method's `result` (its response type); `None` when the
+            /// name is unknown or its scope's feature is not compiled in.
+            #[cfg(feature = "schemars")]
+            pub fn result_schema(method: &str) -> Option<::serde_json::Value> {
+                schemas(method).map(|[_, result]| result())
+            }
+
+            #[cfg(feature = "schemars")]
+            #[allow(unused_variables)] // every arm is behind a feature
+            fn schemas(method: &str) -> Option<[fn() -> ::serde_json::Value; 2]> {
+                match index(method) {
+                    #(#schema_arms)*
+                    _ => None,
                 }
             }
         }

@@ -78,6 +78,7 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
                     #[serde(transparent)]
                     pub struct #name(pub #inner);
                     #loose
@@ -183,6 +184,10 @@ impl Emitter<'_> {
                     TokenStream::new()
                 };
                 let loose = self.loose_impl(&name, LooseConsts::default(), body, cfg);
+                // A closed struct refuses undeclared keys; its schema says so.
+                let closed = deny.is_some().then(
+                    || quote!(#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]),
+                );
                 let builder = if t.side == Side::Request {
                     self.builder(&name, fields, extra.as_ref(), all_optional, m, cfg)
                 } else {
@@ -191,6 +196,8 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize)]
+                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+                    #closed
                     #[non_exhaustive]
                     pub struct #name { #fs }
                     #builder
@@ -240,6 +247,7 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
                     #[serde(untagged)]
                     #[non_exhaustive]
                     pub enum #name { #vs }

@@ -22,6 +22,7 @@ pub async fn name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/access-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NameRequest {
     /// Wire name "ACCESS": any JSON, required.
@@ -69,6 +70,7 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
 
 /// The `result` of `access.name`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NameResponse {
     /// Wire name "name": string, optional.

@@ -27,6 +27,7 @@ pub async fn info(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/app-info.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InfoRequest {
     /// Keys not declared in the spec, kept as received.
@@ -66,6 +67,7 @@ impl ::bitrix24_runtime::loose::Loose for InfoRequest {
 
 /// The `result` of `app.info`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InfoResponse {
     /// Wire name "CODE": string, optional.

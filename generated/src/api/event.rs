@@ -29,6 +29,7 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "auth_connector": string, optional.
@@ -165,6 +166,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -206,6 +208,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "auth_type": string, optional.
@@ -274,6 +277,7 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "auth_type": integer, optional.
@@ -351,6 +355,7 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 /// The `result` of `event.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindResponse {
     /// Wire name "count": integer, optional.

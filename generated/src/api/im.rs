@@ -60,6 +60,7 @@ pub async fn notify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyRequest {
     /// Wire name "ATTACH": any JSON, optional.

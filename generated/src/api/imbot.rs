@@ -48,6 +48,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -219,6 +220,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 pub type RegisterRequestOpenline = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestProperties {
     /// Wire name "COLOR": string, optional.
@@ -413,6 +415,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -510,6 +513,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -577,6 +581,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -712,6 +717,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
     /// Wire name "COLOR": string, optional.

@@ -45,6 +45,7 @@ pub async fn activate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivateRequest {
     /// Wire name "ACTIVE": string, required.
@@ -149,6 +150,7 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -192,6 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "livechat": string, optional.
@@ -266,6 +269,7 @@ pub async fn register(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "CHAT_GROUP": boolean, optional.
@@ -452,6 +456,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestIcon {
     /// Wire name "COLOR": string, optional.
@@ -538,6 +543,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestIconDisabled {
     /// Wire name "COLOR": string, optional.
@@ -623,6 +629,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
 /// The `result` of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "error": string, optional.
@@ -702,6 +709,7 @@ pub async fn status(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -767,6 +775,7 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 /// The `result` of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "CONFIGURED": boolean, optional.
@@ -847,6 +856,7 @@ pub async fn unregister(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "ID": string, required.
@@ -898,6 +908,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 /// The `result` of `imconnector.unregister`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterResponse {
     /// Wire name "result": boolean, optional.

@@ -186,6 +186,7 @@ pub async fn batch(
 /// Official documentation: <https://apidocs.bitrix24.ru/settings/how-to-call-rest-api/batch.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchRequest {
     /// Wire name "cmd": object, required.
@@ -231,6 +232,7 @@ impl ::bitrix24_runtime::loose::Loose for BatchRequest {
 /// The `result` of `batch`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchResponse {
     /// Wire name "result": object, optional.
@@ -315,6 +317,7 @@ pub async fn methods(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/methods.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MethodsRequest {
     /// Wire name "full": boolean, optional.
@@ -405,6 +408,7 @@ pub async fn profile(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/profile.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProfileRequest {
     /// Keys not declared in the spec, kept as received.
@@ -448,6 +452,7 @@ impl ::bitrix24_runtime::loose::Loose for ProfileRequest {
 /// The `result` of `profile`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProfileResponse {
     /// Wire name "ADMIN": boolean, optional.
@@ -545,6 +550,7 @@ pub async fn scope(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/scope.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ScopeRequest {
     /// Wire name "full": boolean, optional.

@@ -27,6 +27,7 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "DESCRIPTION": string, optional.
@@ -197,6 +198,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -238,6 +240,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "description": string, optional.
@@ -333,6 +336,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FULL": boolean, optional.
@@ -419,6 +423,7 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "HANDLER": string, optional.
@@ -491,6 +496,7 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 /// The `result` of `placement.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindResponse {
     /// Wire name "count": integer, optional.

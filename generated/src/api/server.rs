@@ -22,6 +22,7 @@ pub async fn time(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/server-time.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TimeRequest {
     /// Keys not declared in the spec, kept as received.

@@ -53,6 +53,7 @@ pub async fn item(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/index.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemRequest {
     /// Keys not declared in the spec, kept as received.

@@ -40,6 +40,7 @@ pub async fn close(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CloseRequest {
     /// Wire name "LAT": number, optional.
@@ -131,6 +132,7 @@ impl ::bitrix24_runtime::loose::Loose for CloseRequest {
 
 /// The `result` of `timeman.close`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CloseResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -262,6 +264,7 @@ pub async fn open(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenRequest {
     /// Wire name "LAT": number, optional.
@@ -353,6 +356,7 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
 
 /// The `result` of `timeman.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -485,6 +489,7 @@ pub async fn pause(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -533,6 +538,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 
 /// The `result` of `timeman.pause`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -664,6 +670,7 @@ pub async fn settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SettingsRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -712,6 +719,7 @@ impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
 
 /// The `result` of `timeman.settings`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SettingsResponse {
     /// Wire name "ADMIN": boolean, optional.
@@ -804,6 +812,7 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -852,6 +861,7 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `timeman.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "ACTIVE": boolean, optional.

@@ -37,6 +37,7 @@ pub async fn access(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AccessRequest {
     /// Wire name "ACCESS": any JSON, required.
@@ -119,6 +120,7 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "EMAIL": string, required.
@@ -804,6 +806,7 @@ pub async fn admin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AdminRequest {
     /// Keys not declared in the spec, kept as received.
@@ -876,6 +879,7 @@ pub async fn current(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CurrentRequest {
     /// Keys not declared in the spec, kept as received.
@@ -919,6 +923,7 @@ impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
 /// The `result` of `user.current`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CurrentResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1058,6 +1063,7 @@ pub async fn fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1132,6 +1138,7 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
@@ -1271,6 +1278,7 @@ pub type GetResponse = Vec<GetResponseItem>;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1460,6 +1468,7 @@ pub async fn search(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
@@ -1574,6 +1583,7 @@ pub type SearchResponse = Vec<SearchResponseItem>;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItem {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1763,6 +1773,7 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": boolean, optional.

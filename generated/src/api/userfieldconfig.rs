@@ -27,6 +27,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "field": object, required.
@@ -82,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
     /// Wire name "editFormLabel": string, optional.
@@ -291,6 +293,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldEnumItem {
     /// Wire name "DEF": string, optional.
@@ -392,6 +395,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "field": object, optional.
@@ -416,6 +420,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseField {
     /// Wire name "editFormLabel": string, optional.
@@ -529,6 +534,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseFieldEnumItem {
     /// Wire name "DEF": string, optional.
@@ -605,6 +611,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -683,6 +690,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -735,6 +743,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `userfieldconfig.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "field": object, optional.
@@ -759,6 +768,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -905,6 +915,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseField {
 ::bitrix24_runtime::loose_deserialize!(GetResponseField);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldEditFormLabel {
@@ -938,6 +949,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldErrorMessage {
@@ -971,6 +983,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldErrorMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldHelpMessage {
@@ -1004,6 +1017,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldHelpMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldListColumnLabel {
@@ -1037,6 +1051,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListColumnLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldListColumnLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldListFilterLabel {
@@ -1094,6 +1109,7 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Wire name "moduleId": string, required.
@@ -1141,6 +1157,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 
 /// The `result` of `userfieldconfig.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponse {
     /// Wire name "types": any JSON, optional.
@@ -1191,6 +1208,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -1284,6 +1302,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "editInList": boolean, optional.
@@ -1449,6 +1468,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestSelect {
     /// Wire name "editInList": string, optional.
@@ -1663,6 +1683,7 @@ pub type ListRequestSelectLanguageId = super::enums::EditFormLabelListColumnLabe
 
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "fields": array of object, optional.
@@ -1687,6 +1708,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -1833,6 +1855,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemEditFormLabel {
@@ -1866,6 +1889,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemErrorMessage {
@@ -1899,6 +1923,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemErrorMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemHelpMessage {
@@ -1932,6 +1957,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemHelpMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemListColumnLabel {
@@ -1965,6 +1991,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListColumnLabel 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListColumnLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemListFilterLabel {
@@ -2032,6 +2059,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "field": object, required.
@@ -2097,6 +2125,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -2260,6 +2289,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldEditFormLabel {
@@ -2293,6 +2323,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldEnumItem {
     /// Wire name "DEF": string, optional.
@@ -2393,6 +2424,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldHelpMessage {
@@ -2427,6 +2459,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "field": object, optional.
@@ -2451,6 +2484,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -2537,6 +2571,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateResponseFieldEditFormLabel {
@@ -2570,6 +2605,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseFieldEnumItem {
     /// Wire name "DEF": string, optional.
@@ -2622,6 +2658,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateResponseFieldHelpMessage {

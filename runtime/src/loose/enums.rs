@@ -71,6 +71,7 @@ macro_rules! string_enum {
             }
         }
         $crate::loose_deserialize!($name);
+        $crate::__enum_schema!($name, open_strings, [$($value),*]);
     };
 }
 
@@ -131,7 +132,16 @@ macro_rules! int_enum {
             }
         }
         $crate::loose_deserialize!($name);
+        $crate::__enum_schema!($name, open_integers, [$($value),*]);
     };
+}
+
+/// Without the `schemars` feature an enum of values has no `JsonSchema` impl.
+#[cfg(not(feature = "schemars"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __enum_schema {
+    ($($t:tt)*) => {};
 }
 
 /// Whether a list of enum values holds `""` (then `""` is a value, not PHP's "absent").

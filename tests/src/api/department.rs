@@ -20,6 +20,7 @@ pub async fn get(
 
 /// Parameters of `department.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, optional.
@@ -121,6 +122,7 @@ pub type GetResponse = Vec<GetResponseNode>;
 
 /// One department; children form a tree.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNode {
     /// Wire name "ID": string, optional.

@@ -3850,3 +3850,430 @@ pub fn decode_result(
         _ => Err(::bitrix24_runtime::Error::UnknownMethod(method.to_owned())),
     }
 }
+
+/// The JSON Schema of a method's parameters (its request type, as the SDK writes
+/// it); `None` when the name is unknown or its scope's feature is not compiled in.
+/// `runtime::schema::loosen` widens it to the loose forms a decoder also accepts.
+#[cfg(feature = "schemars")]
+pub fn params_schema(method: &str) -> Option<::serde_json::Value> {
+    schemas(method).map(|[params, _]| params())
+}
+
+/// The JSON Schema of a method's `result` (its response type); `None` when the
+/// name is unknown or its scope's feature is not compiled in.
+#[cfg(feature = "schemars")]
+pub fn result_schema(method: &str) -> Option<::serde_json::Value> {
+    schemas(method).map(|[_, result]| result())
+}
+
+#[cfg(feature = "schemars")]
+#[allow(unused_variables)]
+fn schemas(method: &str) -> Option<[fn() -> ::serde_json::Value; 2]> {
+    match index(method) {
+        #[cfg(feature = "bizproc")]
+        Some(0) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::bizproc::task::CompleteRequest>,
+                ::bitrix24_runtime::schema::of::<super::bizproc::task::CompleteResponse>,
+            ])
+        }
+        #[cfg(feature = "calendar")]
+        Some(1) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::calendar::event::GetRequest>,
+                ::bitrix24_runtime::schema::of::<super::calendar::event::GetResponse>,
+            ])
+        }
+        #[cfg(feature = "catalog")]
+        Some(2) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::catalog::price_type::ListRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::catalog::price_type::ListResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "catalog")]
+        Some(3) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::catalog::product::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::catalog::product::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(4) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::activity::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::activity::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(5) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::automatedsolution::FieldsRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::automatedsolution::FieldsResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(6) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::contact::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::contact::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(7) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::deal::details::configuration::GetRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::deal::details::configuration::GetResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(8) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::deal::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::deal::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(9) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::deal::UpdateRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::deal::UpdateResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(10) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::invoice::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::invoice::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(11) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::item::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::item::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(12) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::delivery::ListRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::delivery::ListResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(13) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::item::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::item::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(14) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::FieldsRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::FieldsResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(15) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::GetAvailableForPaymentRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::GetAvailableForPaymentResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(16) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::ListRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::item::productrow::ListResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(17) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::lead::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::lead::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(18) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::livefeedmessage::AddRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::livefeedmessage::AddResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(19) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::status::FieldsRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::status::FieldsResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(20) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::timeline::comment::AddRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::crm::timeline::comment::AddResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(21) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::type_::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::type_::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "crm")]
+        Some(22) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::crm::type_::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::crm::type_::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "department")]
+        Some(23) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::department::GetRequest>,
+                ::bitrix24_runtime::schema::of::<super::department::GetResponse>,
+            ])
+        }
+        #[cfg(feature = "disk")]
+        Some(24) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::file::GetExternalLinkRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::file::GetExternalLinkResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "disk")]
+        Some(25) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::file::UploadversionRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::file::UploadversionResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "disk")]
+        Some(26) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::folder::GetchildrenRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::disk::folder::GetchildrenResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "entity")]
+        Some(27) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::entity::item::GetRequest>,
+                ::bitrix24_runtime::schema::of::<super::entity::item::GetResponse>,
+            ])
+        }
+        #[cfg(feature = "im")]
+        Some(28) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::im::chat::user::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::im::chat::user::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "im")]
+        Some(29) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::im::dialog::messages::GetRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::im::dialog::messages::GetResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "im")]
+        Some(30) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::im::message::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::im::message::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "imbot")]
+        Some(31) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::imbot::bot::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::imbot::bot::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "imopenlines")]
+        Some(32) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::imopenlines::crm::message::AddRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::imopenlines::crm::message::AddResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "lists")]
+        Some(33) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::lists::element::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::lists::element::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "log")]
+        Some(34) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::log::blogpost::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::log::blogpost::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "sale")]
+        Some(35) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::sale::basketitem::GetfieldsRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::sale::basketitem::GetfieldsResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "sale")]
+        Some(36) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::sale::shipment::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::sale::shipment::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "sonet_group")]
+        Some(37) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::sonet_group::CreateRequest>,
+                ::bitrix24_runtime::schema::of::<super::sonet_group::CreateResponse>,
+            ])
+        }
+        #[cfg(feature = "task")]
+        Some(38) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::task::commentitem::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::task::commentitem::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "task")]
+        Some(39) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::task::item::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::task::item::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "tasks")]
+        Some(40) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::tasks::task::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::tasks::task::AddResponse>,
+            ])
+        }
+        #[cfg(feature = "task")]
+        Some(41) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::tasks::task::chat::message::field::ListRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::tasks::task::chat::message::field::ListResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "tasks")]
+        Some(42) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::tasks::task::GetRequest>,
+                ::bitrix24_runtime::schema::of::<super::tasks::task::GetResponse>,
+            ])
+        }
+        #[cfg(feature = "task")]
+        Some(43) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::tasks::task::ListRequest>,
+                ::bitrix24_runtime::schema::of::<super::tasks::task::ListResponse>,
+            ])
+        }
+        #[cfg(feature = "tasks")]
+        Some(44) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::tasks::task::ListV3Request>,
+                ::bitrix24_runtime::schema::of::<super::tasks::task::ListV3Response>,
+            ])
+        }
+        #[cfg(feature = "telephony")]
+        Some(45) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<
+                    super::telephony::externalcall::RegisterRequest,
+                >,
+                ::bitrix24_runtime::schema::of::<
+                    super::telephony::externalcall::RegisterResponse,
+                >,
+            ])
+        }
+        #[cfg(feature = "user")]
+        Some(46) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::user::GetRequest>,
+                ::bitrix24_runtime::schema::of::<super::user::GetResponse>,
+            ])
+        }
+        #[cfg(feature = "user.userfield")]
+        Some(47) => {
+            Some([
+                ::bitrix24_runtime::schema::of::<super::user::userfield::AddRequest>,
+                ::bitrix24_runtime::schema::of::<super::user::userfield::AddResponse>,
+            ])
+        }
+        _ => None,
+    }
+}

@@ -18,6 +18,7 @@ pub async fn create(
 
 /// Parameters of `sonet_group.create`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "NAME": string, required.

@@ -25,6 +25,7 @@ pub async fn get(
 /// Parameters of `user.get`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "sort": string, optional.
@@ -109,6 +110,7 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestFilter {
     /// Wire name "ACTIVE": boolean, optional.
@@ -192,6 +194,7 @@ pub type GetResponse = Vec<GetResponseUser>;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUser {
     /// Wire name "ID": string, required.
@@ -271,6 +274,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
 /// Portal-specific UF_\* fields.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseUserValue {

@@ -24,6 +24,7 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "EVENT_TOKEN": string, required.

@@ -37,6 +37,7 @@ pub async fn instances(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -120,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
 pub type InstancesResponse = Vec<InstancesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesResponseItem {
     /// Wire name "DOCUMENT_ID": string, optional.
@@ -224,6 +226,7 @@ pub async fn kill(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct KillRequest {
     /// Wire name "ID": integer, required.
@@ -303,6 +306,7 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "DOCUMENT_ID": any JSON, required.
@@ -406,6 +410,7 @@ pub async fn terminate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TerminateRequest {
     /// Wire name "ID": string, required.

@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "accessibility": string, optional.
@@ -382,6 +383,7 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestMeeting {
     /// Wire name "allow_invite": boolean, optional.
@@ -464,6 +466,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRemindItem {
     /// Wire name "count": integer, optional.
@@ -524,6 +527,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRrule {
     /// Wire name "BYDAY": any JSON, optional.
@@ -649,6 +653,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -721,6 +726,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "from": string (`date`), optional.
@@ -817,6 +823,7 @@ pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACCESSIBILITY": string, optional.
@@ -1218,6 +1225,7 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidRequest {
     /// Wire name "id": integer, required.
@@ -1264,6 +1272,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 
 /// The `result` of `calendar.event.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponse {
     /// Wire name "ACCESSIBILITY": string, optional.
@@ -1643,6 +1652,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseMeeting {
     /// Wire name "ALLOW_INVITE": boolean, optional.
@@ -1717,6 +1727,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeeting);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseRelations {
     /// Wire name "COMMENT_XML_ID": string, optional.
@@ -1749,6 +1760,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseRelations);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseRrule {
     /// Wire name "BYDAY": object, optional.
@@ -1826,6 +1838,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "accessibility": string, optional.
@@ -2228,6 +2241,7 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestMeeting {
     /// Wire name "allow_invite": boolean, optional.
@@ -2312,6 +2326,7 @@ pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestRemindItem {
     /// Wire name "count": integer, optional.
@@ -2372,6 +2387,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestRrule {
     /// Wire name "BYDAY": any JSON, optional.

@@ -28,6 +28,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "callId": integer, required.
@@ -140,6 +141,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, required.
@@ -235,6 +237,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "participantId": integer, optional.
@@ -295,6 +298,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilterStartDate {
     /// Wire name "from": string, required.
@@ -347,6 +351,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
 pub type ListRequestMentionFormat = super::super::enums::BbHtmlNone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestOrder {
     /// Wire name "startDate": string, optional.
@@ -398,6 +403,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
 pub type ListRequestOrderStartDate = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "afterCursor": object, optional.
@@ -461,6 +467,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPaginationAfterCursor {
     /// Wire name "id": integer, required.
@@ -513,6 +520,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
 
 /// The `result` of `call.followup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "afterCursor": object, optional.
@@ -550,6 +558,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseAfterCursor {
     /// Wire name "id": integer, optional.

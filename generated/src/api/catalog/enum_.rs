@@ -23,6 +23,7 @@ pub async fn get_round_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-round-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRoundTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -62,6 +63,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
 
 /// The `result` of `catalog.enum.getRoundTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRoundTypesResponse {
     /// Wire name "enum": array of object, optional.
@@ -110,6 +112,7 @@ pub async fn get_store_document_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-store-document-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStoreDocumentTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -149,6 +152,7 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
 
 /// The `result` of `catalog.enum.getStoreDocumentTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStoreDocumentTypesResponse {
     /// Wire name "enum": array of object, optional.

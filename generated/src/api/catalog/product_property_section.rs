@@ -26,6 +26,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "propertyId": integer, required.
@@ -73,6 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `catalog.productPropertySection.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "productPropertySection": object, optional.
@@ -100,6 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseProductPropertySection {
     /// Wire name "displayExpanded": string, optional.
@@ -185,6 +188,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -266,6 +270,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `catalog.productPropertySection.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productPropertySections": array of object, optional.
@@ -331,6 +336,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "fields": object, required.
@@ -389,6 +395,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestFields {
     /// Wire name "displayExpanded": string, optional.
@@ -492,6 +499,7 @@ pub type SetRequestFieldsSmartFilter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productPropertySection.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "productPropertySection": object, optional.
@@ -519,6 +527,7 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponseProductPropertySection {
     /// Wire name "displayExpanded": string, optional.

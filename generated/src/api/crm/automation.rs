@@ -27,6 +27,7 @@ pub async fn trigger(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TriggerRequest {
     /// Wire name "code": string, optional.

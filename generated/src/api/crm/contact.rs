@@ -39,6 +39,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -95,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -456,6 +458,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsEmailItem {
     /// Wire name "ID": integer, optional.
@@ -536,6 +539,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsImItem {
     /// Wire name "ID": integer, optional.
@@ -616,6 +620,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsLinkItem {
     /// Wire name "ID": integer, optional.
@@ -696,6 +701,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPhoneItem {
     /// Wire name "ID": integer, optional.
@@ -778,6 +784,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsWebItem {
     /// Wire name "ID": integer, optional.
@@ -858,6 +865,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "IMPORT": boolean, optional.
@@ -949,6 +957,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -1023,6 +1032,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1064,6 +1074,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseValue {
     /// Wire name "filterLabel": string, optional.
@@ -1181,6 +1192,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1227,6 +1239,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.contact.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -1477,6 +1490,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEmailItem {
     /// Wire name "ID": integer, optional.
@@ -1519,6 +1533,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEmailItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseImItem {
     /// Wire name "ID": integer, optional.
@@ -1561,6 +1576,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseImItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLinkItem {
     /// Wire name "ID": integer, optional.
@@ -1603,6 +1619,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLinkItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePhoneItem {
     /// Wire name "ID": integer, optional.
@@ -1647,6 +1664,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePhoneItem {
 pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseWebItem {
     /// Wire name "ID": integer, optional.
@@ -1716,6 +1734,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1799,6 +1818,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -2049,6 +2069,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemEmailItem {
     /// Wire name "ID": integer, optional.
@@ -2091,6 +2112,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmailItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemImItem {
     /// Wire name "ID": integer, optional.
@@ -2133,6 +2155,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemImItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemLinkItem {
     /// Wire name "ID": integer, optional.
@@ -2175,6 +2198,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemLinkItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemPhoneItem {
     /// Wire name "ID": integer, optional.
@@ -2219,6 +2243,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhoneItem {
 pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemWebItem {
     /// Wire name "ID": integer, optional.
@@ -2288,6 +2313,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -2353,6 +2379,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -2703,6 +2730,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsEmailItem {
     /// Wire name "ID": integer, optional.
@@ -2783,6 +2811,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsImItem {
     /// Wire name "ID": integer, optional.
@@ -2863,6 +2892,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsLinkItem {
     /// Wire name "ID": integer, optional.
@@ -2943,6 +2973,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPhoneItem {
     /// Wire name "ID": integer, optional.
@@ -3025,6 +3056,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsWebItem {
     /// Wire name "ID": integer, optional.
@@ -3105,6 +3137,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.

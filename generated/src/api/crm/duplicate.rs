@@ -27,6 +27,7 @@ pub async fn findbycomm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FindbycommRequest {
     /// Wire name "entity_type": string, optional.
@@ -105,6 +106,7 @@ pub type FindbycommRequestType = super::super::enums::EmailPhone;
 
 /// The `result` of `crm.duplicate.findbycomm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FindbycommResponse {
     /// Wire name "COMPANY": array of integer, optional.

@@ -24,6 +24,7 @@ pub async fn merge_batch(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchRequest {
     /// Wire name "params": object, required.
@@ -69,6 +70,7 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
 ::bitrix24_runtime::loose_deserialize!(MergeBatchRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchRequestParams {
     /// Wire name "entityIds": array of integer, required.
@@ -133,6 +135,7 @@ pub type MergeBatchRequestParamsEntityTypeId = super::super::enums::IntV1V2V3Etc
 
 /// The `result` of `crm.entity.mergeBatch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchResponse {
     /// Wire name "ENTITY_IDS": array of integer, optional.

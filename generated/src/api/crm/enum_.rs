@@ -35,6 +35,7 @@ pub async fn activitydirection(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitydirectionRequest {
     /// Keys not declared in the spec, kept as received.
@@ -76,6 +77,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
 pub type ActivitydirectionResponse = Vec<ActivitydirectionResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitydirectionResponseItem {
     /// Wire name "ID": integer, optional.
@@ -143,6 +145,7 @@ pub async fn activitynotifytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitynotifytypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -184,6 +187,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
 pub type ActivitynotifytypeResponse = Vec<ActivitynotifytypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitynotifytypeResponseItem {
     /// Wire name "ID": integer, optional.
@@ -251,6 +255,7 @@ pub async fn activitypriority(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitypriorityRequest {
     /// Keys not declared in the spec, kept as received.
@@ -292,6 +297,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
 pub type ActivitypriorityResponse = Vec<ActivitypriorityResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitypriorityResponseItem {
     /// Wire name "ID": integer, optional.
@@ -359,6 +365,7 @@ pub async fn activitystatus(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitystatusRequest {
     /// Keys not declared in the spec, kept as received.
@@ -400,6 +407,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
 pub type ActivitystatusResponse = Vec<ActivitystatusResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitystatusResponseItem {
     /// Wire name "ID": integer, optional.
@@ -467,6 +475,7 @@ pub async fn activitytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitytypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -508,6 +517,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
 pub type ActivitytypeResponse = Vec<ActivitytypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitytypeResponseItem {
     /// Wire name "ID": integer, optional.
@@ -574,6 +584,7 @@ pub async fn addresstype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-address-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddresstypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -615,6 +626,7 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
 pub type AddresstypeResponse = Vec<AddresstypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddresstypeResponseItem {
     /// Wire name "ID": integer, optional.
@@ -682,6 +694,7 @@ pub async fn contenttype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ContenttypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -723,6 +736,7 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
 pub type ContenttypeResponse = Vec<ContenttypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ContenttypeResponseItem {
     /// Wire name "ID": integer, optional.
@@ -789,6 +803,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -830,6 +845,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseValue {
     /// Wire name "filterLabel": string, optional.
@@ -946,6 +962,7 @@ pub async fn getorderownertypes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetorderownertypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -987,6 +1004,7 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
 pub type GetorderownertypesResponse = Vec<GetorderownertypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetorderownertypesResponseItem {
     /// Wire name "attribute": string, optional.
@@ -1053,6 +1071,7 @@ pub async fn ownertype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OwnertypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1094,6 +1113,7 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
 pub type OwnertypeResponse = Vec<OwnertypeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OwnertypeResponseItem {
     /// Wire name "ID": integer, optional.

@@ -40,6 +40,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -96,6 +97,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDRESS": string, optional.
@@ -606,6 +608,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsEmailItem {
     /// Wire name "ID": integer, optional.
@@ -686,6 +689,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsImItem {
     /// Wire name "ID": integer, optional.
@@ -766,6 +770,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsLinkItem {
     /// Wire name "ID": integer, optional.
@@ -846,6 +851,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPhoneItem {
     /// Wire name "ID": integer, optional.
@@ -926,6 +932,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoneItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsWebItem {
     /// Wire name "ID": integer, optional.
@@ -1006,6 +1013,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
@@ -1084,6 +1092,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -1157,6 +1166,7 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1198,6 +1208,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseValue {
     /// Wire name "filterLabel": string, optional.
@@ -1315,6 +1326,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1361,6 +1373,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.lead.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ADDRESS": string, optional.
@@ -1705,6 +1718,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseImItem {
     /// Wire name "ID": integer, optional.
@@ -1747,6 +1761,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseImItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePhoneItem {
     /// Wire name "ID": integer, optional.
@@ -1816,6 +1831,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1924,6 +1940,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1994,6 +2011,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ADDRESS": string, optional.
@@ -2504,6 +2522,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsEmailItem {
     /// Wire name "ID": integer, optional.
@@ -2584,6 +2603,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsImItem {
     /// Wire name "ID": integer, optional.
@@ -2664,6 +2684,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsLinkItem {
     /// Wire name "ID": integer, optional.
@@ -2744,6 +2765,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPhoneItem {
     /// Wire name "ID": integer, optional.
@@ -2824,6 +2846,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhoneItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsWebItem {
     /// Wire name "ID": integer, optional.
@@ -2904,6 +2927,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.

@@ -36,6 +36,7 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -92,6 +93,7 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 
 /// The `result` of `disk.file.copyTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -262,6 +264,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -342,6 +345,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -388,6 +392,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `disk.file.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -556,6 +561,7 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -633,6 +639,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -672,6 +679,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `disk.file.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -794,6 +802,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCode {
     /// Wire name "TYPE": string, optional.
@@ -831,6 +840,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCreatedBy {
     /// Wire name "TYPE": string, optional.
@@ -868,6 +878,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreatedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCreateTime {
     /// Wire name "TYPE": string, optional.
@@ -905,6 +916,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreateTime {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreateTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeletedBy {
     /// Wire name "TYPE": string, optional.
@@ -942,6 +954,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeletedType {
     /// Wire name "TYPE": string, optional.
@@ -979,6 +992,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedType {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeleteTime {
     /// Wire name "TYPE": string, optional.
@@ -1016,6 +1030,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeleteTime {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeleteTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFileId {
     /// Wire name "TYPE": string, optional.
@@ -1053,6 +1068,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFileId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFileId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseGlobalContentVersion {
     /// Wire name "TYPE": string, optional.
@@ -1090,6 +1106,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseGlobalContentVersion 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseGlobalContentVersion);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseId {
     /// Wire name "TYPE": string, optional.
@@ -1127,6 +1144,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseName {
     /// Wire name "TYPE": string, optional.
@@ -1164,6 +1182,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseParentId {
     /// Wire name "TYPE": string, optional.
@@ -1201,6 +1220,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseParentId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseParentId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseSize {
     /// Wire name "TYPE": string, optional.
@@ -1238,6 +1258,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseSize {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseSize);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseStorageId {
     /// Wire name "TYPE": string, optional.
@@ -1275,6 +1296,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStorageId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStorageId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseType {
     /// Wire name "TYPE": string, optional.
@@ -1312,6 +1334,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseType {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseUpdatedBy {
     /// Wire name "TYPE": string, optional.
@@ -1349,6 +1372,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdatedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseUpdateTime {
     /// Wire name "TYPE": string, optional.
@@ -1417,6 +1441,7 @@ pub async fn get_versions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-versions.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1490,6 +1515,7 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
 pub type GetVersionsResponse = Vec<GetVersionsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsResponseItem {
     /// Wire name "CREATED_BY": string, optional.
@@ -1595,6 +1621,7 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -1641,6 +1668,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 
 /// The `result` of `disk.file.markDeleted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -1806,6 +1834,7 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -1862,6 +1891,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 
 /// The `result` of `disk.file.moveTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2032,6 +2062,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -2084,6 +2115,7 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 /// The `result` of `disk.file.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2254,6 +2286,7 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -2300,6 +2333,7 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 
 /// The `result` of `disk.file.restore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2465,6 +2499,7 @@ pub async fn restore_from_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore-from-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionRequest {
     /// Wire name "id": integer, required.
@@ -2517,6 +2552,7 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
 
 /// The `result` of `disk.file.restoreFromVersion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2689,6 +2725,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "FILTER": object, optional.
@@ -2773,6 +2810,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequestFilter {
     /// Wire name "FOLDER_ID": integer, optional.
@@ -2838,6 +2876,7 @@ pub type SearchRequestType = super::super::enums::FileFolderAll;
 pub type SearchResponse = Vec<SearchResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItem {
     /// Wire name "CODE": string, optional.
@@ -3012,6 +3051,7 @@ pub async fn upload_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-upload-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionRequest {
     /// Wire name "fileContent": any JSON, required.
@@ -3071,6 +3111,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
 
 /// The `result` of `disk.file.uploadVersion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionResponse {
     /// Wire name "CODE": any JSON, optional.

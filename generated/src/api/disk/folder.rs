@@ -36,6 +36,7 @@ pub async fn add_sub_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-add-subfolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderRequest {
     /// Wire name "data": any JSON, required.
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
 
 /// The `result` of `disk.folder.addSubFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -238,6 +240,7 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -294,6 +297,7 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 
 /// The `result` of `disk.folder.copyTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -445,6 +449,7 @@ pub async fn delete_tree(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-delete-tree.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteTreeRequest {
     /// Wire name "id": integer, required.
@@ -525,6 +530,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -571,6 +577,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `disk.folder.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -726,6 +733,7 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -810,6 +818,7 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenResponseItem {
     /// Wire name "CODE": any JSON, optional.
@@ -956,6 +965,7 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -1033,6 +1043,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1072,6 +1083,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `disk.folder.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -1182,6 +1194,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCode {
     /// Wire name "TYPE": string, optional.
@@ -1219,6 +1232,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCreatedBy {
     /// Wire name "TYPE": string, optional.
@@ -1256,6 +1270,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreatedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCreateTime {
     /// Wire name "TYPE": string, optional.
@@ -1293,6 +1308,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCreateTime {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCreateTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeletedBy {
     /// Wire name "TYPE": string, optional.
@@ -1330,6 +1346,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeletedType {
     /// Wire name "TYPE": string, optional.
@@ -1367,6 +1384,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeletedType {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeletedType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseDeleteTime {
     /// Wire name "TYPE": string, optional.
@@ -1404,6 +1422,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDeleteTime {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDeleteTime);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseId {
     /// Wire name "TYPE": string, optional.
@@ -1441,6 +1460,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseName {
     /// Wire name "TYPE": string, optional.
@@ -1478,6 +1498,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseParentId {
     /// Wire name "TYPE": string, optional.
@@ -1515,6 +1536,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseParentId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseParentId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseRealObjectId {
     /// Wire name "TYPE": string, optional.
@@ -1552,6 +1574,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRealObjectId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseRealObjectId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseStorageId {
     /// Wire name "TYPE": string, optional.
@@ -1589,6 +1612,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStorageId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStorageId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseType {
     /// Wire name "TYPE": string, optional.
@@ -1626,6 +1650,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseType {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseUpdatedBy {
     /// Wire name "TYPE": string, optional.
@@ -1663,6 +1688,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseUpdatedBy {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseUpdatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseUpdateTime {
     /// Wire name "TYPE": string, optional.
@@ -1726,6 +1752,7 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -1772,6 +1799,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 
 /// The `result` of `disk.folder.markDeleted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -1920,6 +1948,7 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -1976,6 +2005,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 
 /// The `result` of `disk.folder.moveTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2127,6 +2157,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -2179,6 +2210,7 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 /// The `result` of `disk.folder.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2329,6 +2361,7 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -2375,6 +2408,7 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 
 /// The `result` of `disk.folder.restore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -2522,6 +2556,7 @@ pub async fn share_to_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-share-to-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareToUserRequest {
     /// Wire name "id": integer, required.
@@ -2626,6 +2661,7 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": any JSON, required.
@@ -2718,6 +2754,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 /// The `result` of `disk.folder.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
     /// Wire name "CODE": any JSON, optional.

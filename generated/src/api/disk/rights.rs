@@ -22,6 +22,7 @@ pub async fn get_tasks(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/rights/disk-rights-get-tasks.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksRequest {
     /// Keys not declared in the spec, kept as received.
@@ -63,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
 pub type GetTasksResponse = Vec<GetTasksResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseItem {
     /// Wire name "ID": string, optional.

@@ -32,6 +32,7 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "data": any JSON, required.
@@ -98,6 +99,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 
 /// The `result` of `disk.storage.addFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -249,6 +251,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -295,6 +298,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `disk.storage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -399,6 +403,7 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -483,6 +488,7 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenResponseItem {
     /// Wire name "CODE": any JSON, optional.
@@ -627,6 +633,7 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -666,6 +673,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 /// The `result` of `disk.storage.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -734,6 +742,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseCode {
     /// Wire name "TYPE": string, optional.
@@ -771,6 +780,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseEntityId {
     /// Wire name "TYPE": string, optional.
@@ -808,6 +818,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseEntityId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseEntityId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseEntityType {
     /// Wire name "TYPE": string, optional.
@@ -845,6 +856,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseEntityType {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseEntityType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseId {
     /// Wire name "TYPE": string, optional.
@@ -882,6 +894,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseModuleId {
     /// Wire name "TYPE": string, optional.
@@ -919,6 +932,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseModuleId {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseModuleId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseName {
     /// Wire name "TYPE": string, optional.
@@ -956,6 +970,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseRootObjectId {
     /// Wire name "TYPE": string, optional.
@@ -1019,6 +1034,7 @@ pub async fn get_for_app(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1058,6 +1074,7 @@ impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
 
 /// The `result` of `disk.storage.getForApp`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -1153,6 +1170,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1226,6 +1244,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "CODE": any JSON, optional.
@@ -1318,6 +1337,7 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1385,6 +1405,7 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -1437,6 +1458,7 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 /// The `result` of `disk.storage.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": any JSON, optional.
@@ -1532,6 +1554,7 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": any JSON, required.
@@ -1621,6 +1644,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 /// The `result` of `disk.storage.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
     /// Wire name "CODE": any JSON, optional.

@@ -28,6 +28,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,6 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "name": string, required.
@@ -138,6 +140,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -202,6 +205,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -327,6 +331,7 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
 
 /// The `result` of `documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "numerator": object, optional.
@@ -351,6 +356,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseNumerator {
     /// Wire name "code": string, optional.
@@ -398,6 +404,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumerator);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseNumeratorSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -432,6 +439,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -530,6 +538,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -605,6 +614,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -651,6 +661,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.numerator.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "numerator": object, optional.
@@ -675,6 +686,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNumerator {
     /// Wire name "code": string, optional.
@@ -722,6 +734,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
 ::bitrix24_runtime::loose_deserialize!(GetResponseNumerator);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNumeratorSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -756,6 +769,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNumeratorSettings {
 ::bitrix24_runtime::loose_deserialize!(GetResponseNumeratorSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -856,6 +870,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "start": integer, optional.
@@ -904,6 +919,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `documentgenerator.numerator.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "numerators": array of object, optional.
@@ -928,6 +944,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseNumeratorsItem {
     /// Wire name "code": string, optional.
@@ -975,6 +992,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseNumeratorsItemSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -1009,6 +1027,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItemSettings {
 ::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItemSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -1117,6 +1136,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1167,6 +1187,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "name": string, optional.
@@ -1237,6 +1258,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -1301,6 +1323,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -1426,6 +1449,7 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
 
 /// The `result` of `documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "code": string, optional.
@@ -1473,6 +1497,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -1507,6 +1532,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.

@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,6 +75,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "code": string, optional.
@@ -144,6 +146,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPermissions {
     /// Wire name "DOCUMENTS": object, optional.
@@ -223,6 +226,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissions {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPermissionsDocuments {
     /// Wire name "MODIFY": string, optional.
@@ -279,6 +283,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPermissionsSettings {
     /// Wire name "MODIFY": string, optional.
@@ -326,6 +331,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPermissionsTemplates {
     /// Wire name "MODIFY": string, optional.
@@ -374,6 +380,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
 
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "role": object, optional.
@@ -398,6 +405,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRole {
     /// Wire name "code": string, optional.
@@ -440,6 +448,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRole {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRolePermissions {
     /// Wire name "DOCUMENTS": object, optional.
@@ -477,6 +486,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRolePermissionsDocuments {
     /// Wire name "MODIFY": string, optional.
@@ -505,6 +515,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRolePermissionsSettings {
     /// Wire name "MODIFY": string, optional.
@@ -529,6 +540,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRolePermissionsTemplates {
     /// Wire name "MODIFY": string, optional.
@@ -585,6 +597,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -660,6 +673,7 @@ pub async fn fillaccesses(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-fill-accesses.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FillaccessesRequest {
     /// Wire name "accesses": array of object, optional.
@@ -710,6 +724,7 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
 ::bitrix24_runtime::loose_deserialize!(FillaccessesRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FillaccessesRequestAccessesItem {
     /// Wire name "accessCode": string, required.
@@ -800,6 +815,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -846,6 +862,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `documentgenerator.role.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "role": object, optional.
@@ -870,6 +887,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRole {
     /// Wire name "code": string, optional.
@@ -912,6 +930,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRole {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissions {
     /// Wire name "documents": object, optional.
@@ -949,6 +968,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsDocuments {
     /// Wire name "modify": string, optional.
@@ -977,6 +997,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsSettings {
     /// Wire name "modify": string, optional.
@@ -1001,6 +1022,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsTemplates {
     /// Wire name "modify": string, optional.
@@ -1054,6 +1076,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "start": integer, optional.
@@ -1102,6 +1125,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `documentgenerator.role.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "roles": array of object, optional.
@@ -1126,6 +1150,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseRolesItem {
     /// Wire name "code": string, optional.
@@ -1195,6 +1220,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1245,6 +1271,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
@@ -1318,6 +1345,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPermissions {
     /// Wire name "DOCUMENTS": object, optional.
@@ -1397,6 +1425,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissions {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsDocuments {
     /// Wire name "MODIFY": string, optional.
@@ -1453,6 +1482,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsDocument
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsSettings {
     /// Wire name "MODIFY": string, optional.
@@ -1500,6 +1530,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPermissionsTemplates {
     /// Wire name "MODIFY": string, optional.
@@ -1548,6 +1579,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplate
 
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "role": object, optional.
@@ -1572,6 +1604,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseRole {
     /// Wire name "code": string, optional.
@@ -1614,6 +1647,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRole {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRole);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseRolePermissions {
     /// Wire name "DOCUMENTS": object, optional.
@@ -1651,6 +1685,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissions {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseRolePermissionsDocuments {
     /// Wire name "MODIFY": string, optional.
@@ -1679,6 +1714,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsDocuments
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsDocuments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseRolePermissionsSettings {
     /// Wire name "MODIFY": string, optional.
@@ -1703,6 +1739,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsSettings 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseRolePermissionsTemplates {
     /// Wire name "MODIFY": string, optional.

@@ -30,6 +30,7 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
@@ -69,6 +70,7 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 /// The `result` of `humanresources.employee.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountResponse {
     /// Wire name "total": integer, optional.
@@ -123,6 +125,7 @@ pub async fn multidepartment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentRequest {
     /// Keys not declared in the spec, kept as received.
@@ -162,6 +165,7 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
 
 /// The `result` of `humanresources.employee.multidepartment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentResponse {
     /// Wire name "employees": array of object, optional.
@@ -224,6 +228,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "name": string, required.
@@ -295,6 +300,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `humanresources.employee.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
@@ -352,6 +358,7 @@ pub async fn subordinates(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubordinatesRequest {
     /// Wire name "id": integer, required.
@@ -398,6 +405,7 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
 
 /// The `result` of `humanresources.employee.subordinates`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubordinatesResponse {
     /// Wire name "departments": array of object, optional.

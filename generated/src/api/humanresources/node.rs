@@ -40,6 +40,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "bindingChannelIds": any JSON, optional.
@@ -260,6 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "BUSINESS_PROC_AUTHORITY": any JSON, optional.
@@ -331,6 +333,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 pub type AddRequestType = super::super::enums::DepartmentTeam;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestUserIds {
     /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
@@ -466,6 +469,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
 
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "accessCode": string, optional.
@@ -602,6 +606,7 @@ pub async fn children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChildrenRequest {
     /// Wire name "id": integer, required.
@@ -658,6 +663,7 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
 
 /// The `result` of `humanresources.node.children`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChildrenResponse {
     /// Wire name "items": array of object, optional.
@@ -714,6 +720,7 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
@@ -753,6 +760,7 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 /// The `result` of `humanresources.node.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountResponse {
     /// Wire name "departments": integer, optional.
@@ -816,6 +824,7 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditRequest {
     /// Wire name "colorName": string, optional.
@@ -902,6 +911,7 @@ pub type EditRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 /// The `result` of `humanresources.node.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditResponse {
     /// Wire name "accessCode": string, optional.
@@ -1032,6 +1042,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1088,6 +1099,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `humanresources.node.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -1112,6 +1124,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "accessCode": string, optional.
@@ -1251,6 +1264,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "pagination": any JSON, optional.
@@ -1327,6 +1341,7 @@ pub type ListRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -1386,6 +1401,7 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "id": integer, required.
@@ -1438,6 +1454,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 
 /// The `result` of `humanresources.node.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveResponse {
     /// Wire name "accessCode": string, optional.
@@ -1568,6 +1585,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "name": string, required.
@@ -1650,6 +1668,7 @@ pub type SearchRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.

@@ -32,6 +32,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AVATAR": string, optional.
@@ -229,6 +230,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY_ID": string, required.
@@ -297,6 +299,7 @@ pub type GetRequestEntityType = super::super::enums::VideoconfAiAssistantPrivate
 
 /// The `result` of `im.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ID": integer, optional.
@@ -347,6 +350,7 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LeaveRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -427,6 +431,7 @@ pub async fn mute(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -535,6 +540,7 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetOwnerRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -638,6 +644,7 @@ pub async fn update_avatar(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateAvatarRequest {
     /// Wire name "AVATAR": string, required.
@@ -742,6 +749,7 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -852,6 +860,7 @@ pub async fn update_title(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateTitleRequest {
     /// Wire name "CHAT_ID": integer, required.

@@ -33,6 +33,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/departments/im-department-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": any JSON, required.
@@ -96,6 +97,7 @@ pub type GetRequestUserData = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "full_name": string, optional.
@@ -144,6 +146,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemManagerUserData {
     /// Wire name "absent": string (`date-time`), optional.
@@ -338,6 +341,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemManagerUserData {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemManagerUserData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemManagerUserDataPhones {
     /// Wire name "inner_phone": string, optional.

@@ -36,6 +36,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -83,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `im.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "avatar": string, optional.
@@ -337,6 +339,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEntityLink {
     /// Wire name "id": string, optional.
@@ -369,6 +372,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
@@ -406,6 +410,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePermissions {
     /// Wire name "can_post": string, optional.
@@ -468,6 +473,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReadedListItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -510,6 +516,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRestrictions {
     /// Wire name "avatar": boolean, optional.
@@ -629,6 +636,7 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-read.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -690,6 +698,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
 
 /// The `result` of `im.dialog.read`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadResponse {
     /// Wire name "chatId": integer, optional.
@@ -759,6 +768,7 @@ pub async fn unread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-unread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnreadRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -845,6 +855,7 @@ pub async fn writing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-writing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct WritingRequest {
     /// Wire name "DIALOG_ID": string, required.

@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -214,6 +215,7 @@ pub async fn command(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-command.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommandRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -327,6 +329,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "MESSAGE_ID": integer, required.
@@ -403,6 +406,7 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LikeRequest {
     /// Wire name "ACTION": string, optional.
@@ -497,6 +501,7 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -603,6 +608,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ATTACH": any JSON, optional.

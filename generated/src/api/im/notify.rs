@@ -43,6 +43,7 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "ANSWER_TEXT": string, required.
@@ -100,6 +101,7 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 /// The `result` of `im.notify.answer`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerResponse {
     /// Wire name "result_message": any JSON, optional.
@@ -151,6 +153,7 @@ pub async fn confirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmRequest {
     /// Wire name "NOTIFY_ID": integer, required.
@@ -208,6 +211,7 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 
 /// The `result` of `im.notify.confirm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmResponse {
     /// Wire name "result_message": any JSON, optional.
@@ -259,6 +263,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -369,6 +374,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CONVERT_TEXT": string, optional.
@@ -454,6 +460,7 @@ pub type GetRequestLastType = super::super::enums::IntV1V3;
 
 /// The `result` of `im.notify.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -510,6 +517,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNotificationsItem {
     /// Wire name "author_id": integer, optional.
@@ -626,6 +634,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNotificationsItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseNotificationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItem {
     /// Wire name "absent": string (`date-time`), optional.
@@ -820,6 +829,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItemPhones {
     /// Wire name "inner_phone": string, optional.
@@ -882,6 +892,7 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "ACTION": string, optional.

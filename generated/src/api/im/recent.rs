@@ -26,6 +26,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "LAST_SYNC_DATE": string (`date-time`), optional.
@@ -155,6 +156,7 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "avatar": object, optional.
@@ -277,6 +279,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAvatar {
     /// Wire name "color": string, optional.
@@ -305,6 +308,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChat {
     /// Wire name "avatar": string, optional.
@@ -499,6 +503,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChatEntityLink {
     /// Wire name "id": string, optional.
@@ -531,6 +536,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChatPermissions {
     /// Wire name "can_post": string, optional.
@@ -593,6 +599,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatPermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChatRestrictions {
     /// Wire name "avatar": boolean, optional.
@@ -673,6 +680,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatRestrictions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChatRestrictions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemMessage {
     /// Wire name "attach": boolean, optional.
@@ -753,6 +761,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -919,6 +928,7 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -995,6 +1005,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "CAN_MANAGE_MESSAGES": string, optional.
@@ -1248,6 +1259,7 @@ pub type ListRequestUnreadOnly = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.recent.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "copilot": object, optional.
@@ -1307,6 +1319,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilot {
     /// Wire name "chats": any JSON, optional.
@@ -1352,6 +1365,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilot);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "avatar": object, optional.
@@ -1480,6 +1494,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemAvatar {
     /// Wire name "color": string, optional.
@@ -1508,6 +1523,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChat {
     /// Wire name "avatar": string, optional.
@@ -1696,6 +1712,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChatEntityLink {
     /// Wire name "id": string, optional.
@@ -1728,6 +1745,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChatPermissions {
     /// Wire name "can_post": string, optional.
@@ -1790,6 +1808,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatPermissions {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChatRestrictions {
     /// Wire name "avatar": boolean, optional.
@@ -1870,6 +1889,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatRestrictions 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatRestrictions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemLines {
     /// Wire name "date_create": string (`date-time`), optional.
@@ -1907,6 +1927,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemLines);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemMessage {
     /// Wire name "attach": boolean, optional.
@@ -1987,6 +2008,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -2217,6 +2239,7 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -2307,6 +2330,7 @@ pub async fn unread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-unread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnreadRequest {
     /// Wire name "ACTION": string, optional.

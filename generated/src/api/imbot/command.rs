@@ -28,6 +28,7 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -233,6 +234,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -379,6 +381,7 @@ pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
 pub type RegisterRequestHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestLangItem {
     /// Wire name "LANGUAGE_ID": string, required.
@@ -484,6 +487,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -579,6 +583,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -649,6 +654,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "COMMAND": string, optional.
@@ -756,6 +762,7 @@ pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsLangItem {
     /// Wire name "LANGUAGE_ID": string, required.

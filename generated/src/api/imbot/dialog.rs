@@ -25,6 +25,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -72,6 +73,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imbot.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "avatar": string, optional.
@@ -326,6 +328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEntityLink {
     /// Wire name "id": string, optional.
@@ -358,6 +361,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
@@ -395,6 +399,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePermissions {
     /// Wire name "can_post": string, optional.
@@ -457,6 +462,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRestrictions {
     /// Wire name "avatar": boolean, optional.

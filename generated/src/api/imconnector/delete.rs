@@ -24,6 +24,7 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-delete-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -91,6 +92,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -164,6 +166,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
     /// Wire name "id": string, required.
@@ -209,6 +212,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "id": string, required.
@@ -254,6 +258,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
     /// Wire name "id": string, required.
@@ -300,6 +305,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 /// The `result` of `imconnector.delete.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponse {
     /// Wire name "DATA": object, optional.
@@ -328,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseData {
     /// Wire name "RESULT": array of object, optional.
@@ -352,6 +359,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
     /// Wire name "ERRORS": any JSON, optional.
@@ -399,6 +407,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
     /// Wire name "description": string, optional.
@@ -431,6 +440,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
     /// Wire name "date": integer, optional.

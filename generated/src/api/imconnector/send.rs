@@ -27,6 +27,7 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -94,6 +95,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -167,6 +169,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
     /// Wire name "id": string, required.
@@ -232,6 +235,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
@@ -333,6 +337,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
     /// Wire name "email": string, optional.
@@ -483,6 +488,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponse {
     /// Wire name "DATA": object, optional.
@@ -511,6 +517,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseData {
     /// Wire name "RESULT": array of object, optional.
@@ -535,6 +542,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
     /// Wire name "ERRORS": any JSON, optional.
@@ -595,6 +603,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
     /// Wire name "description": string, optional.
@@ -632,6 +641,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemExtra {
     /// Wire name "disable_tracker": string, optional.
@@ -664,6 +674,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
     /// Wire name "date": any JSON, optional.
@@ -706,6 +717,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemSession {
     /// Wire name "CHAT_ID": string, optional.

@@ -24,6 +24,7 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-update-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -91,6 +92,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -164,6 +166,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
     /// Wire name "id": string, required.
@@ -229,6 +232,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
@@ -330,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
     /// Wire name "email": string, optional.
@@ -480,6 +485,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 /// The `result` of `imconnector.update.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponse {
     /// Wire name "DATA": object, optional.
@@ -508,6 +514,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseData {
     /// Wire name "RESULT": array of object, optional.
@@ -532,6 +539,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
     /// Wire name "ERRORS": any JSON, optional.
@@ -585,6 +593,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
     /// Wire name "description": string, optional.
@@ -622,6 +631,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemExtra {
     /// Wire name "disable_tracker": string, optional.
@@ -654,6 +664,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
     /// Wire name "date": any JSON, optional.

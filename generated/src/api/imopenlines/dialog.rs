@@ -24,6 +24,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -105,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `imopenlines.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "avatar": string, optional.
@@ -359,6 +361,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEntityLink {
     /// Wire name "id": string, optional.
@@ -391,6 +394,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
@@ -428,6 +432,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViewsFirstViewersItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -465,6 +470,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViewsFirstViewer
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViewsFirstViewersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePermissions {
     /// Wire name "can_post": string, optional.
@@ -527,6 +533,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReadedListItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -569,6 +576,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRestrictions {
     /// Wire name "avatar": boolean, optional.

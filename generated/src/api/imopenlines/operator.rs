@@ -31,6 +31,7 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -112,6 +113,7 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -193,6 +195,7 @@ pub async fn skip(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-skip.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SkipRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -275,6 +278,7 @@ pub async fn spam(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-spam.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SpamRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -356,6 +360,7 @@ pub async fn transfer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-transfer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TransferRequest {
     /// Wire name "CHAT_ID": integer, required.

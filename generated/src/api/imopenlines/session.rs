@@ -36,6 +36,7 @@ pub async fn intercept(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-intercept.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InterceptRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -112,6 +113,7 @@ pub async fn join(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-join.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct JoinRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -193,6 +195,7 @@ pub async fn open(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-open.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenRequest {
     /// Wire name "USER_CODE": string, required.
@@ -240,6 +243,7 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
 
 /// The `result` of `imopenlines.session.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenResponse {
     /// Wire name "chatId": integer, optional.
@@ -291,6 +295,7 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "CHAT_ID": integer, required.

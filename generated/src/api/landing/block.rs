@@ -41,6 +41,7 @@ pub async fn addcard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddcardRequest {
     /// Wire name "block": integer, required.
@@ -171,6 +172,7 @@ pub async fn change_anchor(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChangeAnchorRequest {
     /// Wire name "block": integer, required.
@@ -293,6 +295,7 @@ pub async fn change_node_name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChangeNodeNameRequest {
     /// Wire name "block": integer, required.
@@ -416,6 +419,7 @@ pub async fn clonecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ClonecardRequest {
     /// Wire name "block": integer, required.
@@ -539,6 +543,7 @@ pub async fn get_content_from_repository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetContentFromRepositoryRequest {
     /// Wire name "code": string, required.
@@ -614,6 +619,7 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidRequest {
     /// Wire name "block": integer, required.
@@ -684,6 +690,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidRequestParams {
     /// Wire name "deleted": boolean, optional.
@@ -755,6 +762,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponse {
     /// Wire name "active": boolean, optional.
@@ -825,6 +833,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseMeta {
     /// Wire name "CREATED_BY_ID": string, optional.
@@ -956,6 +965,7 @@ pub async fn getcontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentRequest {
     /// Wire name "block": integer, required.
@@ -1043,6 +1053,7 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
 ::bitrix24_runtime::loose_deserialize!(GetcontentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentRequestParams {
     /// Wire name "force_unactive": boolean, optional.
@@ -1104,6 +1115,7 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
 
 /// The `result` of `landing.block.getcontent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentResponse {
     /// Wire name "access": string, optional.
@@ -1273,6 +1285,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "lid": integer, required.
@@ -1343,6 +1356,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
     /// Wire name "deleted": boolean, optional.
@@ -1416,6 +1430,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "active": boolean, optional.
@@ -1486,6 +1501,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemMeta {
     /// Wire name "CREATED_BY_ID": string, optional.
@@ -1605,6 +1621,7 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Wire name "block": integer, required.
@@ -1681,6 +1698,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequestParams {
     /// Wire name "edit_mode": boolean, optional.
@@ -1729,6 +1747,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
 
 /// The `result` of `landing.block.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "assets": object, optional.
@@ -1827,6 +1846,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseAssets {
     /// Wire name "callbacks": any JSON, optional.
@@ -1874,6 +1894,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseAssets);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseBlock {
     /// Wire name "dynamic": boolean, optional.
@@ -1948,6 +1969,7 @@ pub async fn getmanifestfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileRequest {
     /// Wire name "code": string, required.
@@ -1994,6 +2016,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
 
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponse {
     /// Wire name "assets": any JSON, optional.
@@ -2079,6 +2102,7 @@ pub async fn getrepository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryRequest {
     /// Wire name "scope": string, optional.
@@ -2136,6 +2160,7 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
 
 /// The `result` of `landing.block.getrepository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryResponse {
     /// Wire name "app_code": string, optional.
@@ -2210,6 +2235,7 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryResponseItems {
     /// Wire name "app_code": string, optional.
@@ -2371,6 +2397,7 @@ pub async fn removecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemovecardRequest {
     /// Wire name "block": integer, required.
@@ -2494,6 +2521,7 @@ pub async fn update_cards(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCardsRequest {
     /// Wire name "block": integer, required.
@@ -2605,6 +2633,7 @@ pub async fn update_styles(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateStylesRequest {
     /// Wire name "block": integer, required.
@@ -2727,6 +2756,7 @@ pub async fn updateattrs(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateattrsRequest {
     /// Wire name "block": integer, required.
@@ -2837,6 +2867,7 @@ pub async fn updatecontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatecontentRequest {
     /// Wire name "block": integer, required.
@@ -2970,6 +3001,7 @@ pub async fn updatenodes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatenodesRequest {
     /// Wire name "additional": object, optional.
@@ -3071,6 +3103,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdatenodesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatenodesRequestAdditional {
     /// Wire name "appendMenu": boolean, optional.
@@ -3156,6 +3189,7 @@ pub async fn uploadfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileRequest {
     /// Wire name "block": integer, required.
@@ -3255,6 +3289,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileRequestParams {
     /// Wire name "height": integer, optional.
@@ -3326,6 +3361,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileResponse {
     /// Wire name "id": integer, optional.

@@ -28,6 +28,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -75,6 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
@@ -176,6 +178,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -454,6 +457,7 @@ pub type GetListRequestParamsFilterType = super::super::enums::PageStoreKnowledg
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -640,6 +644,7 @@ pub async fn get_page_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListRequest {
     /// Wire name "filter": object, optional.
@@ -698,6 +703,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListRequestFilter {
     /// Wire name "ACTIVE": boolean, optional.
@@ -932,6 +938,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListRequestFilterData {
     /// Wire name "active": boolean, optional.
@@ -1290,6 +1297,7 @@ pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1418,6 +1426,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListResponseData {
     /// Wire name "active": boolean, optional.
@@ -1645,6 +1654,7 @@ pub async fn get_site_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListRequest {
     /// Wire name "filter": object, optional.
@@ -1703,6 +1713,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListRequestFilter {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1937,6 +1948,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListRequestFilterData {
     /// Wire name "active": boolean, optional.
@@ -2237,6 +2249,7 @@ pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -2365,6 +2378,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
 ::bitrix24_runtime::loose_deserialize!(GetSiteListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListResponseData {
     /// Wire name "active": boolean, optional.
@@ -2562,6 +2576,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "data": object, required.
@@ -2617,6 +2632,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestData {
     /// Wire name "charset": string, optional.
@@ -2878,6 +2894,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItems {
     /// Wire name "code": string, required.
@@ -3106,6 +3123,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItems);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItemsItems {
     /// Wire name "access": string, optional.
@@ -3246,6 +3264,7 @@ pub type RegisterRequestDataTplType = super::super::enums::SP;
 pub type RegisterRequestDataType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestParams {
     /// Wire name "lang": any JSON, optional.
@@ -3352,6 +3371,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.

@@ -51,6 +51,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -106,6 +107,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -329,6 +331,7 @@ pub async fn add_by_template(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequest {
     /// Wire name "code": string, required.
@@ -406,6 +409,7 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequestFields {
     /// Wire name "ADD_IN_MENU": string, optional.
@@ -563,6 +567,7 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequestFieldsPrepareBlocksData {
     /// Wire name "ACTION": string, optional.
@@ -659,6 +664,7 @@ pub async fn addblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddblockRequest {
     /// Wire name "fields": object, required.
@@ -735,6 +741,7 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
 ::bitrix24_runtime::loose_deserialize!(AddblockRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddblockRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -866,6 +873,7 @@ pub async fn copy(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyRequest {
     /// Wire name "lid": integer, required.
@@ -993,6 +1001,7 @@ pub async fn copyblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyblockRequest {
     /// Wire name "block": integer, required.
@@ -1069,6 +1078,7 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
 ::bitrix24_runtime::loose_deserialize!(CopyblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyblockRequestParams {
     /// Wire name "AFTER_ID": integer, optional.
@@ -1164,6 +1174,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "lid": integer, required.
@@ -1256,6 +1267,7 @@ pub async fn deleteblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteblockRequest {
     /// Wire name "block": integer, required.
@@ -1356,6 +1368,7 @@ pub async fn downblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownblockRequest {
     /// Wire name "block": integer, required.
@@ -1469,6 +1482,7 @@ pub async fn favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FavoriteBlockRequest {
     /// Wire name "block": integer, required.
@@ -1545,6 +1559,7 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
 ::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FavoriteBlockRequestMeta {
     /// Wire name "name": string, optional.
@@ -1663,6 +1678,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -1719,6 +1735,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "check_area": boolean, optional.
@@ -1865,6 +1882,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "DOMAIN_ID": string, optional.
@@ -1944,6 +1962,7 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
     /// Wire name "lid": integer, required.
@@ -2000,6 +2019,7 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 /// The `result` of `landing.landing.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
     /// Wire name "FONTS_CODE": string, optional.
@@ -2126,6 +2146,7 @@ pub async fn getpreview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetpreviewRequest {
     /// Wire name "lid": integer, required.
@@ -2211,6 +2232,7 @@ pub async fn getpublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetpublicurlRequest {
     /// Wire name "lid": integer, required.
@@ -2302,6 +2324,7 @@ pub async fn hideblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideblockRequest {
     /// Wire name "block": integer, required.
@@ -2402,6 +2425,7 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeleteRequest {
     /// Wire name "lid": integer, required.
@@ -2509,6 +2533,7 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkUnDeleteRequest {
     /// Wire name "lid": integer, required.
@@ -2589,6 +2614,7 @@ pub async fn markdeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkdeletedblockRequest {
     /// Wire name "block": integer, required.
@@ -2712,6 +2738,7 @@ pub async fn markundeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkundeletedblockRequest {
     /// Wire name "block": integer, required.
@@ -2824,6 +2851,7 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "lid": integer, required.
@@ -2943,6 +2971,7 @@ pub async fn moveblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockRequest {
     /// Wire name "block": integer, required.
@@ -3019,6 +3048,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
 ::bitrix24_runtime::loose_deserialize!(MoveblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockRequestParams {
     /// Wire name "AFTER_ID": integer, optional.
@@ -3080,6 +3110,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
 
 /// The `result` of `landing.landing.moveblock`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponse {
     /// Wire name "content": object, optional.
@@ -3112,6 +3143,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponse {
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponseContent {
     /// Wire name "access": string, optional.
@@ -3266,6 +3298,7 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationRequest {
     /// Wire name "lid": integer, required.
@@ -3365,6 +3398,7 @@ pub async fn remove_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequest {
     /// Wire name "data": object, required.
@@ -3430,6 +3464,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequestData {
     /// Wire name "blocks": array of integer, optional.
@@ -3489,6 +3524,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequestDataImagesItem {
     /// Wire name "block": integer, required.
@@ -3574,6 +3610,7 @@ pub async fn resolve_id_by_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResolveIdByPublicUrlRequest {
     /// Wire name "landingUrl": string, required.
@@ -3676,6 +3713,7 @@ pub async fn showblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShowblockRequest {
     /// Wire name "block": integer, required.
@@ -3776,6 +3814,7 @@ pub async fn un_favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnFavoriteBlockRequest {
     /// Wire name "blockId": integer, required.
@@ -3857,6 +3896,7 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpublicRequest {
     /// Wire name "lid": integer, required.
@@ -3948,6 +3988,7 @@ pub async fn upblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpblockRequest {
     /// Wire name "block": integer, required.
@@ -4061,6 +4102,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -4111,6 +4153,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.

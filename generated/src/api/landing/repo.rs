@@ -28,6 +28,7 @@ pub async fn check_content(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-check-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckContentRequest {
     /// Wire name "content": string, required.
@@ -88,6 +89,7 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentRequest {
 
 /// The `result` of `landing.repo.checkContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckContentResponse {
     /// Wire name "content": string, optional.
@@ -152,6 +154,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -199,6 +202,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
@@ -300,6 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -512,6 +517,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -660,6 +666,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "code": string, required.
@@ -728,6 +735,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -901,6 +909,7 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/landing-repo-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "code": string, required.
@@ -990,6 +999,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.

@@ -27,6 +27,7 @@ pub async fn debug(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-debug.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DebugRequest {
     /// Wire name "enable": boolean, optional.
@@ -102,6 +103,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "params": object, required.
@@ -147,6 +149,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
     /// Wire name "filter": any JSON, optional.
@@ -230,6 +233,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParamsSelectItem {
     /// Wire name "ACTIVE": string, optional.
@@ -463,6 +467,7 @@ pub type GetlistRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -618,6 +623,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "code": string, required.
@@ -671,6 +677,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -807,6 +814,7 @@ pub type RegisterRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub type RegisterRequestFieldsSections = super::super::enums::WidgetsCompanyLifeWidgetsNewEmployeesWidgetsTeamEtc;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFieldsWidgetParams {
     /// Wire name "demoData": any JSON, required.
@@ -926,6 +934,7 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.

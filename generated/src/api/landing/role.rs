@@ -29,6 +29,7 @@ pub async fn enable(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnableRequest {
     /// Wire name "mode": boolean, required.
@@ -119,6 +120,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "scope": string, optional.
@@ -169,6 +171,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ID": string, optional.
@@ -237,6 +240,7 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsRequest {
     /// Wire name "id": integer, required.
@@ -295,6 +299,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
 pub type GetRightsResponse = Vec<GetRightsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsResponseItem {
     /// Wire name "0": array of string, optional.
@@ -352,6 +357,7 @@ pub async fn is_enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsEnabledRequest {
     /// Keys not declared in the spec, kept as received.
@@ -424,6 +430,7 @@ pub async fn set_access_codes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetAccessCodesRequest {
     /// Wire name "codes": array of string, optional.
@@ -531,6 +538,7 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequest {
     /// Wire name "additional": array of string, optional.
@@ -610,6 +618,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRightsRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequestRights {
     /// Wire name "0": array of string, optional.

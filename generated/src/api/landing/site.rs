@@ -50,6 +50,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -105,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -271,6 +273,7 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "fields": object, required.
@@ -340,6 +343,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -457,6 +461,7 @@ pub async fn binding_to_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -542,6 +547,7 @@ pub async fn binding_to_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToMenuRequest {
     /// Wire name "id": integer, required.
@@ -627,6 +633,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -720,6 +727,7 @@ pub async fn full_export(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-full-export.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequest {
     /// Wire name "id": integer, required.
@@ -775,6 +783,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
 ::bitrix24_runtime::loose_deserialize!(FullExportRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequestParams {
     /// Wire name "code": string, optional.
@@ -933,6 +942,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
 
 /// The `result` of `landing.site.fullExport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponse {
     /// Wire name "charset": string, optional.
@@ -1061,6 +1071,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -1101,6 +1112,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseLayout {
     /// Wire name "code": string, optional.
@@ -1162,6 +1174,7 @@ pub async fn get_folders(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-folders.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequest {
     /// Wire name "filter": object, optional.
@@ -1233,6 +1246,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFoldersRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequestFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -1401,6 +1415,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
 pub type GetFoldersResponse = Vec<GetFoldersResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1531,6 +1546,7 @@ pub async fn get_group_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsRequest {
     /// Wire name "groupId": integer, optional.
@@ -1581,6 +1597,7 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
 pub type GetGroupBindingsResponse = Vec<GetGroupBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsResponseItem {
     /// Wire name "BINDING_ID": integer, optional.
@@ -1656,6 +1673,7 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -1712,6 +1730,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": any JSON, optional.
@@ -1816,6 +1835,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "DATE_CREATE": string, optional.
@@ -1927,6 +1947,7 @@ pub async fn get_menu_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsRequest {
     /// Wire name "menuCode": string, optional.
@@ -1977,6 +1998,7 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
 pub type GetMenuBindingsResponse = Vec<GetMenuBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsResponseItem {
     /// Wire name "BINDING_ID": string, optional.
@@ -2056,6 +2078,7 @@ pub async fn get_preview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPreviewRequest {
     /// Wire name "id": integer, required.
@@ -2141,6 +2164,7 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
     /// Wire name "id": integer, required.
@@ -2231,6 +2255,7 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsRequest {
     /// Wire name "id": integer, required.
@@ -2310,6 +2335,7 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
     /// Wire name "id": integer, required.
@@ -2366,6 +2392,7 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 /// The `result` of `landing.site.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
     /// Wire name "B24BUTTON_CODE": string, optional.
@@ -2565,6 +2592,7 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2671,6 +2699,7 @@ pub async fn mark_folder_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2777,6 +2806,7 @@ pub async fn mark_folder_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2867,6 +2897,7 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -2958,6 +2989,7 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationRequest {
     /// Wire name "id": integer, required.
@@ -3057,6 +3089,7 @@ pub async fn publication_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3163,6 +3196,7 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequest {
     /// Wire name "id": integer, required.
@@ -3253,6 +3287,7 @@ pub async fn un_public_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnPublicFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3348,6 +3383,7 @@ pub async fn unbinding_from_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -3433,6 +3469,7 @@ pub async fn unbinding_from_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromMenuRequest {
     /// Wire name "id": integer, required.
@@ -3518,6 +3555,7 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpublicRequest {
     /// Wire name "id": integer, required.
@@ -3608,6 +3646,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -3673,6 +3712,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -3836,6 +3876,7 @@ pub async fn update_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequest {
     /// Wire name "fields": object, required.
@@ -3913,6 +3954,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateFolderRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.

@@ -28,6 +28,7 @@ pub async fn get_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetLandingRefRequest {
     /// Wire name "id": integer, required.
@@ -107,6 +108,7 @@ pub async fn get_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteRefRequest {
     /// Wire name "id": integer, required.
@@ -186,6 +188,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "params": object, optional.
@@ -233,6 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
     /// Wire name "filter": any JSON, optional.
@@ -337,6 +341,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "FIELD": string, optional.
@@ -392,6 +397,7 @@ pub async fn set_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetLandingRefRequest {
     /// Wire name "data": any JSON, optional.
@@ -481,6 +487,7 @@ pub async fn set_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetSiteRefRequest {
     /// Wire name "data": any JSON, optional.

@@ -39,6 +39,7 @@ pub async fn createcalendarevent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecalendareventRequest {
     /// Wire name "dateFrom": string, required.
@@ -130,6 +131,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
 
 /// The `result` of `mail.message.createcalendarevent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecalendareventResponse {
     /// Wire name "eventId": integer, optional.
@@ -198,6 +200,7 @@ pub async fn createchat(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatechatRequest {
     /// Wire name "messageId": integer, required.
@@ -245,6 +248,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
 
 /// The `result` of `mail.message.createchat`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatechatResponse {
     /// Wire name "chatId": integer, optional.
@@ -318,6 +322,7 @@ pub async fn createcrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecrmactivityRequest {
     /// Wire name "messageId": integer, required.
@@ -398,6 +403,7 @@ pub async fn createfeedpost(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatefeedpostRequest {
     /// Wire name "messageId": integer, required.
@@ -459,6 +465,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
 
 /// The `result` of `mail.message.createfeedpost`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatefeedpostResponse {
     /// Wire name "messageId": integer, optional.
@@ -527,6 +534,7 @@ pub async fn createtask(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatetaskRequest {
     /// Wire name "description": string, optional.
@@ -611,6 +619,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
 
 /// The `result` of `mail.message.createtask`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatetaskResponse {
     /// Wire name "messageId": integer, optional.
@@ -679,6 +688,7 @@ pub async fn forward(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForwardRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -782,6 +792,7 @@ impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
 
 /// The `result` of `mail.message.forward`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForwardResponse {
     /// Wire name "success": boolean, optional.
@@ -841,6 +852,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -897,6 +909,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `mail.message.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -921,6 +934,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "bindings": array of any JSON, optional.
@@ -1057,6 +1071,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "dateFrom": string, optional.
@@ -1190,6 +1205,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `mail.message.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -1246,6 +1262,7 @@ pub async fn movetofolder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MovetofolderRequest {
     /// Wire name "action": string, required.
@@ -1320,6 +1337,7 @@ pub type MovetofolderRequestAction = super::super::enums::MoveSpamDelete;
 
 /// The `result` of `mail.message.movetofolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MovetofolderResponse {
     /// Wire name "action": string, optional.
@@ -1388,6 +1406,7 @@ pub async fn removecrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemovecrmactivityRequest {
     /// Wire name "messageId": integer, required.
@@ -1468,6 +1487,7 @@ pub async fn reply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReplyRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -1571,6 +1591,7 @@ impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
 
 /// The `result` of `mail.message.reply`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReplyResponse {
     /// Wire name "success": boolean, optional.
@@ -1630,6 +1651,7 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -1724,6 +1746,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 /// The `result` of `mail.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "success": boolean, optional.
@@ -1783,6 +1806,7 @@ pub async fn thread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ThreadRequest {
     /// Wire name "id": integer, required.
@@ -1841,6 +1865,7 @@ impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
 pub type ThreadResponse = Vec<ThreadResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ThreadResponseItem {
     /// Wire name "body": string, optional.

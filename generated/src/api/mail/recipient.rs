@@ -28,6 +28,7 @@ pub async fn listcontacts(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/recipient/mail-recipient-listcontacts.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListcontactsRequest {
     /// Wire name "pagination": any JSON, optional.
@@ -89,6 +90,7 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
 
 /// The `result` of `mail.recipient.listcontacts`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListcontactsResponse {
     /// Wire name "items": array of object, optional.
@@ -144,6 +146,7 @@ pub async fn listemployees(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/recipient/mail-recipient-listemployees.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListemployeesRequest {
     /// Wire name "pagination": any JSON, optional.
@@ -204,6 +207,7 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
 
 /// The `result` of `mail.recipient.listemployees`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListemployeesResponse {
     /// Wire name "items": array of object, optional.

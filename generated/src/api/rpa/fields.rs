@@ -25,6 +25,7 @@ pub async fn get_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsRequest {
     /// Wire name "stageId": integer, optional.
@@ -113,6 +114,7 @@ pub async fn set_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetSettingsRequest {
     /// Wire name "fields": any JSON, required.
@@ -207,6 +209,7 @@ pub async fn set_visibility_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetVisibilitySettingsRequest {
     /// Wire name "fields": any JSON, required.

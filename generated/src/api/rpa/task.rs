@@ -25,6 +25,7 @@ pub async fn add_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-add-user.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddUserRequest {
     /// Wire name "robotName": string, optional.
@@ -133,6 +134,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "robotName": string, optional.
@@ -231,6 +233,7 @@ pub async fn do_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-do.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DoRequest {
     /// Keys not declared in the spec, kept as received.

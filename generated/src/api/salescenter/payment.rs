@@ -24,6 +24,7 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
     /// Wire name "id": integer, required.
@@ -70,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 
 /// The `result` of `salescenter.payment.getPublicUrl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlResponse {
     /// Wire name "payment": object, optional.
@@ -94,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponse {
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlResponsePayment {
     /// Wire name "qr": string, optional.

@@ -22,6 +22,7 @@ pub async fn access(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AccessRequest {
     /// Wire name "FEATURE": string, required.

@@ -28,6 +28,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -114,6 +115,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -200,6 +202,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -249,6 +252,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ROLE": string, optional.
@@ -301,6 +305,7 @@ pub async fn groups(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GroupsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -342,6 +347,7 @@ impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
 pub type GroupsResponse = Vec<GroupsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GroupsResponseItem {
     /// Wire name "GROUP_ID": string, optional.
@@ -417,6 +423,7 @@ pub async fn invite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InviteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -514,6 +521,7 @@ pub async fn request(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RequestRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -601,6 +609,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "GROUP_ID": integer, required.

@@ -33,6 +33,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -85,6 +86,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -229,6 +231,7 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -311,6 +314,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -393,6 +397,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -446,6 +451,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `task.checklistitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ATTACHMENTS": object, optional.
@@ -544,6 +550,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAttachments {
     /// Wire name "ATTACHMENT_ID": integer, optional.
@@ -599,6 +606,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMembersItem {
     /// Wire name "ID": string, optional.
@@ -702,6 +710,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
@@ -761,6 +770,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHMENTS": object, optional.
@@ -859,6 +869,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemAttachments {
     /// Wire name "ATTACHMENT_ID": integer, optional.
@@ -914,6 +925,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemMembersItem {
     /// Wire name "ID": string, optional.
@@ -1015,6 +1027,7 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1054,6 +1067,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.checklistitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest version": string, optional.
@@ -1143,6 +1157,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -1255,6 +1270,7 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Wire name "ACTIONID": integer, required.
@@ -1356,6 +1372,7 @@ pub async fn moveafteritem(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveafteritemRequest {
     /// Wire name "AFTERITEMID": integer, required.
@@ -1453,6 +1470,7 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "ITEMID": integer, required.
@@ -1535,6 +1553,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1602,6 +1621,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.

@@ -31,6 +31,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -83,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "AUTHOR_ID": integer, optional.
@@ -203,6 +205,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -286,6 +289,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -339,6 +343,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `task.commentitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
@@ -444,6 +449,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -518,6 +524,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
@@ -620,6 +627,7 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -659,6 +667,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.commentitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest version": string, optional.
@@ -758,6 +767,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -852,6 +862,7 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Wire name "ACTIONID": integer, required.
@@ -954,6 +965,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1021,6 +1033,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "POST_MESSAGE": string, required.

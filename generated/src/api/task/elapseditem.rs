@@ -30,6 +30,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ARFIELDS": object, required.
@@ -86,6 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestArfields {
     /// Wire name "COMMENT_TEXT": string, required.
@@ -188,6 +190,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -275,6 +278,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -330,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "COMMENT_TEXT": string, optional.
@@ -450,6 +455,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object, optional.
@@ -553,6 +559,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestFilter {
     /// Wire name "CREATED_DATE": string (`date-time`), optional.
@@ -623,6 +630,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestOrder {
     /// Wire name "CREATED_DATE": string, optional.
@@ -778,6 +786,7 @@ pub type GetlistRequestOrderUserId = super::super::enums::AscDescH35027119;
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "COMMENT_TEXT": string, optional.
@@ -894,6 +903,7 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -933,6 +943,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 /// The `result` of `task.elapseditem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest change date": string, optional.
@@ -1038,6 +1049,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -1130,6 +1142,7 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1197,6 +1210,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ARFIELDS": object, required.
@@ -1264,6 +1278,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestArfields {
     /// Wire name "COMMENT_TEXT": string, required.

@@ -22,6 +22,7 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/planner/task-planner-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Keys not declared in the spec, kept as received.

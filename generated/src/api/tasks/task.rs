@@ -78,6 +78,7 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": any JSON, required.
@@ -128,6 +129,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "task": object, optional.
@@ -155,6 +157,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -654,6 +657,7 @@ pub async fn add_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Request {
     /// Wire name "fields": object, required.
@@ -703,6 +707,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Request {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3RequestFields {
     /// Wire name "creatorId": integer, required.
@@ -774,6 +779,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3RequestFields {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Response {
     /// Wire name "item": object, optional.
@@ -801,6 +807,7 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -1276,6 +1283,7 @@ pub async fn approve(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-approve.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveRequest {
     /// Wire name "taskId": integer, required.
@@ -1327,6 +1335,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
 /// The `result` of `tasks.task.approve`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponse {
     /// Wire name "task": object, optional.
@@ -1358,6 +1367,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -1819,6 +1829,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -1925,6 +1936,7 @@ pub async fn complete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-complete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "taskId": integer, required.
@@ -1976,6 +1988,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 /// The `result` of `tasks.task.complete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "task": object, optional.
@@ -2003,6 +2016,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -2493,6 +2507,7 @@ pub async fn defer(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-defer.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferRequest {
     /// Wire name "taskId": integer, required.
@@ -2544,6 +2559,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 /// The `result` of `tasks.task.defer`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponse {
     /// Wire name "task": object, optional.
@@ -2575,6 +2591,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -3036,6 +3053,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -3142,6 +3160,7 @@ pub async fn delegate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delegate.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
     /// Wire name "taskId": integer, required.
@@ -3203,6 +3222,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 /// The `result` of `tasks.task.delegate`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponse {
     /// Wire name "task": object, optional.
@@ -3234,6 +3254,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -3695,6 +3716,7 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -3801,6 +3823,7 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "taskId": integer, required.
@@ -3852,6 +3875,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "task": boolean, optional.
@@ -3908,6 +3932,7 @@ pub async fn delete_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteV3Request {
     /// Wire name "id": integer, required.
@@ -3958,6 +3983,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteV3Request {
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteV3Response {
     /// Wire name "result": boolean, optional.
@@ -4018,6 +4044,7 @@ pub async fn disapprove(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-disapprove.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveRequest {
     /// Wire name "taskId": integer, required.
@@ -4069,6 +4096,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
 /// The `result` of `tasks.task.disapprove`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponse {
     /// Wire name "task": object, optional.
@@ -4100,6 +4128,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -4561,6 +4590,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -4667,6 +4697,7 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "select": any JSON, optional.
@@ -4732,6 +4763,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "task": object, optional.
@@ -4759,6 +4791,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTask {
     /// Wire name "action": object, optional.
@@ -4910,6 +4943,7 @@ pub async fn get_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
@@ -4970,6 +5004,7 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Response {
     /// Wire name "item": object, optional.
@@ -4997,6 +5032,7 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Response {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -5475,6 +5511,7 @@ pub async fn get_fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-fields.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -5518,6 +5555,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 /// The `result` of `tasks.task.getFields`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
@@ -5547,6 +5585,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsValue {
     /// Wire name "filterLabel": string, optional.
@@ -5670,6 +5709,7 @@ pub async fn getaccess(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-access.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessRequest {
     /// Wire name "taskId": integer, required.
@@ -5731,6 +5771,7 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
 /// The `result` of `tasks.task.getaccess`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessResponse {
     /// Wire name "allowedActions": object, optional.
@@ -5792,6 +5833,7 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -5887,6 +5929,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
@@ -5953,6 +5996,7 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
@@ -6038,6 +6082,7 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
@@ -6100,6 +6145,7 @@ pub async fn mute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-mute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteRequest {
     /// Wire name "id": integer, required.
@@ -6150,6 +6196,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 /// The `result` of `tasks.task.mute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponse {
     /// Wire name "task": object, optional.
@@ -6181,6 +6228,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -6642,6 +6690,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -6748,6 +6797,7 @@ pub async fn pause(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-pause.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseRequest {
     /// Wire name "taskId": integer, required.
@@ -6799,6 +6849,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 /// The `result` of `tasks.task.pause`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponse {
     /// Wire name "task": object, optional.
@@ -6830,6 +6881,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -7291,6 +7343,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -7397,6 +7450,7 @@ pub async fn pin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-pin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "id": integer, required.
@@ -7447,6 +7501,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 /// The `result` of `tasks.task.pin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinResponse {
     /// Wire name "task": object, optional.
@@ -7474,6 +7529,7 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -7991,6 +8047,7 @@ pub async fn renew(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-renew.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "taskId": integer, required.
@@ -8042,6 +8099,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 /// The `result` of `tasks.task.renew`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
     /// Wire name "task": object, optional.
@@ -8073,6 +8131,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -8534,6 +8593,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -8640,6 +8700,7 @@ pub async fn start(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-start.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "taskId": integer, required.
@@ -8691,6 +8752,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 /// The `result` of `tasks.task.start`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "task": object, optional.
@@ -8722,6 +8784,7 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -9183,6 +9246,7 @@ impl ::bitrix24_runtime::loose::Loose for StartResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -9289,6 +9353,7 @@ pub async fn startwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-start-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -9340,6 +9405,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
 /// The `result` of `tasks.task.startwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponse {
     /// Wire name "task": object, optional.
@@ -9371,6 +9437,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -9832,6 +9899,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -9938,6 +10006,7 @@ pub async fn stopwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-stop-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -9989,6 +10058,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
 /// The `result` of `tasks.task.stopwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponse {
     /// Wire name "task": object, optional.
@@ -10020,6 +10090,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -10481,6 +10552,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -10587,6 +10659,7 @@ pub async fn unmute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unmute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteRequest {
     /// Wire name "id": integer, required.
@@ -10637,6 +10710,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
 /// The `result` of `tasks.task.unmute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponse {
     /// Wire name "task": object, optional.
@@ -10668,6 +10742,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -11129,6 +11204,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTask {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -11235,6 +11311,7 @@ pub async fn unpin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unpin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinRequest {
     /// Wire name "id": integer, required.
@@ -11285,6 +11362,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 /// The `result` of `tasks.task.unpin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinResponse {
     /// Wire name "task": object, optional.
@@ -11312,6 +11390,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -11829,6 +11908,7 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": any JSON, required.
@@ -11889,6 +11969,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "task": object, optional.
@@ -11916,6 +11997,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -12400,6 +12482,7 @@ pub async fn update_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Request {
     /// Wire name "fields": any JSON, required.
@@ -12455,6 +12538,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Response {
     /// Wire name "result": boolean, optional.

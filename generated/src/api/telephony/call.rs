@@ -24,6 +24,7 @@ pub async fn attach_transcription(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionRequest {
     /// Wire name "CALL_ID": string, required.
@@ -107,6 +108,7 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
 ::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionRequestMessagesItem {
     /// Wire name "MESSAGE": string, required.
@@ -187,6 +189,7 @@ pub type AttachTranscriptionRequestMessagesItemSide = super::super::enums::UserC
 
 /// The `result` of `telephony.call.attachTranscription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionResponse {
     /// Wire name "TRANSCRIPT_ID": integer, optional.

@@ -29,6 +29,7 @@ pub async fn attach_record(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRecordRequest {
     /// Wire name "CALL_ID": string, required.
@@ -116,6 +117,7 @@ pub type AttachRecordRequestFilename = super::super::enums::WavMp3;
 
 /// The `result` of `telephony.externalCall.attachRecord`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRecordResponse {
     /// Wire name "FILE_ID": integer, optional.
@@ -167,6 +169,7 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "ADD_TO_CHAT": integer, optional.
@@ -346,6 +349,7 @@ pub type FinishRequestStatusCode = super::super::enums::V200V304V603Etc;
 
 /// The `result` of `telephony.externalCall.finish`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishResponse {
     /// Wire name "CALL_DURATION": integer, optional.
@@ -530,6 +534,7 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideRequest {
     /// Wire name "CALL_ID": string, required.
@@ -619,6 +624,7 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "ADD_TO_CHAT": integer, optional.
@@ -846,6 +852,7 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalCall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -932,6 +939,7 @@ pub async fn search_crm_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchCrmEntitiesRequest {
     /// Wire name "PHONE_NUMBER": string, required.
@@ -981,6 +989,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
 pub type SearchCrmEntitiesResponse = Vec<SearchCrmEntitiesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchCrmEntitiesResponseItem {
     /// Wire name "ASSIGNED_BY": object, optional.
@@ -1062,6 +1071,7 @@ pub async fn show(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShowRequest {
     /// Wire name "CALL_ID": string, required.

@@ -26,6 +26,7 @@ pub async fn check(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-check.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckRequest {
     /// Wire name "IP": string, optional.
@@ -74,6 +75,7 @@ impl ::bitrix24_runtime::loose::Loose for CheckRequest {
 
 /// The `result` of `timeman.networkrange.check`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckResponse {
     /// Wire name "ip": string, optional.
@@ -138,6 +140,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -179,6 +182,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ip_range": string, optional.
@@ -234,6 +238,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "RANGES": string, required.
@@ -281,6 +286,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 /// The `result` of `timeman.networkrange.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "result": boolean, optional.

@@ -22,6 +22,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -70,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `timeman.schedule.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ALLOWED_DEVICES": object, optional.
@@ -213,6 +215,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAllowedDevices {
     /// Wire name "browser": boolean, optional.
@@ -237,6 +240,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAllowedDevices);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCalendar {
     /// Wire name "EXCLUSIONS": array of any JSON, optional.
@@ -285,6 +289,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseCalendar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReportPeriodOptions {
     /// Wire name "START_WEEK_DAY": integer, optional.
@@ -309,6 +314,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseReportPeriodOptions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseScheduleViolationRules {
     /// Wire name "ENTITY_CODE": string, optional.

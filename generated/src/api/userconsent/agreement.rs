@@ -23,6 +23,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -64,6 +65,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -132,6 +134,7 @@ pub async fn text(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequest {
     /// Wire name "id": integer, required.
@@ -187,6 +190,7 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
 ::bitrix24_runtime::loose_deserialize!(TextRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequestReplace {
     /// Wire name "COMPANY_ADDRESS": string, optional.
@@ -287,6 +291,7 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
 
 /// The `result` of `userconsent.agreement.text`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextResponse {
     /// Wire name "LABEL": string, optional.

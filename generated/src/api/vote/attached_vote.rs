@@ -32,6 +32,7 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "attachId": integer, required.
@@ -112,6 +113,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "attachId": integer, required.
@@ -159,6 +161,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `vote.AttachedVote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ANONYMITY": integer, optional.
@@ -320,6 +323,7 @@ pub async fn get_answer_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAnswerVotedRequest {
     /// Wire name "answerId": integer, required.
@@ -424,6 +428,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
 
 /// The `result` of `vote.AttachedVote.getAnswerVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAnswerVotedResponse {
     /// Wire name "ID": integer, optional.
@@ -495,6 +500,7 @@ pub async fn get_many(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyRequest {
     /// Wire name "entityId": integer, required.
@@ -567,6 +573,7 @@ pub type GetManyRequestModuleId = super::super::enums::ImBlog;
 
 /// The `result` of `vote.AttachedVote.getMany`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyResponse {
     /// Wire name "ANONYMITY": integer, optional.
@@ -718,6 +725,7 @@ pub async fn get_with_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedRequest {
     /// Wire name "attachId": integer, required.
@@ -790,6 +798,7 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
 
 /// The `result` of `vote.AttachedVote.getWithVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedResponse {
     /// Wire name "attach": object, optional.
@@ -818,6 +827,7 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedResponseAttach {
     /// Wire name "ANONYMITY": integer, optional.
@@ -943,6 +953,7 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedResponseVoted {
     /// Wire name "ID": integer, optional.
@@ -1016,6 +1027,7 @@ pub async fn recall(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallRequest {
     /// Wire name "attachId": integer, required.
@@ -1063,6 +1075,7 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
 
 /// The `result` of `vote.AttachedVote.recall`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallResponse {
     /// Wire name "ANONYMITY": integer, optional.
@@ -1219,6 +1232,7 @@ pub async fn resume(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResumeRequest {
     /// Wire name "attachId": integer, required.
@@ -1299,6 +1313,7 @@ pub async fn stop(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopRequest {
     /// Wire name "attachId": integer, required.
@@ -1379,6 +1394,7 @@ pub async fn vote(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct VoteRequest {
     /// Wire name "attachId": integer, required.
@@ -1438,6 +1454,7 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
 
 /// The `result` of `vote.AttachedVote.vote`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct VoteResponse {
     /// Wire name "ANONYMITY": integer, optional.

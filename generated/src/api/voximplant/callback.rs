@@ -24,6 +24,7 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-callback-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -104,6 +105,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 
 /// The `result` of `voximplant.callback.start`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "CALL_ID": string, optional.

@@ -25,6 +25,7 @@ pub async fn startwithsound(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithsoundRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -93,6 +94,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
 
 /// The `result` of `voximplant.infocall.startwithsound`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithsoundResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -152,6 +154,7 @@ pub async fn startwithtext(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithtextRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -232,6 +235,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
 
 /// The `result` of `voximplant.infocall.startwithtext`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithtextResponse {
     /// Wire name "CALL_ID": string, optional.

@@ -18,6 +18,7 @@ pub async fn complete(
 
 /// Parameters of `bizproc.task.complete`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "TASK_ID": integer, required.

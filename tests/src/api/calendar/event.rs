@@ -18,6 +18,7 @@ pub async fn get(
 
 /// Parameters of `calendar.event.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "type": string, required.
@@ -98,6 +99,7 @@ pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ID": string, optional.
@@ -164,6 +166,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 pub type GetResponseItemSkipTime = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemRemindItem {
     /// Wire name "type": string, optional.
@@ -192,6 +195,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
 pub type GetResponseItemRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAttendeeListItem {
     /// Wire name "id": integer, optional.

@@ -20,6 +20,7 @@ pub async fn list(
 
 /// Parameters of `catalog.priceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -93,6 +94,7 @@ pub type ListRequestSelectItem = super::super::enums::IdNameBaseEtc;
 
 /// The `result` of `catalog.priceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "priceTypes": array of object, optional.
@@ -113,6 +115,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePriceTypesItem {
     /// Wire name "id": integer, optional.

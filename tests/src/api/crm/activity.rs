@@ -18,6 +18,7 @@ pub async fn add(
 
 /// Parameters of `crm.activity.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,6 +47,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "SUBJECT": string, optional.
@@ -176,6 +178,7 @@ pub type AddRequestFieldsTypeId = super::super::enums::IntV1V2V3EtcHf969969e;
 pub type AddRequestFieldsPriority = super::super::enums::ValueValue2Value3Etc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsCommunicationsItem {
     /// Wire name "VALUE": string, optional.
@@ -231,6 +234,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsBindingsItem {
     /// Wire name "OWNER_ID": integer, optional.

@@ -20,6 +20,7 @@ pub async fn list(
 
 /// Parameters of `crm.contact.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -85,6 +86,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "=PHONE": string, optional.
@@ -148,6 +150,7 @@ pub type ListRequestFilterTypeId = super::super::enums::ClientSupplierPartnerEtc
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseMultiField {
     /// Wire name "ID": one of several shapes, optional.
@@ -190,6 +193,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
 ::bitrix24_runtime::loose_deserialize!(ListResponseMultiField);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseMultiFieldId {
@@ -223,6 +227,7 @@ pub type ListResponseMultiFieldValueType = super::super::enums::WorkMobileHomeEt
 pub type ListResponseMultiFieldTypeId = super::super::enums::Phone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ID": string, optional.

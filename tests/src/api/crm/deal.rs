@@ -24,6 +24,8 @@ pub async fn list(
 
 /// Parameters of `crm.deal.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Fields to return; "\*" and "UF_\*" are wildcards.
@@ -111,6 +113,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// Field filter; keys may carry an operator prefix.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
@@ -204,6 +207,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterStatusId {
@@ -234,6 +238,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterStatusId);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterCategoryId {
@@ -268,6 +273,7 @@ pub type ListRequestOrderValue = super::super::enums::AscDescAsc2Desc2;
 pub type ListResponse = Vec<ListResponseDeal>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDeal {
     /// Wire name "ID": string, optional.
@@ -338,6 +344,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
 ::bitrix24_runtime::loose_deserialize!(ListResponseDeal);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealOpportunity {
@@ -372,6 +379,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealOpportunity {
 ::bitrix24_runtime::loose_deserialize!(ListResponseDealOpportunity);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealAssignedById {
@@ -404,6 +412,7 @@ pub type ListResponseDealClosed = ::bitrix24_runtime::YesNo;
 
 /// User fields (UF_CRM_\*) keyed by field code.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealValue {
@@ -460,6 +469,7 @@ pub async fn update(
 
 /// Parameters of `crm.deal.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "id": integer, required.
@@ -553,6 +563,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "TITLE": string, optional.
@@ -701,6 +712,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsOpportunity {
@@ -735,6 +747,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.

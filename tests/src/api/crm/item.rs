@@ -25,6 +25,7 @@ pub async fn add(
 
 /// Parameters of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -549,6 +550,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestBase {
     /// Wire name "ID": integer, optional.
@@ -604,6 +606,7 @@ pub type AddRequestCrmEntityType = super::super::enums::LeadDealContactCompany;
 pub type AddRequestEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestId {
@@ -635,6 +638,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestId {
 pub type AddRequestStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct AddRequestNested {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -1134,6 +1139,7 @@ pub type AddRequestNestedCrmEntityType = super::super::enums::LeadDealContactCom
 pub type AddRequestNestedEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestNestedId {
@@ -1165,6 +1171,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNestedId {
 pub type AddRequestNestedStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRowsItem {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -1609,6 +1616,7 @@ pub type AddRequestRowsItemCrmEntityType = super::super::enums::LeadDealContactC
 pub type AddRequestRowsItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestRowsItemId {
@@ -1640,6 +1648,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemId {
 pub type AddRequestRowsItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestContact {
     /// Wire name "ID": integer, optional.
@@ -1716,6 +1725,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -1736,6 +1746,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -2012,6 +2023,7 @@ pub type AddResponseItemCrmEntityType = super::super::enums::LeadDealContactComp
 pub type AddResponseItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseItemId {
@@ -2044,6 +2056,7 @@ pub type AddResponseItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 /// Custom fields map.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseItemValue {
@@ -2100,6 +2113,7 @@ pub async fn list(
 
 /// Parameters of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityTypeId": one of several shapes, required.
@@ -2193,6 +2207,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestEntityTypeId {
@@ -2231,6 +2246,7 @@ pub type ListRequestUseOriginalUfNames = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -2251,6 +2267,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "id": integer, optional.

@@ -19,6 +19,7 @@ pub async fn add(
 
 /// Parameters of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -47,6 +48,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRelation {
     /// Wire name "entityTypeId": integer, optional.
@@ -99,6 +101,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRelation {
 pub type AddRequestRelationIsChildrenListEnabled = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "title": string, required.
@@ -181,6 +184,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsIsCategoriesEnabled {
@@ -214,6 +218,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsCategoriesEnabled {
 pub type AddRequestFieldsIsCategoriesEnabledEnum = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelations {
     /// Wire name "parent": array of object, optional.
@@ -263,6 +268,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "type": object, optional.
@@ -283,6 +289,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRelation {
     /// Wire name "entityTypeId": integer, optional.
@@ -310,6 +317,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRelation {
 ::bitrix24_runtime::loose_deserialize!(AddResponseRelation);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseType {
     /// Wire name "id": integer, optional.
@@ -347,6 +355,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
 ::bitrix24_runtime::loose_deserialize!(AddResponseType);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTypeRelations {
     /// Wire name "parent": array of object, optional.
@@ -389,6 +398,7 @@ pub async fn list(
 
 /// Parameters of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
@@ -455,6 +465,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "types": array of object, optional.
@@ -475,6 +486,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTypesItem {
     /// Wire name "id": integer, optional.

@@ -19,6 +19,7 @@ pub async fn get_external_link(
 
 /// Parameters of `disk.file.getExternalLink`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -70,6 +71,7 @@ pub async fn uploadversion(
 
 /// Parameters of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadversionRequest {
     /// Wire name "id": integer, required.
@@ -124,6 +126,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
 
 /// The `result` of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadversionResponse {
     /// Wire name "ID": integer, optional.

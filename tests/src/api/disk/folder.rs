@@ -23,6 +23,7 @@ pub async fn getchildren(
 
 /// Parameters of `disk.folder.getchildren`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenRequest {
     /// Wire name "id": one of several shapes, required.
@@ -73,6 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetchildrenRequestId {
@@ -102,6 +104,7 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestId {
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequestId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenRequestFilter {
     /// Wire name "TYPE": string, optional.
@@ -151,6 +154,7 @@ pub type GetchildrenRequestFilterType = super::super::enums::FileFolder;
 pub type GetchildrenResponse = Vec<GetchildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenResponseItem {
     /// Wire name "ID": string, optional.
@@ -214,6 +218,7 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItem {
 pub type GetchildrenResponseItemType = super::super::enums::FileFolder;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetchildrenResponseItemSize {

@@ -18,6 +18,7 @@ pub async fn get(
 
 /// Parameters of `entity.item.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
@@ -72,6 +73,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestFilter {
     /// Wire name "SECTION": one of several shapes, optional.
@@ -119,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetRequestFilterSection {
@@ -151,6 +154,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilterSection {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ID": string, optional.
@@ -197,6 +201,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 pub type GetResponseItemActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemPropertyValues {
     /// Wire name "VALUE": any JSON, optional.

@@ -20,6 +20,7 @@ pub async fn add(
 
 /// Parameters of `im.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// \#\[cfg(any())\] hides the next item; \#!\[allow(warnings)\] silences lints
@@ -127,6 +128,7 @@ pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 
 /// NUL byte and bell and in one line
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestAttach {
@@ -161,6 +163,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestKeyboardItem {
     /// First line of a multi-line description. Second line with \<script\>alert(1)\</script\> in it. Third line with a \[link\](http://x) and an HTML comment end --\> Fifth line after a blank one.

@@ -18,6 +18,8 @@ pub async fn list(
 
 /// Parameters of `imbot.bot.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequest {}
 
@@ -47,6 +49,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseValue {
     /// Wire name "ID": integer, optional.

@@ -18,6 +18,7 @@ pub async fn add(
 
 /// Parameters of `lists.element.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "IBLOCK_TYPE_ID": string, required.
@@ -114,6 +115,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestIblockId {
@@ -143,6 +145,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestIblockId {
 ::bitrix24_runtime::loose_deserialize!(AddRequestIblockId);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "NAME": string, required.

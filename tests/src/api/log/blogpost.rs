@@ -20,6 +20,7 @@ pub async fn add(
 
 /// Parameters of `log.blogpost.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "USER_ID": integer, optional.

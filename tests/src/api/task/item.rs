@@ -19,6 +19,7 @@ pub async fn list(
 
 /// Parameters of `task.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
@@ -86,6 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "NAV_PARAMS": object, optional.
@@ -119,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParamsNavParams {
     /// Wire name "nPageSize": integer, optional.
@@ -164,6 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ID": string, optional.

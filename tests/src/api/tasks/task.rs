@@ -32,6 +32,7 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -64,6 +65,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "title": string, required.
@@ -135,6 +137,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -158,6 +161,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "id": integer, optional.
@@ -221,6 +225,7 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -266,6 +271,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -289,6 +295,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "id": integer, optional.
@@ -329,6 +336,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemResponsible {
     /// Wire name "name": string, optional.
@@ -405,6 +413,7 @@ pub async fn list(
 /// Parameters of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
@@ -487,6 +496,7 @@ pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "RESPONSIBLE_ID": one of several shapes, optional.
@@ -556,6 +566,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterResponsibleId {
@@ -591,6 +602,7 @@ pub type ListRequestFilterRealStatus = super::super::enums::IntV1V2V3EtcHe4cf54e
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "WITH_TIMER_INFO": boolean, optional.
@@ -641,6 +653,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
@@ -664,6 +677,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItem {
     /// Wire name "id": one of several shapes, optional.
@@ -721,6 +735,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseTasksItemId {
@@ -795,6 +810,7 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
@@ -880,6 +896,7 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.

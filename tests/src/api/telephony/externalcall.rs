@@ -18,6 +18,7 @@ pub async fn register(
 
 /// Parameters of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "USER_PHONE_INNER": string, optional.
@@ -177,6 +178,7 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -219,6 +221,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponseCrmCreatedEntitiesItem {
     /// Wire name "ENTITY_TYPE": string, optional.

@@ -22,6 +22,7 @@ pub async fn nearest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-nearest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NearestRequest {
     /// Wire name "days": integer, optional.
@@ -139,6 +140,7 @@ pub type NearestRequestType = super::super::super::enums::UserGroupCompanyCalend
 pub type NearestResponse = Vec<NearestResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NearestResponseItem {
     /// Wire name "ACCESSIBILITY": string, optional.

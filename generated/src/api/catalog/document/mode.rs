@@ -24,6 +24,7 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-mode-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Keys not declared in the spec, kept as received.

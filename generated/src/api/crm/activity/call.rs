@@ -24,6 +24,7 @@ pub async fn get_transcript(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-call-get-transcript.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTranscriptRequest {
     /// Wire name "activityId": integer, required.
@@ -71,6 +72,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
 
 /// The `result` of `crm.activity.call.getTranscript`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTranscriptResponse {
     /// Wire name "transcription": string, optional.

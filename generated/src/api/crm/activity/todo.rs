@@ -29,6 +29,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "colorId": string, optional.
@@ -178,6 +179,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 /// The `result` of `crm.activity.todo.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "id": integer, optional.
@@ -235,6 +237,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "colorId": string, optional.
@@ -392,6 +395,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The `result` of `crm.activity.todo.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "id": integer, optional.
@@ -451,6 +455,7 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorRequest {
     /// Wire name "colorId": string, required.
@@ -526,6 +531,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
 
 /// The `result` of `crm.activity.todo.updateColor`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorResponse {
     /// Wire name "id": integer, optional.
@@ -584,6 +590,7 @@ pub async fn update_deadline(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-deadline.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDeadlineRequest {
     /// Wire name "id": integer, required.
@@ -658,6 +665,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
 
 /// The `result` of `crm.activity.todo.updateDeadline`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDeadlineResponse {
     /// Wire name "id": integer, optional.
@@ -716,6 +724,7 @@ pub async fn update_description(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-description.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDescriptionRequest {
     /// Wire name "id": integer, required.
@@ -790,6 +799,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
 
 /// The `result` of `crm.activity.todo.updateDescription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDescriptionResponse {
     /// Wire name "id": integer, optional.
@@ -847,6 +857,7 @@ pub async fn update_responsible_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-responsible-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponsibleUserRequest {
     /// Wire name "id": integer, required.
@@ -922,6 +933,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
 
 /// The `result` of `crm.activity.todo.updateResponsibleUser`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponsibleUserResponse {
     /// Wire name "id": integer, optional.

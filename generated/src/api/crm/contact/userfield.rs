@@ -26,6 +26,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -71,6 +72,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -335,6 +337,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsListItem {
     /// Wire name "DEF": string, optional.
@@ -464,6 +467,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -539,6 +543,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -585,6 +590,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `crm.contact.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -733,6 +739,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseEditFormLabel {
@@ -766,6 +773,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseErrorMessage {
@@ -799,6 +807,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseHelpMessage {
@@ -832,6 +841,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListItem {
     /// Wire name "DEF": string, optional.
@@ -884,6 +894,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseListColumnLabel {
@@ -917,6 +928,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseListFilterLabel {
@@ -979,6 +991,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -1051,6 +1064,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "EDIT_IN_LIST": boolean, optional.
@@ -1238,6 +1252,7 @@ pub type ListRequestFilterShowFilter = super::super::super::enums::NIES;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -1386,6 +1401,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItemEditFormLabel {
@@ -1419,6 +1435,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItemErrorMessage {
@@ -1452,6 +1469,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemErrorMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItemHelpMessage {
@@ -1485,6 +1503,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemHelpMessage {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemListItem {
     /// Wire name "DEF": string, optional.
@@ -1537,6 +1556,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItemListColumnLabel {
@@ -1570,6 +1590,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListColumnLabel {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListColumnLabel);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItemListFilterLabel {
@@ -1631,6 +1652,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1681,6 +1703,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -1882,6 +1905,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsListItem {
     /// Wire name "DEF": string, optional.

@@ -22,6 +22,7 @@ pub async fn mode(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -63,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
 pub type ModeResponse = Vec<ModeResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModeResponseItem {
     /// Wire name "ID": integer, optional.

@@ -25,6 +25,7 @@ pub async fn items(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemsRequest {
     /// Wire name "entityId": string, required.
@@ -74,6 +75,7 @@ impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
 pub type ItemsResponse = Vec<ItemsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemsResponseItem {
     /// Wire name "NAME": string, optional.
@@ -136,6 +138,7 @@ pub async fn types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -177,6 +180,7 @@ impl ::bitrix24_runtime::loose::Loose for TypesRequest {
 pub type TypesResponse = Vec<TypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypesResponseItem {
     /// Wire name "CATEGORY_ID": integer, optional.

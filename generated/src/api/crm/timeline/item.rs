@@ -25,6 +25,7 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "id": integer, required.
@@ -128,6 +129,7 @@ pub async fn unpin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-unpin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinRequest {
     /// Wire name "id": integer, required.

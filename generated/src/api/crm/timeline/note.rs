@@ -26,6 +26,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "itemId": integer, required.
@@ -135,6 +136,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "itemId": integer, required.
@@ -215,6 +217,7 @@ pub type GetRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "createdById": integer, optional.
@@ -292,6 +295,7 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveRequest {
     /// Wire name "itemId": integer, required.

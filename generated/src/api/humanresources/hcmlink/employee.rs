@@ -25,6 +25,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "company": string, required.
@@ -109,6 +110,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "company": string, optional.
@@ -183,6 +185,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemEmployeesItem {
     /// Wire name "createdAt": string, optional.
@@ -252,6 +255,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-employee-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "company": string, required.
@@ -320,6 +324,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "data": any JSON, required.
@@ -395,6 +400,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
@@ -445,6 +451,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJobFields {
     /// Wire name "data": any JSON, optional.
@@ -531,6 +538,7 @@ pub type SetRequestJobFieldsStatus = super::super::super::enums::InProgressDoneC
 
 /// The `result` of `humanresources.hcmlink.employee.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "errors": any JSON, optional.

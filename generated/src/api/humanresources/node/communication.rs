@@ -25,6 +25,7 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditRequest {
     /// Wire name "communicationType": string, required.
@@ -143,6 +144,7 @@ pub type EditRequestCommunicationType = super::super::super::enums::ChatChannelC
 
 /// The `result` of `humanresources.node.communication.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditResponse {
     /// Wire name "success": boolean, optional.
@@ -199,6 +201,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "id": integer, required.
@@ -245,6 +248,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `humanresources.node.communication.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "channels": array of object, optional.

@@ -30,6 +30,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "nodeId": integer, required.
@@ -101,6 +102,7 @@ pub type AddRequestRole = super::super::super::enums::MemberHeadMemberDeputyHead
 
 /// The `result` of `humanresources.node.member.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "success": boolean, optional.
@@ -158,6 +160,7 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "nodeId": integer, required.
@@ -233,6 +236,7 @@ pub type MoveRequestRole = super::super::super::enums::MemberHeadMemberDeputyHea
 
 /// The `result` of `humanresources.node.member.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveResponse {
     /// Wire name "success": boolean, optional.
@@ -290,6 +294,7 @@ pub async fn remove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveRequest {
     /// Wire name "nodeId": integer, required.
@@ -350,6 +355,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
 
 /// The `result` of `humanresources.node.member.remove`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveResponse {
     /// Wire name "failed": array of object, optional.
@@ -415,6 +421,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "nodeId": integer, required.
@@ -471,6 +478,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestUserIds {
     /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
@@ -606,6 +614,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "success": boolean, optional.

@@ -25,6 +25,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -108,6 +109,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -150,6 +152,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItem {
     /// Wire name "authorId": integer, optional.
@@ -296,6 +299,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemImage {
     /// Wire name "height": integer, optional.
@@ -324,6 +328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemImage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemMediaUrl {
     /// Wire name "preview": any JSON, optional.
@@ -348,6 +353,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemMediaUrl);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemViewerAttrs {
     /// Wire name "actions": string, optional.
@@ -428,6 +434,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemViewerAttrs {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemViewerAttrs);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItem {
     /// Wire name "author_id": integer, optional.
@@ -514,6 +521,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItemParams {
     /// Wire name "CODE": any JSON, optional.
@@ -551,6 +559,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItem {
     /// Wire name "absent": boolean, optional.
@@ -781,6 +790,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "DATE": string (`date-time`), optional.
@@ -903,6 +913,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `im.dialog.messages.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "additionalMessages": array of any JSON, optional.
@@ -983,6 +994,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseTariffRestrictions {
     /// Wire name "isHistoryLimitExceeded": boolean, optional.

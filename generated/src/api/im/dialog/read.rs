@@ -22,6 +22,7 @@ pub async fn all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-dialog-read-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllRequest {
     /// Keys not declared in the spec, kept as received.

@@ -26,6 +26,7 @@ pub async fn commit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-commit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitRequest {
     /// Wire name "AS_FILE": string, optional.
@@ -154,6 +155,7 @@ pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.disk.file.commit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponse {
     /// Wire name "DISK_ID": any JSON, optional.
@@ -232,6 +234,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -318,6 +321,7 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveRequest {
     /// Wire name "FILE_ID": integer, required.
@@ -365,6 +369,7 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
 
 /// The `result` of `im.disk.file.save`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponse {
     /// Wire name "file": object, optional.
@@ -393,6 +398,7 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponse {
 ::bitrix24_runtime::loose_deserialize!(SaveResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponseFile {
     /// Wire name "id": integer, optional.
@@ -421,6 +427,7 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFile {
 ::bitrix24_runtime::loose_deserialize!(SaveResponseFile);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponseFolder {
     /// Wire name "id": integer, optional.

@@ -24,6 +24,7 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-history-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "CONVERT_TEXT": string, optional.
@@ -196,6 +197,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 /// The `result` of `im.notify.history.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "chat_id": integer, optional.
@@ -239,6 +241,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseNotificationsItem {
     /// Wire name "author_id": integer, optional.
@@ -355,6 +358,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseNotificationsItem {
 ::bitrix24_runtime::loose_deserialize!(SearchResponseNotificationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseUsersItem {
     /// Wire name "absent": string (`date-time`), optional.
@@ -549,6 +553,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseUsersItemPhones {
     /// Wire name "inner_phone": string, optional.

@@ -23,6 +23,7 @@ pub async fn all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -62,6 +63,7 @@ impl ::bitrix24_runtime::loose::Loose for AllRequest {
 
 /// The `result` of `im.notify.read.all`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllResponse {
     /// Wire name "newCounter": integer, optional.
@@ -120,6 +122,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "ACTION": string, optional.

@@ -26,6 +26,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-chat-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FIND": string, optional.
@@ -121,6 +122,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "avatar": string, optional.
@@ -351,6 +353,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemEntityLink {
     /// Wire name "id": string, optional.
@@ -383,6 +386,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEntityLink {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemPermissions {
     /// Wire name "can_post": string, optional.
@@ -445,6 +449,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPermissions {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemPublic {
     /// Wire name "code": string, optional.
@@ -473,6 +478,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPublic {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPublic);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemRestrictions {
     /// Wire name "avatar": boolean, optional.

@@ -26,6 +26,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-department-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FIND": string, required.
@@ -128,6 +129,7 @@ pub type ListRequestUserData = ::bitrix24_runtime::YesNo;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "full_name": string, optional.
@@ -176,6 +178,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemManagerUserData {
     /// Wire name "absent": string (`date-time`), optional.
@@ -370,6 +373,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemManagerUserData {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemManagerUserData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemManagerUserDataPhones {
     /// Wire name "inner_phone": string, optional.

@@ -26,6 +26,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -102,6 +103,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DIALOG_ID": string, required.
@@ -176,6 +178,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "SKIP_CHAT": string, optional.
@@ -261,6 +264,7 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "avatar": object, optional.
@@ -313,6 +317,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAvatar {
     /// Wire name "color": string, optional.
@@ -341,6 +346,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChat {
     /// Wire name "avatar": string, optional.
@@ -457,6 +463,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -651,6 +658,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUserPhones {
     /// Wire name "inner_phone": string, optional.

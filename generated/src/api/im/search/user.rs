@@ -26,6 +26,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "BUSINESS": string, optional.
@@ -126,6 +127,7 @@ pub type ListRequestBusiness = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.search.user.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "absent": string, optional.
@@ -278,6 +280,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePhones {
     /// Wire name "inner_phone": string, optional.

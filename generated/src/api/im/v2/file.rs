@@ -25,6 +25,7 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "dialogId": string, required.
@@ -82,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 /// The `result` of `im.v2.File.download`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadResponse {
     /// Wire name "downloadUrl": string, optional.
@@ -133,6 +135,7 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequest {
     /// Wire name "dialogId": string, required.
@@ -191,6 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequestFields {
     /// Wire name "content": string, required.
@@ -257,6 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 /// The `result` of `im.v2.File.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponse {
     /// Wire name "chatId": integer, optional.
@@ -299,6 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseFile {
     /// Wire name "authorId": integer, optional.

@@ -25,6 +25,7 @@ pub async fn delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -92,6 +93,7 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -165,6 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemChat {
     /// Wire name "id": string, optional.
@@ -212,6 +215,7 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemIm {
     /// Wire name "chat_id": integer, optional.
@@ -272,6 +276,7 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemIm);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
@@ -329,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
 
 /// The `result` of `imconnector.send.status.delivery`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryResponse {
     /// Wire name "DATA": any JSON, optional.
@@ -388,6 +394,7 @@ pub async fn reading(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-reading.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -455,6 +462,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -528,6 +536,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemChat {
     /// Wire name "id": string, optional.
@@ -575,6 +584,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemChat);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemIm {
     /// Wire name "chat_id": integer, optional.
@@ -635,6 +645,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemIm);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemMessage {
     /// Wire name "id": any JSON, optional.
@@ -683,6 +694,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
 
 /// The `result` of `imconnector.send.status.reading`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingResponse {
     /// Wire name "DATA": any JSON, optional.

@@ -24,6 +24,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "OPTIONS": object, optional.
@@ -84,6 +85,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestOptions {
     /// Wire name "CHECK_PERMISSION": string, optional.
@@ -165,6 +167,7 @@ pub type GetRequestOptionsConfigQueue = ::bitrix24_runtime::YesNo;
 pub type GetRequestOptionsQueue = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
     /// Wire name "filter": any JSON, optional.
@@ -258,6 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsSelectItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1522,6 +1526,7 @@ pub type GetRequestParamsSelectItemCategoryEnable = ::bitrix24_runtime::YesNo;
 pub type GetRequestParamsSelectItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsSelectItemConfigQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -1602,6 +1607,7 @@ pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::Yes
 pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsSelectItemQueueUsersFields {
     /// Wire name "USER_AVATAR": string, optional.
@@ -1737,6 +1743,7 @@ pub type GetRequestParamsSelectItemXmlId = super::super::super::enums::StringNul
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -2421,6 +2428,7 @@ pub type GetResponseItemCategoryEnable = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemConfigQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -2473,6 +2481,7 @@ pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemQueueUsersFields {
     /// Wire name "USER_AVATAR": string, optional.

@@ -24,6 +24,7 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-crm-lead-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "CHAT_ID": integer, required.

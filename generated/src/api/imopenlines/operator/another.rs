@@ -24,6 +24,7 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-another-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "CHAT_ID": integer, required.

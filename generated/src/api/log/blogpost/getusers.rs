@@ -22,6 +22,7 @@ pub async fn important(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ImportantRequest {
     /// Wire name "POST_ID": integer, required.

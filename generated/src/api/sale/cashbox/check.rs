@@ -24,6 +24,7 @@ pub async fn apply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApplyRequest {
     /// Wire name "FISCAL_DOC_ATTR": string, optional.

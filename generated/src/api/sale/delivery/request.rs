@@ -26,6 +26,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DELIVERY_ID": integer, required.
@@ -119,6 +120,7 @@ pub async fn sendmessage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequest {
     /// Wire name "ADDRESSEE": string, required.
@@ -198,6 +200,7 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
 pub type SendmessageRequestAddressee = super::super::super::enums::ManagerRecipient;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequestMessage {
     /// Wire name "BODY": string, required.
@@ -279,6 +282,7 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
 ::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequestMessageStatus {
     /// Wire name "MESSAGE": string, required.
@@ -385,6 +389,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DELIVERY_ID": integer, required.
@@ -509,6 +514,7 @@ pub type UpdateRequestFinalize = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestOverwriteProperties = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestPropertiesItem {
     /// Wire name "NAME": string, required.
@@ -576,6 +582,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertiesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestStatus {
     /// Wire name "SEMANTIC": string, required.

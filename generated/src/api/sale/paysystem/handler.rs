@@ -27,6 +27,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CODE": string, required.
@@ -105,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "CHECKOUT_DATA": object, optional.
@@ -233,6 +235,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsCheckoutData {
     /// Wire name "CURRENCY": string, optional.
@@ -345,6 +348,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
 pub type AddRequestSettingsClientType = super::super::super::enums::B2cB2b;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsCodes {
     /// Wire name "DEFAULT": object, optional.
@@ -446,6 +450,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodes);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsCodesDefault {
     /// Wire name "PROVIDER_KEY": string, optional.
@@ -506,6 +511,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodesDefault);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsFormData {
     /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
@@ -566,6 +572,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsIframeData {
     /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
@@ -667,6 +674,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -748,6 +756,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -816,6 +825,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -868,6 +878,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.

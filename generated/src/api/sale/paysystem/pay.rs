@@ -25,6 +25,7 @@ pub async fn invoice(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InvoiceRequest {
     /// Wire name "BX_REST_HANDLER": string, optional.
@@ -132,6 +133,7 @@ pub async fn payment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PaymentRequest {
     /// Wire name "PAYMENT_ID": integer, required.

@@ -25,6 +25,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "language": string, optional.
@@ -82,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `sign.b2e.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "members": array of object, optional.
@@ -119,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMembersItem {
     /// Wire name "party": integer, optional.
@@ -166,6 +169,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMembersItemState {
     /// Wire name "code": string, optional.
@@ -194,6 +198,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMembersItemUser {
     /// Wire name "employeeCode": string, optional.
@@ -231,6 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseState {
     /// Wire name "code": string, optional.
@@ -291,6 +297,7 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "fields": object, required.
@@ -350,6 +357,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFields {
     /// Wire name "company": object, required.
@@ -468,6 +476,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsCompany {
     /// Wire name "crmId": integer, required.
@@ -519,6 +528,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsCompany);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsExternalSettings {
     /// Wire name "externalDateCreate": string, required.
@@ -578,6 +588,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsExternalSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsFilesItem {
     /// Wire name "fileContent": string, required.
@@ -645,6 +656,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsFilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsMembersItem {
     /// Wire name "employeeCode": string, required.
@@ -723,6 +735,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
 pub type SendRequestFieldsMembersItemRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsResponsible {
     /// Wire name "employeeCode": string, required.
@@ -806,6 +819,7 @@ pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAs
 
 /// The `result` of `sign.b2e.document.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "members": array of object, optional.
@@ -843,6 +857,7 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponseMembersItem {
     /// Wire name "party": integer, optional.
@@ -890,6 +905,7 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponseMembersItemState {
     /// Wire name "code": string, optional.
@@ -918,6 +934,7 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponseMembersItemUser {
     /// Wire name "employeeCode": string, optional.
@@ -955,6 +972,7 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
 ::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponseState {
     /// Wire name "code": string, optional.

@@ -22,6 +22,7 @@ pub async fn tail(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-mysafe-tail.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailRequest {
     /// Wire name "limit": integer, optional.
@@ -81,6 +82,7 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
 pub type TailResponse = Vec<TailResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailResponseItem {
     /// Wire name "create_date": string, optional.

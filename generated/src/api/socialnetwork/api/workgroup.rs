@@ -25,6 +25,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "params": object, required.
@@ -70,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
     /// Wire name "groupId": integer, required.
@@ -144,6 +146,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsSelectItem {
     /// Wire name "ACTIONS": string, optional.
@@ -390,6 +393,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
 
 /// The `result` of `socialnetwork.api.workgroup.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIONS": object, optional.
@@ -761,6 +765,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseActions {
     /// Wire name "DELETE": boolean, optional.
@@ -835,6 +840,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseActions {
 ::bitrix24_runtime::loose_deserialize!(GetResponseActions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAdditionalData {
     /// Wire name "INITIATED_BY_TYPE": string, optional.
@@ -867,6 +873,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAdditionalData {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAdditionalData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAvatarData {
     /// Wire name "id": string, optional.
@@ -899,6 +906,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarData {
 pub type GetResponseAvatarDataType = super::super::super::enums::IconImage;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAvatarTypes {
     /// Wire name "entitySelectorUrl": string, optional.
@@ -942,6 +950,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarTypes {
 ::bitrix24_runtime::loose_deserialize!(GetResponseAvatarTypes);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCounters {
     /// Wire name "workgroup_requests_in": integer, optional.
@@ -974,6 +983,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCounters {
 ::bitrix24_runtime::loose_deserialize!(GetResponseCounters);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFeatures {
     /// Wire name "active": boolean, optional.
@@ -1021,6 +1031,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
 ::bitrix24_runtime::loose_deserialize!(GetResponseFeatures);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseGroupMembersList {
     /// Wire name "id": integer, optional.
@@ -1065,6 +1076,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseGroupMembersList {
 pub type GetResponseInitiatePerms = super::super::super::enums::AEK;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembers {
     /// Wire name "id": integer, optional.
@@ -1145,6 +1157,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembers);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembersAwaitingInvite {
     /// Wire name "id": integer, optional.
@@ -1182,6 +1195,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembersAwaitingInvite);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOwnerData {
     /// Wire name "FORMATTED_NAME": string, optional.
@@ -1221,6 +1235,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOwnerData {
 pub type GetResponsePrivacyCode = super::super::super::enums::OpenClosedSecret;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSubjectData {
     /// Wire name "ID": integer, optional.
@@ -1251,6 +1266,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSubjectData {
 pub type GetResponseType = super::super::super::enums::GroupProjectScrumCollab;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUserData {
     /// Wire name "INITIATED_BY_TYPE": any JSON, optional.
@@ -1321,6 +1337,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -1414,6 +1431,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -1601,6 +1619,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "IS_ADMIN": string, optional.
@@ -1721,6 +1740,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 pub type ListRequestParamsShouldSelectDialogId = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestSelectItem {
     /// Wire name "ACTIVE": string, optional.
@@ -2074,6 +2094,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 
 /// The `result` of `socialnetwork.api.workgroup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "workgroups": array of object, optional.

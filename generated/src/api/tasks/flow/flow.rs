@@ -30,6 +30,7 @@ pub async fn activate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivateRequest {
     /// Wire name "flowId": integer, required.
@@ -106,6 +107,7 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "flowData": object, required.
@@ -152,6 +154,7 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequestFlowData {
     /// Wire name "description": string, optional.
@@ -400,6 +403,7 @@ pub type CreateRequestFlowDataDistributionType = super::super::super::enums::Man
 
 /// The `result` of `tasks.flow.Flow.create`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateResponse {
     /// Wire name "active": boolean, optional.
@@ -607,6 +611,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "flowData": any JSON, required.
@@ -667,6 +672,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 /// The `result` of `tasks.flow.Flow.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "deleted": boolean, optional.
@@ -718,6 +724,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "flowId": integer, required.
@@ -765,6 +772,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `tasks.flow.Flow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "active": boolean, optional.
@@ -972,6 +980,7 @@ pub async fn is_exists(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsRequest {
     /// Wire name "flowData": any JSON, required.
@@ -1042,6 +1051,7 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
 
 /// The `result` of `tasks.flow.Flow.isExists`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsResponse {
     /// Wire name "exists": boolean, optional.
@@ -1093,6 +1103,7 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "flowId": integer, required.
@@ -1169,6 +1180,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "flowData": object, required.
@@ -1215,6 +1227,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFlowData {
     /// Wire name "description": string, optional.
@@ -1475,6 +1488,7 @@ pub type UpdateRequestFlowDataDistributionType = super::super::super::enums::Man
 
 /// The `result` of `tasks.flow.Flow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "active": boolean, optional.

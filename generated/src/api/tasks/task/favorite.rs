@@ -25,6 +25,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-favorite-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "taskId": integer, required.
@@ -101,6 +102,7 @@ pub async fn remove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-favorite-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveRequest {
     /// Wire name "taskId": integer, required.

@@ -27,6 +27,7 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRequest {
     /// Wire name "fileIds": array of integer, required.
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 
 /// The `result` of `tasks.task.file.attach`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachResponse {
     /// Wire name "result": boolean, optional.

@@ -24,6 +24,7 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-files-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRequest {
     /// Wire name "fileId": integer, required.
@@ -81,6 +82,7 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 
 /// The `result` of `tasks.task.files.attach`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachResponse {
     /// Wire name "attachmentId": integer, optional.

@@ -24,6 +24,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-history-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, optional.
@@ -95,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "createdDate": string, optional.
@@ -189,6 +191,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 pub type ListRequestFilterField = super::super::super::enums::TitleDescriptionRealStatusEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilterUser {
     /// Wire name "id": integer, optional.
@@ -280,6 +283,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterUser {
 
 /// The `result` of `tasks.task.history.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "createdDate": string, optional.
@@ -331,6 +335,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 pub type ListResponseField = super::super::super::enums::TitleDescriptionRealStatusEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseUser {
     /// Wire name "id": integer, optional.

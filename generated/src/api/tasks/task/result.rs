@@ -33,6 +33,7 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -82,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "taskId": integer, required.
@@ -138,6 +140,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 /// The `result` of `tasks.task.result.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -165,6 +168,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "authorId": integer, optional.
@@ -288,6 +292,7 @@ pub async fn add_from_comment(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFromCommentRequest {
     /// Wire name "commentId": integer, required.
@@ -339,6 +344,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
 /// The `result` of `tasks.task.result.addFromComment`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFromCommentResponse {
     /// Wire name "commentId": integer, optional.
@@ -457,6 +463,7 @@ pub async fn addfromchatmessage(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-addfromchatmessage.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageRequest {
     /// Wire name "fields": object, required.
@@ -506,6 +513,7 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageRequestFields {
     /// Wire name "messageId": integer, required.
@@ -557,6 +565,7 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
 /// The `result` of `tasks.task.result.addfromchatmessage`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageResponse {
     /// Wire name "item": object, optional.
@@ -584,6 +593,7 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageResponseItem {
     /// Wire name "authorId": integer, optional.
@@ -708,6 +718,7 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -758,6 +769,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 /// The `result` of `tasks.task.result.delete`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "result": boolean, optional.
@@ -818,6 +830,7 @@ pub async fn delete_from_comment(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteFromCommentRequest {
     /// Wire name "commentId": integer, required.
@@ -901,6 +914,7 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "taskId": integer, required.
@@ -955,6 +969,7 @@ pub type ListResponse = Vec<ListResponseItem>;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "commentId": integer, optional.
@@ -1073,6 +1088,7 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, required.
@@ -1159,6 +1175,7 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": any JSON, optional.
@@ -1225,6 +1242,7 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-update.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1279,6 +1297,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "text": string, required.
@@ -1329,6 +1348,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 /// The `result` of `tasks.task.result.update`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
@@ -1356,6 +1376,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseItem {
     /// Wire name "authorId": integer, optional.

@@ -35,6 +35,7 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -93,6 +94,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -204,6 +206,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 /// The `result` of `tasks.template.checklist.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -261,6 +264,7 @@ pub async fn add_attachment_by_content(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachment-by-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentRequest {
     /// Wire name "attachmentParameters": object, required.
@@ -332,6 +336,7 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentByContentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentRequestAttachmentParameters {
     /// Wire name "CONTENT": string, optional.
@@ -392,6 +397,7 @@ for AddAttachmentByContentRequestAttachmentParameters {
 
 /// The `result` of `tasks.template.checklist.addAttachmentByContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -449,6 +455,7 @@ pub async fn add_attachments_from_disk(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachments-from-disk.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentsFromDiskRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -517,6 +524,7 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
 
 /// The `result` of `tasks.template.checklist.addAttachmentsFromDisk`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentsFromDiskResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -574,6 +582,7 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -631,6 +640,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 /// The `result` of `tasks.template.checklist.complete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -688,6 +698,7 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -774,6 +785,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -831,6 +843,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// The `result` of `tasks.template.checklist.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -888,6 +901,7 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -971,6 +985,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 /// The `result` of `tasks.template.checklist.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "checkListItems": any JSON, optional.
@@ -1028,6 +1043,7 @@ pub async fn move_after(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-after.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveAfterRequest {
     /// Wire name "afterItemId": integer, required.
@@ -1096,6 +1112,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
 
 /// The `result` of `tasks.template.checklist.moveAfter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveAfterResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -1153,6 +1170,7 @@ pub async fn move_before(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-before.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveBeforeRequest {
     /// Wire name "beforeItemId": integer, required.
@@ -1221,6 +1239,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
 
 /// The `result` of `tasks.template.checklist.moveBefore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveBeforeResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -1278,6 +1297,7 @@ pub async fn remove_attachments(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-remove-attachments.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsRequest {
     /// Wire name "attachmentsIds": any JSON, required.
@@ -1346,6 +1366,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
 
 /// The `result` of `tasks.template.checklist.removeAttachments`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -1403,6 +1424,7 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -1460,6 +1482,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 
 /// The `result` of `tasks.template.checklist.renew`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
     /// Wire name "checkListItem": any JSON, optional.
@@ -1517,6 +1540,7 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -1583,6 +1607,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -1694,6 +1719,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "checkListItem": any JSON, optional.

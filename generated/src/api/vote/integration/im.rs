@@ -24,6 +24,7 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "IM_MESSAGE_VOTE_DATA": object, required.
@@ -94,6 +95,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteData {
     /// Wire name "ANONYMITY": integer, optional.
@@ -183,6 +185,7 @@ pub type SendRequestImMessageVoteDataAnonymity = super::super::super::enums::Int
 pub type SendRequestImMessageVoteDataOptions = super::super::super::enums::IntV0V1;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItem {
     /// Wire name "ANSWERS": array of object, optional.
@@ -263,6 +266,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsI
 ::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteDataQuestionsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     /// Wire name "MESSAGE": string, optional.
@@ -316,6 +320,7 @@ pub type SendRequestImMessageVoteDataQuestionsItemFieldType = super::super::supe
 
 /// The `result` of `vote.Integration.Im.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "messageId": integer, optional.

@@ -24,6 +24,7 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-connector-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Keys not declared in the spec, kept as received.
@@ -63,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 /// The `result` of `voximplant.sip.connector.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "FREE_MINUTES": integer, optional.

@@ -18,6 +18,7 @@ pub async fn list(
 
 /// Parameters of `crm.item.delivery.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityId": integer, required.
@@ -65,6 +66,7 @@ pub type ListRequestEntityTypeId = super::super::super::enums::IntV2V31;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "id": integer, optional.

@@ -20,6 +20,7 @@ pub async fn fields(
 
 /// Parameters of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {}
 
@@ -44,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 /// The `result` of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -64,6 +66,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFieldInfo {
     /// Wire name "type": string, optional.
@@ -131,6 +134,7 @@ pub async fn get_available_for_payment(
 
 /// Parameters of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentRequest {
     /// Wire name "ownerType": string, required.
@@ -176,6 +180,7 @@ pub type GetAvailableForPaymentRequestOwnerType = super::super::super::enums::D;
 
 /// The `result` of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentResponse {
     /// Wire name "productRows": array of object, optional.
@@ -196,6 +201,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentResponseProductRowsItem {
     /// Wire name "id": integer, optional.
@@ -246,6 +252,7 @@ pub async fn list(
 
 /// Parameters of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, required.
@@ -296,6 +303,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "=ownerType": string, required.
@@ -342,6 +351,7 @@ pub type ListRequestFilterOwnerType = super::super::super::enums::LDQEtc;
 
 /// The `result` of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productRows": array of object, optional.
@@ -362,6 +372,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseProductRow {
     /// Wire name "id": integer, optional.

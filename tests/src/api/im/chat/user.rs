@@ -18,6 +18,7 @@ pub async fn list(
 
 /// Parameters of `im.chat.user.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "CHAT_ID": integer (`int32`), required.

@@ -18,6 +18,7 @@ pub async fn get(
 
 /// Parameters of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// A chat as "chatNNN" or a user id.
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 /// A chat as "chatNNN" or a user id.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetRequestDialogId {
@@ -117,6 +119,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -154,6 +157,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItem {
     /// Wire name "id": integer, optional.
@@ -204,6 +208,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 
 /// Either an object of message params or an empty array.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseMessagesItemParams {
@@ -238,6 +243,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItem {
     /// Wire name "id": integer, optional.
@@ -266,6 +272,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValue {
     /// Wire name "id": integer, optional.

@@ -26,6 +26,7 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -92,6 +93,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "scope": string, optional.
@@ -151,6 +153,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "elements": array of any JSON, optional.
@@ -218,6 +221,7 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "scope": string, optional.
@@ -302,6 +306,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -372,6 +377,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "elements": array of object, optional.
@@ -451,6 +457,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItem {
     /// Wire name "name": string, required.
@@ -531,6 +538,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
 pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItemOptions {
     /// Wire name "defaultAddressType": integer, optional.

@@ -26,6 +26,7 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "extras": object, optional.
@@ -76,6 +77,7 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -154,6 +156,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "extras": object, optional.
@@ -226,6 +229,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -281,6 +285,7 @@ pub type GetRequestScope = super::super::super::super::enums::PC;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "elements": array of object, optional.
@@ -323,6 +328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemElementsItem {
     /// Wire name "name": string, optional.
@@ -389,6 +395,7 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "extras": object, optional.
@@ -461,6 +468,7 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -541,6 +549,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -624,6 +633,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "elements": array of object, optional.
@@ -703,6 +713,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItem {
     /// Wire name "name": string, required.
@@ -780,6 +791,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
 pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.

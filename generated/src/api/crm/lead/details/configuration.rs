@@ -26,6 +26,7 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "extras": object, optional.
@@ -76,6 +77,7 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "leadCustomerType": integer, optional.
@@ -161,6 +163,7 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "extras": object, optional.
@@ -233,6 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "lead.customer.type": integer, optional.
@@ -295,6 +299,7 @@ pub type GetRequestScope = super::super::super::super::enums::PC;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "elements": array of object, optional.
@@ -337,6 +342,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemElementsItem {
     /// Wire name "name": string, optional.
@@ -403,6 +409,7 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "extras": object, optional.
@@ -475,6 +482,7 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "lead.customer.type": integer, optional.
@@ -562,6 +570,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -645,6 +654,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "elements": array of object, optional.
@@ -724,6 +734,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItem {
     /// Wire name "name": string, required.
@@ -801,6 +812,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
 pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestExtras {
     /// Wire name "leadCustomerType": integer, optional.

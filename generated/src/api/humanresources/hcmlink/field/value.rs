@@ -24,6 +24,7 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-field-value-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "company": string, required.
@@ -92,6 +93,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "employee": string, required.
@@ -156,6 +158,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
@@ -206,6 +209,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJobFields {
     /// Wire name "data": any JSON, optional.
@@ -292,6 +296,7 @@ pub type SetRequestJobFieldsStatus = super::super::super::super::enums::InProgre
 
 /// The `result` of `humanresources.hcmlink.field.value.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "errors": any JSON, optional.

@@ -23,6 +23,7 @@ pub async fn end(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-idle-end.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EndRequest {
     /// Keys not declared in the spec, kept as received.
@@ -88,6 +89,7 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-idle-start.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "AGO": integer, optional.

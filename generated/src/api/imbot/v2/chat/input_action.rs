@@ -24,6 +24,7 @@ pub async fn notify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyRequest {
     /// Wire name "botId": integer, required.
@@ -115,6 +116,7 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
 
 /// The `result` of `imbot.v2.Chat.InputAction.notify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyResponse {
     /// Wire name "result": boolean, optional.

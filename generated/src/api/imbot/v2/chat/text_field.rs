@@ -24,6 +24,7 @@ pub async fn enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnabledRequest {
     /// Wire name "botId": integer, required.
@@ -103,6 +104,7 @@ impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
 
 /// The `result` of `imbot.v2.Chat.TextField.enabled`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnabledResponse {
     /// Wire name "result": boolean, optional.

@@ -24,6 +24,7 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "CHAT_ID": integer, required.

@@ -24,6 +24,7 @@ pub async fn url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get-file-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UrlRequest {
     /// Wire name "ELEMENT_CODE": string, required.

@@ -22,6 +22,7 @@ pub async fn id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IdRequest {
     /// Wire name "IBLOCK_CODE": string, required.

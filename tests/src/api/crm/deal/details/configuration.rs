@@ -18,6 +18,7 @@ pub async fn get(
 
 /// Parameters of `crm.deal.details.configuration.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "scope": string, optional.
@@ -73,6 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -109,6 +111,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 pub type GetResponse = Vec<GetResponseSection>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSection {
     /// Wire name "name": string, optional.
@@ -148,6 +151,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
 ::bitrix24_runtime::loose_deserialize!(GetResponseSection);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseElement {
     /// Wire name "name": string, optional.

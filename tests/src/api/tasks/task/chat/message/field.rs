@@ -18,6 +18,7 @@ pub async fn list(
 
 /// Parameters of `tasks.task.chat.message.field.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -59,6 +60,7 @@ pub type ListRequestSelectItem = super::super::super::super::super::enums::IdTit
 
 /// The `result` of `tasks.task.chat.message.field.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -79,6 +81,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "id": string, optional.
