@@ -437,16 +437,12 @@ impl Client {
         read: bool,
         spec_rate: Option<f64>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            let span = tracing::info_span!(target: "bitrix24", "bitrix24.call", method);
-            self.execute_inner(method, params, read, spec_rate)
-                .instrument(span)
-                .await
-        }
-        #[cfg(not(feature = "tracing"))]
-        self.execute_inner(method, params, read, spec_rate).await
+        in_call_span(
+            method,
+            false,
+            self.execute_inner(method, params, read, spec_rate),
+        )
+        .await
     }
 
     async fn execute_inner(
@@ -784,4 +780,28 @@ fn envelope_rest(
     let time = decode_value::<Option<Time>>(method, Part::Envelope, &take("time"))
         .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
     Ok((next, total, time))
+}
+
+/// Runs `call` inside a `bitrix24.call` span naming the method (and `api = "v3"` for REST
+/// 3.0) with the feature `tracing`; without it, runs it as it is.
+pub(crate) async fn in_call_span<T>(
+    method: &str,
+    v3: bool,
+    call: impl std::future::Future<Output = T>,
+) -> T {
+    #[cfg(feature = "tracing")]
+    {
+        use tracing::Instrument;
+        let span = if v3 {
+            tracing::info_span!(target: "bitrix24", "bitrix24.call", method, api = "v3")
+        } else {
+            tracing::info_span!(target: "bitrix24", "bitrix24.call", method)
+        };
+        call.instrument(span).await
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        let _ = (method, v3);
+        call.await
+    }
 }

@@ -272,16 +272,12 @@ impl Client {
         spec_rate: Option<f64>,
         key: Option<String>,
     ) -> Result<(serde_json::Map<String, serde_json::Value>, bool), Error> {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            let span = tracing::info_span!(target: "bitrix24", "bitrix24.call", method, api = "v3");
-            self.execute_v3_inner(method, params, spec_rate, key)
-                .instrument(span)
-                .await
-        }
-        #[cfg(not(feature = "tracing"))]
-        self.execute_v3_inner(method, params, spec_rate, key).await
+        super::client::in_call_span(
+            method,
+            true,
+            self.execute_v3_inner(method, params, spec_rate, key),
+        )
+        .await
     }
 
     async fn execute_v3_inner(
