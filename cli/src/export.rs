@@ -533,13 +533,17 @@ mod tests {
     use super::*;
 
     fn tail_of(content: &[u8]) -> (u64, Option<Value>) {
-        let dir = std::env::temp_dir().join(format!("b24-tail-{}", std::process::id()));
+        // One folder per call (tests run in parallel), removed afterwards.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("b24-tail-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("t{}.jsonl", content.len()));
+        let path = dir.join("t.jsonl");
         std::fs::write(&path, content).unwrap();
         let mut f = File::open(&path).unwrap();
         let t = Tail::read(&mut f, &path).unwrap();
-        std::fs::remove_file(&path).unwrap();
+        drop(f);
+        std::fs::remove_dir_all(&dir).unwrap();
         (t.complete, t.last)
     }
 
