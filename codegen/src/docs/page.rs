@@ -299,6 +299,26 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
     page
 }
 
+/// The first parameter table after the heading at `line` and before the next heading whose
+/// index `free` accepts; `None` when the section holds tabbed alternatives (one table per
+/// variant) or its first free table is not a parameter table.
+fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Option<usize> {
+    let next = doc
+        .headings
+        .iter()
+        .find(|h| h.line > line)
+        .map_or(usize::MAX, |h| h.line);
+    if tabbed_alternatives(doc, line, next) {
+        return None;
+    }
+    doc.tables
+        .iter()
+        .enumerate()
+        .find(|(i, t)| t.line > line && t.line < next && free(*i))
+        .filter(|(_, t)| is_param_table(t))
+        .map(|(i, _)| i)
+}
+
 fn is_param_table(t: &Table) -> bool {
     let Some(h) = t.rows.first() else {
         return false;
@@ -498,21 +518,7 @@ fn nested_table(
                         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                         .any(|w| w.eq_ignore_ascii_case(name)))
         })?;
-    // The first table after the heading and before the next heading.
-    let next = doc
-        .headings
-        .iter()
-        .find(|h| h.line > heading.line)
-        .map_or(usize::MAX, |h| h.line);
-    if tabbed_alternatives(doc, heading.line, next) {
-        return None;
-    }
-    doc.tables
-        .iter()
-        .enumerate()
-        .find(|(i, t)| t.line > heading.line && t.line < next && !used.contains(i))
-        .filter(|(_, t)| is_param_table(t))
-        .map(|(i, _)| i)
+    table_under(doc, heading.line, |i| !used.contains(&i))
 }
 
 /// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
@@ -596,20 +602,7 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
                         .is_some_and(|w| anchors.contains(&w.to_lowercase()))
             })
         })?;
-    let next = doc
-        .headings
-        .iter()
-        .find(|h| h.line > heading.line)
-        .map_or(usize::MAX, |h| h.line);
-    if tabbed_alternatives(doc, heading.line, next) {
-        return None;
-    }
-    doc.tables
-        .iter()
-        .enumerate()
-        .find(|(_, t)| t.line > heading.line && t.line < next)
-        .filter(|(_, t)| is_param_table(t))
-        .map(|(i, _)| i)
+    table_under(doc, heading.line, |_| true)
 }
 
 fn is_boolean_doc_type(t: &str) -> bool {

@@ -2,7 +2,7 @@
 
 use super::methods::{list_shape, safe_url};
 use super::{Emitter, ident};
-use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
+use crate::schema::{Additional, EnumValue, Kind, Schema, SchemaSet};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::collections::BTreeSet;
@@ -289,18 +289,7 @@ fn type_text(schema: &Schema, set: &SchemaSet, depth: usize) -> String {
         Kind::Ref(_) => "object".to_owned(),
     };
     if let Some(f) = schema.format {
-        let name = match f {
-            Format::Date => "date",
-            Format::DateTime => "date-time",
-            Format::Time => "time",
-            Format::Uri => "uri",
-            Format::Email => "email",
-            Format::Int32 => "int32",
-            Format::Int64 => "int64",
-            Format::Double => "double",
-            Format::Binary => "binary",
-        };
-        text.push_str(&format!(" ({name})"));
+        text.push_str(&format!(" ({})", f.as_str()));
     }
     if schema.nullable {
         text.push_str(" | null");
