@@ -1,6 +1,7 @@
 //! Lists every deal modified since a date, with only the fields it needs: a filter built
 //! with `Filter` (`>=DATE_MODIFY`), an order and a select that reach the portal in the order
-//! written, and `client.items`, which pages through the whole list.
+//! written, fields named by `deal::ListField` (a user field by its text), and
+//! `client.items`, which pages through the whole list.
 //!
 //! ```sh
 //! cargo run -p bitrix24 --example deals_modified_since -- 2025-01-01T00:00:00+03:00
@@ -10,8 +11,8 @@
 
 mod common;
 
-use bitrix24::api::crm::deal;
-use bitrix24::runtime::{Filter, Order};
+use bitrix24::api::crm::deal::{self, ListField as F};
+use bitrix24::runtime::{Filter, Order, Select};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -34,9 +35,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
 
     let request = deal::ListRequest::new()
-        .select(["ID", "TITLE", "STAGE_ID", "OPPORTUNITY", "DATE_MODIFY"])
-        .filter(Filter::new().gte("DATE_MODIFY", since.as_str()))
-        .order(Order::new().asc("DATE_MODIFY").asc("ID"));
+        .select(
+            Select::new([F::Id, F::Title, F::StageId, F::Opportunity, F::DateModify])
+                .field("UF_CRM_COLOR"),
+        )
+        .filter(Filter::new().gte(F::DateModify, since.as_str()))
+        .order(Order::new().asc(F::DateModify).asc(F::Id));
     let mut deals = std::pin::pin!(client.items(&request));
     let mut n = 0;
     while let Some(deal) = deals.next().await {

@@ -34,7 +34,8 @@
 //! # List with a filter, an order and a selection
 //!
 //! `client.items` pages through the whole list; the filter, order and selection go out in the
-//! order written.
+//! order written. `deal::ListField` names the fields the rows declare; user fields go in as
+//! text (`"UF_CRM_…"`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -42,15 +43,15 @@
 //! # let fake = bitrix24_fake_portal::FakePortal::start(Default::default()).await?;
 //! # fake.seed_list("crm.deal.list", bitrix24_fake_portal::deals(120));
 //! # let webhook_url = fake.webhook_url();
-//! use bitrix24::api::crm::deal;
+//! use bitrix24::api::crm::deal::{self, ListField};
 //! use bitrix24::runtime::{Client, Filter, Order};
 //! use futures_util::StreamExt;
 //!
 //! let client = Client::webhook(&webhook_url).build()?;
 //! let request = deal::ListRequest::new()
-//!     .select(["ID", "TITLE"])
-//!     .filter(Filter::new().gte("ID", 100))
-//!     .order(Order::new().desc("ID"));
+//!     .select([ListField::Id, ListField::Title])
+//!     .filter(Filter::new().gte(ListField::Id, 100))
+//!     .order(Order::new().desc(ListField::Id));
 //! let deals: Vec<_> = client.items(&request).collect().await;
 //! assert_eq!(deals.len(), 21);
 //! assert_eq!(deals[0].as_ref().unwrap().id, Some(120)); // rows are typed: `ID` an integer

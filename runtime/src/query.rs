@@ -90,8 +90,9 @@ impl FilterValue for chrono::NaiveDate {
 }
 
 /// A classic `filter`: `{"<prefix><FIELD>": value, ...}`, AND between entries, in the order
-/// they were added. Field names are free text, so user fields (`UF_CRM_…`) and camelCase
-/// names (`crm.item.list`) work alike. Setting the same prefixed key twice keeps the later
+/// they were added. A field is anything `AsRef<str>`: text, so user fields (`UF_CRM_…`) and
+/// camelCase names (`crm.item.list`) work alike, or a generated field enum
+/// (`api::crm::deal::ListField`, see [`field_names!`](crate::field_names)). Setting the same prefixed key twice keeps the later
 /// value in the first one's place.
 ///
 /// The prefixes are the ones the list methods document (`crm.deal.list`, `catalog.*.list`,
@@ -185,14 +186,14 @@ impl Filter {
     }
 
     /// Adds `<prefix of op><field>: value`.
-    pub fn with(self, field: &str, op: FilterOp, value: impl FilterValue) -> Filter {
-        self.raw(&format!("{}{field}", op.prefix()), value)
+    pub fn with(self, field: impl AsRef<str>, op: FilterOp, value: impl FilterValue) -> Filter {
+        self.raw(format!("{}{}", op.prefix(), field.as_ref()), value)
     }
 
     /// Adds a key exactly as given (a prefix this type has no method for, a method's own
     /// key such as `logic`).
-    pub fn raw(mut self, key: &str, value: impl FilterValue) -> Filter {
-        self.set(key.to_owned(), value.into_filter_value());
+    pub fn raw(mut self, key: impl AsRef<str>, value: impl FilterValue) -> Filter {
+        self.set(key.as_ref().to_owned(), value.into_filter_value());
         self
     }
 
@@ -204,67 +205,67 @@ impl Filter {
     }
 
     /// `field` equals `value` (no prefix).
-    pub fn eq(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn eq(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Eq, value)
     }
     /// `=field`: equals, with the prefix spelled out.
-    pub fn exact(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn exact(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Exact, value)
     }
     /// `!=field`: not equal.
-    pub fn ne(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn ne(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Ne, value)
     }
     /// `!field`: not equal (the older spelling).
-    pub fn not(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn not(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Not, value)
     }
     /// `>field`
-    pub fn gt(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn gt(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Gt, value)
     }
     /// `>=field`
-    pub fn gte(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn gte(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Gte, value)
     }
     /// `<field`
-    pub fn lt(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn lt(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Lt, value)
     }
     /// `<=field`
-    pub fn lte(self, field: &str, value: impl FilterValue) -> Filter {
+    pub fn lte(self, field: impl AsRef<str>, value: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Lte, value)
     }
     /// `@field`: one of `values`.
-    pub fn in_(self, field: &str, values: impl FilterValue) -> Filter {
+    pub fn in_(self, field: impl AsRef<str>, values: impl FilterValue) -> Filter {
         self.with(field, FilterOp::In, values)
     }
     /// `!@field`: none of `values`.
-    pub fn not_in(self, field: &str, values: impl FilterValue) -> Filter {
+    pub fn not_in(self, field: impl AsRef<str>, values: impl FilterValue) -> Filter {
         self.with(field, FilterOp::NotIn, values)
     }
     /// `%field`: contains `text`.
-    pub fn like(self, field: &str, text: impl FilterValue) -> Filter {
+    pub fn like(self, field: impl AsRef<str>, text: impl FilterValue) -> Filter {
         self.with(field, FilterOp::Like, text)
     }
     /// `=%field`: matches `pattern`, which holds its own `%` (`"Deal%"`).
-    pub fn like_pattern(self, field: &str, pattern: impl FilterValue) -> Filter {
+    pub fn like_pattern(self, field: impl AsRef<str>, pattern: impl FilterValue) -> Filter {
         self.with(field, FilterOp::LikePattern, pattern)
     }
     /// `!%field`: does not contain `text`.
-    pub fn not_like(self, field: &str, text: impl FilterValue) -> Filter {
+    pub fn not_like(self, field: impl AsRef<str>, text: impl FilterValue) -> Filter {
         self.with(field, FilterOp::NotLike, text)
     }
     /// `!=%field`: does not match `pattern`.
-    pub fn not_like_pattern(self, field: &str, pattern: impl FilterValue) -> Filter {
+    pub fn not_like_pattern(self, field: impl AsRef<str>, pattern: impl FilterValue) -> Filter {
         self.with(field, FilterOp::NotLikePattern, pattern)
     }
     /// `><field`: within `[from, to]`, both included.
-    pub fn between<T: FilterValue>(self, field: &str, from: T, to: T) -> Filter {
+    pub fn between<T: FilterValue>(self, field: impl AsRef<str>, from: T, to: T) -> Filter {
         self.with(field, FilterOp::Between, [from, to])
     }
     /// `!><field`: outside `[from, to]`.
-    pub fn not_between<T: FilterValue>(self, field: &str, from: T, to: T) -> Filter {
+    pub fn not_between<T: FilterValue>(self, field: impl AsRef<str>, from: T, to: T) -> Filter {
         self.with(field, FilterOp::NotBetween, [from, to])
     }
 
@@ -412,8 +413,8 @@ impl Order {
     }
 
     /// Then by `field` in `direction`.
-    pub fn by(self, field: &str, direction: Direction) -> Order {
-        self.put(field, direction, None)
+    pub fn by(self, field: impl AsRef<str>, direction: Direction) -> Order {
+        self.put(field.as_ref(), direction, None)
     }
 
     fn put(mut self, field: &str, direction: Direction, spelling: Option<Box<str>>) -> Order {
@@ -428,12 +429,12 @@ impl Order {
     }
 
     /// Then by `field`, ascending.
-    pub fn asc(self, field: &str) -> Order {
+    pub fn asc(self, field: impl AsRef<str>) -> Order {
         self.by(field, Direction::Asc)
     }
 
     /// Then by `field`, descending.
-    pub fn desc(self, field: &str) -> Order {
+    pub fn desc(self, field: impl AsRef<str>) -> Order {
         self.by(field, Direction::Desc)
     }
 
@@ -547,6 +548,16 @@ impl Select {
     }
 }
 
+/// The fields in order, so a `Select` goes wherever a list of names does (a generated
+/// request's `select` setter).
+impl IntoIterator for Select {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.into_iter()
+    }
+}
+
 impl<S: Into<String>> FromIterator<S> for Select {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Select {
         Select::new(iter)
@@ -604,6 +615,63 @@ impl TryFrom<Value> for Select {
     fn try_from(v: Value) -> Result<Select, serde_json::Error> {
         serde_json::from_value(v)
     }
+}
+
+/// The impls of a generated field enum: one variant per field a list method's rows declare,
+/// each standing for its wire name. `as_str`, `ALL`, `AsRef<str>` (so it goes wherever
+/// [`Filter`] and [`Order`] take a field), `Display`, `Into<String>` (so it goes into a
+/// [`Select`] and a generated `select` setter) and `Serialize` as the wire name.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// #[non_exhaustive]
+/// pub enum DealField { Id, DateModify }
+/// bitrix24_runtime::field_names!(DealField { Id = "ID", DateModify = "DATE_MODIFY" });
+///
+/// use bitrix24_runtime::{Filter, Order, Select};
+/// let f = Filter::new().gte(DealField::DateModify, "2026-01-01").eq("UF_CRM_1", 5);
+/// assert_eq!(serde_json::to_string(&f).unwrap(), r#"{">=DATE_MODIFY":"2026-01-01","UF_CRM_1":5}"#);
+/// let o = Order::new().desc(DealField::Id);
+/// assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"ID":"DESC"}"#);
+/// let s = Select::new(DealField::ALL.iter().copied()).field("UF_*");
+/// assert_eq!(s.fields(), ["ID", "DATE_MODIFY", "UF_*"]);
+/// assert_eq!(DealField::Id.to_string(), "ID");
+/// ```
+#[macro_export]
+macro_rules! field_names {
+    ($name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
+        impl $name {
+            /// Every field, in the order the spec declares them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)*
+                }
+            }
+        }
+        impl ::core::convert::AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::convert::From<$name> for ::std::string::String {
+            fn from(v: $name) -> ::std::string::String {
+                ::std::string::String::from(v.as_str())
+            }
+        }
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
 }
 
 // Generated request types decode their fields with `Loose`; a `filter`, `order` or `select`

@@ -168,6 +168,53 @@ impl Emitter<'_> {
     }
 }
 
+impl Emitter<'_> {
+    /// A field enum (`ListField`): one variant per wire name in `wires` (in that order,
+    /// duplicates once), its impls from the runtime's `field_names!`. The one place such an
+    /// enum is written, so it can be attached to whatever type owns the field list.
+    pub(super) fn field_enum(
+        &self,
+        name: &str,
+        doc: &[String],
+        wires: &[&str],
+        cfg: &TokenStream,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        let name = ident(name);
+        let doc = super::docs(doc);
+        let mut names = crate::naming::Names::default();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut variants = TokenStream::new();
+        let mut pairs = Vec::new();
+        for w in wires {
+            if !seen.insert(*w) {
+                continue;
+            }
+            let vid = ident(&names.take(&crate::naming::pascal(w, "Field")));
+            let vdoc = super::doc_attr(&format!(
+                "The field {}.",
+                crate::naming::doc_line(&format!("\"{w}\""), 120).unwrap_or_default()
+            ));
+            variants.extend(quote!(#vdoc #vid,));
+            pairs.push(quote!(#vid = #w));
+        }
+        if pairs.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            #doc
+            #cfg
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            #[non_exhaustive]
+            pub enum #name {
+                #variants
+            }
+            #cfg
+            #rt::field_names!(#name { #(#pairs),* });
+        }
+    }
+}
+
 fn lit(v: &EnumValue) -> Literal {
     match v {
         EnumValue::Str(s) => Literal::string(s),

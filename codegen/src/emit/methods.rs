@@ -125,6 +125,45 @@ impl Emitter<'_> {
         }
     }
 
+    /// The field enum of a classic list method (`ListField`), when its rows are a struct with
+    /// declared fields: one variant per wire name, for `Filter`, `Order` and `select`.
+    pub(super) fn list_field_enum(
+        &self,
+        method: &Method,
+        m: &Module,
+        cfg: &TokenStream,
+    ) -> TokenStream {
+        let Some(name) = &method.field_enum else {
+            return TokenStream::new();
+        };
+        let Some(shape) = list_shape(method, m) else {
+            return TokenStream::new();
+        };
+        let row = match &shape.elem {
+            Ty::Named(i) => *i,
+            Ty::Box(b) => match b.as_ref() {
+                Ty::Named(i) => *i,
+                _ => return TokenStream::new(),
+            },
+            _ => return TokenStream::new(),
+        };
+        let Some(row_type) = m.types.get(row) else {
+            return TokenStream::new();
+        };
+        let Body::Struct { fields, .. } = &row_type.body else {
+            return TokenStream::new();
+        };
+        let wires: Vec<&str> = fields.iter().map(|f| f.wire.as_str()).collect();
+        let doc = vec![
+            format!(
+                "The fields of `{}`'s rows (`{}`), by wire name: for `Filter`, `Order` and `select`.",
+                method.spec.method, row_type.name
+            ),
+            "Fields the spec does not declare (user fields `UF_*`) go in as text.".to_owned(),
+        ];
+        self.field_enum(name, &doc, &wires, cfg)
+    }
+
     pub(super) fn alias_fn(
         &self,
         a: &AliasFn,

@@ -185,6 +185,7 @@ impl Emitter<'_> {
                         items.extend(self.type_def(t, m, &cfg, extra));
                     }
                     items.extend(self.method_impl(method, m, &cfg));
+                    items.extend(self.list_field_enum(method, m, &cfg));
                 }
                 Entry::Alias(a) => {
                     let method = &api.methods[a.method];

@@ -148,6 +148,10 @@ pub struct Method {
     pub request: usize,
     /// Index of the response type in its module.
     pub response: usize,
+    /// The name kept for the enum of the rows' field names (`ListField`): every classic
+    /// method with `pagination: start` has one reserved; it is emitted when the rows are a
+    /// struct with declared fields.
+    pub field_enum: Option<String>,
 }
 
 /// A function that calls a method under one of its aliases.
@@ -355,6 +359,8 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
         let prefix = naming::pascal(&fn_ident, "Call");
         let req = names.take(&format!("{prefix}Request"));
         let resp = names.take(&format!("{prefix}Response"));
+        let field_enum = (s.api == ApiVersion::Classic && s.pagination == Pagination::Start)
+            .then(|| names.take(&format!("{prefix}Field")));
         tops.push((req, resp));
         methods.push(Method {
             spec: s.clone(),
@@ -362,6 +368,7 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
             fn_ident,
             request: 0,
             response: 0,
+            field_enum,
         });
     }
     for (i, m) in methods.iter_mut().enumerate() {

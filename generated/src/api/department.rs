@@ -486,6 +486,26 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `department.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "PARENT".
+    Parent,
+    /// The field "SORT".
+    Sort,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Id = "ID", Name = "NAME", Parent = "PARENT", Sort = "SORT" }
+);
+
 /// Calls `department.update`.
 ///
 /// Scope `department`; at most 2 calls per second.

@@ -875,6 +875,128 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `lists.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "API_CODE".
+    ApiCode,
+    /// The field "BIZPROC".
+    Bizproc,
+    /// The field "CANONICAL_PAGE_URL".
+    CanonicalPageUrl,
+    /// The field "CODE".
+    Code,
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "DESCRIPTION_TYPE".
+    DescriptionType,
+    /// The field "DETAIL_PAGE_URL".
+    DetailPageUrl,
+    /// The field "EDIT_FILE_AFTER".
+    EditFileAfter,
+    /// The field "EDIT_FILE_BEFORE".
+    EditFileBefore,
+    /// The field "ELEMENTS_NAME".
+    ElementsName,
+    /// The field "ELEMENT_NAME".
+    ElementName,
+    /// The field "EXTERNAL_ID".
+    ExternalId,
+    /// The field "FULLTEXT_INDEX".
+    FulltextIndex,
+    /// The field "IBLOCK_TYPE_ID".
+    IblockTypeId,
+    /// The field "ID".
+    Id,
+    /// The field "INDEX_ELEMENT".
+    IndexElement,
+    /// The field "INDEX_SECTION".
+    IndexSection,
+    /// The field "LANG_DIR".
+    LangDir,
+    /// The field "LAST_CONV_ELEMENT".
+    LastConvElement,
+    /// The field "LID".
+    Lid,
+    /// The field "LIST_MODE".
+    ListMode,
+    /// The field "LIST_PAGE_URL".
+    ListPageUrl,
+    /// The field "NAME".
+    Name,
+    /// The field "PICTURE".
+    Picture,
+    /// The field "PROPERTY_INDEX".
+    PropertyIndex,
+    /// The field "REST_ON".
+    RestOn,
+    /// The field "RIGHTS_MODE".
+    RightsMode,
+    /// The field "RSS_ACTIVE".
+    RssActive,
+    /// The field "RSS_FILE_ACTIVE".
+    RssFileActive,
+    /// The field "RSS_FILE_DAYS".
+    RssFileDays,
+    /// The field "RSS_FILE_LIMIT".
+    RssFileLimit,
+    /// The field "RSS_TTL".
+    RssTtl,
+    /// The field "RSS_YANDEX_ACTIVE".
+    RssYandexActive,
+    /// The field "SECTIONS_NAME".
+    SectionsName,
+    /// The field "SECTION_CHOOSER".
+    SectionChooser,
+    /// The field "SECTION_NAME".
+    SectionName,
+    /// The field "SECTION_PAGE_URL".
+    SectionPageUrl,
+    /// The field "SECTION_PROPERTY".
+    SectionProperty,
+    /// The field "SERVER_NAME".
+    ServerName,
+    /// The field "SOCNET_GROUP_ID".
+    SocnetGroupId,
+    /// The field "SORT".
+    Sort,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+    /// The field "TMP_ID".
+    TmpId,
+    /// The field "VERSION".
+    Version,
+    /// The field "WORKFLOW".
+    Workflow,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", ApiCode = "API_CODE", Bizproc = "BIZPROC",
+    CanonicalPageUrl = "CANONICAL_PAGE_URL", Code = "CODE", Description = "DESCRIPTION",
+    DescriptionType = "DESCRIPTION_TYPE", DetailPageUrl = "DETAIL_PAGE_URL",
+    EditFileAfter = "EDIT_FILE_AFTER", EditFileBefore = "EDIT_FILE_BEFORE", ElementsName
+    = "ELEMENTS_NAME", ElementName = "ELEMENT_NAME", ExternalId = "EXTERNAL_ID",
+    FulltextIndex = "FULLTEXT_INDEX", IblockTypeId = "IBLOCK_TYPE_ID", Id = "ID",
+    IndexElement = "INDEX_ELEMENT", IndexSection = "INDEX_SECTION", LangDir = "LANG_DIR",
+    LastConvElement = "LAST_CONV_ELEMENT", Lid = "LID", ListMode = "LIST_MODE",
+    ListPageUrl = "LIST_PAGE_URL", Name = "NAME", Picture = "PICTURE", PropertyIndex =
+    "PROPERTY_INDEX", RestOn = "REST_ON", RightsMode = "RIGHTS_MODE", RssActive =
+    "RSS_ACTIVE", RssFileActive = "RSS_FILE_ACTIVE", RssFileDays = "RSS_FILE_DAYS",
+    RssFileLimit = "RSS_FILE_LIMIT", RssTtl = "RSS_TTL", RssYandexActive =
+    "RSS_YANDEX_ACTIVE", SectionsName = "SECTIONS_NAME", SectionChooser =
+    "SECTION_CHOOSER", SectionName = "SECTION_NAME", SectionPageUrl = "SECTION_PAGE_URL",
+    SectionProperty = "SECTION_PROPERTY", ServerName = "SERVER_NAME", SocnetGroupId =
+    "SOCNET_GROUP_ID", Sort = "SORT", TimestampX = "TIMESTAMP_X", TmpId = "TMP_ID",
+    Version = "VERSION", Workflow = "WORKFLOW", XmlId = "XML_ID" }
+);
+
 /// Calls `lists.update`.
 ///
 /// Scope `lists`; at most 2 calls per second.

@@ -820,6 +820,59 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `sonet_group.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "CLOSED".
+    Closed,
+    /// The field "DATE_ACTIVITY".
+    DateActivity,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DATE_UPDATE".
+    DateUpdate,
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "ID".
+    Id,
+    /// The field "IS_EXTRANET".
+    IsExtranet,
+    /// The field "KEYWORDS".
+    Keywords,
+    /// The field "NAME".
+    Name,
+    /// The field "NUMBER_OF_MEMBERS".
+    NumberOfMembers,
+    /// The field "OPENED".
+    Opened,
+    /// The field "OWNER_ID".
+    OwnerId,
+    /// The field "PROJECT".
+    Project,
+    /// The field "SITE_ID".
+    SiteId,
+    /// The field "SUBJECT_ID".
+    SubjectId,
+    /// The field "SUBJECT_NAME".
+    SubjectName,
+    /// The field "VISIBLE".
+    Visible,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", Closed = "CLOSED", DateActivity = "DATE_ACTIVITY",
+    DateCreate = "DATE_CREATE", DateUpdate = "DATE_UPDATE", Description = "DESCRIPTION",
+    Id = "ID", IsExtranet = "IS_EXTRANET", Keywords = "KEYWORDS", Name = "NAME",
+    NumberOfMembers = "NUMBER_OF_MEMBERS", Opened = "OPENED", OwnerId = "OWNER_ID",
+    Project = "PROJECT", SiteId = "SITE_ID", SubjectId = "SUBJECT_ID", SubjectName =
+    "SUBJECT_NAME", Visible = "VISIBLE" }
+);
+
 /// Calls `sonet_group.setowner`.
 ///
 /// Scope `sonet`; at most 2 calls per second.

@@ -1446,6 +1446,71 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `user.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "DATE_REGISTER".
+    DateRegister,
+    /// The field "EMAIL".
+    Email,
+    /// The field "ID".
+    Id,
+    /// The field "IS_ONLINE".
+    IsOnline,
+    /// The field "LAST_ACTIVITY_DATE".
+    LastActivityDate,
+    /// The field "LAST_LOGIN".
+    LastLogin,
+    /// The field "LAST_NAME".
+    LastName,
+    /// The field "NAME".
+    Name,
+    /// The field "PERSONAL_BIRTHDAY".
+    PersonalBirthday,
+    /// The field "PERSONAL_CITY".
+    PersonalCity,
+    /// The field "PERSONAL_GENDER".
+    PersonalGender,
+    /// The field "PERSONAL_MOBILE".
+    PersonalMobile,
+    /// The field "PERSONAL_WWW".
+    PersonalWww,
+    /// The field "SECOND_NAME".
+    SecondName,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+    /// The field "TIME_ZONE".
+    TimeZone,
+    /// The field "UF_DEPARTMENT".
+    UfDepartment,
+    /// The field "UF_EMPLOYMENT_DATE".
+    UfEmploymentDate,
+    /// The field "USER_TYPE".
+    UserType,
+    /// The field "WORK_PHONE".
+    WorkPhone,
+    /// The field "WORK_POSITION".
+    WorkPosition,
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", DateRegister = "DATE_REGISTER", Email = "EMAIL", Id =
+    "ID", IsOnline = "IS_ONLINE", LastActivityDate = "LAST_ACTIVITY_DATE", LastLogin =
+    "LAST_LOGIN", LastName = "LAST_NAME", Name = "NAME", PersonalBirthday =
+    "PERSONAL_BIRTHDAY", PersonalCity = "PERSONAL_CITY", PersonalGender =
+    "PERSONAL_GENDER", PersonalMobile = "PERSONAL_MOBILE", PersonalWww = "PERSONAL_WWW",
+    SecondName = "SECOND_NAME", TimestampX = "TIMESTAMP_X", TimeZone = "TIME_ZONE",
+    UfDepartment = "UF_DEPARTMENT", UfEmploymentDate = "UF_EMPLOYMENT_DATE", UserType =
+    "USER_TYPE", WorkPhone = "WORK_PHONE", WorkPosition = "WORK_POSITION" }
+);
+
 /// Calls `user.search`.
 ///
 /// Scope `user`; at most 2 calls per second.
@@ -1750,6 +1815,71 @@ impl ::bitrix24_runtime::Method for SearchRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SearchResponse;
 }
+
+/// The fields of `user.search`'s rows (`SearchResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SearchField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "DATE_REGISTER".
+    DateRegister,
+    /// The field "EMAIL".
+    Email,
+    /// The field "ID".
+    Id,
+    /// The field "IS_ONLINE".
+    IsOnline,
+    /// The field "LAST_ACTIVITY_DATE".
+    LastActivityDate,
+    /// The field "LAST_LOGIN".
+    LastLogin,
+    /// The field "LAST_NAME".
+    LastName,
+    /// The field "NAME".
+    Name,
+    /// The field "PERSONAL_BIRTHDAY".
+    PersonalBirthday,
+    /// The field "PERSONAL_CITY".
+    PersonalCity,
+    /// The field "PERSONAL_GENDER".
+    PersonalGender,
+    /// The field "PERSONAL_MOBILE".
+    PersonalMobile,
+    /// The field "PERSONAL_WWW".
+    PersonalWww,
+    /// The field "SECOND_NAME".
+    SecondName,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+    /// The field "TIME_ZONE".
+    TimeZone,
+    /// The field "UF_DEPARTMENT".
+    UfDepartment,
+    /// The field "UF_EMPLOYMENT_DATE".
+    UfEmploymentDate,
+    /// The field "USER_TYPE".
+    UserType,
+    /// The field "WORK_PHONE".
+    WorkPhone,
+    /// The field "WORK_POSITION".
+    WorkPosition,
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::field_names!(
+    SearchField { Active = "ACTIVE", DateRegister = "DATE_REGISTER", Email = "EMAIL", Id
+    = "ID", IsOnline = "IS_ONLINE", LastActivityDate = "LAST_ACTIVITY_DATE", LastLogin =
+    "LAST_LOGIN", LastName = "LAST_NAME", Name = "NAME", PersonalBirthday =
+    "PERSONAL_BIRTHDAY", PersonalCity = "PERSONAL_CITY", PersonalGender =
+    "PERSONAL_GENDER", PersonalMobile = "PERSONAL_MOBILE", PersonalWww = "PERSONAL_WWW",
+    SecondName = "SECOND_NAME", TimestampX = "TIMESTAMP_X", TimeZone = "TIME_ZONE",
+    UfDepartment = "UF_DEPARTMENT", UfEmploymentDate = "UF_EMPLOYMENT_DATE", UserType =
+    "USER_TYPE", WorkPhone = "WORK_PHONE", WorkPosition = "WORK_POSITION" }
+);
 
 /// Calls `user.update`.
 ///

@@ -2041,6 +2041,64 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `userfieldconfig.list`'s rows (`ListResponseFieldsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "editFormLabel".
+    EditFormLabel,
+    /// The field "editInList".
+    EditInList,
+    /// The field "entityId".
+    EntityId,
+    /// The field "enum".
+    Enum,
+    /// The field "errorMessage".
+    ErrorMessage,
+    /// The field "fieldName".
+    FieldName,
+    /// The field "helpMessage".
+    HelpMessage,
+    /// The field "id".
+    Id,
+    /// The field "isSearchable".
+    IsSearchable,
+    /// The field "languageId".
+    LanguageId,
+    /// The field "listColumnLabel".
+    ListColumnLabel,
+    /// The field "listFilterLabel".
+    ListFilterLabel,
+    /// The field "mandatory".
+    Mandatory,
+    /// The field "multiple".
+    Multiple,
+    /// The field "settings".
+    Settings,
+    /// The field "showFilter".
+    ShowFilter,
+    /// The field "showInList".
+    ShowInList,
+    /// The field "sort".
+    Sort,
+    /// The field "userTypeId".
+    UserTypeId,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EditFormLabel = "editFormLabel", EditInList = "editInList", EntityId =
+    "entityId", Enum = "enum", ErrorMessage = "errorMessage", FieldName = "fieldName",
+    HelpMessage = "helpMessage", Id = "id", IsSearchable = "isSearchable", LanguageId =
+    "languageId", ListColumnLabel = "listColumnLabel", ListFilterLabel =
+    "listFilterLabel", Mandatory = "mandatory", Multiple = "multiple", Settings =
+    "settings", ShowFilter = "showFilter", ShowInList = "showInList", Sort = "sort",
+    UserTypeId = "userTypeId", XmlId = "xmlId" }
+);
+
 /// Calls `userfieldconfig.update`.
 ///
 /// Scope `userfieldconfig`; at most 2 calls per second.

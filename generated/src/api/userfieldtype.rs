@@ -327,6 +327,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `userfieldtype.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "HANDLER".
+    Handler,
+    /// The field "TITLE".
+    Title,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Description = "DESCRIPTION", Handler = "HANDLER", Title = "TITLE",
+    UserTypeId = "USER_TYPE_ID" }
+);
+
 /// Calls `userfieldtype.update`.
 ///
 /// Scope `placement`; at most 2 calls per second.

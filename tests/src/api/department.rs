@@ -175,3 +175,28 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
+
+/// The fields of `department.get`'s rows (`GetResponseNode`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "SORT".
+    Sort,
+    /// The field "PARENT".
+    Parent,
+    /// The field "UF_HEAD".
+    UfHead,
+    /// The field "children".
+    Children,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Id = "ID", Name = "NAME", Sort = "SORT", Parent = "PARENT", UfHead =
+    "UF_HEAD", Children = "children" }
+);

@@ -317,3 +317,35 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
+
+/// The fields of `user.get`'s rows (`GetResponseUser`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ID".
+    Id,
+    /// The field "ACTIVE".
+    Active,
+    /// The field "NAME".
+    Name,
+    /// The field "EMAIL".
+    Email,
+    /// The field "PERSONAL_BIRTHDAY".
+    PersonalBirthday,
+    /// The field "PERSONAL_PHOTO".
+    PersonalPhoto,
+    /// The field "UF_DEPARTMENT".
+    UfDepartment,
+    /// The field "LAST_LOGIN".
+    LastLogin,
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::field_names!(
+    GetField { Id = "ID", Active = "ACTIVE", Name = "NAME", Email = "EMAIL",
+    PersonalBirthday = "PERSONAL_BIRTHDAY", PersonalPhoto = "PERSONAL_PHOTO",
+    UfDepartment = "UF_DEPARTMENT", LastLogin = "LAST_LOGIN" }
+);

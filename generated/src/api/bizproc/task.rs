@@ -1038,3 +1038,66 @@ impl ::bitrix24_runtime::Method for ListRequest {
     ];
     type Response = ListResponse;
 }
+
+/// The fields of `bizproc.task.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ACTIVITY".
+    Activity,
+    /// The field "ACTIVITY_NAME".
+    ActivityName,
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "DOCUMENT_ID".
+    DocumentId,
+    /// The field "DOCUMENT_NAME".
+    DocumentName,
+    /// The field "DOCUMENT_URL".
+    DocumentUrl,
+    /// The field "ENTITY".
+    Entity,
+    /// The field "ID".
+    Id,
+    /// The field "MODIFIED".
+    Modified,
+    /// The field "MODULE_ID".
+    ModuleId,
+    /// The field "NAME".
+    Name,
+    /// The field "OVERDUE_DATE".
+    OverdueDate,
+    /// The field "PARAMETERS".
+    Parameters,
+    /// The field "STATUS".
+    Status,
+    /// The field "USER_ID".
+    UserId,
+    /// The field "USER_STATUS".
+    UserStatus,
+    /// The field "WORKFLOW_ID".
+    WorkflowId,
+    /// The field "WORKFLOW_STARTED".
+    WorkflowStarted,
+    /// The field "WORKFLOW_STARTED_BY".
+    WorkflowStartedBy,
+    /// The field "WORKFLOW_STATE".
+    WorkflowState,
+    /// The field "WORKFLOW_TEMPLATE_ID".
+    WorkflowTemplateId,
+    /// The field "WORKFLOW_TEMPLATE_NAME".
+    WorkflowTemplateName,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Activity = "ACTIVITY", ActivityName = "ACTIVITY_NAME", Description =
+    "DESCRIPTION", DocumentId = "DOCUMENT_ID", DocumentName = "DOCUMENT_NAME",
+    DocumentUrl = "DOCUMENT_URL", Entity = "ENTITY", Id = "ID", Modified = "MODIFIED",
+    ModuleId = "MODULE_ID", Name = "NAME", OverdueDate = "OVERDUE_DATE", Parameters =
+    "PARAMETERS", Status = "STATUS", UserId = "USER_ID", UserStatus = "USER_STATUS",
+    WorkflowId = "WORKFLOW_ID", WorkflowStarted = "WORKFLOW_STARTED", WorkflowStartedBy =
+    "WORKFLOW_STARTED_BY", WorkflowState = "WORKFLOW_STATE", WorkflowTemplateId =
+    "WORKFLOW_TEMPLATE_ID", WorkflowTemplateName = "WORKFLOW_TEMPLATE_NAME" }
+);

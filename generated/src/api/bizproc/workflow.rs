@@ -206,6 +206,36 @@ impl ::bitrix24_runtime::Method for InstancesRequest {
     type Response = InstancesResponse;
 }
 
+/// The fields of `bizproc.workflow.instances`'s rows (`InstancesResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InstancesField {
+    /// The field "DOCUMENT_ID".
+    DocumentId,
+    /// The field "ENTITY".
+    Entity,
+    /// The field "ID".
+    Id,
+    /// The field "MODULE_ID".
+    ModuleId,
+    /// The field "OWNED_UNTIL".
+    OwnedUntil,
+    /// The field "STARTED".
+    Started,
+    /// The field "STARTED_BY".
+    StartedBy,
+    /// The field "TEMPLATE_ID".
+    TemplateId,
+}
+
+::bitrix24_runtime::field_names!(
+    InstancesField { DocumentId = "DOCUMENT_ID", Entity = "ENTITY", Id = "ID", ModuleId =
+    "MODULE_ID", OwnedUntil = "OWNED_UNTIL", Started = "STARTED", StartedBy =
+    "STARTED_BY", TemplateId = "TEMPLATE_ID" }
+);
+
 /// Calls `bizproc.workflow.kill`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.

@@ -1733,6 +1733,110 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.activity.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ASSOCIATED_ENTITY_ID".
+    AssociatedEntityId,
+    /// The field "AUTHOR_ID".
+    AuthorId,
+    /// The field "AUTOCOMPLETE_RULE".
+    AutocompleteRule,
+    /// The field "COMPLETED".
+    Completed,
+    /// The field "CREATED".
+    Created,
+    /// The field "DEADLINE".
+    Deadline,
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "DESCRIPTION_TYPE".
+    DescriptionType,
+    /// The field "DIRECTION".
+    Direction,
+    /// The field "EDITOR_ID".
+    EditorId,
+    /// The field "END_TIME".
+    EndTime,
+    /// The field "ID".
+    Id,
+    /// The field "LAST_UPDATED".
+    LastUpdated,
+    /// The field "LOCATION".
+    Location,
+    /// The field "NOTIFY_TYPE".
+    NotifyType,
+    /// The field "NOTIFY_VALUE".
+    NotifyValue,
+    /// The field "ORIGINATOR_ID".
+    OriginatorId,
+    /// The field "ORIGIN_ID".
+    OriginId,
+    /// The field "OWNER_ID".
+    OwnerId,
+    /// The field "OWNER_TYPE_ID".
+    OwnerTypeId,
+    /// The field "PRIORITY".
+    Priority,
+    /// The field "PROVIDER_DATA".
+    ProviderData,
+    /// The field "PROVIDER_GROUP_ID".
+    ProviderGroupId,
+    /// The field "PROVIDER_ID".
+    ProviderId,
+    /// The field "PROVIDER_PARAMS".
+    ProviderParams,
+    /// The field "PROVIDER_TYPE_ID".
+    ProviderTypeId,
+    /// The field "RESPONSIBLE_ID".
+    ResponsibleId,
+    /// The field "RESULT_CURRENCY_ID".
+    ResultCurrencyId,
+    /// The field "RESULT_MARK".
+    ResultMark,
+    /// The field "RESULT_SOURCE_ID".
+    ResultSourceId,
+    /// The field "RESULT_STATUS".
+    ResultStatus,
+    /// The field "RESULT_STREAM".
+    ResultStream,
+    /// The field "RESULT_SUM".
+    ResultSum,
+    /// The field "RESULT_VALUE".
+    ResultValue,
+    /// The field "SETTINGS".
+    Settings,
+    /// The field "START_TIME".
+    StartTime,
+    /// The field "STATUS".
+    Status,
+    /// The field "SUBJECT".
+    Subject,
+    /// The field "TYPE_ID".
+    TypeId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssociatedEntityId = "ASSOCIATED_ENTITY_ID", AuthorId = "AUTHOR_ID",
+    AutocompleteRule = "AUTOCOMPLETE_RULE", Completed = "COMPLETED", Created = "CREATED",
+    Deadline = "DEADLINE", Description = "DESCRIPTION", DescriptionType =
+    "DESCRIPTION_TYPE", Direction = "DIRECTION", EditorId = "EDITOR_ID", EndTime =
+    "END_TIME", Id = "ID", LastUpdated = "LAST_UPDATED", Location = "LOCATION",
+    NotifyType = "NOTIFY_TYPE", NotifyValue = "NOTIFY_VALUE", OriginatorId =
+    "ORIGINATOR_ID", OriginId = "ORIGIN_ID", OwnerId = "OWNER_ID", OwnerTypeId =
+    "OWNER_TYPE_ID", Priority = "PRIORITY", ProviderData = "PROVIDER_DATA",
+    ProviderGroupId = "PROVIDER_GROUP_ID", ProviderId = "PROVIDER_ID", ProviderParams =
+    "PROVIDER_PARAMS", ProviderTypeId = "PROVIDER_TYPE_ID", ResponsibleId =
+    "RESPONSIBLE_ID", ResultCurrencyId = "RESULT_CURRENCY_ID", ResultMark =
+    "RESULT_MARK", ResultSourceId = "RESULT_SOURCE_ID", ResultStatus = "RESULT_STATUS",
+    ResultStream = "RESULT_STREAM", ResultSum = "RESULT_SUM", ResultValue =
+    "RESULT_VALUE", Settings = "SETTINGS", StartTime = "START_TIME", Status = "STATUS",
+    Subject = "SUBJECT", TypeId = "TYPE_ID" }
+);
+
 /// Calls `crm.activity.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -987,6 +987,50 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.address.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ADDRESS_1".
+    Address1,
+    /// The field "ADDRESS_2".
+    Address2,
+    /// The field "ANCHOR_ID".
+    AnchorId,
+    /// The field "ANCHOR_TYPE_ID".
+    AnchorTypeId,
+    /// The field "CITY".
+    City,
+    /// The field "COUNTRY".
+    Country,
+    /// The field "COUNTRY_CODE".
+    CountryCode,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ENTITY_TYPE_ID".
+    EntityTypeId,
+    /// The field "LOC_ADDR_ID".
+    LocAddrId,
+    /// The field "POSTAL_CODE".
+    PostalCode,
+    /// The field "PROVINCE".
+    Province,
+    /// The field "REGION".
+    Region,
+    /// The field "TYPE_ID".
+    TypeId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Address1 = "ADDRESS_1", Address2 = "ADDRESS_2", AnchorId = "ANCHOR_ID",
+    AnchorTypeId = "ANCHOR_TYPE_ID", City = "CITY", Country = "COUNTRY", CountryCode =
+    "COUNTRY_CODE", EntityId = "ENTITY_ID", EntityTypeId = "ENTITY_TYPE_ID", LocAddrId =
+    "LOC_ADDR_ID", PostalCode = "POSTAL_CODE", Province = "PROVINCE", Region = "REGION",
+    TypeId = "TYPE_ID" }
+);
+
 /// Calls `crm.address.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

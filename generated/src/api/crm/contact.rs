@@ -2292,6 +2292,102 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.contact.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ASSIGNED_BY_ID".
+    AssignedById,
+    /// The field "BIRTHDATE".
+    Birthdate,
+    /// The field "COMMENTS".
+    Comments,
+    /// The field "COMPANY_ID".
+    CompanyId,
+    /// The field "CREATED_BY_ID".
+    CreatedById,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DATE_MODIFY".
+    DateModify,
+    /// The field "EMAIL".
+    Email,
+    /// The field "EXPORT".
+    Export,
+    /// The field "FACE_ID".
+    FaceId,
+    /// The field "HAS_EMAIL".
+    HasEmail,
+    /// The field "HAS_IMOL".
+    HasImol,
+    /// The field "HAS_PHONE".
+    HasPhone,
+    /// The field "HONORIFIC".
+    Honorific,
+    /// The field "ID".
+    Id,
+    /// The field "IM".
+    Im,
+    /// The field "LAST_ACTIVITY_BY".
+    LastActivityBy,
+    /// The field "LAST_ACTIVITY_TIME".
+    LastActivityTime,
+    /// The field "LAST_NAME".
+    LastName,
+    /// The field "LEAD_ID".
+    LeadId,
+    /// The field "LINK".
+    Link,
+    /// The field "MODIFY_BY_ID".
+    ModifyById,
+    /// The field "NAME".
+    Name,
+    /// The field "OPENED".
+    Opened,
+    /// The field "PHONE".
+    Phone,
+    /// The field "PHOTO".
+    Photo,
+    /// The field "POST".
+    Post,
+    /// The field "SECOND_NAME".
+    SecondName,
+    /// The field "SOURCE_DESCRIPTION".
+    SourceDescription,
+    /// The field "SOURCE_ID".
+    SourceId,
+    /// The field "TYPE_ID".
+    TypeId,
+    /// The field "UTM_CAMPAIGN".
+    UtmCampaign,
+    /// The field "UTM_CONTENT".
+    UtmContent,
+    /// The field "UTM_MEDIUM".
+    UtmMedium,
+    /// The field "UTM_SOURCE".
+    UtmSource,
+    /// The field "UTM_TERM".
+    UtmTerm,
+    /// The field "WEB".
+    Web,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssignedById = "ASSIGNED_BY_ID", Birthdate = "BIRTHDATE", Comments =
+    "COMMENTS", CompanyId = "COMPANY_ID", CreatedById = "CREATED_BY_ID", DateCreate =
+    "DATE_CREATE", DateModify = "DATE_MODIFY", Email = "EMAIL", Export = "EXPORT", FaceId
+    = "FACE_ID", HasEmail = "HAS_EMAIL", HasImol = "HAS_IMOL", HasPhone = "HAS_PHONE",
+    Honorific = "HONORIFIC", Id = "ID", Im = "IM", LastActivityBy = "LAST_ACTIVITY_BY",
+    LastActivityTime = "LAST_ACTIVITY_TIME", LastName = "LAST_NAME", LeadId = "LEAD_ID",
+    Link = "LINK", ModifyById = "MODIFY_BY_ID", Name = "NAME", Opened = "OPENED", Phone =
+    "PHONE", Photo = "PHOTO", Post = "POST", SecondName = "SECOND_NAME",
+    SourceDescription = "SOURCE_DESCRIPTION", SourceId = "SOURCE_ID", TypeId = "TYPE_ID",
+    UtmCampaign = "UTM_CAMPAIGN", UtmContent = "UTM_CONTENT", UtmMedium = "UTM_MEDIUM",
+    UtmSource = "UTM_SOURCE", UtmTerm = "UTM_TERM", Web = "WEB" }
+);
+
 /// Calls `crm.contact.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -953,6 +953,45 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.currency.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "AMOUNT".
+    Amount,
+    /// The field "AMOUNT_CNT".
+    AmountCnt,
+    /// The field "BASE".
+    Base,
+    /// The field "CURRENCY".
+    Currency,
+    /// The field "DATE_UPDATE".
+    DateUpdate,
+    /// The field "DECIMALS".
+    Decimals,
+    /// The field "DEC_POINT".
+    DecPoint,
+    /// The field "FORMAT_STRING".
+    FormatString,
+    /// The field "FULL_NAME".
+    FullName,
+    /// The field "LID".
+    Lid,
+    /// The field "SORT".
+    Sort,
+    /// The field "THOUSANDS_SEP".
+    ThousandsSep,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Amount = "AMOUNT", AmountCnt = "AMOUNT_CNT", Base = "BASE", Currency =
+    "CURRENCY", DateUpdate = "DATE_UPDATE", Decimals = "DECIMALS", DecPoint =
+    "DEC_POINT", FormatString = "FORMAT_STRING", FullName = "FULL_NAME", Lid = "LID",
+    Sort = "SORT", ThousandsSep = "THOUSANDS_SEP" }
+);
+
 /// Calls `crm.currency.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

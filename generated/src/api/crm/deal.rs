@@ -1674,6 +1674,121 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.deal.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ADDITIONAL_INFO".
+    AdditionalInfo,
+    /// The field "ASSIGNED_BY_ID".
+    AssignedById,
+    /// The field "BEGINDATE".
+    Begindate,
+    /// The field "CATEGORY_ID".
+    CategoryId,
+    /// The field "CLOSED".
+    Closed,
+    /// The field "CLOSEDATE".
+    Closedate,
+    /// The field "COMMENTS".
+    Comments,
+    /// The field "COMPANY_ID".
+    CompanyId,
+    /// The field "CONTACT_ID".
+    ContactId,
+    /// The field "CREATED_BY_ID".
+    CreatedById,
+    /// The field "CURRENCY_ID".
+    CurrencyId,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DATE_MODIFY".
+    DateModify,
+    /// The field "ID".
+    Id,
+    /// The field "IS_MANUAL_OPPORTUNITY".
+    IsManualOpportunity,
+    /// The field "IS_NEW".
+    IsNew,
+    /// The field "IS_RECURRING".
+    IsRecurring,
+    /// The field "IS_REPEATED_APPROACH".
+    IsRepeatedApproach,
+    /// The field "IS_RETURN_CUSTOMER".
+    IsReturnCustomer,
+    /// The field "LAST_ACTIVITY_BY".
+    LastActivityBy,
+    /// The field "LAST_ACTIVITY_TIME".
+    LastActivityTime,
+    /// The field "LEAD_ID".
+    LeadId,
+    /// The field "LOCATION_ID".
+    LocationId,
+    /// The field "MODIFY_BY_ID".
+    ModifyById,
+    /// The field "MOVED_BY_ID".
+    MovedById,
+    /// The field "MOVED_TIME".
+    MovedTime,
+    /// The field "OPENED".
+    Opened,
+    /// The field "OPPORTUNITY".
+    Opportunity,
+    /// The field "ORIGINATOR_ID".
+    OriginatorId,
+    /// The field "ORIGIN_ID".
+    OriginId,
+    /// The field "PROBABILITY".
+    Probability,
+    /// The field "QUOTE_ID".
+    QuoteId,
+    /// The field "SOURCE_DESCRIPTION".
+    SourceDescription,
+    /// The field "SOURCE_ID".
+    SourceId,
+    /// The field "STAGE_ID".
+    StageId,
+    /// The field "STAGE_SEMANTIC_ID".
+    StageSemanticId,
+    /// The field "TAX_VALUE".
+    TaxValue,
+    /// The field "TITLE".
+    Title,
+    /// The field "TYPE_ID".
+    TypeId,
+    /// The field "UTM_CAMPAIGN".
+    UtmCampaign,
+    /// The field "UTM_CONTENT".
+    UtmContent,
+    /// The field "UTM_MEDIUM".
+    UtmMedium,
+    /// The field "UTM_SOURCE".
+    UtmSource,
+    /// The field "UTM_TERM".
+    UtmTerm,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AdditionalInfo = "ADDITIONAL_INFO", AssignedById = "ASSIGNED_BY_ID",
+    Begindate = "BEGINDATE", CategoryId = "CATEGORY_ID", Closed = "CLOSED", Closedate =
+    "CLOSEDATE", Comments = "COMMENTS", CompanyId = "COMPANY_ID", ContactId =
+    "CONTACT_ID", CreatedById = "CREATED_BY_ID", CurrencyId = "CURRENCY_ID", DateCreate =
+    "DATE_CREATE", DateModify = "DATE_MODIFY", Id = "ID", IsManualOpportunity =
+    "IS_MANUAL_OPPORTUNITY", IsNew = "IS_NEW", IsRecurring = "IS_RECURRING",
+    IsRepeatedApproach = "IS_REPEATED_APPROACH", IsReturnCustomer = "IS_RETURN_CUSTOMER",
+    LastActivityBy = "LAST_ACTIVITY_BY", LastActivityTime = "LAST_ACTIVITY_TIME", LeadId
+    = "LEAD_ID", LocationId = "LOCATION_ID", ModifyById = "MODIFY_BY_ID", MovedById =
+    "MOVED_BY_ID", MovedTime = "MOVED_TIME", Opened = "OPENED", Opportunity =
+    "OPPORTUNITY", OriginatorId = "ORIGINATOR_ID", OriginId = "ORIGIN_ID", Probability =
+    "PROBABILITY", QuoteId = "QUOTE_ID", SourceDescription = "SOURCE_DESCRIPTION",
+    SourceId = "SOURCE_ID", StageId = "STAGE_ID", StageSemanticId = "STAGE_SEMANTIC_ID",
+    TaxValue = "TAX_VALUE", Title = "TITLE", TypeId = "TYPE_ID", UtmCampaign =
+    "UTM_CAMPAIGN", UtmContent = "UTM_CONTENT", UtmMedium = "UTM_MEDIUM", UtmSource =
+    "UTM_SOURCE", UtmTerm = "UTM_TERM" }
+);
+
 /// Calls `crm.deal.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

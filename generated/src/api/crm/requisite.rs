@@ -1114,6 +1114,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.requisite.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ENTITY_TYPE_ID".
+    EntityTypeId,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EntityId = "ENTITY_ID", EntityTypeId = "ENTITY_TYPE_ID", Id = "ID", Name
+    = "NAME" }
+);
+
 /// Calls `crm.requisite.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -797,6 +797,42 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.status.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "CATEGORY_ID".
+    CategoryId,
+    /// The field "COLOR".
+    Color,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "EXTRA".
+    Extra,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "NAME_INIT".
+    NameInit,
+    /// The field "SEMANTICS".
+    Semantics,
+    /// The field "SORT".
+    Sort,
+    /// The field "STATUS_ID".
+    StatusId,
+    /// The field "SYSTEM".
+    System,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CategoryId = "CATEGORY_ID", Color = "COLOR", EntityId = "ENTITY_ID",
+    Extra = "EXTRA", Id = "ID", Name = "NAME", NameInit = "NAME_INIT", Semantics =
+    "SEMANTICS", Sort = "SORT", StatusId = "STATUS_ID", System = "SYSTEM" }
+);
+
 /// Calls `crm.status.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -678,6 +678,22 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.vat.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "RATE".
+    Rate,
+}
+
+::bitrix24_runtime::field_names!(ListField { Id = "ID", Name = "NAME", Rate = "RATE" });
+
 /// Calls `crm.vat.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

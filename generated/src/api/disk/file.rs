@@ -1601,6 +1601,36 @@ impl ::bitrix24_runtime::Method for GetVersionsRequest {
     type Response = GetVersionsResponse;
 }
 
+/// The fields of `disk.file.getVersions`'s rows (`GetVersionsResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetVersionsField {
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "CREATE_TIME".
+    CreateTime,
+    /// The field "DOWNLOAD_URL".
+    DownloadUrl,
+    /// The field "GLOBAL_CONTENT_VERSION".
+    GlobalContentVersion,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "OBJECT_ID".
+    ObjectId,
+    /// The field "SIZE".
+    Size,
+}
+
+::bitrix24_runtime::field_names!(
+    GetVersionsField { CreatedBy = "CREATED_BY", CreateTime = "CREATE_TIME", DownloadUrl
+    = "DOWNLOAD_URL", GlobalContentVersion = "GLOBAL_CONTENT_VERSION", Id = "ID", Name =
+    "NAME", ObjectId = "OBJECT_ID", Size = "SIZE" }
+);
+
 /// Calls `disk.file.markDeleted`.
 ///
 /// Scope `disk`; at most 2 calls per second.
@@ -3030,6 +3060,61 @@ impl ::bitrix24_runtime::Method for SearchRequest {
     ];
     type Response = SearchResponse;
 }
+
+/// The fields of `disk.file.search`'s rows (`SearchResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SearchField {
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "CREATE_TIME".
+    CreateTime,
+    /// The field "DELETED_BY".
+    DeletedBy,
+    /// The field "DELETED_TYPE".
+    DeletedType,
+    /// The field "DELETE_TIME".
+    DeleteTime,
+    /// The field "DETAIL_URL".
+    DetailUrl,
+    /// The field "DOWNLOAD_URL".
+    DownloadUrl,
+    /// The field "FILE_ID".
+    FileId,
+    /// The field "GLOBAL_CONTENT_VERSION".
+    GlobalContentVersion,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "PARENT_ID".
+    ParentId,
+    /// The field "REAL_OBJECT_ID".
+    RealObjectId,
+    /// The field "SIZE".
+    Size,
+    /// The field "STORAGE_ID".
+    StorageId,
+    /// The field "TYPE".
+    Type,
+    /// The field "UPDATED_BY".
+    UpdatedBy,
+    /// The field "UPDATE_TIME".
+    UpdateTime,
+}
+
+::bitrix24_runtime::field_names!(
+    SearchField { Code = "CODE", CreatedBy = "CREATED_BY", CreateTime = "CREATE_TIME",
+    DeletedBy = "DELETED_BY", DeletedType = "DELETED_TYPE", DeleteTime = "DELETE_TIME",
+    DetailUrl = "DETAIL_URL", DownloadUrl = "DOWNLOAD_URL", FileId = "FILE_ID",
+    GlobalContentVersion = "GLOBAL_CONTENT_VERSION", Id = "ID", Name = "NAME", ParentId =
+    "PARENT_ID", RealObjectId = "REAL_OBJECT_ID", Size = "SIZE", StorageId =
+    "STORAGE_ID", Type = "TYPE", UpdatedBy = "UPDATED_BY", UpdateTime = "UPDATE_TIME" }
+);
 
 /// Calls `disk.file.uploadVersion`.
 ///

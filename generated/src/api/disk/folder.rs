@@ -945,6 +945,52 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
     type Response = GetChildrenResponse;
 }
 
+/// The fields of `disk.folder.getChildren`'s rows (`GetChildrenResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetChildrenField {
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "CREATE_TIME".
+    CreateTime,
+    /// The field "DELETED_BY".
+    DeletedBy,
+    /// The field "DELETED_TYPE".
+    DeletedType,
+    /// The field "DELETE_TIME".
+    DeleteTime,
+    /// The field "DETAIL_URL".
+    DetailUrl,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "PARENT_ID".
+    ParentId,
+    /// The field "REAL_OBJECT_ID".
+    RealObjectId,
+    /// The field "STORAGE_ID".
+    StorageId,
+    /// The field "TYPE".
+    Type,
+    /// The field "UPDATED_BY".
+    UpdatedBy,
+    /// The field "UPDATE_TIME".
+    UpdateTime,
+}
+
+::bitrix24_runtime::field_names!(
+    GetChildrenField { Code = "CODE", CreatedBy = "CREATED_BY", CreateTime =
+    "CREATE_TIME", DeletedBy = "DELETED_BY", DeletedType = "DELETED_TYPE", DeleteTime =
+    "DELETE_TIME", DetailUrl = "DETAIL_URL", Id = "ID", Name = "NAME", ParentId =
+    "PARENT_ID", RealObjectId = "REAL_OBJECT_ID", StorageId = "STORAGE_ID", Type =
+    "TYPE", UpdatedBy = "UPDATED_BY", UpdateTime = "UPDATE_TIME" }
+);
+
 /// Calls `disk.folder.getExternalLink`.
 ///
 /// Scope `disk`; at most 2 calls per second.

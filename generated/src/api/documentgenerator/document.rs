@@ -1826,6 +1826,66 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `documentgenerator.document.list`'s rows (`ListResponseDocumentsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "createTime".
+    CreateTime,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "downloadUrl".
+    DownloadUrl,
+    /// The field "downloadUrlMachine".
+    DownloadUrlMachine,
+    /// The field "fileId".
+    FileId,
+    /// The field "id".
+    Id,
+    /// The field "imageId".
+    ImageId,
+    /// The field "imageUrl".
+    ImageUrl,
+    /// The field "imageUrlMachine".
+    ImageUrlMachine,
+    /// The field "number".
+    Number,
+    /// The field "pdfId".
+    PdfId,
+    /// The field "pdfUrl".
+    PdfUrl,
+    /// The field "pdfUrlMachine".
+    PdfUrlMachine,
+    /// The field "provider".
+    Provider,
+    /// The field "stampsEnabled".
+    StampsEnabled,
+    /// The field "templateId".
+    TemplateId,
+    /// The field "title".
+    Title,
+    /// The field "updateTime".
+    UpdateTime,
+    /// The field "updatedBy".
+    UpdatedBy,
+    /// The field "value".
+    Value,
+    /// The field "values".
+    Values,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CreateTime = "createTime", CreatedBy = "createdBy", DownloadUrl =
+    "downloadUrl", DownloadUrlMachine = "downloadUrlMachine", FileId = "fileId", Id =
+    "id", ImageId = "imageId", ImageUrl = "imageUrl", ImageUrlMachine =
+    "imageUrlMachine", Number = "number", PdfId = "pdfId", PdfUrl = "pdfUrl",
+    PdfUrlMachine = "pdfUrlMachine", Provider = "provider", StampsEnabled =
+    "stampsEnabled", TemplateId = "templateId", Title = "title", UpdateTime =
+    "updateTime", UpdatedBy = "updatedBy", Value = "value", Values = "values" }
+);
+
 /// Calls `documentgenerator.document.update`.
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.

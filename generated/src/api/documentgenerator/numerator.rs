@@ -1116,6 +1116,29 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `documentgenerator.numerator.list`'s rows (`ListResponseNumeratorsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "settings".
+    Settings,
+    /// The field "template".
+    Template,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", Id = "id", Name = "name", Settings = "settings", Template
+    = "template" }
+);
+
 /// Calls `documentgenerator.numerator.update`.
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.

@@ -1200,6 +1200,22 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `documentgenerator.role.list`'s rows (`ListResponseRolesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(ListField { Code = "code", Id = "id", Name = "name" });
+
 /// Calls `documentgenerator.role.update`.
 ///
 /// Scope `documentgenerator`; at most 2 calls per second.

@@ -797,6 +797,59 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `entity.item.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "DATE_ACTIVE_FROM".
+    DateActiveFrom,
+    /// The field "DATE_ACTIVE_TO".
+    DateActiveTo,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DETAIL_PICTURE".
+    DetailPicture,
+    /// The field "DETAIL_TEXT".
+    DetailText,
+    /// The field "ENTITY".
+    Entity,
+    /// The field "ID".
+    Id,
+    /// The field "MODIFIED_BY".
+    ModifiedBy,
+    /// The field "NAME".
+    Name,
+    /// The field "PREVIEW_PICTURE".
+    PreviewPicture,
+    /// The field "PREVIEW_TEXT".
+    PreviewText,
+    /// The field "PROPERTY_VALUES".
+    PropertyValues,
+    /// The field "SECTION".
+    Section,
+    /// The field "SORT".
+    Sort,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", Code = "CODE", CreatedBy = "CREATED_BY", DateActiveFrom
+    = "DATE_ACTIVE_FROM", DateActiveTo = "DATE_ACTIVE_TO", DateCreate = "DATE_CREATE",
+    DetailPicture = "DETAIL_PICTURE", DetailText = "DETAIL_TEXT", Entity = "ENTITY", Id =
+    "ID", ModifiedBy = "MODIFIED_BY", Name = "NAME", PreviewPicture = "PREVIEW_PICTURE",
+    PreviewText = "PREVIEW_TEXT", PropertyValues = "PROPERTY_VALUES", Section =
+    "SECTION", Sort = "SORT", TimestampX = "TIMESTAMP_X" }
+);
+
 /// Calls `entity.item.update`.
 ///
 /// Scope `entity`; at most 2 calls per second.

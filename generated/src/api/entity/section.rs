@@ -776,6 +776,56 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `entity.section.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DEPTH_LEVEL".
+    DepthLevel,
+    /// The field "DESCRIPTION".
+    Description,
+    /// The field "DETAIL_PICTURE".
+    DetailPicture,
+    /// The field "ENTITY".
+    Entity,
+    /// The field "ID".
+    Id,
+    /// The field "LEFT_MARGIN".
+    LeftMargin,
+    /// The field "MODIFIED_BY".
+    ModifiedBy,
+    /// The field "NAME".
+    Name,
+    /// The field "PICTURE".
+    Picture,
+    /// The field "RIGHT_MARGIN".
+    RightMargin,
+    /// The field "SECTION".
+    Section,
+    /// The field "SORT".
+    Sort,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", Code = "CODE", CreatedBy = "CREATED_BY", DateCreate =
+    "DATE_CREATE", DepthLevel = "DEPTH_LEVEL", Description = "DESCRIPTION", DetailPicture
+    = "DETAIL_PICTURE", Entity = "ENTITY", Id = "ID", LeftMargin = "LEFT_MARGIN",
+    ModifiedBy = "MODIFIED_BY", Name = "NAME", Picture = "PICTURE", RightMargin =
+    "RIGHT_MARGIN", Section = "SECTION", Sort = "SORT", TimestampX = "TIMESTAMP_X" }
+);
+
 /// Calls `entity.section.update`.
 ///
 /// Scope `entity`; at most 2 calls per second.

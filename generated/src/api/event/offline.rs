@@ -568,3 +568,33 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
+
+/// The fields of `event.offline.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ERROR".
+    Error,
+    /// The field "EVENT_ADDITIONAL".
+    EventAdditional,
+    /// The field "EVENT_DATA".
+    EventData,
+    /// The field "EVENT_NAME".
+    EventName,
+    /// The field "ID".
+    Id,
+    /// The field "MESSAGE_ID".
+    MessageId,
+    /// The field "PROCESS_ID".
+    ProcessId,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Error = "ERROR", EventAdditional = "EVENT_ADDITIONAL", EventData =
+    "EVENT_DATA", EventName = "EVENT_NAME", Id = "ID", MessageId = "MESSAGE_ID",
+    ProcessId = "PROCESS_ID", TimestampX = "TIMESTAMP_X" }
+);

@@ -2219,6 +2219,56 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `im.recent.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "avatar".
+    Avatar,
+    /// The field "chat".
+    Chat,
+    /// The field "chat_id".
+    ChatId,
+    /// The field "counter".
+    Counter,
+    /// The field "date_last_activity".
+    DateLastActivity,
+    /// The field "date_update".
+    DateUpdate,
+    /// The field "has_reminder".
+    HasReminder,
+    /// The field "id".
+    Id,
+    /// The field "last_id".
+    LastId,
+    /// The field "lines".
+    Lines,
+    /// The field "message".
+    Message,
+    /// The field "options".
+    Options,
+    /// The field "pinned".
+    Pinned,
+    /// The field "title".
+    Title,
+    /// The field "type".
+    Type,
+    /// The field "unread".
+    Unread,
+    /// The field "user".
+    User,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Avatar = "avatar", Chat = "chat", ChatId = "chat_id", Counter =
+    "counter", DateLastActivity = "date_last_activity", DateUpdate = "date_update",
+    HasReminder = "has_reminder", Id = "id", LastId = "last_id", Lines = "lines", Message
+    = "message", Options = "options", Pinned = "pinned", Title = "title", Type = "type",
+    Unread = "unread", User = "user" }
+);
+
 /// Calls `im.recent.pin`.
 ///
 /// Scope `im`; at most 2 calls per second.

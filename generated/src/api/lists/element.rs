@@ -610,6 +610,29 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `lists.element.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "IBLOCK_SECTION_ID".
+    IblockSectionId,
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Code = "CODE", CreatedBy = "CREATED_BY", IblockSectionId =
+    "IBLOCK_SECTION_ID", Id = "ID", Name = "NAME" }
+);
+
 /// Calls `lists.element.update`.
 ///
 /// Scope `lists`; at most 2 calls per second.

@@ -746,6 +746,57 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
+/// The fields of `lists.section.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "CODE".
+    Code,
+    /// The field "CREATED_BY".
+    CreatedBy,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DEPTH_LEVEL".
+    DepthLevel,
+    /// The field "EXTERNAL_ID".
+    ExternalId,
+    /// The field "GLOBAL_ACTIVE".
+    GlobalActive,
+    /// The field "IBLOCK_SECTION_ID".
+    IblockSectionId,
+    /// The field "ID".
+    Id,
+    /// The field "LEFT_MARGIN".
+    LeftMargin,
+    /// The field "MODIFIED_BY".
+    ModifiedBy,
+    /// The field "NAME".
+    Name,
+    /// The field "RIGHT_MARGIN".
+    RightMargin,
+    /// The field "SEARCHABLE_CONTENT".
+    SearchableContent,
+    /// The field "SORT".
+    Sort,
+    /// The field "TIMESTAMP_X".
+    TimestampX,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { Active = "ACTIVE", Code = "CODE", CreatedBy = "CREATED_BY", DateCreate =
+    "DATE_CREATE", DepthLevel = "DEPTH_LEVEL", ExternalId = "EXTERNAL_ID", GlobalActive =
+    "GLOBAL_ACTIVE", IblockSectionId = "IBLOCK_SECTION_ID", Id = "ID", LeftMargin =
+    "LEFT_MARGIN", ModifiedBy = "MODIFIED_BY", Name = "NAME", RightMargin =
+    "RIGHT_MARGIN", SearchableContent = "SEARCHABLE_CONTENT", Sort = "SORT", TimestampX =
+    "TIMESTAMP_X", XmlId = "XML_ID" }
+);
+
 /// Calls `lists.section.update`.
 ///
 /// Scope `lists`; at most 2 calls per second.

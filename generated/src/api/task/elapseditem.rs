@@ -885,6 +885,40 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
     type Response = GetlistResponse;
 }
 
+/// The fields of `task.elapseditem.getlist`'s rows (`GetlistResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetlistField {
+    /// The field "COMMENT_TEXT".
+    CommentText,
+    /// The field "CREATED_DATE".
+    CreatedDate,
+    /// The field "DATE_START".
+    DateStart,
+    /// The field "DATE_STOP".
+    DateStop,
+    /// The field "ID".
+    Id,
+    /// The field "MINUTES".
+    Minutes,
+    /// The field "SECONDS".
+    Seconds,
+    /// The field "SOURCE".
+    Source,
+    /// The field "TASK_ID".
+    TaskId,
+    /// The field "USER_ID".
+    UserId,
+}
+
+::bitrix24_runtime::field_names!(
+    GetlistField { CommentText = "COMMENT_TEXT", CreatedDate = "CREATED_DATE", DateStart
+    = "DATE_START", DateStop = "DATE_STOP", Id = "ID", Minutes = "MINUTES", Seconds =
+    "SECONDS", Source = "SOURCE", TaskId = "TASK_ID", UserId = "USER_ID" }
+);
+
 /// Calls `task.elapseditem.getmanifest`.
 ///
 /// Scope `task`; at most 2 calls per second.

@@ -606,6 +606,50 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `user.userfield.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "EDIT_IN_LIST".
+    EditInList,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "FIELD_NAME".
+    FieldName,
+    /// The field "ID".
+    Id,
+    /// The field "IS_SEARCHABLE".
+    IsSearchable,
+    /// The field "LIST".
+    List,
+    /// The field "MANDATORY".
+    Mandatory,
+    /// The field "MULTIPLE".
+    Multiple,
+    /// The field "SETTINGS".
+    Settings,
+    /// The field "SHOW_FILTER".
+    ShowFilter,
+    /// The field "SHOW_IN_LIST".
+    ShowInList,
+    /// The field "SORT".
+    Sort,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EditInList = "EDIT_IN_LIST", EntityId = "ENTITY_ID", FieldName =
+    "FIELD_NAME", Id = "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST", Mandatory =
+    "MANDATORY", Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter =
+    "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", Sort = "SORT", UserTypeId =
+    "USER_TYPE_ID", XmlId = "XML_ID" }
+);
+
 /// Calls `user.userfield.update`.
 ///
 /// Scope `user.userfield`; at most 2 calls per second.

@@ -720,3 +720,83 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
+
+/// The fields of `voximplant.statistic.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "CALL_CATEGORY".
+    CallCategory,
+    /// The field "CALL_DURATION".
+    CallDuration,
+    /// The field "CALL_FAILED_CODE".
+    CallFailedCode,
+    /// The field "CALL_FAILED_REASON".
+    CallFailedReason,
+    /// The field "CALL_ID".
+    CallId,
+    /// The field "CALL_LOG".
+    CallLog,
+    /// The field "CALL_RECORD_URL".
+    CallRecordUrl,
+    /// The field "CALL_START_DATE".
+    CallStartDate,
+    /// The field "CALL_TYPE".
+    CallType,
+    /// The field "CALL_VOTE".
+    CallVote,
+    /// The field "COMMENT".
+    Comment,
+    /// The field "COST".
+    Cost,
+    /// The field "COST_CURRENCY".
+    CostCurrency,
+    /// The field "CRM_ACTIVITY_ID".
+    CrmActivityId,
+    /// The field "CRM_ENTITY_ID".
+    CrmEntityId,
+    /// The field "CRM_ENTITY_TYPE".
+    CrmEntityType,
+    /// The field "EXTERNAL_CALL_ID".
+    ExternalCallId,
+    /// The field "ID".
+    Id,
+    /// The field "PHONE_NUMBER".
+    PhoneNumber,
+    /// The field "PORTAL_NUMBER".
+    PortalNumber,
+    /// The field "PORTAL_USER_ID".
+    PortalUserId,
+    /// The field "RECORD_DURATION".
+    RecordDuration,
+    /// The field "RECORD_FILE_ID".
+    RecordFileId,
+    /// The field "REDIAL_ATTEMPT".
+    RedialAttempt,
+    /// The field "REST_APP_ID".
+    RestAppId,
+    /// The field "REST_APP_NAME".
+    RestAppName,
+    /// The field "SESSION_ID".
+    SessionId,
+    /// The field "TRANSCRIPT_ID".
+    TranscriptId,
+    /// The field "TRANSCRIPT_PENDING".
+    TranscriptPending,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { CallCategory = "CALL_CATEGORY", CallDuration = "CALL_DURATION",
+    CallFailedCode = "CALL_FAILED_CODE", CallFailedReason = "CALL_FAILED_REASON", CallId
+    = "CALL_ID", CallLog = "CALL_LOG", CallRecordUrl = "CALL_RECORD_URL", CallStartDate =
+    "CALL_START_DATE", CallType = "CALL_TYPE", CallVote = "CALL_VOTE", Comment =
+    "COMMENT", Cost = "COST", CostCurrency = "COST_CURRENCY", CrmActivityId =
+    "CRM_ACTIVITY_ID", CrmEntityId = "CRM_ENTITY_ID", CrmEntityType = "CRM_ENTITY_TYPE",
+    ExternalCallId = "EXTERNAL_CALL_ID", Id = "ID", PhoneNumber = "PHONE_NUMBER",
+    PortalNumber = "PORTAL_NUMBER", PortalUserId = "PORTAL_USER_ID", RecordDuration =
+    "RECORD_DURATION", RecordFileId = "RECORD_FILE_ID", RedialAttempt = "REDIAL_ATTEMPT",
+    RestAppId = "REST_APP_ID", RestAppName = "REST_APP_NAME", SessionId = "SESSION_ID",
+    TranscriptId = "TRANSCRIPT_ID", TranscriptPending = "TRANSCRIPT_PENDING" }
+);

@@ -182,3 +182,28 @@ impl ::std::iter::IntoIterator for ListResponse {
         self.price_types.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.priceType.list`'s rows (`ListResponsePriceTypesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "base".
+    Base,
+    /// The field "sort".
+    Sort,
+    /// The field "xmlId".
+    XmlId,
+    /// The field "dateCreate".
+    DateCreate,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Name = "name", Base = "base", Sort = "sort", XmlId = "xmlId",
+    DateCreate = "dateCreate" }
+);

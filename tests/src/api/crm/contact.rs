@@ -277,3 +277,26 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
+
+/// The fields of `crm.contact.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "BIRTHDATE".
+    Birthdate,
+    /// The field "PHONE".
+    Phone,
+    /// The field "EMAIL".
+    Email,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "ID", Name = "NAME", Birthdate = "BIRTHDATE", Phone = "PHONE", Email
+    = "EMAIL" }
+);

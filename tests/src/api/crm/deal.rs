@@ -455,6 +455,34 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.deal.list`'s rows (`ListResponseDeal`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ID".
+    Id,
+    /// The field "TITLE".
+    Title,
+    /// The field "OPPORTUNITY".
+    Opportunity,
+    /// The field "STAGE_ID".
+    StageId,
+    /// The field "ASSIGNED_BY_ID".
+    AssignedById,
+    /// The field "CLOSED".
+    Closed,
+    /// The field "DATE_CREATE".
+    DateCreate,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "ID", Title = "TITLE", Opportunity = "OPPORTUNITY", StageId =
+    "STAGE_ID", AssignedById = "ASSIGNED_BY_ID", Closed = "CLOSED", DateCreate =
+    "DATE_CREATE" }
+);
+
 /// Calls `crm.deal.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -2331,3 +2331,26 @@ impl ::std::iter::IntoIterator for ListResponse {
         self.items.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.item.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "title".
+    Title,
+    /// The field "entityTypeId".
+    EntityTypeId,
+    /// The field "stageId".
+    StageId,
+    /// The field "opportunity".
+    Opportunity,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Title = "title", EntityTypeId = "entityTypeId", StageId =
+    "stageId", Opportunity = "opportunity" }
+);

@@ -247,3 +247,26 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
+
+/// The fields of `crm.lead.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ID".
+    Id,
+    /// The field "TITLE".
+    Title,
+    /// The field "STATUS_ID".
+    StatusId,
+    /// The field "HAS_EMAIL".
+    HasEmail,
+    /// The field "COMPANY_ID".
+    CompanyId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "ID", Title = "TITLE", StatusId = "STATUS_ID", HasEmail =
+    "HAS_EMAIL", CompanyId = "COMPANY_ID" }
+);

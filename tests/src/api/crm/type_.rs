@@ -549,3 +549,28 @@ impl ::std::iter::IntoIterator for ListResponse {
         self.types.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.type.list`'s rows (`ListResponseTypesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "title".
+    Title,
+    /// The field "code".
+    Code,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "createdTime".
+    CreatedTime,
+    /// The field "customSectionId".
+    CustomSectionId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Title = "title", Code = "code", CreatedBy = "createdBy",
+    CreatedTime = "createdTime", CustomSectionId = "customSectionId" }
+);

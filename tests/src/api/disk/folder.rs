@@ -255,3 +255,33 @@ impl ::bitrix24_runtime::Method for GetchildrenRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetchildrenResponse;
 }
+
+/// The fields of `disk.folder.getchildren`'s rows (`GetchildrenResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetchildrenField {
+    /// The field "ID".
+    Id,
+    /// The field "NAME".
+    Name,
+    /// The field "TYPE".
+    Type,
+    /// The field "SIZE".
+    Size,
+    /// The field "CREATE_TIME".
+    CreateTime,
+    /// The field "DOWNLOAD_URL".
+    DownloadUrl,
+    /// The field "DETAIL_URL".
+    DetailUrl,
+    /// The field "DELETED_TYPE".
+    DeletedType,
+}
+
+::bitrix24_runtime::field_names!(
+    GetchildrenField { Id = "ID", Name = "NAME", Type = "TYPE", Size = "SIZE", CreateTime
+    = "CREATE_TIME", DownloadUrl = "DOWNLOAD_URL", DetailUrl = "DETAIL_URL", DeletedType
+    = "DELETED_TYPE" }
+);

@@ -788,6 +788,36 @@ impl ::std::iter::IntoIterator for ListResponse {
     }
 }
 
+/// The fields of `tasks.task.list`'s rows (`ListResponseTasksItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "title".
+    Title,
+    /// The field "status".
+    Status,
+    /// The field "groupId".
+    GroupId,
+    /// The field "responsibleId".
+    ResponsibleId,
+    /// The field "deadline".
+    Deadline,
+    /// The field "timeEstimate".
+    TimeEstimate,
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Title = "title", Status = "status", GroupId = "groupId",
+    ResponsibleId = "responsibleId", Deadline = "deadline", TimeEstimate = "timeEstimate"
+    }
+);
+
 /// Calls `tasks.task.list`.
 ///
 /// Scope `tasks`; at most 2 calls per second.

@@ -668,6 +668,50 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `bizproc.workflow.template.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "AUTO_EXECUTE".
+    AutoExecute,
+    /// The field "CONSTANTS".
+    Constants,
+    /// The field "DOCUMENT_TYPE".
+    DocumentType,
+    /// The field "ENTITY".
+    Entity,
+    /// The field "ID".
+    Id,
+    /// The field "IS_MODIFIED".
+    IsModified,
+    /// The field "MODIFIED".
+    Modified,
+    /// The field "MODULE_ID".
+    ModuleId,
+    /// The field "NAME".
+    Name,
+    /// The field "PARAMETERS".
+    Parameters,
+    /// The field "SYSTEM_CODE".
+    SystemCode,
+    /// The field "TEMPLATE".
+    Template,
+    /// The field "USER_ID".
+    UserId,
+    /// The field "VARIABLES".
+    Variables,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AutoExecute = "AUTO_EXECUTE", Constants = "CONSTANTS", DocumentType =
+    "DOCUMENT_TYPE", Entity = "ENTITY", Id = "ID", IsModified = "IS_MODIFIED", Modified =
+    "MODIFIED", ModuleId = "MODULE_ID", Name = "NAME", Parameters = "PARAMETERS",
+    SystemCode = "SYSTEM_CODE", Template = "TEMPLATE", UserId = "USER_ID", Variables =
+    "VARIABLES" }
+);
+
 /// Calls `bizproc.workflow.template.update`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.

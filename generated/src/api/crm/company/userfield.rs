@@ -1984,6 +1984,59 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.company.userfield.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "EDIT_FORM_LABEL".
+    EditFormLabel,
+    /// The field "EDIT_IN_LIST".
+    EditInList,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ERROR_MESSAGE".
+    ErrorMessage,
+    /// The field "FIELD_NAME".
+    FieldName,
+    /// The field "HELP_MESSAGE".
+    HelpMessage,
+    /// The field "ID".
+    Id,
+    /// The field "IS_SEARCHABLE".
+    IsSearchable,
+    /// The field "LIST_COLUMN_LABEL".
+    ListColumnLabel,
+    /// The field "LIST_FILTER_LABEL".
+    ListFilterLabel,
+    /// The field "MANDATORY".
+    Mandatory,
+    /// The field "MULTIPLE".
+    Multiple,
+    /// The field "SETTINGS".
+    Settings,
+    /// The field "SHOW_FILTER".
+    ShowFilter,
+    /// The field "SHOW_IN_LIST".
+    ShowInList,
+    /// The field "SORT".
+    Sort,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EditFormLabel = "EDIT_FORM_LABEL", EditInList = "EDIT_IN_LIST", EntityId
+    = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", FieldName = "FIELD_NAME", HelpMessage
+    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", ListColumnLabel =
+    "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL", Mandatory = "MANDATORY",
+    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
+    = "SHOW_IN_LIST", Sort = "SORT", UserTypeId = "USER_TYPE_ID", XmlId = "XML_ID" }
+);
+
 /// Calls `crm.company.userfield.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

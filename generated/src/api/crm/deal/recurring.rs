@@ -998,6 +998,48 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.deal.recurring.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "BASED_ID".
+    BasedId,
+    /// The field "CATEGORY_ID".
+    CategoryId,
+    /// The field "COUNTER_REPEAT".
+    CounterRepeat,
+    /// The field "DEAL_ID".
+    DealId,
+    /// The field "ID".
+    Id,
+    /// The field "IS_LIMIT".
+    IsLimit,
+    /// The field "LAST_EXECUTION".
+    LastExecution,
+    /// The field "LIMIT_DATE".
+    LimitDate,
+    /// The field "LIMIT_REPEAT".
+    LimitRepeat,
+    /// The field "NEXT_EXECUTION".
+    NextExecution,
+    /// The field "PARAMS".
+    Params,
+    /// The field "START_DATE".
+    StartDate,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "ACTIVE", BasedId = "BASED_ID", CategoryId = "CATEGORY_ID",
+    CounterRepeat = "COUNTER_REPEAT", DealId = "DEAL_ID", Id = "ID", IsLimit =
+    "IS_LIMIT", LastExecution = "LAST_EXECUTION", LimitDate = "LIMIT_DATE", LimitRepeat =
+    "LIMIT_REPEAT", NextExecution = "NEXT_EXECUTION", Params = "PARAMS", StartDate =
+    "START_DATE" }
+);
+
 /// Calls `crm.deal.recurring.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

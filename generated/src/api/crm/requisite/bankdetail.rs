@@ -1752,6 +1752,93 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.requisite.bankdetail.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "CODE".
+    Code,
+    /// The field "COMMENTS".
+    Comments,
+    /// The field "COUNTRY_ID".
+    CountryId,
+    /// The field "CREATED_BY_ID".
+    CreatedById,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DATE_MODIFY".
+    DateModify,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ID".
+    Id,
+    /// The field "MODIFY_BY_ID".
+    ModifyById,
+    /// The field "NAME".
+    Name,
+    /// The field "ORIGINATOR_ID".
+    OriginatorId,
+    /// The field "RQ_ACC_CURRENCY".
+    RqAccCurrency,
+    /// The field "RQ_ACC_NAME".
+    RqAccName,
+    /// The field "RQ_ACC_NUM".
+    RqAccNum,
+    /// The field "RQ_ACC_TYPE".
+    RqAccType,
+    /// The field "RQ_AGENCY_NAME".
+    RqAgencyName,
+    /// The field "RQ_BANK_ADDR".
+    RqBankAddr,
+    /// The field "RQ_BANK_CODE".
+    RqBankCode,
+    /// The field "RQ_BANK_NAME".
+    RqBankName,
+    /// The field "RQ_BANK_ROUTE_NUM".
+    RqBankRouteNum,
+    /// The field "RQ_BIC".
+    RqBic,
+    /// The field "RQ_BIK".
+    RqBik,
+    /// The field "RQ_CODEB".
+    RqCodeb,
+    /// The field "RQ_CODEG".
+    RqCodeg,
+    /// The field "RQ_COR_ACC_NUM".
+    RqCorAccNum,
+    /// The field "RQ_IBAN".
+    RqIban,
+    /// The field "RQ_IIK".
+    RqIik,
+    /// The field "RQ_MFO".
+    RqMfo,
+    /// The field "RQ_RIB".
+    RqRib,
+    /// The field "RQ_SWIFT".
+    RqSwift,
+    /// The field "SORT".
+    Sort,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "ACTIVE", Code = "CODE", Comments = "COMMENTS", CountryId =
+    "COUNTRY_ID", CreatedById = "CREATED_BY_ID", DateCreate = "DATE_CREATE", DateModify =
+    "DATE_MODIFY", EntityId = "ENTITY_ID", Id = "ID", ModifyById = "MODIFY_BY_ID", Name =
+    "NAME", OriginatorId = "ORIGINATOR_ID", RqAccCurrency = "RQ_ACC_CURRENCY", RqAccName
+    = "RQ_ACC_NAME", RqAccNum = "RQ_ACC_NUM", RqAccType = "RQ_ACC_TYPE", RqAgencyName =
+    "RQ_AGENCY_NAME", RqBankAddr = "RQ_BANK_ADDR", RqBankCode = "RQ_BANK_CODE",
+    RqBankName = "RQ_BANK_NAME", RqBankRouteNum = "RQ_BANK_ROUTE_NUM", RqBic = "RQ_BIC",
+    RqBik = "RQ_BIK", RqCodeb = "RQ_CODEB", RqCodeg = "RQ_CODEG", RqCorAccNum =
+    "RQ_COR_ACC_NUM", RqIban = "RQ_IBAN", RqIik = "RQ_IIK", RqMfo = "RQ_MFO", RqRib =
+    "RQ_RIB", RqSwift = "RQ_SWIFT", Sort = "SORT", XmlId = "XML_ID" }
+);
+
 /// Calls `crm.requisite.bankdetail.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

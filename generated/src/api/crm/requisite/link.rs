@@ -599,6 +599,32 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.requisite.link.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "BANK_DETAIL_ID".
+    BankDetailId,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ENTITY_TYPE_ID".
+    EntityTypeId,
+    /// The field "MC_BANK_DETAIL_ID".
+    McBankDetailId,
+    /// The field "MC_REQUISITE_ID".
+    McRequisiteId,
+    /// The field "REQUISITE_ID".
+    RequisiteId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { BankDetailId = "BANK_DETAIL_ID", EntityId = "ENTITY_ID", EntityTypeId =
+    "ENTITY_TYPE_ID", McBankDetailId = "MC_BANK_DETAIL_ID", McRequisiteId =
+    "MC_REQUISITE_ID", RequisiteId = "REQUISITE_ID" }
+);
+
 /// Calls `crm.requisite.link.register`.
 ///
 /// Scope `crm`; at most 2 calls per second.

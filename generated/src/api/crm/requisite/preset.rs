@@ -1065,6 +1065,43 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.requisite.preset.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ACTIVE".
+    Active,
+    /// The field "COUNTRY_ID".
+    CountryId,
+    /// The field "CREATED_BY_ID".
+    CreatedById,
+    /// The field "DATE_CREATE".
+    DateCreate,
+    /// The field "DATE_MODIFY".
+    DateModify,
+    /// The field "ENTITY_TYPE_ID".
+    EntityTypeId,
+    /// The field "ID".
+    Id,
+    /// The field "MODIFY_BY_ID".
+    ModifyById,
+    /// The field "NAME".
+    Name,
+    /// The field "SORT".
+    Sort,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "ACTIVE", CountryId = "COUNTRY_ID", CreatedById =
+    "CREATED_BY_ID", DateCreate = "DATE_CREATE", DateModify = "DATE_MODIFY", EntityTypeId
+    = "ENTITY_TYPE_ID", Id = "ID", ModifyById = "MODIFY_BY_ID", Name = "NAME", Sort =
+    "SORT", XmlId = "XML_ID" }
+);
+
 /// Calls `crm.requisite.preset.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

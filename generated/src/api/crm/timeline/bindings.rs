@@ -439,6 +439,25 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.timeline.bindings.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ENTITY_TYPE".
+    EntityType,
+    /// The field "OWNER_ID".
+    OwnerId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EntityId = "ENTITY_ID", EntityType = "ENTITY_TYPE", OwnerId = "OWNER_ID"
+    }
+);
+
 /// Calls `crm.timeline.bindings.unbind`.
 ///
 /// Scope `crm`; at most 2 calls per second.

@@ -759,6 +759,33 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
+/// The fields of `crm.timeline.comment.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "AUTHOR_ID".
+    AuthorId,
+    /// The field "COMMENT".
+    Comment,
+    /// The field "CREATED".
+    Created,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "ENTITY_TYPE".
+    EntityType,
+    /// The field "FILES".
+    Files,
+    /// The field "ID".
+    Id,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AuthorId = "AUTHOR_ID", Comment = "COMMENT", Created = "CREATED",
+    EntityId = "ENTITY_ID", EntityType = "ENTITY_TYPE", Files = "FILES", Id = "ID" }
+);
+
 /// Calls `crm.timeline.comment.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.

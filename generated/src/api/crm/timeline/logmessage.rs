@@ -623,3 +623,28 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `crm.timeline.logmessage.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "authorId".
+    AuthorId,
+    /// The field "created".
+    Created,
+    /// The field "iconCode".
+    IconCode,
+    /// The field "id".
+    Id,
+    /// The field "text".
+    Text,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AuthorId = "authorId", Created = "created", IconCode = "iconCode", Id =
+    "id", Text = "text", Title = "title" }
+);

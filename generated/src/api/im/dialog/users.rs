@@ -405,3 +405,78 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `im.dialog.users.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "absent".
+    Absent,
+    /// The field "active".
+    Active,
+    /// The field "avatar".
+    Avatar,
+    /// The field "avatar_hr".
+    AvatarHr,
+    /// The field "birthday".
+    Birthday,
+    /// The field "bot".
+    Bot,
+    /// The field "bot_data".
+    BotData,
+    /// The field "color".
+    Color,
+    /// The field "connector".
+    Connector,
+    /// The field "departments".
+    Departments,
+    /// The field "desktop_last_date".
+    DesktopLastDate,
+    /// The field "email".
+    Email,
+    /// The field "external_auth_id".
+    ExternalAuthId,
+    /// The field "extranet".
+    Extranet,
+    /// The field "first_name".
+    FirstName,
+    /// The field "gender".
+    Gender,
+    /// The field "id".
+    Id,
+    /// The field "idle".
+    Idle,
+    /// The field "last_activity_date".
+    LastActivityDate,
+    /// The field "last_name".
+    LastName,
+    /// The field "mobile_last_date".
+    MobileLastDate,
+    /// The field "name".
+    Name,
+    /// The field "network".
+    Network,
+    /// The field "phones".
+    Phones,
+    /// The field "status".
+    Status,
+    /// The field "type".
+    Type,
+    /// The field "website".
+    Website,
+    /// The field "work_position".
+    WorkPosition,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Absent = "absent", Active = "active", Avatar = "avatar", AvatarHr =
+    "avatar_hr", Birthday = "birthday", Bot = "bot", BotData = "bot_data", Color =
+    "color", Connector = "connector", Departments = "departments", DesktopLastDate =
+    "desktop_last_date", Email = "email", ExternalAuthId = "external_auth_id", Extranet =
+    "extranet", FirstName = "first_name", Gender = "gender", Id = "id", Idle = "idle",
+    LastActivityDate = "last_activity_date", LastName = "last_name", MobileLastDate =
+    "mobile_last_date", Name = "name", Network = "network", Phones = "phones", Status =
+    "status", Type = "type", Website = "website", WorkPosition = "work_position" }
+);

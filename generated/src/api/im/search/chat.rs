@@ -578,3 +578,94 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `im.search.chat.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "avatar".
+    Avatar,
+    /// The field "background_id".
+    BackgroundId,
+    /// The field "color".
+    Color,
+    /// The field "counter".
+    Counter,
+    /// The field "date_create".
+    DateCreate,
+    /// The field "description".
+    Description,
+    /// The field "disk_folder_id".
+    DiskFolderId,
+    /// The field "entity_data_1".
+    EntityData1,
+    /// The field "entity_data_2".
+    EntityData2,
+    /// The field "entity_data_3".
+    EntityData3,
+    /// The field "entity_id".
+    EntityId,
+    /// The field "entity_link".
+    EntityLink,
+    /// The field "entity_type".
+    EntityType,
+    /// The field "extranet".
+    Extranet,
+    /// The field "id".
+    Id,
+    /// The field "is_new".
+    IsNew,
+    /// The field "last_id".
+    LastId,
+    /// The field "last_message_id".
+    LastMessageId,
+    /// The field "marked_id".
+    MarkedId,
+    /// The field "message_count".
+    MessageCount,
+    /// The field "message_type".
+    MessageType,
+    /// The field "mute_list".
+    MuteList,
+    /// The field "name".
+    Name,
+    /// The field "owner".
+    Owner,
+    /// The field "parent_chat_id".
+    ParentChatId,
+    /// The field "parent_message_id".
+    ParentMessageId,
+    /// The field "permissions".
+    Permissions,
+    /// The field "public".
+    Public,
+    /// The field "restrictions".
+    Restrictions,
+    /// The field "role".
+    Role,
+    /// The field "text_field_enabled".
+    TextFieldEnabled,
+    /// The field "type".
+    Type,
+    /// The field "unread_id".
+    UnreadId,
+    /// The field "user_counter".
+    UserCounter,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Avatar = "avatar", BackgroundId = "background_id", Color = "color",
+    Counter = "counter", DateCreate = "date_create", Description = "description",
+    DiskFolderId = "disk_folder_id", EntityData1 = "entity_data_1", EntityData2 =
+    "entity_data_2", EntityData3 = "entity_data_3", EntityId = "entity_id", EntityLink =
+    "entity_link", EntityType = "entity_type", Extranet = "extranet", Id = "id", IsNew =
+    "is_new", LastId = "last_id", LastMessageId = "last_message_id", MarkedId =
+    "marked_id", MessageCount = "message_count", MessageType = "message_type", MuteList =
+    "mute_list", Name = "name", Owner = "owner", ParentChatId = "parent_chat_id",
+    ParentMessageId = "parent_message_id", Permissions = "permissions", Public =
+    "public", Restrictions = "restrictions", Role = "role", TextFieldEnabled =
+    "text_field_enabled", Type = "type", UnreadId = "unread_id", UserCounter =
+    "user_counter" }
+);

@@ -418,3 +418,26 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `im.search.department.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "full_name".
+    FullName,
+    /// The field "id".
+    Id,
+    /// The field "manager_user_data".
+    ManagerUserData,
+    /// The field "manager_user_id".
+    ManagerUserId,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { FullName = "full_name", Id = "id", ManagerUserData = "manager_user_data",
+    ManagerUserId = "manager_user_id", Name = "name" }
+);

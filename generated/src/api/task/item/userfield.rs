@@ -1079,6 +1079,47 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
     type Response = GetlistResponse;
 }
 
+/// The fields of `task.item.userfield.getlist`'s rows (`GetlistResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetlistField {
+    /// The field "EDIT_IN_LIST".
+    EditInList,
+    /// The field "ENTITY_ID".
+    EntityId,
+    /// The field "FIELD_NAME".
+    FieldName,
+    /// The field "ID".
+    Id,
+    /// The field "IS_SEARCHABLE".
+    IsSearchable,
+    /// The field "MANDATORY".
+    Mandatory,
+    /// The field "MULTIPLE".
+    Multiple,
+    /// The field "SETTINGS".
+    Settings,
+    /// The field "SHOW_FILTER".
+    ShowFilter,
+    /// The field "SHOW_IN_LIST".
+    ShowInList,
+    /// The field "SORT".
+    Sort,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
+    /// The field "XML_ID".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    GetlistField { EditInList = "EDIT_IN_LIST", EntityId = "ENTITY_ID", FieldName =
+    "FIELD_NAME", Id = "ID", IsSearchable = "IS_SEARCHABLE", Mandatory = "MANDATORY",
+    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
+    = "SHOW_IN_LIST", Sort = "SORT", UserTypeId = "USER_TYPE_ID", XmlId = "XML_ID" }
+);
+
 /// Calls `task.item.userfield.gettypes`.
 ///
 /// Scope `task`; at most 2 calls per second.
@@ -1186,6 +1227,20 @@ impl ::bitrix24_runtime::Method for GettypesRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GettypesResponse;
 }
+
+/// The fields of `task.item.userfield.gettypes`'s rows (`GettypesResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GettypesField {
+    /// The field "ID".
+    Id,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(GettypesField { Id = "ID", Title = "title" });
 
 /// Calls `task.item.userfield.update`.
 ///

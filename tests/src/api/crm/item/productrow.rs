@@ -454,3 +454,35 @@ impl ::std::iter::IntoIterator for ListResponse {
         self.product_rows.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.item.productrow.list`'s rows (`ListResponseProductRow`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "ownerId".
+    OwnerId,
+    /// The field "ownerType".
+    OwnerType,
+    /// The field "productId".
+    ProductId,
+    /// The field "productName".
+    ProductName,
+    /// The field "price".
+    Price,
+    /// The field "quantity".
+    Quantity,
+    /// The field "taxIncluded".
+    TaxIncluded,
+    /// The field "measureCode".
+    MeasureCode,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", OwnerId = "ownerId", OwnerType = "ownerType", ProductId =
+    "productId", ProductName = "productName", Price = "price", Quantity = "quantity",
+    TaxIncluded = "taxIncluded", MeasureCode = "measureCode" }
+);
