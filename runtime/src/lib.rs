@@ -33,6 +33,7 @@ mod auth;
 mod batch;
 pub mod blocking;
 mod client;
+mod dialog;
 mod error;
 #[cfg(feature = "events")]
 pub mod events;
@@ -52,6 +53,7 @@ pub mod wire;
 pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, TokenSync, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
+pub use dialog::DialogId;
 pub use error::{
     ApiError, DecodeError, Error, ErrorCode, ErrorKind, FieldError, Part, TransportErrorKind,
 };

@@ -243,4 +243,6 @@ fixed_schema! {
         "additionalProperties": {"type": "string", "pattern": DIRECTION}
     });
     crate::Select => "Select", json!({"type": "array", "items": {"type": "string"}});
+    // `chat42`, `sg7`, a user id (as text or a number); other text is kept.
+    crate::DialogId => "DialogId", json!({"type": ["string", "integer"]});
 }
