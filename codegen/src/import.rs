@@ -157,7 +157,54 @@ pub fn docs_url(rel_path: &str) -> String {
 
 /// The `params` schema of a page.
 pub fn params_schema(page: &Page) -> Value {
-    docs::object_schema(&page.params, true)
+    let mut s = docs::object_schema(&page.params, true);
+    if is_messenger_page(page) {
+        mark_dialog_ids(&mut s, 0);
+    }
+    s
+}
+
+/// A page of the messenger's methods (`im.*`, `imbot.*`, `imopenlines.*`, by its method or its
+/// `Scope:` line): their `DIALOG_ID` names a chat by the structured text `chat42`, `sg7` or a
+/// user id.
+fn is_messenger_page(page: &Page) -> bool {
+    const SCOPES: &[&str] = &["im", "imbot", "imopenlines"];
+    let by_method = page.method.as_deref().is_some_and(|m| {
+        SCOPES
+            .iter()
+            .any(|s| m.strip_prefix(s).is_some_and(|rest| rest.starts_with('.')))
+    });
+    by_method || page.scopes.iter().any(|s| SCOPES.contains(&s.as_str()))
+}
+
+/// Marks every property named `DIALOG_ID`, `dialogId` or `dialog_id` (any case) whose schema
+/// is a string, an integer or either with `x-bitrix-type: dialog_id`, in this object and the
+/// objects below it (at most 8 levels), so the generator types it `runtime::DialogId`.
+fn mark_dialog_ids(schema: &mut Value, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    let scalar = |s: &Value| {
+        let kind = |t: &Value| matches!(t.as_str(), Some("string" | "integer"));
+        match s.get("type") {
+            Some(Value::Array(ts)) => ts.iter().all(|t| kind(t) || t.as_str() == Some("null")),
+            Some(t) => kind(t),
+            None => false,
+        }
+    };
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        for (name, p) in props.iter_mut() {
+            let folded = name.replace('_', "").to_ascii_lowercase();
+            if folded == "dialogid" && scalar(p) && p.get("x-bitrix-type").is_none() {
+                p["x-bitrix-type"] = json!("dialog_id");
+            } else {
+                mark_dialog_ids(p, depth + 1);
+            }
+        }
+    }
+    if let Some(items) = schema.get_mut("items") {
+        mark_dialog_ids(items, depth + 1);
+    }
 }
 
 /// The `returns` schema of a page: the `result` row of the returned-data table, else the table's
@@ -731,5 +778,73 @@ mod tests {
             Err(Skip::NotAMethod)
         );
         assert!(scope.text.contains("method: scope\n"), "{}", scope.text);
+    }
+}
+
+#[cfg(test)]
+mod dialog_id_tests {
+    use super::*;
+    use crate::schema;
+
+    const IM_PAGE: &str = "# Отправить im.thing.send\n\n> Scope: [`im`](x)\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **DIALOG_ID***\n[`string`](x) | x ||\n|| **MESSAGE**\n[`string`](x) | x ||\n|| **CHAT_ID**\n[`integer`](x) | x ||\n|#\n\n## Обработка ответа\n\n```json\n{\"result\": true, \"time\": {}}\n```\n";
+
+    fn params_of(rel: &str, text: &str) -> Value {
+        let i = import_page(rel, text).expect("imported");
+        let start = i.text.find("\nparams: ").expect("a params key") + "\nparams: ".len();
+        let end = i.text.find("\nreturns: ").expect("a returns key");
+        serde_json::from_str(&i.text[start..end]).expect("params is JSON")
+    }
+
+    #[test]
+    fn a_messenger_pages_dialog_id_is_marked_and_other_pages_are_not() {
+        let p = params_of("chats/im-thing-send.md", IM_PAGE);
+        assert_eq!(
+            p["properties"]["DIALOG_ID"],
+            json!({"type": "string", "x-bitrix-type": "dialog_id"})
+        );
+        assert_eq!(p["properties"]["MESSAGE"], json!({"type": "string"}));
+        assert_eq!(p["properties"]["CHAT_ID"], json!({"type": "integer"}));
+        // camelCase, as the imbot.v2 pages write it.
+        let camel = IM_PAGE.replace("**DIALOG_ID***", "**dialogId***");
+        let p = params_of("chats/im-thing-send.md", &camel);
+        assert_eq!(
+            p["properties"]["dialogId"]["x-bitrix-type"],
+            json!("dialog_id")
+        );
+        // An object or list named so keeps its own shape.
+        let object = IM_PAGE.replace(
+            "[`string`](x) | x ||\n|| **MESSAGE**",
+            "[`object`](x) | x ||\n|| **MESSAGE**",
+        );
+        let p = params_of("chats/im-thing-send.md", &object);
+        assert_ne!(
+            p["properties"]["DIALOG_ID"]["x-bitrix-type"],
+            json!("dialog_id")
+        );
+        // Another scope's page keeps a plain string.
+        let crm = IM_PAGE
+            .replace("im.thing.send", "crm.thing.send")
+            .replace("[`im`]", "[`crm`]");
+        let p = params_of("crm/crm-thing-send.md", &crm);
+        assert_eq!(p["properties"]["DIALOG_ID"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn the_mark_reaches_the_generated_type() {
+        let i = import_page("chats/im-thing-send.md", IM_PAGE).expect("imported");
+        let src = crate::spec::SourceFile {
+            path: "specs/im.thing.send.md".into(),
+            text: i.text,
+        };
+        let mut d = crate::diag::Diagnostics::default();
+        let spec = crate::spec::parse(&src, &mut d).expect("the spec parses");
+        let schema::Kind::Object(o) = &spec.params.root.kind else {
+            panic!("params is an object");
+        };
+        let dialog = o.properties.iter().find(|p| p.name == "DIALOG_ID").unwrap();
+        assert_eq!(
+            dialog.schema.runtime_type(),
+            Some(schema::RuntimeType::DialogId)
+        );
     }
 }

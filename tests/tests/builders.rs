@@ -132,3 +132,27 @@ fn open_filter_and_order_are_the_runtime_builders() {
         r#"{"order":{"ID":"DESC","DATE_CREATE":"ASC"}}"#
     );
 }
+
+#[test]
+fn a_dialog_id_parameter_takes_a_dialog_id_and_sends_its_text() {
+    use bitrix24_runtime::DialogId;
+    use bitrix24_tests::api::im::dialog::messages;
+    let req = messages::GetRequest::new(DialogId::chat(42)).limit(5);
+    assert_eq!(
+        serde_json::to_value(&req).unwrap(),
+        json!({"DIALOG_ID": "chat42", "LIMIT": 5})
+    );
+    // Raw text goes in unchanged and is read into its form.
+    let raw = messages::GetRequest::new("sg7");
+    assert_eq!(raw.dialog_id, DialogId::sonet_group(7));
+    assert_eq!(
+        serde_json::to_value(&raw).unwrap()["DIALOG_ID"],
+        json!("sg7")
+    );
+    // Read back loosely: a user's id as a number or as text.
+    let back: messages::GetRequest = serde_json::from_value(json!({"DIALOG_ID": 15})).unwrap();
+    assert_eq!(back.dialog_id, DialogId::user(15));
+    let back: messages::GetRequest =
+        serde_json::from_value(json!({"DIALOG_ID": "chat42"})).unwrap();
+    assert_eq!(back, messages::GetRequest::new(DialogId::chat(42)));
+}

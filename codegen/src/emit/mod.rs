@@ -74,6 +74,12 @@ impl Emitter<'_> {
                     crate::ir::QueryParam::Order => quote!(#rt::Order),
                 }
             }
+            Ty::Runtime(r) => {
+                let rt = &self.rt;
+                match r {
+                    crate::schema::RuntimeType::DialogId => quote!(#rt::DialogId),
+                }
+            }
             Ty::JsonMap => quote!(::serde_json::Map<String, ::serde_json::Value>),
             Ty::Vec(inner) => {
                 let i = self.ty(inner, m);

@@ -350,6 +350,9 @@ impl Emitter<'_> {
             Ty::Value => "any JSON".into(),
             Ty::Query(crate::ir::QueryParam::Filter) => "object (a `Filter`)".into(),
             Ty::Query(crate::ir::QueryParam::Order) => "object (an `Order`)".into(),
+            Ty::Runtime(crate::schema::RuntimeType::DialogId) => {
+                "dialog id (a `DialogId`: `chat42`, `sg7` or a user id)".into()
+            }
             Ty::JsonMap | Ty::Map(_) => "object".into(),
             Ty::Vec(e) => format!("array of {}", self.wire_kind(e, m)),
             Ty::Option(t) | Ty::Box(t) => self.wire_kind(t, m),
@@ -500,7 +503,8 @@ impl LooseConsts {
             | Ty::Option(_)
             | Ty::Named(_)
             | Ty::Enum(_)
-            | Ty::Query(_) => LooseConsts::default(),
+            | Ty::Query(_)
+            | Ty::Runtime(_) => LooseConsts::default(),
         }
     }
 

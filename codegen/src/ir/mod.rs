@@ -3,7 +3,7 @@
 //! definition's type before converting it, and broken with `Box` afterwards.
 
 use crate::naming::{self, Names};
-use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
+use crate::schema::{Additional, EnumValue, Format, Kind, RuntimeType, Schema, SchemaSet};
 use crate::spec::{ApiVersion, Pagination, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +47,8 @@ pub enum Ty {
     Enum(usize),
     /// A builder of the runtime for a classic list's open `filter` or `order` parameter.
     Query(QueryParam),
+    /// A hand-written type of the runtime named by the spec's `x-bitrix-type`.
+    Runtime(RuntimeType),
 }
 
 /// The runtime's builders that stand for open list parameters.
@@ -688,6 +690,13 @@ impl Builder<'_> {
 
     /// The Rust type of a schema; nested objects, enums and unions become named types called `name`.
     fn ty(&mut self, s: &Schema, name: &str) -> Ty {
+        if let Some(r) = s.runtime_type() {
+            return if s.nullable {
+                option(Ty::Runtime(r))
+            } else {
+                Ty::Runtime(r)
+            };
+        }
         let t = match &s.kind {
             Kind::Any => return Ty::Value,
             Kind::Bool => Ty::Bool,

@@ -30,6 +30,8 @@ pub struct Schema {
     pub format: Option<Format>,
     /// `deprecated: true`.
     pub deprecated: bool,
+    /// `x-bitrix-type` when it is a string (the docs' type name; see [`Schema::runtime_type`]).
+    pub bitrix_type: Option<String>,
 }
 
 /// The value kinds of the subset.
@@ -182,8 +184,32 @@ impl Schema {
             title: None,
             format: None,
             deprecated: false,
+            bitrix_type: None,
         }
     }
+
+    /// A type of the runtime this schema stands for, by its `x-bitrix-type`: `dialog_id` is
+    /// `runtime::DialogId` when the value is a string, an integer or either.
+    pub fn runtime_type(&self) -> Option<RuntimeType> {
+        let scalar = match &self.kind {
+            Kind::String | Kind::Integer | Kind::Any => true,
+            Kind::Union(vs) => vs
+                .iter()
+                .all(|v| matches!(v.kind, Kind::String | Kind::Integer)),
+            _ => false,
+        };
+        match self.bitrix_type.as_deref() {
+            Some("dialog_id") if scalar => Some(RuntimeType::DialogId),
+            _ => None,
+        }
+    }
+}
+
+/// Hand-written types of the runtime that a spec names through `x-bitrix-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuntimeType {
+    /// `x-bitrix-type: dialog_id`: `runtime::DialogId` (`chat42`, `sg7`, a user id).
+    DialogId,
 }
 
 impl SchemaSet {

@@ -216,6 +216,10 @@ impl Ctx<'_, '_> {
             title,
             format,
             deprecated,
+            bitrix_type: m
+                .get("x-bitrix-type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
 
         // `type`: a name or a list of names; `null` becomes `nullable`.

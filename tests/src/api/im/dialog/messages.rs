@@ -23,9 +23,9 @@ pub async fn get(
 pub struct GetRequest {
     /// A chat as "chatNNN" or a user id.
     ///
-    /// Wire name "DIALOG_ID": one of several shapes, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: GetRequestDialogId,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
@@ -40,7 +40,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<GetRequestDialogId>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             last_id: Default::default(),
@@ -85,37 +85,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
-
-/// A chat as "chatNNN" or a user id.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum GetRequestDialogId {
-    String(String),
-    Integer(i64),
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Integer(x));
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum GetRequestDialogId",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetRequestDialogId);
 
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
